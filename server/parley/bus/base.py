@@ -1,0 +1,35 @@
+"""The bus interface.
+
+A bus carries *notifications* of what the store already committed; it is not
+the record. Delivery is at most once and may reorder messages from different
+publishers, so subscribers treat each message as a hint and read any gap from
+the store (see :class:`parley.service.feed.Feed`). ``deliver`` callbacks must
+not block: they hand the message to the connection's own queue.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+Deliver = Callable[[str, dict[str, Any]], None]
+
+LOBBY = "lobby"
+
+
+def conversation_topic(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+class Bus(ABC):
+    @abstractmethod
+    def subscribe(self, topic: str, deliver: Deliver) -> Callable[[], None]:
+        """Call ``deliver(topic, message)`` for each message published; return an unsubscribe."""
+
+    @abstractmethod
+    async def publish(self, topic: str, message: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release what the bus holds."""

@@ -1,0 +1,172 @@
+"""The ``parley`` command: serve, policy check|list, agents add|list."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from parley import policy_files
+from parley.config import Settings, parse_list, parse_networks
+from parley.domain.agent import StaffRole
+from parley.errors import PolicyError
+from parley.service.core import Core
+from parley.web.app import create_app, start_core
+
+T = TypeVar("T")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=args.data_dir,
+        store_url=args.store,
+        policies_dir=args.policies,
+        allowed_origins=parse_list(args.allowed_origins)
+        if getattr(args, "allowed_origins", None)
+        else None,
+        trusted_proxies=parse_networks(args.trusted_proxies)
+        if getattr(args, "trusted_proxies", None)
+        else None,
+    )
+
+
+def _with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
+    async def run() -> T:
+        core = await start_core(settings)
+        try:
+            return await work(core)
+        finally:
+            await core.store.close()
+
+    return asyncio.run(run())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    policy = _with_core(settings, lambda core: _in_force(core))
+    base = f"{settings.host}:{settings.port}"
+    print(
+        f"Parley {policy} on http://{base}  (store: {settings.store})\n"
+        f"  visitor WebSocket: ws://{base}/ws/visitor\n"
+        f"  agent WebSocket:   ws://{base}/ws/agent\n"
+        f"  policy in force:   http://{base}/api/policy\n"
+        f"  create an agent token:  .venv/bin/parley agents add 'Your Name' --role agent\n"
+        f"  the protocol, with examples to paste: docs/protocol.md",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,
+        # Chat frames are small; per-connection deflate state costs far more memory than it saves.
+        ws_per_message_deflate=False,
+        # X-Forwarded-For is read by parley.web.clientip, from configured proxies only.
+        proxy_headers=False,
+        log_level="info",
+    )
+    return 0
+
+
+async def _in_force(core: Core) -> str:
+    v = core.policy_in_force()
+    return f"serving policy {v.policy_id} v{v.version} (sha256 {v.sha256[:12]}...)"
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    versions = policy_files.load_folder(_settings(args).policies_dir)
+    for v in sorted(versions, key=lambda v: v.version):
+        print(
+            f"ok  {v.policy_id} v{v.version}  effective {v.effective:%Y-%m-%d}  sha256 {v.sha256}"
+        )
+    return 0
+
+
+def cmd_policy_list(args: argparse.Namespace) -> int:
+    async def work(core: Core) -> None:
+        current = core.policy_in_force()
+        for v in await core.store.policies():
+            mark = "in force" if v == current else ""
+            print(
+                f"{v.policy_id} v{v.version}  effective {v.effective:%Y-%m-%dT%H:%M:%SZ}  "
+                f"sha256 {v.sha256}  {mark}".rstrip()
+            )
+
+    _with_core(_settings(args), work)
+    return 0
+
+
+def cmd_agents_add(args: argparse.Namespace) -> int:
+    staff, token = _with_core(
+        _settings(args), lambda core: core.add_staff(args.name, StaffRole(args.role))
+    )
+    print(f"added {staff.role.value} {staff.name!r} ({staff.id})")
+    print(f"token (shown once, store it now): {token}")
+    return 0
+
+
+def cmd_agents_list(args: argparse.Namespace) -> int:
+    async def work(core: Core) -> None:
+        for s in await core.store.staff():
+            print(f"{s.id}  {s.role.value:<10}  {s.name}  (added {s.created_at})")
+
+    _with_core(_settings(args), work)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="folder of the embedded store (./data)")
+    common.add_argument("--store", help="store URL, e.g. sqlite:/var/lib/parley/parley.db")
+    common.add_argument("--policies", type=Path, help="folder of policy files (./policies)")
+
+    parser = argparse.ArgumentParser(prog="parley", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the server")
+    serve.add_argument("--host", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (8000)")
+    serve.add_argument("--allowed-origins", help="comma-separated origins allowed to connect")
+    serve.add_argument("--trusted-proxies", help="comma-separated proxy addresses or networks")
+    serve.set_defaults(run=cmd_serve)
+
+    policy = commands.add_parser("policy", help="check and list policy versions")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_commands.add_parser("check", parents=[common], help="validate every file")
+    check.set_defaults(run=cmd_policy_check)
+    listing = policy_commands.add_parser("list", parents=[common], help="published versions")
+    listing.set_defaults(run=cmd_policy_list)
+
+    agents = commands.add_parser("agents", help="manage staff tokens")
+    agent_commands = agents.add_subparsers(dest="agents_command", required=True)
+    add = agent_commands.add_parser("add", parents=[common], help="create a staff token")
+    add.add_argument("name")
+    add.add_argument("--role", choices=[r.value for r in StaffRole], default="agent")
+    add.set_defaults(run=cmd_agents_add)
+    staff = agent_commands.add_parser("list", parents=[common], help="list staff")
+    staff.set_defaults(run=cmd_agents_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except PolicyError as e:
+        print(f"parley: policy error:\n{e}", file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print(f"parley: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Server settings, from the environment (``PARLEY_*``) and the command line."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` -> networks; raises ValueError naming a bad entry."""
+    return tuple(
+        ipaddress.ip_network(p.strip(), strict=False) for p in text.split(",") if p.strip()
+    )
+
+
+def parse_list(text: str) -> tuple[str, ...]:
+    return tuple(p.strip().rstrip("/") for p in text.split(",") if p.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    store_url: str | None = None
+    policies_dir: Path = Path("policies")
+    #: Origins allowed to open WebSockets; "*" allows any. Empty: the server's own origin.
+    allowed_origins: tuple[str, ...] = ()
+    #: Peers whose X-Forwarded-For is believed.
+    trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    max_message_chars: int = 4000
+    max_frame_bytes: int = 64 * 1024
+    #: Outbound frames queued for one slow client before it is disconnected (1013).
+    max_pending_frames: int = 1000
+
+    @property
+    def store(self) -> str:
+        return self.store_url or f"sqlite:{self.data_dir / 'parley.db'}"
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        if self.allowed_origins:
+            return self.allowed_origins
+        return (f"http://{self.host}:{self.port}", f"http://localhost:{self.port}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
+        """Settings from ``PARLEY_*`` variables, then ``overrides`` (non-None) on top."""
+        values: dict[str, object] = {}
+        readers: dict[str, tuple[str, object]] = {
+            "host": ("PARLEY_HOST", str),
+            "port": ("PARLEY_PORT", int),
+            "data_dir": ("PARLEY_DATA_DIR", Path),
+            "store_url": ("PARLEY_STORE", str),
+            "policies_dir": ("PARLEY_POLICIES", Path),
+            "allowed_origins": ("PARLEY_ALLOWED_ORIGINS", parse_list),
+            "trusted_proxies": ("PARLEY_TRUSTED_PROXIES", parse_networks),
+            "max_message_chars": ("PARLEY_MAX_MESSAGE_CHARS", int),
+            "max_frame_bytes": ("PARLEY_MAX_FRAME_BYTES", int),
+        }
+        for name, (var, parse) in readers.items():
+            if var in env:
+                try:
+                    values[name] = parse(env[var])  # type: ignore[operator]
+                except ValueError as e:
+                    raise ValueError(f"{var}={env[var]!r}: {e}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,291 @@
+"""The conversation state machine.
+
+Each function takes the current :class:`Conversation` and the facts of one
+action (time and ids passed in) and returns a :class:`Transition`: the next
+conversation state and the sealed event that records it. Functions raise a
+:class:`~parley.errors.ConversationError` when the rules refuse the action;
+nothing is returned then, so nothing can be written.
+
+States: a conversation is born ``open`` by its acceptance and ends ``resolved``
+or ``closed`` (for violation). Ended is final.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from parley.domain.policy import PolicyRef, PolicyVersion
+from parley.domain.transcript import GENESIS, Author, Event, EventType, Role, format_time, seal
+from parley.errors import (
+    AlreadyAccepted,
+    ConversationClosed,
+    NotJoined,
+    PolicyMismatch,
+)
+
+PREVIEW_CHARS = 140
+
+
+class ConversationState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    """What the server knows of the visitor's client when they accept."""
+
+    ip: str | None
+    user_agent: str | None
+    locale: str | None = None
+    page_url: str | None = None
+    widget_build: str | None = None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A snapshot of one conversation; the store keeps the latest."""
+
+    id: str
+    visitor_id: str
+    policy: PolicyRef
+    state: ConversationState
+    started_at: str
+    updated_at: str
+    last_seq: int
+    head_hash: str
+    agents: tuple[str, ...] = ()
+    waiting_since: str | None = None
+    last_message: str | None = None
+    last_author: Role | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is ConversationState.OPEN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "visitor_id": self.visitor_id,
+            "policy": {
+                "policy_id": self.policy.policy_id,
+                "version": self.policy.version,
+                "sha256": self.policy.sha256,
+            },
+            "state": self.state.value,
+            "started_at": self.started_at,
+            "updated_at": self.updated_at,
+            "last_seq": self.last_seq,
+            "head_hash": self.head_hash,
+            "agents": list(self.agents),
+            "waiting_since": self.waiting_since,
+            "last_message": self.last_message,
+            "last_author": self.last_author.value if self.last_author else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Conversation:
+        return cls(
+            id=d["id"],
+            visitor_id=d["visitor_id"],
+            policy=PolicyRef(**d["policy"]),
+            state=ConversationState(d["state"]),
+            started_at=d["started_at"],
+            updated_at=d["updated_at"],
+            last_seq=d["last_seq"],
+            head_hash=d["head_hash"],
+            agents=tuple(d["agents"]),
+            waiting_since=d["waiting_since"],
+            last_message=d["last_message"],
+            last_author=Role(d["last_author"]) if d["last_author"] else None,
+        )
+
+
+@dataclass(frozen=True)
+class Transition:
+    conversation: Conversation
+    event: Event
+
+
+def _append(
+    conv: Conversation,
+    type: EventType,
+    author: Author,
+    at: datetime,
+    data: dict[str, Any],
+    client_id: str | None = None,
+    **changes: Any,
+) -> Transition:
+    event = seal(
+        conversation_id=conv.id,
+        seq=conv.last_seq + 1,
+        prev_hash=conv.head_hash,
+        type=type,
+        at=at,
+        author=author,
+        data=data,
+        client_id=client_id,
+    )
+    after = replace(conv, last_seq=event.seq, head_hash=event.hash, updated_at=event.at, **changes)
+    return Transition(after, event)
+
+
+def _require_open(conv: Conversation) -> None:
+    if not conv.is_open:
+        raise ConversationClosed(f"conversation {conv.id} is {conv.state.value}")
+
+
+def start(
+    *,
+    conversation_id: str,
+    visitor_id: str,
+    previous: Conversation | None,
+    offered: PolicyVersion,
+    answer: PolicyRef,
+    client: ClientContext,
+    at: datetime,
+) -> Transition:
+    """Open a conversation whose first event is the visitor's acceptance of ``offered``.
+
+    ``previous`` is the visitor's latest conversation. Raises
+    :class:`AlreadyAccepted` if it is still open and :class:`PolicyMismatch` if
+    ``answer`` does not echo exactly the offered policy id, version and digest.
+    """
+    if previous is not None and previous.is_open:
+        raise AlreadyAccepted(f"conversation {previous.id} is already open")
+    if answer != offered.ref:
+        raise PolicyMismatch(
+            f"the policy in force is {offered.policy_id} version {offered.version} "
+            f"with sha256 {offered.sha256}"
+        )
+    empty = Conversation(
+        id=conversation_id,
+        visitor_id=visitor_id,
+        policy=offered.ref,
+        state=ConversationState.OPEN,
+        started_at=format_time(at),
+        updated_at=format_time(at),
+        last_seq=0,
+        head_hash=GENESIS,
+    )
+    data = {
+        "policy_id": offered.policy_id,
+        "version": offered.version,
+        "title": offered.title,
+        "sha256": offered.sha256,
+        "text": offered.text,
+        "visitor_id": visitor_id,
+        "ip": client.ip,
+        "user_agent": client.user_agent,
+        "locale": client.locale,
+        "page_url": client.page_url,
+        "widget_build": client.widget_build,
+    }
+    return _append(empty, EventType.ACCEPTANCE, Author(Role.VISITOR, visitor_id), at, data)
+
+
+def visitor_message(conv: Conversation, text: str, client_id: str, at: datetime) -> Transition:
+    _require_open(conv)
+    return _append(
+        conv,
+        EventType.MESSAGE,
+        Author(Role.VISITOR, conv.visitor_id),
+        at,
+        {"text": text},
+        client_id,
+        waiting_since=conv.waiting_since or format_time(at),
+        last_message=text[:PREVIEW_CHARS],
+        last_author=Role.VISITOR,
+    )
+
+
+def agent_join(conv: Conversation, agent: Author, at: datetime) -> Transition | None:
+    """Record that ``agent`` joined; ``None`` if they already had (nothing is recorded twice)."""
+    _require_open(conv)
+    if agent.id in conv.agents:
+        return None
+    return _append(conv, EventType.AGENT_JOINED, agent, at, {}, agents=(*conv.agents, agent.id))
+
+
+def agent_reply(
+    conv: Conversation, agent: Author, text: str, client_id: str, at: datetime
+) -> Transition:
+    _require_open(conv)
+    if agent.id not in conv.agents:
+        raise NotJoined(f"join conversation {conv.id} before replying")
+    return _append(
+        conv,
+        EventType.MESSAGE,
+        agent,
+        at,
+        {"text": text},
+        client_id,
+        waiting_since=None,
+        last_message=text[:PREVIEW_CHARS],
+        last_author=Role.AGENT,
+    )
+
+
+def resolve(conv: Conversation, agent: Author, note: str | None, at: datetime) -> Transition:
+    """End the conversation normally."""
+    _require_open(conv)
+    return _append(
+        conv,
+        EventType.RESOLVED,
+        agent,
+        at,
+        {"note": note},
+        state=ConversationState.RESOLVED,
+        waiting_since=None,
+    )
+
+
+def close_for_violation(
+    conv: Conversation,
+    accepted: PolicyVersion,
+    agent: Author,
+    clause_id: str,
+    note: str | None,
+    at: datetime,
+) -> Transition:
+    """End the conversation citing a clause of the version the visitor accepted here.
+
+    ``accepted`` must be the version named by ``conv.policy`` — never the one in
+    force now. Raises :class:`UnknownClause` if it has no such clause and
+    :class:`ConversationClosed` if the conversation already ended.
+    """
+    _require_open(conv)
+    if accepted.ref != conv.policy:
+        raise ValueError(f"conversation {conv.id} accepted {conv.policy}, not {accepted.ref}")
+    clause = accepted.clause(clause_id)
+    data = {
+        "policy_id": accepted.policy_id,
+        "version": accepted.version,
+        "sha256": accepted.sha256,
+        "clause": {"id": clause.id, "title": clause.title, "text": clause.text},
+        "note": note,
+    }
+    return _append(
+        conv,
+        EventType.CLOSED,
+        agent,
+        at,
+        data,
+        state=ConversationState.CLOSED,
+        waiting_since=None,
+    )
+
+
+def waiting_first(conversations: list[Conversation]) -> list[Conversation]:
+    """Order open conversations for agents: longest waiting for a reply first, then by activity."""
+    waiting = sorted(
+        (c for c in conversations if c.waiting_since), key=lambda c: c.waiting_since or ""
+    )
+    idle = sorted(
+        (c for c in conversations if not c.waiting_since), key=lambda c: c.updated_at, reverse=True
+    )
+    return waiting + idle

@@ -1,0 +1,193 @@
+"""Conduct policy versions: their canonical text, its digest, and which one is in force.
+
+This module is the one place that defines the exact string a visitor is shown
+(:attr:`PolicyVersion.text`) and its SHA-256 (:attr:`PolicyVersion.sha256`).
+It is pure: documents come in already parsed, times are passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from parley.errors import PolicyConflict, PolicyInvalid, UnknownClause
+
+EFFECTIVE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def normalize(text: str) -> str:
+    """``text`` as shown: NFC, LF line ends, no trailing spaces, no outer blank lines."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    clauses: tuple[Clause, ...]
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    """Names one version of a policy and pins its exact text by digest."""
+
+    policy_id: str
+    version: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """One immutable version of a conduct policy."""
+
+    policy_id: str
+    version: int
+    title: str
+    effective: datetime
+    preamble: str
+    sections: tuple[Section, ...]
+
+    @cached_property
+    def text(self) -> str:
+        """The canonical text: exactly what a visitor is shown and accepts."""
+        blocks = [
+            f"{self.title}\nPolicy {self.policy_id}, version {self.version}, "
+            f"effective {self.effective.strftime(EFFECTIVE_FORMAT)}",
+            self.preamble,
+        ]
+        for section in self.sections:
+            blocks.append(f"{section.id}. {section.title}")
+            blocks.extend(f"{c.id} {c.title}\n{c.text}" for c in section.clauses)
+        return "\n\n".join(blocks) + "\n"
+
+    @cached_property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the UTF-8 encoding of :attr:`text`."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def ref(self) -> PolicyRef:
+        return PolicyRef(self.policy_id, self.version, self.sha256)
+
+    @cached_property
+    def clauses(self) -> Mapping[str, Clause]:
+        return {c.id: c for s in self.sections for c in s.clauses}
+
+    def clause(self, clause_id: str) -> Clause:
+        """Return the clause with this id; raise :class:`UnknownClause` if this version has none."""
+        try:
+            return self.clauses[clause_id]
+        except KeyError:
+            raise UnknownClause(
+                f"policy {self.policy_id} version {self.version} has no clause {clause_id!r}"
+            ) from None
+
+    def to_document(self) -> dict[str, Any]:
+        """The policy in the policy file format (the inverse of :func:`from_document`)."""
+        return {
+            "policy_id": self.policy_id,
+            "version": self.version,
+            "title": self.title,
+            "effective": self.effective.strftime(EFFECTIVE_FORMAT),
+            "preamble": self.preamble,
+            "sections": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "clauses": [{"id": c.id, "title": c.title, "text": c.text} for c in s.clauses],
+                }
+                for s in self.sections
+            ],
+        }
+
+
+def from_document(doc: Mapping[str, Any], source: str) -> PolicyVersion:
+    """Build a version from a schema-valid document; check the rules a schema cannot express.
+
+    Raises :class:`PolicyInvalid` naming ``source`` and the field for each problem:
+    a clause id that does not start with its section's id, or a repeated id.
+    """
+    problems: list[str] = []
+    seen: set[str] = set()
+    sections = []
+    for i, s in enumerate(doc["sections"]):
+        if s["id"] in seen:
+            problems.append(f"{source}: $.sections[{i}].id: section id {s['id']!r} is repeated")
+        seen.add(s["id"])
+        clauses = []
+        for j, c in enumerate(s["clauses"]):
+            where = f"{source}: $.sections[{i}].clauses[{j}].id"
+            if not c["id"].startswith(s["id"] + "."):
+                problems.append(f"{where}: clause {c['id']!r} must start with {s['id']!r}.")
+            if c["id"] in seen:
+                problems.append(f"{where}: clause id {c['id']!r} is repeated")
+            seen.add(c["id"])
+            clauses.append(Clause(c["id"], normalize(c["title"]), normalize(c["text"])))
+        sections.append(Section(s["id"], normalize(s["title"]), tuple(clauses)))
+    try:
+        effective = datetime.strptime(doc["effective"], EFFECTIVE_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        problems.append(f"{source}: $.effective: {doc['effective']!r} is not a real UTC time")
+        effective = datetime.min.replace(tzinfo=UTC)
+    if problems:
+        raise PolicyInvalid(problems)
+    return PolicyVersion(
+        policy_id=doc["policy_id"],
+        version=doc["version"],
+        title=normalize(doc["title"]),
+        effective=effective,
+        preamble=normalize(doc["preamble"]),
+        sections=tuple(sections),
+    )
+
+
+def check_catalog(versions: Sequence[tuple[str, PolicyVersion]]) -> None:
+    """Check that a set of files forms one policy with distinct version numbers.
+
+    ``versions`` pairs each file name with its parsed version. Raises
+    :class:`PolicyInvalid` listing every problem.
+    """
+    problems: list[str] = []
+    ids = {v.policy_id for _, v in versions}
+    if len(ids) > 1:
+        problems.append(f"policies: all files must share one policy_id, found {sorted(ids)}")
+    by_version: dict[int, str] = {}
+    for source, v in versions:
+        if v.version in by_version:
+            problems.append(
+                f"{source}: $.version: version {v.version} is also defined in "
+                f"{by_version[v.version]}"
+            )
+        by_version[v.version] = source
+    if problems:
+        raise PolicyInvalid(problems)
+
+
+def check_unchanged(published: PolicyVersion, candidate: PolicyVersion, source: str) -> None:
+    """Refuse ``candidate`` if its text differs from the version already published (invariant 3)."""
+    if published.sha256 != candidate.sha256:
+        raise PolicyConflict(
+            f"{source}: policy {candidate.policy_id} version {candidate.version} was already "
+            f"published with sha256 {published.sha256}, but this file's text has sha256 "
+            f"{candidate.sha256}. A published version never changes: restore the file, "
+            f"or publish the change as version {candidate.version + 1}."
+        )
+
+
+def in_force(versions: Iterable[PolicyVersion], now: datetime) -> PolicyVersion | None:
+    """The version in force at ``now``: latest effective date not after ``now``, then highest."""
+    current = [v for v in versions if v.effective <= now]
+    return max(current, key=lambda v: (v.effective, v.version), default=None)

@@ -1,0 +1,139 @@
+"""Transcript events and the hash chain that links them.
+
+Every event of a conversation has a sequence number (1, 2, 3, ...), the hash of
+the event before it (:data:`GENESIS` for the first) and its own hash: SHA-256
+over the canonical JSON of its fields. Canonical JSON here is sorted keys, no
+insignificant whitespace, UTF-8, no floats — for such values it coincides with
+RFC 8785 (JCS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+class EventType(StrEnum):
+    ACCEPTANCE = "acceptance"
+    MESSAGE = "message"
+    AGENT_JOINED = "agent_joined"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    VISITOR = "visitor"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True)
+class Author:
+    role: Role
+    id: str
+    name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role.value, "id": self.id, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Author:
+        return cls(Role(d["role"]), d["id"], d.get("name"))
+
+
+def format_time(at: datetime) -> str:
+    """UTC time as RFC 3339 with milliseconds and a ``Z``: the one form stored and sent."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def canonical_json(value: Any) -> bytes:
+    """The bytes that are hashed: sorted keys, compact, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One immutable entry of a conversation's transcript."""
+
+    conversation_id: str
+    seq: int
+    type: EventType
+    at: str
+    author: Author
+    data: Mapping[str, Any]
+    client_id: str | None
+    prev_hash: str
+    hash: str = field(default="")
+
+    def body(self) -> dict[str, Any]:
+        """Every field except ``hash``: what the hash covers."""
+        return {
+            "conversation_id": self.conversation_id,
+            "seq": self.seq,
+            "type": self.type.value,
+            "at": self.at,
+            "author": self.author.to_dict(),
+            "data": dict(self.data),
+            "client_id": self.client_id,
+            "prev_hash": self.prev_hash,
+        }
+
+    def computed_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.body())).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.body(), "hash": self.hash}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Event:
+        return cls(
+            conversation_id=d["conversation_id"],
+            seq=d["seq"],
+            type=EventType(d["type"]),
+            at=d["at"],
+            author=Author.from_dict(d["author"]),
+            data=d["data"],
+            client_id=d["client_id"],
+            prev_hash=d["prev_hash"],
+            hash=d["hash"],
+        )
+
+
+def seal(
+    *,
+    conversation_id: str,
+    seq: int,
+    prev_hash: str,
+    type: EventType,
+    at: datetime,
+    author: Author,
+    data: Mapping[str, Any],
+    client_id: str | None = None,
+) -> Event:
+    """Build the event and compute its hash."""
+    draft = Event(conversation_id, seq, type, format_time(at), author, data, client_id, prev_hash)
+    return replace(draft, hash=draft.computed_hash())
+
+
+def verify_chain(events: list[Event]) -> str | None:
+    """Return ``None`` if ``events`` form an unbroken chain from seq 1, else why not."""
+    prev = GENESIS
+    for expected_seq, event in enumerate(events, start=1):
+        if event.seq != expected_seq:
+            return f"event at position {expected_seq} has seq {event.seq}"
+        if event.prev_hash != prev:
+            return f"event {event.seq} does not link to the event before it"
+        if event.computed_hash() != event.hash:
+            return f"event {event.seq} does not match its hash"
+        prev = event.hash
+    return None

@@ -1,0 +1,133 @@
+"""The one exception hierarchy of Parley.
+
+Every error a client can cause is a subclass of :class:`ParleyError`.
+``parley.protocol.errors`` maps each concrete class to exactly one stable wire
+code; a test checks that none is left unmapped::
+
+    ParleyError
+    ├── PolicyError                 policy files and their publication
+    │   ├── PolicyInvalid           a file fails the schema or a semantic rule
+    │   └── PolicyConflict          a published version's text would change
+    ├── ConversationError           rules of a conversation
+    │   ├── PolicyNotAccepted       chat before accepting the policy in force
+    │   ├── PolicyMismatch          accept echoes a stale or wrong version/digest
+    │   ├── AlreadyAccepted         accept while a conversation is open
+    │   ├── ConversationClosed      write to a resolved or closed conversation
+    │   ├── ConversationNotFound    unknown conversation id
+    │   ├── NotJoined               agent writes before joining
+    │   └── UnknownClause           clause id absent from the accepted version
+    ├── ProtocolError               frames that cannot be understood
+    │   ├── BadJson                 not JSON, or not a JSON object
+    │   ├── UnknownType             a "type" the endpoint does not know
+    │   ├── InvalidFrame            schema violation (missing/extra/wrong field)
+    │   ├── MessageTooLong          text over the configured limit
+    │   └── HelloRequired           a frame before the session's hello
+    ├── AuthError
+    │   ├── Unauthorized            no token, or a token that matches nobody
+    │   ├── Forbidden               a valid token whose role may not do this
+    │   └── InvalidResumeToken      a visitor resume token that matches nobody
+    ├── BadRequest                  an HTTP query parameter is invalid
+    └── StoreUnavailable            the store cannot commit right now
+"""
+
+from __future__ import annotations
+
+
+class ParleyError(Exception):
+    """Base of every error a client can cause or be told about."""
+
+
+class PolicyError(ParleyError):
+    """A policy file or publication problem."""
+
+
+class PolicyInvalid(PolicyError):
+    """One or more policy files are invalid; ``problems`` lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class PolicyConflict(PolicyError):
+    """A file's text differs from what was already published under its version."""
+
+
+class ConversationError(ParleyError):
+    """A conversation rule refused the action."""
+
+
+class PolicyNotAccepted(ConversationError):
+    """No acceptance of the policy in force is recorded for this conversation."""
+
+
+class PolicyMismatch(ConversationError):
+    """The accept frame does not echo the version and digest that were offered."""
+
+
+class AlreadyAccepted(ConversationError):
+    """The visitor already has an open conversation with an acceptance."""
+
+
+class ConversationClosed(ConversationError):
+    """The conversation has ended; it takes no more messages."""
+
+
+class ConversationNotFound(ConversationError):
+    """No conversation has this id."""
+
+
+class NotJoined(ConversationError):
+    """The agent has not joined this conversation."""
+
+
+class UnknownClause(ConversationError):
+    """The cited clause does not exist in the version the visitor accepted."""
+
+
+class ProtocolError(ParleyError):
+    """An inbound frame cannot be understood."""
+
+
+class BadJson(ProtocolError):
+    """The frame is not JSON, or not a JSON object."""
+
+
+class UnknownType(ProtocolError):
+    """The frame's type is not one this endpoint accepts."""
+
+
+class InvalidFrame(ProtocolError):
+    """The frame violates its JSON Schema."""
+
+
+class MessageTooLong(ProtocolError):
+    """The message text is longer than the configured limit."""
+
+
+class HelloRequired(ProtocolError):
+    """The session has not said hello yet."""
+
+
+class AuthError(ParleyError):
+    """Authentication or authorisation failed."""
+
+
+class Unauthorized(AuthError):
+    """No credentials, or credentials that match no one."""
+
+
+class Forbidden(AuthError):
+    """The caller is known but its role may not do this."""
+
+
+class InvalidResumeToken(AuthError):
+    """The visitor's resume token matches no visitor."""
+
+
+class BadRequest(ParleyError):
+    """An HTTP request parameter is invalid."""
+
+
+class StoreUnavailable(ParleyError):
+    """The store could not commit; nothing was acknowledged."""

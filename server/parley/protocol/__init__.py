@@ -1,0 +1,1 @@
+"""The wire protocol: JSON Schemas of every inbound frame, the codec, and error codes."""

@@ -1,0 +1,50 @@
+"""Every client-facing error class maps to one stable wire code, here and only here.
+
+Codes are part of the protocol (``docs/protocol.md``): never rename one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parley import errors as e
+
+#: error class -> (wire code, HTTP status when raised by the HTTP API)
+CODES: dict[type[e.ParleyError], tuple[str, int]] = {
+    e.PolicyInvalid: ("policy_invalid", 500),
+    e.PolicyConflict: ("policy_conflict", 409),
+    e.PolicyNotAccepted: ("policy_not_accepted", 409),
+    e.PolicyMismatch: ("policy_mismatch", 409),
+    e.AlreadyAccepted: ("already_accepted", 409),
+    e.ConversationClosed: ("conversation_closed", 409),
+    e.ConversationNotFound: ("not_found", 404),
+    e.NotJoined: ("not_joined", 409),
+    e.UnknownClause: ("unknown_clause", 422),
+    e.BadJson: ("bad_json", 400),
+    e.UnknownType: ("unknown_type", 400),
+    e.InvalidFrame: ("invalid_frame", 400),
+    e.MessageTooLong: ("message_too_long", 413),
+    e.HelloRequired: ("hello_required", 400),
+    e.Unauthorized: ("unauthorized", 401),
+    e.Forbidden: ("forbidden", 403),
+    e.InvalidResumeToken: ("invalid_token", 401),
+    e.BadRequest: ("bad_request", 400),
+    e.StoreUnavailable: ("unavailable", 503),
+}
+
+INTERNAL = ("internal", 500)
+
+
+def code_of(error: e.ParleyError) -> tuple[str, int]:
+    """The wire code and HTTP status of ``error`` (its own class, never a parent's)."""
+    return CODES.get(type(error), INTERNAL)
+
+
+def error_frame(error: e.ParleyError, **context: Any) -> dict[str, Any]:
+    """The typed error frame sent on a WebSocket: ``{"type": "error", "code", "message", ...}``."""
+    return {"type": "error", "code": code_of(error)[0], "message": str(error), **context}
+
+
+def error_body(error: e.ParleyError) -> dict[str, Any]:
+    """The JSON body of an HTTP error response."""
+    return {"error": {"code": code_of(error)[0], "message": str(error)}}

@@ -1,0 +1,154 @@
+"""An agent's session: the open-conversation list, join, reply, resolve, close for violation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from parley.bus.base import LOBBY
+from parley.domain import conversation as rules
+from parley.domain.agent import CHAT_ROLES, Staff
+from parley.domain.conversation import Conversation, Transition
+from parley.errors import ConversationNotFound, HelloRequired, InvalidFrame
+from parley.service.core import Core
+from parley.service.feed import Send
+from parley.service.session import Session
+
+
+class AgentSession(Session):
+    def __init__(
+        self, core: Core, send: Send, subscribe: Callable[[str], Callable[[], None]]
+    ) -> None:
+        super().__init__(core, send, subscribe)
+        self.staff: Staff | None = None
+        self._lobby: Callable[[], None] | None = None
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        """Act on one validated frame; raise a ParleyError for the client to be told."""
+        kind = frame["type"]
+        if kind == "ping":
+            await self.send({"type": "pong"})
+            return
+        if kind == "hello":
+            await self._hello(frame["token"])
+            return
+        if self.staff is None:
+            raise HelloRequired("say hello with your agent token first")
+        if kind == "list":
+            await self._list()
+        elif kind == "join":
+            await self._join(frame["conversation_id"], frame.get("last_seq", 0))
+        elif kind == "leave":
+            self.unwatch(frame["conversation_id"])
+            await self.send({"type": "left", "conversation_id": frame["conversation_id"]})
+        elif kind == "reply":
+            await self._reply(frame)
+        elif kind == "resolve":
+            await self._end(frame, lambda c, at: rules.resolve(c, self._me, frame.get("note"), at))
+        elif kind == "close":
+            await self._close(frame)
+
+    @property
+    def _me(self) -> Any:
+        assert self.staff is not None
+        return self.staff.author
+
+    async def _hello(self, token: str) -> None:
+        if self.staff is not None:
+            raise InvalidFrame("hello: this session already said hello")
+        self.staff = await self.core.authenticate(token, CHAT_ROLES)
+        self._lobby = self._subscribe(LOBBY)
+        await self.send(
+            {
+                "type": "welcome",
+                "agent": {"id": self.staff.id, "name": self.staff.name, "role": self.staff.role},
+            }
+        )
+        await self._list()
+
+    async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
+        if topic == LOBBY:
+            await self.send({"type": "conversation", "conversation": message["conversation"]})
+        else:
+            await super().on_bus(topic, message)
+
+    async def _list(self) -> None:
+        conversations = rules.waiting_first(await self.core.store.open_conversations())
+        await self.send({"type": "conversations", "items": [c.to_dict() for c in conversations]})
+
+    async def _get(self, conversation_id: str) -> Conversation:
+        conv = await self.core.store.conversation(conversation_id)
+        if conv is None:
+            raise ConversationNotFound(f"no conversation {conversation_id}")
+        return conv
+
+    async def _join(self, conversation_id: str, last_seq: int) -> None:
+        conv = await self._get(conversation_id)
+        if conv.is_open:
+            at = self.core.clock()
+            applied = await self.core.store.apply(
+                conversation_id, lambda c: rules.agent_join(c, self._me, at) if c.is_open else None
+            )
+            conv = applied.conversation
+            if applied.event is not None:
+                await self.core.announce(conv, applied.event)
+        await self.send({"type": "joined", "conversation": conv.to_dict()})
+        await self.watch(conversation_id, last_seq)
+
+    async def _reply(self, frame: dict[str, Any]) -> None:
+        assert self.staff is not None
+        conversation_id, client_id, text = (
+            frame["conversation_id"],
+            frame["client_id"],
+            frame["text"],
+        )
+        at = self.core.clock()
+        applied = await self.core.store.apply(
+            conversation_id,
+            lambda c: rules.agent_reply(c, self._me, text, client_id, at),
+            dedupe=f"agent:{self.staff.id}:{client_id}",
+        )
+        assert applied.event is not None
+        await self.send(
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "conversation_id": conversation_id,
+                "seq": applied.event.seq,
+                "at": applied.event.at,
+            }
+        )
+        if not applied.duplicate:
+            await self.core.announce(applied.conversation, applied.event)
+
+    async def _close(self, frame: dict[str, Any]) -> None:
+        conv = await self._get(frame["conversation_id"])
+        accepted = await self.core.policy(conv.policy)
+        await self._end(
+            frame,
+            lambda c, at: rules.close_for_violation(
+                c, accepted, self._me, frame["clause_id"], frame.get("note"), at
+            ),
+        )
+
+    async def _end(
+        self, frame: dict[str, Any], decide: Callable[[Conversation, Any], Transition]
+    ) -> None:
+        at = self.core.clock()
+        applied = await self.core.store.apply(frame["conversation_id"], lambda c: decide(c, at))
+        assert applied.event is not None
+        await self.send(
+            {
+                "type": "done",
+                "request": frame["type"],
+                "conversation_id": frame["conversation_id"],
+                "seq": applied.event.seq,
+            }
+        )
+        await self.core.announce(applied.conversation, applied.event)
+
+    def close(self) -> None:
+        super().close()
+        if self._lobby is not None:
+            self._lobby()
+            self._lobby = None

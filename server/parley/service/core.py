@@ -1,0 +1,93 @@
+"""What every session shares: the store, the bus, the policy catalog, the clock and ids."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from parley.bus.base import LOBBY, Bus, conversation_topic
+from parley.domain import policy as policy_rules
+from parley.domain.agent import Staff, StaffRole, token_hash
+from parley.domain.conversation import Conversation
+from parley.domain.policy import PolicyRef, PolicyVersion
+from parley.domain.transcript import Event, format_time
+from parley.errors import Forbidden, PolicyInvalid, Unauthorized
+from parley.store.base import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """An unguessable id: 128 random bits."""
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+def new_token() -> str:
+    """A secret bearer token: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass
+class Core:
+    store: Store
+    bus: Bus
+    clock: Callable[[], datetime] = utc_now
+    ids: Callable[[str], str] = new_id
+    _policies: dict[tuple[str, int], PolicyVersion] = field(default_factory=dict)
+
+    async def publish_policies(self, versions: list[PolicyVersion]) -> list[PolicyVersion]:
+        """Publish every version (refusing changed text); return those newly published."""
+        at = self.clock()
+        fresh = [v for v in versions if await self.store.publish_policy(v, at)]
+        await self.refresh_policies()
+        return fresh
+
+    async def refresh_policies(self) -> None:
+        self._policies = {(v.policy_id, v.version): v for v in await self.store.policies()}
+
+    def policy_in_force(self) -> PolicyVersion:
+        version = policy_rules.in_force(self._policies.values(), self.clock())
+        if version is None:
+            raise PolicyInvalid(["no published policy version is in force yet"])
+        return version
+
+    async def policy(self, ref: PolicyRef) -> PolicyVersion:
+        """The published version ``ref`` names (versions are immutable, so caching is exact)."""
+        key = (ref.policy_id, ref.version)
+        if key not in self._policies:
+            await self.refresh_policies()
+        return self._policies[key]
+
+    async def authenticate(self, token: str | None, allowed: frozenset[StaffRole]) -> Staff:
+        """The staff member holding ``token``; raise Unauthorized or Forbidden."""
+        if not token:
+            raise Unauthorized("a staff token is required")
+        staff = await self.store.staff_by_token(token_hash(token))
+        if staff is None:
+            raise Unauthorized("this token matches no staff member")
+        if staff.role not in allowed:
+            roles = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"role {staff.role.value} may not do this; it needs {roles}")
+        return staff
+
+    async def add_staff(self, name: str, role: StaffRole) -> tuple[Staff, str]:
+        """Create a staff member; return it and its token (shown once, stored only hashed)."""
+        token = new_token()
+        staff = Staff(self.ids("s"), name, role, format_time(self.clock()))
+        await self.store.add_staff(staff, token_hash(token))
+        return staff, token
+
+    async def announce(self, conversation: Conversation, event: Event | None) -> None:
+        """Tell watchers about a committed event and the conversation's new summary."""
+        if event is not None:
+            await self.bus.publish(conversation_topic(conversation.id), event_message(event))
+        await self.bus.publish(LOBBY, {"conversation": conversation.to_dict()})
+
+
+def event_message(event: Event) -> dict[str, Any]:
+    return {"type": "event", "event": event.to_dict()}

@@ -1,0 +1,55 @@
+"""What visitor and agent sessions share: outbound frames and conversation feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from parley.bus.base import conversation_topic
+from parley.service.core import Core
+from parley.service.feed import Feed, OnEvent, Send
+
+
+class Session:
+    """One WebSocket's server-side state. The web layer feeds it frames and bus messages."""
+
+    def __init__(self, core: Core, send: Send, subscribe: Callable[[str], Callable[[], None]]):
+        self.core = core
+        self.send = send
+        self._subscribe = subscribe
+        self.feeds: dict[str, Feed] = {}
+        self._unsubscribe: dict[str, Callable[[], None]] = {}
+
+    async def watch(
+        self, conversation_id: str, last_seq: int, on_event: OnEvent | None = None
+    ) -> None:
+        """Subscribe first, then catch up: nothing committed in between can be missed."""
+        topic = conversation_topic(conversation_id)
+        if topic not in self._unsubscribe:
+            self._unsubscribe[topic] = self._subscribe(topic)
+        feed = Feed(self.core.store, conversation_id, last_seq, self.send, on_event)
+        self.feeds[conversation_id] = feed
+        await feed.catch_up()
+        await self.send(
+            {"type": "caught_up", "conversation_id": conversation_id, "last_seq": feed.last_seq}
+        )
+
+    def unwatch(self, conversation_id: str) -> None:
+        self.feeds.pop(conversation_id, None)
+        unsubscribe = self._unsubscribe.pop(conversation_topic(conversation_id), None)
+        if unsubscribe is not None:
+            unsubscribe()
+
+    async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
+        event = message.get("event")
+        if event is not None:
+            feed = self.feeds.get(event["conversation_id"])
+            if feed is not None:
+                await feed.offer(event)
+
+    def close(self) -> None:
+        for conversation_id in list(self.feeds):
+            self.unwatch(conversation_id)
+        for unsubscribe in self._unsubscribe.values():
+            unsubscribe()
+        self._unsubscribe.clear()

@@ -1,0 +1,203 @@
+"""A visitor's session: identity, the policy gate, messages, resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from parley.domain import conversation as rules
+from parley.domain.agent import token_hash
+from parley.domain.conversation import ClientContext, Conversation
+from parley.domain.policy import PolicyRef, PolicyVersion
+from parley.domain.transcript import EventType
+from parley.errors import (
+    ConversationClosed,
+    HelloRequired,
+    InvalidFrame,
+    InvalidResumeToken,
+    PolicyMismatch,
+    PolicyNotAccepted,
+)
+from parley.protocol.errors import error_frame
+from parley.service.core import Core, new_token
+from parley.service.feed import Send
+from parley.service.session import Session
+
+ENDING_EVENTS = {EventType.CLOSED.value, EventType.RESOLVED.value}
+
+
+def policy_offer(policy: PolicyVersion) -> dict[str, Any]:
+    """The frame that shows a visitor the version in force, to accept by echoing its digest."""
+    return {
+        "type": "policy",
+        "policy_id": policy.policy_id,
+        "version": policy.version,
+        "title": policy.title,
+        "effective": policy.to_document()["effective"],
+        "sha256": policy.sha256,
+        "text": policy.text,
+        "clauses": [
+            {"id": c.id, "title": c.title, "text": c.text} for c in policy.clauses.values()
+        ],
+    }
+
+
+def visitor_view(conv: Conversation) -> dict[str, Any]:
+    """What a visitor may know of their own conversation."""
+    return {
+        "id": conv.id,
+        "state": conv.state.value,
+        "policy": {
+            "policy_id": conv.policy.policy_id,
+            "version": conv.policy.version,
+            "sha256": conv.policy.sha256,
+        },
+        "started_at": conv.started_at,
+        "last_seq": conv.last_seq,
+    }
+
+
+class VisitorSession(Session):
+    def __init__(
+        self,
+        core: Core,
+        send: Send,
+        subscribe: Callable[[str], Callable[[], None]],
+        *,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> None:
+        super().__init__(core, send, subscribe)
+        self.ip = ip
+        self.user_agent = user_agent
+        self.visitor_id: str | None = None
+        self.client = ClientContext(ip, user_agent)
+        self.conversation: Conversation | None = None
+        self._offered_after: str | None = None
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        """Act on one validated frame; raise a ParleyError for the client to be told."""
+        kind = frame["type"]
+        if kind == "ping":
+            await self.send({"type": "pong"})
+        elif kind == "hello":
+            await self._hello(frame)
+        elif self.visitor_id is None:
+            raise HelloRequired("say hello first")
+        elif kind == "accept":
+            await self._accept(frame)
+        elif kind == "message":
+            await self._message(frame)
+
+    async def _hello(self, frame: dict[str, Any]) -> None:
+        if self.visitor_id is not None:
+            raise InvalidFrame("hello: this session already said hello")
+        token = frame.get("token")
+        issued: str | None = None
+        if token:
+            visitor_id = await self.core.store.visitor_by_token(token_hash(token))
+            if visitor_id is None:
+                raise InvalidResumeToken(
+                    "this resume token matches no visitor; say hello without a token"
+                )
+        else:
+            visitor_id, issued = self.core.ids("v"), new_token()
+            await self.core.store.create_visitor(visitor_id, token_hash(issued), self.core.clock())
+        client = frame.get("client") or {}
+        self.client = ClientContext(
+            self.ip,
+            self.user_agent,
+            client.get("locale"),
+            client.get("page_url"),
+            client.get("widget_build"),
+        )
+        self.visitor_id = visitor_id
+        self.conversation = await self.core.store.latest_conversation(visitor_id)
+        welcome: dict[str, Any] = {
+            "type": "welcome",
+            "visitor_id": visitor_id,
+            "conversation": visitor_view(self.conversation) if self.conversation else None,
+        }
+        if issued is not None:
+            welcome["token"] = issued
+        await self.send(welcome)
+        if self.conversation is not None:
+            resume = frame.get("resume") or {}
+            same = resume.get("conversation_id") == self.conversation.id
+            await self.watch(
+                self.conversation.id, resume.get("last_seq", 0) if same else 0, self._on_event
+            )
+        await self._offer_if_ended()
+
+    async def _offer_if_ended(self) -> None:
+        """Offer the version in force once per ended (or absent) conversation."""
+        current = self.conversation
+        key = current.id if current is not None else ""
+        if (current is None or not current.is_open) and self._offered_after != key:
+            self._offered_after = key
+            await self.send(policy_offer(self.core.policy_in_force()))
+
+    async def _on_event(self, event: dict[str, Any]) -> None:
+        if event["type"] in ENDING_EVENTS and self.conversation is not None:
+            self.conversation = await self.core.store.conversation(self.conversation.id)
+            await self._offer_if_ended()
+
+    async def _accept(self, frame: dict[str, Any]) -> None:
+        assert self.visitor_id is not None
+        visitor_id = self.visitor_id
+        offered = self.core.policy_in_force()
+        answer = PolicyRef(frame["policy_id"], frame["version"], frame["sha256"])
+        conversation_id = self.core.ids("c")
+        at = self.core.clock()
+        try:
+            applied = await self.core.store.start_conversation(
+                visitor_id,
+                lambda previous: rules.start(
+                    conversation_id=conversation_id,
+                    visitor_id=visitor_id,
+                    previous=previous,
+                    offered=offered,
+                    answer=answer,
+                    client=self.client,
+                    at=at,
+                ),
+            )
+        except PolicyMismatch as e:
+            await self.send(error_frame(e, request="accept"))
+            await self.send(policy_offer(offered))
+            return
+        previous = self.conversation
+        if previous is not None:
+            self.unwatch(previous.id)
+        self.conversation = applied.conversation
+        await self.send({"type": "accepted", "conversation": visitor_view(applied.conversation)})
+        await self.watch(applied.conversation.id, 0, self._on_event)
+        await self.core.announce(applied.conversation, applied.event)
+
+    async def _message(self, frame: dict[str, Any]) -> None:
+        current = self.conversation
+        if current is None:
+            raise PolicyNotAccepted("accept the conduct policy before sending messages")
+        if not current.is_open:
+            raise ConversationClosed(
+                f"conversation {current.id} is {current.state.value}; accept the policy to start"
+                " a new one"
+            )
+        client_id, text, at = frame["client_id"], frame["text"], self.core.clock()
+        applied = await self.core.store.apply(
+            current.id,
+            lambda conv: rules.visitor_message(conv, text, client_id, at),
+            dedupe=f"visitor:{client_id}",
+        )
+        assert applied.event is not None
+        await self.send(
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "conversation_id": current.id,
+                "seq": applied.event.seq,
+                "at": applied.event.at,
+            }
+        )
+        if not applied.duplicate:
+            await self.core.announce(applied.conversation, applied.event)

@@ -1,0 +1,1 @@
+"""The Starlette edge: WebSockets, the HTTP API, static files."""

@@ -1,0 +1,61 @@
+"""The Starlette application: routes, and the lifespan that publishes policies."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+
+from parley import policy_files
+from parley.bus import MemoryBus
+from parley.config import Settings
+from parley.service.core import Core
+from parley.store import open_store
+from parley.web import api
+from parley.web.sockets import agent_endpoint, visitor_endpoint
+
+
+async def start_core(settings: Settings) -> Core:
+    """Open the store and publish every policy file; raise PolicyError on a bad or changed file."""
+    versions = policy_files.load_folder(settings.policies_dir)
+    store = await open_store(settings.store)
+    try:
+        core = Core(store, MemoryBus())
+        await core.publish_policies(versions)
+        core.policy_in_force()
+    except BaseException:
+        await store.close()
+        raise
+    return core
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        core = await start_core(settings)
+        app.state.core = core
+        try:
+            yield
+        finally:
+            await core.bus.close()
+            await core.store.close()
+
+    app = Starlette(
+        routes=[
+            WebSocketRoute("/ws/visitor", visitor_endpoint),
+            WebSocketRoute("/ws/agent", agent_endpoint),
+            Route("/healthz", api.health),
+            Route("/api/policy", api.policy_in_force),
+            Route("/api/compliance/conversations/{id:str}", api.conversation_record),
+            Route("/api/compliance/visitors/{visitor_id:str}/acceptances", api.visitor_acceptances),
+            Route(
+                "/api/compliance/policies/{policy_id:str}/versions/{version:int}/conversations",
+                api.policy_conversations,
+            ),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,151 @@
+"""The visitor and agent WebSocket endpoints.
+
+Both share one loop: refuse disallowed origins before the upgrade, decode each
+text frame with the endpoint's codec, let the session act, and answer every
+:class:`~parley.errors.ParleyError` with a typed error frame. Close codes:
+
+* 1003 — a binary frame (the protocol is JSON text).
+* 1008 — an agent's token is refused (after an ``unauthorized``/``forbidden`` frame).
+* 1009 — a frame over the byte limit (enforced by the WebSocket layer).
+* 1011 — an unexpected server error.
+* 1013 — the client reads too slowly to keep up; reconnect and resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from parley.config import Settings
+from parley.errors import AuthError, ParleyError
+from parley.protocol.codec import Codec, Endpoint, encode
+from parley.protocol.errors import error_frame
+from parley.service import AgentSession, Core, VisitorSession
+from parley.service.session import Session
+from parley.web.clientip import client_ip
+
+log = logging.getLogger("parley.web")
+
+CLOSE_UNSUPPORTED = 1003
+CLOSE_POLICY = 1008
+CLOSE_INTERNAL = 1011
+CLOSE_TRY_AGAIN = 1013
+
+
+class Connection:
+    """One accepted WebSocket: a send lock, and a queue of bus messages pumped in order."""
+
+    def __init__(self, ws: WebSocket, core: Core, max_pending: int) -> None:
+        self.ws = ws
+        self.core = core
+        self.max_pending = max_pending
+        self.inbox: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.ws.send_text(encode(frame))
+
+    def subscribe(self, topic: str) -> Any:
+        return self.core.bus.subscribe(topic, self._deliver)
+
+    def _deliver(self, topic: str, message: dict[str, Any]) -> None:
+        if self.inbox.qsize() >= self.max_pending:
+            self.inbox.put_nowait(None)
+        else:
+            self.inbox.put_nowait((topic, message))
+
+    async def pump(self, session: Session) -> None:
+        try:
+            while (item := await self.inbox.get()) is not None:
+                await session.on_bus(*item)
+        except Exception:
+            log.exception("could not deliver to a connection; closing it")
+            await self._close(CLOSE_INTERNAL)
+            return
+        log.warning("closing a connection that fell %d frames behind", self.max_pending)
+        await self._close(CLOSE_TRY_AGAIN)
+
+    async def serve(self, session: VisitorSession | AgentSession, codec: Codec) -> None:
+        pump = asyncio.create_task(self.pump(session))
+        try:
+            await self._read(session, codec)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("unexpected error on a %s connection", codec.endpoint)
+            await self._close(CLOSE_INTERNAL)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            session.close()
+
+    async def _read(self, session: VisitorSession | AgentSession, codec: Codec) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is None:
+                await self._close(CLOSE_UNSUPPORTED, "binary frames are not supported")
+                return
+            frame: dict[str, Any] = {}
+            try:
+                frame = codec.decode(message["text"])
+                await session.handle(frame)
+            except ParleyError as e:
+                context: dict[str, Any] = {
+                    k: frame[k] for k in ("client_id", "conversation_id") if k in frame
+                }
+                if "type" in frame:
+                    context["request"] = frame["type"]
+                await self.send(error_frame(e, **context))
+                if isinstance(e, AuthError) and codec.endpoint is Endpoint.AGENT:
+                    await self._close(CLOSE_POLICY)
+                    return
+
+    async def _close(self, code: int, reason: str = "") -> None:
+        if self.ws.application_state is not WebSocketState.DISCONNECTED:
+            with contextlib.suppress(RuntimeError):
+                await self.ws.close(code, reason)
+
+
+def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
+    """Browsers always send Origin; a client without one is not a browser page."""
+    origin = ws.headers.get("origin")
+    return origin is None or "*" in settings.origins or origin.rstrip("/") in settings.origins
+
+
+async def visitor_endpoint(ws: WebSocket) -> None:
+    core: Core = ws.app.state.core
+    settings: Settings = ws.app.state.settings
+    if not origin_allowed(ws, settings):
+        await ws.close(CLOSE_POLICY)
+        return
+    await ws.accept()
+    conn = Connection(ws, core, settings.max_pending_frames)
+    peer = ws.client.host if ws.client else None
+    session = VisitorSession(
+        core,
+        conn.send,
+        conn.subscribe,
+        ip=client_ip(peer, ws.headers.get("x-forwarded-for"), settings.trusted_proxies),
+        user_agent=ws.headers.get("user-agent"),
+    )
+    await conn.serve(session, Codec(Endpoint.VISITOR, settings.max_message_chars))
+
+
+async def agent_endpoint(ws: WebSocket) -> None:
+    core: Core = ws.app.state.core
+    settings: Settings = ws.app.state.settings
+    if not origin_allowed(ws, settings):
+        await ws.close(CLOSE_POLICY)
+        return
+    await ws.accept()
+    conn = Connection(ws, core, settings.max_pending_frames)
+    session = AgentSession(core, conn.send, conn.subscribe)
+    await conn.serve(session, Codec(Endpoint.AGENT, settings.max_message_chars))
