@@ -61,6 +61,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"  the protocol, with examples to paste: docs/protocol.md",
         flush=True,
     )
+    if not settings.allowed_origins and settings.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"  warning: only pages from {', '.join(settings.origins)} may open WebSockets;"
+            " set PARLEY_ALLOWED_ORIGINS to the sites that embed the widget",
+            flush=True,
+        )
     uvicorn.run(
         create_app(settings),
         host=settings.host,

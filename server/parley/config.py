@@ -46,7 +46,8 @@ class Settings:
     def origins(self) -> tuple[str, ...]:
         if self.allowed_origins:
             return self.allowed_origins
-        return (f"http://{self.host}:{self.port}", f"http://localhost:{self.port}")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return (f"http://{host}:{self.port}", f"http://localhost:{self.port}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
@@ -62,6 +63,7 @@ class Settings:
             "trusted_proxies": ("PARLEY_TRUSTED_PROXIES", parse_networks),
             "max_message_chars": ("PARLEY_MAX_MESSAGE_CHARS", int),
             "max_frame_bytes": ("PARLEY_MAX_FRAME_BYTES", int),
+            "max_pending_frames": ("PARLEY_MAX_PENDING_FRAMES", int),
         }
         for name, (var, parse) in readers.items():
             if var in env:

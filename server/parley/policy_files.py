@@ -6,11 +6,10 @@ import json
 import tomllib
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
-
 from parley.domain import policy as rules
 from parley.domain.policy import PolicyVersion
 from parley.errors import PolicyInvalid
+from parley.schemas import validator as strict_validator
 
 SCHEMA_FILE = "policy.schema.json"
 
@@ -22,7 +21,7 @@ def load_folder(folder: Path) -> list[PolicyVersion]:
     """
     schema_path = folder / SCHEMA_FILE
     try:
-        validator = Draft202012Validator(json.loads(schema_path.read_text(encoding="utf-8")))
+        validator = strict_validator(json.loads(schema_path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as e:
         raise PolicyInvalid([f"{schema_path}: cannot read the policy schema: {e}"]) from None
     files = sorted(folder.glob("*.toml"))
@@ -44,7 +43,10 @@ def load_folder(folder: Path) -> list[PolicyVersion]:
             versions.append((str(path), rules.from_document(doc, str(path))))
         except PolicyInvalid as e:
             problems.extend(e.problems)
+    try:
+        rules.check_catalog(versions)
+    except PolicyInvalid as e:
+        problems.extend(e.problems)
     if problems:
         raise PolicyInvalid(problems)
-    rules.check_catalog(versions)
     return [v for _, v in versions]

@@ -22,6 +22,11 @@ def conversation_topic(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
 
 
+def visitor_topic(visitor_id: str) -> str:
+    """News for every connection (tab) of one visitor, such as a conversation started elsewhere."""
+    return f"visitor:{visitor_id}"
+
+
 class Bus(ABC):
     @abstractmethod
     def subscribe(self, topic: str, deliver: Deliver) -> Callable[[], None]:

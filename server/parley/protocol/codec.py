@@ -11,11 +11,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 
 from parley.errors import BadJson, InvalidFrame, MessageTooLong, UnknownType
+from parley.schemas import validator
 
 SCHEMA_BASE = "https://parley.example/schemas/"
 
@@ -40,12 +40,12 @@ def _registry() -> Registry:
 
 
 @cache
-def validators(endpoint: Endpoint) -> dict[str, Draft202012Validator]:
+def validators(endpoint: Endpoint) -> dict[str, Any]:
     """One compiled validator per frame type the endpoint accepts."""
     registry = _registry()
     root = registry.contents(f"{SCHEMA_BASE}{endpoint.value}.json")
     return {
-        name: Draft202012Validator(
+        name: validator(
             {"$ref": f"{SCHEMA_BASE}{endpoint.value}.json#/$defs/{name}"}, registry=registry
         )
         for name in root["$defs"]
@@ -69,11 +69,11 @@ class Codec:
         if not isinstance(frame, dict):
             raise BadJson(f"frame must be a JSON object, not {type(frame).__name__}")
         kind = frame.get("type")
-        validator = self._validators.get(kind) if isinstance(kind, str) else None
-        if validator is None:
+        check = self._validators.get(kind) if isinstance(kind, str) else None
+        if check is None:
             known = ", ".join(sorted(self._validators))
             raise UnknownType(f"unknown frame type {kind!r}; {self.endpoint} frames are: {known}")
-        error = best_match(validator.iter_errors(frame))
+        error = best_match(check.iter_errors(frame))
         if error is not None:
             raise InvalidFrame(f"{kind}: {error.json_path}: {error.message}")
         text = frame.get("text")
@@ -82,6 +82,22 @@ class Codec:
                 f"message is {len(text)} characters; the limit is {self.max_message_chars}"
             )
         return frame
+
+
+def request_context(raw: str) -> dict[str, str]:
+    """What an error frame may echo of a frame that failed: its type and ids, if short strings."""
+    try:
+        frame = json.loads(raw, parse_constant=_refuse_constant)
+    except ValueError:
+        return {}
+    if not isinstance(frame, dict):
+        return {}
+    names = {"type": "request", "client_id": "client_id", "conversation_id": "conversation_id"}
+    return {
+        echo: frame[name]
+        for name, echo in names.items()
+        if isinstance(frame.get(name), str) and 0 < len(frame[name]) <= 64
+    }
 
 
 def encode(frame: dict[str, Any]) -> str:

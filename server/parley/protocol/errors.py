@@ -34,6 +34,9 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
 
 INTERNAL = ("internal", 500)
 
+#: HTTP errors raised by routing itself (no ParleyError behind them)
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
 
 def code_of(error: e.ParleyError) -> tuple[str, int]:
     """The wire code and HTTP status of ``error`` (its own class, never a parent's)."""
@@ -48,3 +51,8 @@ def error_frame(error: e.ParleyError, **context: Any) -> dict[str, Any]:
 def error_body(error: e.ParleyError) -> dict[str, Any]:
     """The JSON body of an HTTP error response."""
     return {"error": {"code": code_of(error)[0], "message": str(error)}}
+
+
+def http_error_body(status: int, message: str) -> dict[str, Any]:
+    """The JSON body of an HTTP error raised by routing (unknown path, wrong method)."""
+    return {"error": {"code": HTTP_CODES.get(status, "http_error"), "message": message}}

@@ -93,7 +93,7 @@ class AgentSession(Session):
             if applied.event is not None:
                 await self.core.announce(conv, applied.event)
         await self.send({"type": "joined", "conversation": conv.to_dict()})
-        await self.watch(conversation_id, last_seq)
+        await self.watch(conv, last_seq)
 
     async def _reply(self, frame: dict[str, Any]) -> None:
         assert self.staff is not None

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from parley.bus.base import conversation_topic
+from parley.domain.conversation import Conversation
 from parley.service.core import Core
 from parley.service.feed import Feed, OnEvent, Send
 
@@ -21,18 +22,27 @@ class Session:
         self._unsubscribe: dict[str, Callable[[], None]] = {}
 
     async def watch(
-        self, conversation_id: str, last_seq: int, on_event: OnEvent | None = None
+        self, conversation: Conversation, last_seq: int, on_event: OnEvent | None = None
     ) -> None:
-        """Subscribe first, then catch up: nothing committed in between can be missed."""
-        topic = conversation_topic(conversation_id)
-        if topic not in self._unsubscribe:
-            self._unsubscribe[topic] = self._subscribe(topic)
+        """Subscribe first, then catch up: nothing committed in between can be missed.
+
+        A ``last_seq`` beyond the conversation's end is taken as its end, so a
+        client that claims too much still receives every later event.
+        """
+        conversation_id = conversation.id
+        last_seq = min(last_seq, conversation.last_seq)
+        self.follow(conversation_topic(conversation_id))
         feed = Feed(self.core.store, conversation_id, last_seq, self.send, on_event)
         self.feeds[conversation_id] = feed
         await feed.catch_up()
         await self.send(
             {"type": "caught_up", "conversation_id": conversation_id, "last_seq": feed.last_seq}
         )
+
+    def follow(self, topic: str) -> None:
+        """Receive the bus messages of ``topic`` (once, however often asked)."""
+        if topic not in self._unsubscribe:
+            self._unsubscribe[topic] = self._subscribe(topic)
 
     def unwatch(self, conversation_id: str) -> None:
         self.feeds.pop(conversation_id, None)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from parley.bus.base import visitor_topic
 from parley.domain import conversation as rules
 from parley.domain.agent import token_hash
 from parley.domain.conversation import ClientContext, Conversation
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import EventType
 from parley.errors import (
-    ConversationClosed,
     HelloRequired,
     InvalidFrame,
     InvalidResumeToken,
@@ -112,6 +112,7 @@ class VisitorSession(Session):
             client.get("widget_build"),
         )
         self.visitor_id = visitor_id
+        self.follow(visitor_topic(visitor_id))
         self.conversation = await self.core.store.latest_conversation(visitor_id)
         welcome: dict[str, Any] = {
             "type": "welcome",
@@ -125,7 +126,7 @@ class VisitorSession(Session):
             resume = frame.get("resume") or {}
             same = resume.get("conversation_id") == self.conversation.id
             await self.watch(
-                self.conversation.id, resume.get("last_seq", 0) if same else 0, self._on_event
+                self.conversation, resume.get("last_seq", 0) if same else 0, self._on_event
             )
         await self._offer_if_ended()
 
@@ -136,6 +137,24 @@ class VisitorSession(Session):
         if (current is None or not current.is_open) and self._offered_after != key:
             self._offered_after = key
             await self.send(policy_offer(self.core.policy_in_force()))
+
+    async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
+        started = message.get("conversation")
+        if started is None:
+            await super().on_bus(topic, message)
+            return
+        current = self.conversation
+        if current is not None and current.id == started["id"]:
+            return
+        # The visitor accepted in another tab: follow the new conversation here too.
+        conversation = await self.core.store.conversation(started["id"])
+        if conversation is None:
+            return
+        if current is not None:
+            self.unwatch(current.id)
+        self.conversation = conversation
+        await self.send({"type": "accepted", "conversation": visitor_view(conversation)})
+        await self.watch(conversation, 0, self._on_event)
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         if event["type"] in ENDING_EVENTS and self.conversation is not None:
@@ -171,18 +190,16 @@ class VisitorSession(Session):
             self.unwatch(previous.id)
         self.conversation = applied.conversation
         await self.send({"type": "accepted", "conversation": visitor_view(applied.conversation)})
-        await self.watch(applied.conversation.id, 0, self._on_event)
+        await self.watch(applied.conversation, 0, self._on_event)
         await self.core.announce(applied.conversation, applied.event)
+        await self.core.bus.publish(
+            visitor_topic(visitor_id), {"conversation": visitor_view(applied.conversation)}
+        )
 
     async def _message(self, frame: dict[str, Any]) -> None:
         current = self.conversation
         if current is None:
             raise PolicyNotAccepted("accept the conduct policy before sending messages")
-        if not current.is_open:
-            raise ConversationClosed(
-                f"conversation {current.id} is {current.state.value}; accept the policy to start"
-                " a new one"
-            )
         client_id, text, at = frame["client_id"], frame["text"], self.core.clock()
         applied = await self.core.store.apply(
             current.id,

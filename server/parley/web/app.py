@@ -6,11 +6,15 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from parley import policy_files
 from parley.bus import MemoryBus
 from parley.config import Settings
+from parley.protocol.errors import http_error_body
 from parley.service.core import Core
 from parley.store import open_store
 from parley.web import api
@@ -29,6 +33,14 @@ async def start_core(settings: Settings) -> Core:
         await store.close()
         raise
     return core
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors answer in the API's JSON error shape, like every other error."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(
+        http_error_body(exc.status_code, exc.detail), exc.status_code, headers=exc.headers
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -56,6 +68,7 @@ def create_app(settings: Settings) -> Starlette:
             ),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
     )
     app.state.settings = settings
     return app

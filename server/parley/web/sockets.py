@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError
-from parley.protocol.codec import Codec, Endpoint, encode
+from parley.protocol.codec import Codec, Endpoint, encode, request_context
 from parley.protocol.errors import error_frame
 from parley.service import AgentSession, Core, VisitorSession
 from parley.service.session import Session
@@ -93,17 +93,10 @@ class Connection:
             if message.get("text") is None:
                 await self._close(CLOSE_UNSUPPORTED, "binary frames are not supported")
                 return
-            frame: dict[str, Any] = {}
             try:
-                frame = codec.decode(message["text"])
-                await session.handle(frame)
+                await session.handle(codec.decode(message["text"]))
             except ParleyError as e:
-                context: dict[str, Any] = {
-                    k: frame[k] for k in ("client_id", "conversation_id") if k in frame
-                }
-                if "type" in frame:
-                    context["request"] = frame["type"]
-                await self.send(error_frame(e, **context))
+                await self.send(error_frame(e, **request_context(message["text"])))
                 if isinstance(e, AuthError) and codec.endpoint is Endpoint.AGENT:
                     await self._close(CLOSE_POLICY)
                     return
