@@ -1,0 +1,62 @@
+"""Fixtures shared by every test folder: real servers on free ports."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from harness import POLICIES, Server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server shared by tests that only add their own visitors and conversations."""
+    s = Server(tmp_path_factory.mktemp("shared-server")).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def agent_token(server: Server) -> str:
+    return server.add_staff("Alice Agent", "agent")
+
+
+@pytest.fixture(scope="session")
+def second_agent_token(server: Server) -> str:
+    return server.add_staff("Bob Agent", "agent")
+
+
+@pytest.fixture(scope="session")
+def compliance_token(server: Server) -> str:
+    return server.add_staff("Carol Compliance", "compliance")
+
+
+@pytest.fixture(scope="session")
+def admin_token(server: Server) -> str:
+    return server.add_staff("Dan Admin", "admin")
+
+
+@pytest.fixture
+def policies(tmp_path: Path) -> Path:
+    """A private copy of the policy folder that a test may change."""
+    folder = tmp_path / "policies"
+    shutil.copytree(POLICIES, folder)
+    return folder
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Build servers of a test's own (not started); all are stopped at the end."""
+    made: list[Server] = []
+
+    def make(policies: Path = POLICIES, data_dir: Path | None = None, **env: str) -> Server:
+        s = Server(data_dir or tmp_path / f"data-{len(made)}", policies, **env)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.stop()

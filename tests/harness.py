@@ -1,0 +1,230 @@
+"""Real parts for end-to-end tests: a Parley server in a subprocess, and WebSocket clients.
+
+Nothing here is a fake: the server is ``parley serve`` on a free port with its
+own SQLite file, staff tokens come from the ``parley agents add`` CLI, and
+clients speak the protocol over real sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+REPO = Path(__file__).resolve().parent.parent
+POLICIES = REPO / "policies"
+RECV_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``parley`` CLI."""
+    return subprocess.run(
+        [sys.executable, "-m", "parley.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+class Server:
+    """``parley serve`` in a subprocess, on a free port, with its own data folder."""
+
+    def __init__(self, data_dir: Path, policies: Path = POLICIES, **env: str) -> None:
+        self.data_dir = data_dir
+        self.policies = policies
+        self.port = free_port()
+        self.env = env
+        self.proc: subprocess.Popen[str] | None = None
+        self.log = data_dir / f"server-{self.port}.log"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return parley(*args, "--data-dir", str(self.data_dir), "--policies", str(self.policies))
+
+    def add_staff(self, name: str, role: str) -> str:
+        """Create a staff member with the CLI; return the token it printed."""
+        result = self.cli("agents", "add", name, "--role", role)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split("token (shown once, store it now): ")[1].strip()
+
+    def start(self) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = ["serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        args += ["--policies", str(self.policies)]
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "parley.cli", *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, **self.env},
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited {self.proc.returncode}:\n{self.log.read_text()}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{self.http}/healthz", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown, no flush, nothing but what was committed survives."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+
+async def api(server: Server, path: str, token: str | None = None) -> httpx.Response:
+    """GET ``path`` from the server's HTTP API, with a bearer token if given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=server.http, timeout=30) as http:
+        return await http.get(path, headers=headers)
+
+
+async def conversation_record(server: Server, token: str, conversation_id: str) -> dict[str, Any]:
+    """The compliance record of a conversation: acceptance, transcript, closure."""
+    r = await api(server, f"/api/compliance/conversations/{conversation_id}", token)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+class Client:
+    """A protocol client on one WebSocket: send frames, wait for frames of a type."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, frame: dict[str, Any] | str | bytes) -> None:
+        await self.ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
+
+    async def recv(self, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        self.seen.append(frame)
+        return frame
+
+    async def expect(self, type: str, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+        """The next frame of ``type``, skipping others; fail on timeout."""
+        return await self.expect_any(type, timeout=timeout)
+
+    async def expect_any(self, *types: str, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+        """The next frame of one of ``types``, skipping others; fail on timeout."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.recv()
+                if frame["type"] in types:
+                    return frame
+
+    async def events_until_caught_up(self) -> list[dict[str, Any]]:
+        events = []
+        while (frame := await self.recv())["type"] != "caught_up":
+            if frame["type"] == "event":
+                events.append(frame["event"])
+        return events
+
+    async def quiet(self, seconds: float = 0.3) -> list[dict[str, Any]]:
+        """Every frame that arrives within ``seconds``; used to show nothing else was sent."""
+        frames = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                frames.append(await self.recv(timeout=seconds))
+        return frames
+
+
+@contextlib.asynccontextmanager
+async def client(url: str, **kwargs: Any) -> AsyncIterator[Client]:
+    async with connect(url, open_timeout=10, **kwargs) as ws:
+        yield Client(ws)
+
+
+class Visitor(Client):
+    """A visitor that has said hello and kept its token and offered policy."""
+
+    visitor_id: str
+    token: str
+    policy: dict[str, Any]
+
+    async def hello(self, **frame: Any) -> dict[str, Any]:
+        await self.send({"type": "hello", **frame})
+        welcome = await self.expect("welcome")
+        self.visitor_id = welcome["visitor_id"]
+        self.token = welcome.get("token", frame.get("token"))
+        return welcome
+
+    async def accept(self) -> str:
+        """Accept the offered policy; return the new conversation id."""
+        self.policy = await self.expect("policy")
+        await self.send(
+            {
+                "type": "accept",
+                "policy_id": self.policy["policy_id"],
+                "version": self.policy["version"],
+                "sha256": self.policy["sha256"],
+            }
+        )
+        accepted = await self.expect("accepted")
+        await self.expect("caught_up")
+        return str(accepted["conversation"]["id"])
+
+    async def say(self, text: str, client_id: str) -> dict[str, Any]:
+        await self.send({"type": "message", "client_id": client_id, "text": text})
+        return await self.expect("ack")
+
+
+@contextlib.asynccontextmanager
+async def visitor(server: Server, **hello: Any) -> AsyncIterator[Visitor]:
+    async with connect(f"{server.ws}/ws/visitor", open_timeout=10) as ws:
+        v = Visitor(ws)
+        await v.hello(**hello)
+        yield v
+
+
+@contextlib.asynccontextmanager
+async def agent(server: Server, token: str) -> AsyncIterator[Client]:
+    async with connect(f"{server.ws}/ws/agent", open_timeout=10) as ws:
+        a = Client(ws)
+        await a.send({"type": "hello", "token": token})
+        await a.expect("welcome")
+        await a.expect("conversations")
+        yield a

@@ -1,0 +1,212 @@
+"""The guarantees of ``parley.store.base.Store``, run against every backend.
+
+A backend's test module subclasses :class:`StoreContract` and provides an
+async ``store`` fixture (and ``reopen`` to open the same data again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from harness import POLICIES
+from parley import policy_files
+from parley.domain import conversation as rules
+from parley.domain.agent import Staff, StaffRole
+from parley.domain.conversation import ClientContext, Conversation
+from parley.domain.policy import PolicyVersion
+from parley.domain.transcript import Author, Event, Role, verify_chain
+from parley.errors import (
+    AlreadyAccepted,
+    BadRequest,
+    ConversationClosed,
+    ConversationNotFound,
+    PolicyConflict,
+)
+from parley.store.base import Applied, Store
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+AGENT = Author(Role.AGENT, "s_agent", "Alice")
+CLIENT = ClientContext("192.0.2.1", "pytest")
+Reopen = Callable[[], Awaitable[Store]]
+
+
+def versions() -> list[PolicyVersion]:
+    return sorted(policy_files.load_folder(POLICIES), key=lambda v: v.version)
+
+
+async def start(store: Store, visitor_id: str, conversation_id: str) -> Applied:
+    offered = versions()[-1]
+    return await store.start_conversation(
+        visitor_id,
+        lambda previous: rules.start(
+            conversation_id=conversation_id,
+            visitor_id=visitor_id,
+            previous=previous,
+            offered=offered,
+            answer=offered.ref,
+            client=CLIENT,
+            at=T0,
+        ),
+    )
+
+
+async def say(store: Store, conversation_id: str, text: str, client_id: str) -> Applied:
+    return await store.apply(
+        conversation_id,
+        lambda c: rules.visitor_message(c, text, client_id, T0),
+        dedupe=f"visitor:{client_id}",
+    )
+
+
+class StoreContract:
+    async def test_publishing_is_idempotent_and_a_version_never_changes(self, store: Store) -> None:
+        """Invariant 3 in the store: same text again is a no-op, different text is refused."""
+        v1, v2 = versions()
+        assert await store.publish_policy(v1, T0) is True
+        assert await store.publish_policy(v2, T0) is True
+        assert await store.publish_policy(v1, T0) is False
+        changed = replace(v2, preamble=v2.preamble + " Changed.")
+        with pytest.raises(PolicyConflict, match="already published"):
+            await store.publish_policy(changed, T0)
+        assert [p.sha256 for p in await store.policies()] == [v1.sha256, v2.sha256]
+
+    async def test_visitors_are_found_by_token_hash_only(self, store: Store) -> None:
+        await store.create_visitor("v_one", "hash-one", T0)
+        assert await store.visitor_by_token("hash-one") == "v_one"
+        assert await store.visitor_by_token("hash-two") is None
+
+    async def test_a_conversation_starts_with_its_acceptance_as_event_one(
+        self, store: Store
+    ) -> None:
+        applied = await start(store, "v_a", "c_aaaaaaaaaa")
+        events = await store.events("c_aaaaaaaaaa")
+        assert [e.seq for e in events] == [1]
+        assert events[0] == applied.event
+        assert events[0].data["text"] == versions()[-1].text
+        assert await store.latest_conversation("v_a") == applied.conversation
+
+    async def test_start_sees_the_visitors_latest_conversation(self, store: Store) -> None:
+        await start(store, "v_b", "c_bbbbbbbbb1")
+        with pytest.raises(AlreadyAccepted):
+            await start(store, "v_b", "c_bbbbbbbbb2")
+        assert await store.conversation("c_bbbbbbbbb2") is None
+        assert await store.events("c_bbbbbbbbb2") == []
+
+    async def test_events_are_numbered_without_gaps_and_read_in_order(self, store: Store) -> None:
+        await start(store, "v_c", "c_cccccccccc")
+        for i in range(10):
+            await say(store, "c_cccccccccc", f"m{i}", f"id{i}")
+        events = await store.events("c_cccccccccc")
+        assert [e.seq for e in events] == list(range(1, 12))
+        assert verify_chain(events) is None
+        assert [e.seq for e in await store.events("c_cccccccccc", after_seq=4, until_seq=7)] == [
+            5,
+            6,
+            7,
+        ]
+
+    async def test_a_used_dedupe_key_stores_nothing_and_returns_the_original(
+        self, store: Store
+    ) -> None:
+        await start(store, "v_d", "c_dddddddddd")
+        first = await say(store, "c_dddddddddd", "hello", "same")
+        again = await say(store, "c_dddddddddd", "hello", "same")
+        assert again.duplicate and again.event == first.event
+        assert len(await store.events("c_dddddddddd")) == 2
+
+    async def test_a_refused_decision_writes_nothing(self, store: Store) -> None:
+        await start(store, "v_e", "c_eeeeeeeeee")
+
+        def refuse(c: Conversation) -> rules.Transition:
+            raise ConversationClosed("refused")
+
+        with pytest.raises(ConversationClosed):
+            await store.apply("c_eeeeeeeeee", refuse, dedupe="visitor:x")
+        assert len(await store.events("c_eeeeeeeeee")) == 1
+        assert (await say(store, "c_eeeeeeeeee", "now", "x")).event is not None
+
+    async def test_unknown_conversation_is_not_found(self, store: Store) -> None:
+        with pytest.raises(ConversationNotFound):
+            await say(store, "c_nonexistent", "hi", "x")
+
+    async def test_concurrent_writers_never_share_a_sequence_number(self, store: Store) -> None:
+        await start(store, "v_f", "c_ffffffffff")
+        await asyncio.gather(*(say(store, "c_ffffffffff", f"m{i}", f"id{i}") for i in range(40)))
+        events = await store.events("c_ffffffffff")
+        assert [e.seq for e in events] == list(range(1, 42))
+        assert verify_chain(events) is None
+
+    async def test_two_concurrent_closures_commit_exactly_one(self, store: Store) -> None:
+        await start(store, "v_g", "c_gggggggggg")
+        await store.apply("c_gggggggggg", lambda c: rules.agent_join(c, AGENT, T0))
+        accepted = versions()[-1]
+
+        async def close(clause: str) -> str:
+            try:
+                await store.apply(
+                    "c_gggggggggg",
+                    lambda c: rules.close_for_violation(c, accepted, AGENT, clause, None, T0),
+                )
+            except ConversationClosed:
+                return "refused"
+            return "closed"
+
+        assert sorted(await asyncio.gather(close("1.1"), close("1.2"))) == ["closed", "refused"]
+        assert [e.type for e in await store.events("c_gggggggggg")].count("closed") == 1
+
+    async def test_open_conversations_lists_only_open_ones(self, store: Store) -> None:
+        await start(store, "v_h", "c_hhhhhhhhh1")
+        await start(store, "v_i", "c_hhhhhhhhh2")
+        await store.apply(
+            "c_hhhhhhhhh2", lambda c: rules.resolve(c, AGENT, None, T0 + timedelta(minutes=1))
+        )
+        assert [c.id for c in await store.open_conversations()] == ["c_hhhhhhhhh1"]
+
+    async def test_staff_are_found_by_token_hash(self, store: Store) -> None:
+        alice = Staff("s_alice", "Alice", StaffRole.AGENT, "2026-11-01T12:00:00.000Z")
+        await store.add_staff(alice, "alice-hash")
+        assert await store.staff_by_token("alice-hash") == alice
+        assert await store.staff_by_token("nobody") is None
+        assert await store.staff() == [alice]
+
+    async def test_compliance_listings_page_through_everything_once(self, store: Store) -> None:
+        offered = versions()[-1]
+        ids = [f"c_page{i:06d}" for i in range(5)]
+        for cid in ids:
+            await start(store, "v_pager", cid)
+            await store.apply(cid, lambda c: rules.resolve(c, AGENT, None, T0))
+        seen: list[Event] = []
+        cursor = None
+        for expected in (2, 2, 1):
+            page = await store.acceptances_by_visitor("v_pager", cursor, 2)
+            assert len(page.items) == expected
+            seen += page.items
+            cursor = page.next_cursor
+        assert cursor is None
+        assert [e.conversation_id for e in seen] == ids
+        by_policy = await store.conversations_by_policy(
+            offered.policy_id, offered.version, None, 10
+        )
+        assert [c.id for c in by_policy.items] == ids and by_policy.next_cursor is None
+        with pytest.raises(BadRequest):
+            await store.acceptances_by_visitor("v_pager", "not-a-cursor", 2)
+
+    async def test_everything_committed_survives_reopening(
+        self, store: Store, reopen: Reopen
+    ) -> None:
+        await store.publish_policy(versions()[0], T0)
+        await start(store, "v_j", "c_jjjjjjjjjj")
+        await say(store, "c_jjjjjjjjjj", "remember me", "r")
+        before = await store.events("c_jjjjjjjjjj")
+        await store.close()
+        again = await reopen()
+        try:
+            assert await again.events("c_jjjjjjjjjj") == before
+            assert [p.version for p in await again.policies()] == [1]
+        finally:
+            await again.close()

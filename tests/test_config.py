@@ -1,0 +1,115 @@
+"""Server settings from PARLEY_* variables and command-line overrides."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from parley.config import Settings, parse_list, parse_networks
+
+
+def test_defaults_without_environment() -> None:
+    """Config: an empty environment gives the documented defaults."""
+    s = Settings.from_env({})
+    assert s == Settings()
+    assert (s.host, s.port, s.max_message_chars) == ("127.0.0.1", 8000, 4000)
+    assert s.trusted_proxies == ()
+
+
+def test_from_env_reads_every_parley_variable(tmp_path: Path) -> None:
+    """Config: each PARLEY_* variable sets its setting, parsed to the setting's type."""
+    env = {
+        "PARLEY_HOST": "0.0.0.0",
+        "PARLEY_PORT": "9001",
+        "PARLEY_DATA_DIR": str(tmp_path),
+        "PARLEY_STORE": "redis://localhost:6379/0",
+        "PARLEY_POLICIES": str(tmp_path / "policies"),
+        "PARLEY_ALLOWED_ORIGINS": "https://shop.example/, https://help.example",
+        "PARLEY_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8",
+        "PARLEY_MAX_MESSAGE_CHARS": "2000",
+        "PARLEY_MAX_FRAME_BYTES": "32768",
+    }
+    s = Settings.from_env(env)
+    assert s.host == "0.0.0.0"
+    assert s.port == 9001
+    assert s.data_dir == tmp_path
+    assert s.store == "redis://localhost:6379/0"
+    assert s.policies_dir == tmp_path / "policies"
+    assert s.allowed_origins == ("https://shop.example", "https://help.example")
+    assert s.trusted_proxies == (
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("10.0.0.0/8"),
+    )
+    assert s.max_message_chars == 2000
+    assert s.max_frame_bytes == 32768
+
+
+def test_other_variables_are_ignored() -> None:
+    """Config: only PARLEY_* variables are read."""
+    assert Settings.from_env({"PORT": "1", "HOST": "example.org", "PARLEY": "x"}) == Settings()
+
+
+def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
+    """Config: command-line values override PARLEY_* variables; None means 'not given'."""
+    env = {"PARLEY_PORT": "9001", "PARLEY_HOST": "0.0.0.0", "PARLEY_DATA_DIR": "/srv/parley"}
+    s = Settings.from_env(env, port=7000, data_dir=tmp_path, host=None)
+    assert s.port == 7000
+    assert s.data_dir == tmp_path
+    assert s.host == "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    "var, value",
+    [
+        ("PARLEY_PORT", "eighty"),
+        ("PARLEY_PORT", ""),
+        ("PARLEY_MAX_MESSAGE_CHARS", "4k"),
+        ("PARLEY_MAX_FRAME_BYTES", "1.5"),
+        ("PARLEY_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("PARLEY_TRUSTED_PROXIES", "127.0.0.1, proxy.local"),
+    ],
+)
+def test_a_bad_value_raises_naming_the_variable(var: str, value: str) -> None:
+    """Config: a bad variable is refused at start, with its name and value in the message."""
+    with pytest.raises(ValueError) as caught:
+        Settings.from_env({var: value})
+    assert str(caught.value).startswith(f"{var}={value!r}: ")
+
+
+def test_default_store_is_sqlite_under_the_data_dir(tmp_path: Path) -> None:
+    """Config: without a store URL the embedded SQLite store lives in data_dir."""
+    assert Settings().store == f"sqlite:{Path('data') / 'parley.db'}"
+    assert Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)}).store == (
+        f"sqlite:{tmp_path / 'parley.db'}"
+    )
+    assert Settings(data_dir=tmp_path, store_url="redis://r:6379/0").store == "redis://r:6379/0"
+
+
+def test_origins_default_to_the_servers_own_origin() -> None:
+    """Invariant 8: with no allowed origins configured, only the server's own origin may connect."""
+    s = Settings(host="127.0.0.1", port=8123)
+    assert "http://127.0.0.1:8123" in s.origins
+    assert "*" not in s.origins
+    assert all(o.endswith(":8123") for o in s.origins)
+
+
+def test_origins_default_for_an_ipv6_host() -> None:
+    """Invariant 8: the server's own origin on an IPv6 host is http://[addr]:port (RFC 3986)."""
+    assert "http://[::1]:8123" in Settings(host="::1", port=8123).origins
+
+
+def test_configured_origins_replace_the_default() -> None:
+    """Invariant 8: configured origins are the only ones allowed."""
+    s = Settings.from_env({"PARLEY_ALLOWED_ORIGINS": "https://shop.example"}, port=8123)
+    assert s.origins == ("https://shop.example",)
+
+
+def test_parse_networks_and_parse_list_skip_blanks() -> None:
+    """Config: comma-separated lists tolerate spaces and empty entries."""
+    assert parse_networks(" 10.1.2.3/8 ,, ::1 ") == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )
+    assert parse_list("a/, ,b ") == ("a", "b")
