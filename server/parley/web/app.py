@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from parley import policy_files
 from parley.bus import MemoryBus
 from parley.config import Settings
+from parley.errors import PolicyConflict
 from parley.protocol.errors import http_error_body
 from parley.service.core import Core
 from parley.store import open_store
@@ -27,7 +28,10 @@ async def start_core(settings: Settings) -> Core:
     store = await open_store(settings.store)
     try:
         core = Core(store, MemoryBus())
-        await core.publish_policies(versions)
+        try:
+            await core.publish_policies(versions)
+        except PolicyConflict as e:
+            raise PolicyConflict(f"{settings.policies_dir}: {e}") from None
         core.policy_in_force()
     except BaseException:
         await store.close()

@@ -47,8 +47,12 @@ class Connection:
         self._send_lock = asyncio.Lock()
 
     async def send(self, frame: dict[str, Any]) -> None:
+        """Send one frame; raise WebSocketDisconnect if the client has already gone."""
         async with self._send_lock:
-            await self.ws.send_text(encode(frame))
+            try:
+                await self.ws.send_text(encode(frame))
+            except RuntimeError as e:  # Starlette's "close message has been sent"
+                raise WebSocketDisconnect(1006) from e
 
     def subscribe(self, topic: str) -> Any:
         return self.core.bus.subscribe(topic, self._deliver)
@@ -63,6 +67,8 @@ class Connection:
         try:
             while (item := await self.inbox.get()) is not None:
                 await session.on_bus(*item)
+        except WebSocketDisconnect:
+            return  # the client left while we were relaying; the reader ends the session
         except Exception:
             log.exception("could not deliver to a connection; closing it")
             await self._close(CLOSE_INTERNAL)
@@ -113,17 +119,24 @@ def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
     return origin is None or "*" in settings.origins or origin.rstrip("/") in settings.origins
 
 
-async def visitor_endpoint(ws: WebSocket) -> None:
-    core: Core = ws.app.state.core
+async def _accept(ws: WebSocket) -> tuple[Connection, Settings] | None:
+    """Refuse a disallowed origin before the upgrade (HTTP 403); otherwise accept."""
     settings: Settings = ws.app.state.settings
     if not origin_allowed(ws, settings):
         await ws.close(CLOSE_POLICY)
-        return
+        return None
     await ws.accept()
-    conn = Connection(ws, core, settings.max_pending_frames)
+    return Connection(ws, ws.app.state.core, settings.max_pending_frames), settings
+
+
+async def visitor_endpoint(ws: WebSocket) -> None:
+    accepted = await _accept(ws)
+    if accepted is None:
+        return
+    conn, settings = accepted
     peer = ws.client.host if ws.client else None
     session = VisitorSession(
-        core,
+        conn.core,
         conn.send,
         conn.subscribe,
         ip=client_ip(peer, ws.headers.get("x-forwarded-for"), settings.trusted_proxies),
@@ -133,12 +146,9 @@ async def visitor_endpoint(ws: WebSocket) -> None:
 
 
 async def agent_endpoint(ws: WebSocket) -> None:
-    core: Core = ws.app.state.core
-    settings: Settings = ws.app.state.settings
-    if not origin_allowed(ws, settings):
-        await ws.close(CLOSE_POLICY)
+    accepted = await _accept(ws)
+    if accepted is None:
         return
-    await ws.accept()
-    conn = Connection(ws, core, settings.max_pending_frames)
-    session = AgentSession(core, conn.send, conn.subscribe)
+    conn, settings = accepted
+    session = AgentSession(conn.core, conn.send, conn.subscribe)
     await conn.serve(session, Codec(Endpoint.AGENT, settings.max_message_chars))
