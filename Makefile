@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean system-deps
 
 # The virtual environment, rebuilt when the project's dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -24,7 +24,21 @@ $(VENV)/.installed-test: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/parley serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+# What the tests need from the operating system: Debian's Chromium for the browser tests.
+system-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "The tests need:$$missing. Install it first, then run make test again:"; \
+			echo "  sudo apt-get install -y$$missing"; \
+			exit 1; \
+		fi; \
+	fi
+
+test: system-deps $(VENV)/.installed-test
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-test

@@ -11,6 +11,12 @@ import pytest
 from harness import POLICIES, Server
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last: Playwright's sync API keeps its own event loop running
+    for the whole session, and no asyncio test may start after it has."""
+    items.sort(key=lambda item: "tests/browser/" in item.path.as_posix())
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server shared by tests that only add their own visitors and conversations."""

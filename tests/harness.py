@@ -84,7 +84,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 text=True,
-                env={**os.environ, **self.env},
+                env={**os.environ, "PARLEY_WIDGET_DIR": str(REPO / "widget"), **self.env},
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

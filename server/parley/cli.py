@@ -54,11 +54,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = f"{settings.host}:{settings.port}"
     print(
         f"Parley {policy} on http://{base}  (store: {settings.store})\n"
-        f"  visitor WebSocket: ws://{base}/ws/visitor\n"
-        f"  agent WebSocket:   ws://{base}/ws/agent\n"
-        f"  policy in force:   http://{base}/api/policy\n"
-        f"  create an agent token:  .venv/bin/parley agents add 'Your Name' --role agent\n"
-        f"  the protocol, with examples to paste: docs/protocol.md",
+        f"  demo site with the widget:  http://{base}/\n"
+        f"  agent console:              http://{base}/console/\n"
+        f"  get an agent token:         .venv/bin/parley agents add 'Your Name' --role agent\n"
+        f"  WebSockets: ws://{base}/ws/visitor and ws://{base}/ws/agent (docs/protocol.md)",
         flush=True,
     )
     if not settings.allowed_origins and settings.host not in ("127.0.0.1", "localhost", "::1"):

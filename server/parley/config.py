@@ -29,6 +29,8 @@ class Settings:
     data_dir: Path = Path("data")
     store_url: str | None = None
     policies_dir: Path = Path("policies")
+    #: Folder of the widget, the demo page and the agent console.
+    widget_dir: Path = Path("widget")
     #: Origins allowed to open WebSockets; "*" allows any. Empty: the server's own origin.
     allowed_origins: tuple[str, ...] = ()
     #: Peers whose X-Forwarded-For is believed.
@@ -59,6 +61,7 @@ class Settings:
             "data_dir": ("PARLEY_DATA_DIR", Path),
             "store_url": ("PARLEY_STORE", str),
             "policies_dir": ("PARLEY_POLICIES", Path),
+            "widget_dir": ("PARLEY_WIDGET_DIR", Path),
             "allowed_origins": ("PARLEY_ALLOWED_ORIGINS", parse_list),
             "trusted_proxies": ("PARLEY_TRUSTED_PROXIES", parse_networks),
             "max_message_chars": ("PARLEY_MAX_MESSAGE_CHARS", int),

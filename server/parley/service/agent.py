@@ -10,7 +10,7 @@ from parley.domain import conversation as rules
 from parley.domain.agent import CHAT_ROLES, Staff
 from parley.domain.conversation import Conversation, Transition
 from parley.errors import ConversationNotFound, HelloRequired, InvalidFrame
-from parley.service.core import Core
+from parley.service.core import Core, policy_view
 from parley.service.feed import Send
 from parley.service.session import Session
 
@@ -92,7 +92,10 @@ class AgentSession(Session):
             conv = applied.conversation
             if applied.event is not None:
                 await self.core.announce(conv, applied.event)
-        await self.send({"type": "joined", "conversation": conv.to_dict()})
+        accepted = await self.core.policy(conv.policy)
+        await self.send(
+            {"type": "joined", "conversation": conv.to_dict(), "policy": policy_view(accepted)}
+        )
         await self.watch(conv, last_seq)
 
     async def _reply(self, frame: dict[str, Any]) -> None:

@@ -89,5 +89,20 @@ class Core:
         await self.bus.publish(LOBBY, {"conversation": conversation.to_dict()})
 
 
+def policy_view(policy: PolicyVersion) -> dict[str, Any]:
+    """A published version as clients see it: metadata, canonical text, digest and clauses."""
+    return {
+        "policy_id": policy.policy_id,
+        "version": policy.version,
+        "title": policy.title,
+        "effective": policy.to_document()["effective"],
+        "sha256": policy.sha256,
+        "text": policy.text,
+        "clauses": [
+            {"id": c.id, "title": c.title, "text": c.text} for c in policy.clauses.values()
+        ],
+    }
+
+
 def event_message(event: Event) -> dict[str, Any]:
     return {"type": "event", "event": event.to_dict()}

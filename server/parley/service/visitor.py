@@ -19,7 +19,7 @@ from parley.errors import (
     PolicyNotAccepted,
 )
 from parley.protocol.errors import error_frame
-from parley.service.core import Core, new_token
+from parley.service.core import Core, new_token, policy_view
 from parley.service.feed import Send
 from parley.service.session import Session
 
@@ -28,18 +28,7 @@ ENDING_EVENTS = {EventType.CLOSED.value, EventType.RESOLVED.value}
 
 def policy_offer(policy: PolicyVersion) -> dict[str, Any]:
     """The frame that shows a visitor the version in force, to accept by echoing its digest."""
-    return {
-        "type": "policy",
-        "policy_id": policy.policy_id,
-        "version": policy.version,
-        "title": policy.title,
-        "effective": policy.to_document()["effective"],
-        "sha256": policy.sha256,
-        "text": policy.text,
-        "clauses": [
-            {"id": c.id, "title": c.title, "text": c.text} for c in policy.clauses.values()
-        ],
-    }
+    return {"type": "policy", **policy_view(policy)}
 
 
 def visitor_view(conv: Conversation) -> dict[str, Any]:

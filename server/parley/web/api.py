@@ -17,8 +17,7 @@ from parley.domain.agent import EVIDENCE_ROLES
 from parley.errors import BadRequest, ParleyError, Unauthorized
 from parley.protocol.errors import code_of, error_body
 from parley.service import compliance
-from parley.service.core import Core
-from parley.service.visitor import policy_offer
+from parley.service.core import Core, policy_view
 
 Handler = Callable[[Request], Awaitable[Any]]
 
@@ -55,9 +54,7 @@ def _paging(request: Request) -> tuple[str | None, int]:
 
 @json_endpoint
 async def policy_in_force(request: Request) -> dict[str, Any]:
-    offer = policy_offer(_core(request).policy_in_force())
-    del offer["type"]
-    return offer
+    return policy_view(_core(request).policy_in_force())
 
 
 @json_endpoint

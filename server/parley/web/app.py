@@ -18,7 +18,7 @@ from parley.errors import PolicyConflict
 from parley.protocol.errors import http_error_body
 from parley.service.core import Core
 from parley.store import open_store
-from parley.web import api
+from parley.web import api, pages
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
 
@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> Starlette:
                 "/api/compliance/policies/{policy_id:str}/versions/{version:int}/conversations",
                 api.policy_conversations,
             ),
+            *pages.routes(settings.widget_dir),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},

@@ -1,0 +1,66 @@
+"""A real Chromium (Debian's), driven by Playwright, for the widget and the console."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from harness import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def tolerated_errors() -> list[str]:
+    """Substrings of browser errors a test causes on purpose (e.g. stopping the server)."""
+    return []
+
+
+@pytest.fixture
+def new_page(browser: Browser, tolerated_errors: list[str]) -> Iterator[Callable[..., Page]]:
+    """Pages in fresh contexts (own localStorage); any other script error fails the test."""
+    errors: list[str] = []
+    contexts = []
+
+    def make(width: int = 1280, height: int = 800) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+        page.on(
+            "console",
+            lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None,
+        )
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    unexpected = [e for e in errors if not any(t in e for t in tolerated_errors)]
+    assert unexpected == [], "the browser reported errors"
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
+    """Save a screenshot under test-artifacts/ (git-ignored), named after the test."""
+
+    def take(page: Page, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -1,0 +1,482 @@
+// Parley agent console. Vanilla JS, no build step. Served under a strict CSP,
+// so: no inline code or styles, and every network string goes through
+// textContent / createTextNode — never through an HTML parser.
+
+const TOKEN_KEY = 'parley.agentToken';
+const WS_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent`;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  ws: null, token: null, agent: null,
+  signedIn: false,   // a welcome was seen on some connection with this token
+  attempt: 0, retryTimer: null,
+  list: new Map(),      // conversation id -> summary (open ones only)
+  threads: new Map(),   // conversation id -> {conv, policy, events: [], lastSeq}
+  current: null,        // id of the conversation shown in the transcript
+  pending: new Map(),   // reply client_id -> {conversationId, text, status, error}
+};
+
+// ---------- small DOM helpers (text only) ----------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') node.className = v;
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  return node;
+}
+
+const visitorLabel = (id) => `Visitor ${String(id ?? '').slice(-6)}`;
+const shortHash = (h) => (h && h.length > 16 ? `${h.slice(0, 8)}…${h.slice(-8)}` : String(h ?? ''));
+const localTime = (iso) => new Date(iso).toLocaleString();
+function clock(iso) {
+  const d = new Date(iso);
+  const sameDay = d.toDateString() === new Date().toDateString();
+  return sameDay ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+}
+function waited(iso) {
+  const s = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 60) return `waiting ${s} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `waiting ${m} min` : `waiting ${Math.floor(m / 60)} h ${m % 60} min`;
+}
+function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID(); // only in secure contexts
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return 'r-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// ---------- connection ----------
+
+function send(frame) {
+  if (state.ws?.readyState !== WebSocket.OPEN) return false;
+  state.ws.send(JSON.stringify(frame));
+  return true;
+}
+
+function setStatus(kind, text) { $('status').dataset.state = kind; $('status').textContent = text; }
+
+function connect() {
+  clearTimeout(state.retryTimer);
+  setStatus('connecting', state.attempt ? 'Reconnecting…' : 'Connecting…');
+  const ws = new WebSocket(WS_URL);
+  state.ws = ws;
+  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'hello', token: state.token })));
+  ws.addEventListener('message', (e) => {
+    let frame;
+    try { frame = JSON.parse(e.data); } catch { return; }
+    if (ws === state.ws && Object.hasOwn(handlers, frame?.type)) handlers[frame.type](frame);
+  });
+  ws.addEventListener('close', (e) => onClose(ws, e));
+}
+
+function onClose(ws, e) {
+  if (ws !== state.ws) return; // an old socket we replaced or dropped on purpose
+  state.ws = null;
+  if (e.code === 1008) { // token refused: never retry
+    return showSignIn(state.authCode === 'forbidden' ? "This token's role cannot use the console." : 'This token was not accepted.');
+  }
+  // Exponential backoff 0.5 s -> 10 s, with jitter so many consoles don't stampede.
+  const base = Math.min(10000, 500 * 2 ** state.attempt++);
+  const delay = base / 2 + Math.random() * base / 2;
+  setStatus('reconnecting', 'Reconnecting…');
+  if (!state.signedIn) $('signin-error').textContent = 'Cannot reach the server. Retrying…';
+  state.retryTimer = setTimeout(connect, delay);
+}
+
+function signIn(token) {
+  state.token = token;
+  state.authCode = null;
+  state.attempt = 0;
+  $('sign-in').disabled = true;
+  $('signin-error').textContent = '';
+  connect();
+}
+
+function showSignIn(message = '') {
+  clearTimeout(state.retryTimer);
+  const ws = state.ws;
+  state.ws = null; // so its close event is ignored
+  ws?.close(1000, 'sign out');
+  sessionStorage.removeItem(TOKEN_KEY);
+  Object.assign(state, { token: null, agent: null, signedIn: false, current: null, attempt: 0 });
+  state.list.clear(); state.threads.clear(); state.pending.clear();
+  resetThreadView();
+  $('app-view').hidden = true;
+  $('who').hidden = true;
+  $('signin-view').hidden = false;
+  $('sign-in').disabled = false;
+  $('signin-error').textContent = message;
+  setStatus('idle', 'Not connected');
+  $('token').value = '';
+  $('token').focus();
+}
+
+// ---------- inbound frames ----------
+
+const handlers = {
+  welcome(f) {
+    state.agent = f.agent;
+    state.signedIn = true;
+    state.attempt = 0;
+    sessionStorage.setItem(TOKEN_KEY, state.token);
+    setStatus('connected', 'Connected');
+    $('agent-name').textContent = f.agent.name;
+    $('agent-role').textContent = f.agent.role;
+    $('who').hidden = false;
+    $('signin-view').hidden = true;
+    $('app-view').hidden = false;
+    $('sign-in').disabled = false;
+    // After a reconnect: resume the open transcript where we left it, then retry unacked replies
+    // with their original client_id (the server deduplicates them).
+    if (state.current) joinThread(state.current);
+    if ($('close-dialog').open) updateConfirm(); // a close lost with the old socket can be confirmed again
+    for (const [clientId, p] of state.pending) if (p.status !== 'error') sendReply(clientId);
+  },
+  conversations(f) {
+    state.list = new Map(f.items.filter((c) => c.state === 'open').map((c) => [c.id, c]));
+    renderList();
+  },
+  conversation({ conversation: c }) {
+    if (c.state === 'open') state.list.set(c.id, c); else state.list.delete(c.id);
+    const thread = state.threads.get(c.id);
+    if (thread) thread.conv = c;
+    renderList();
+    if (c.id === state.current) renderThreadHead();
+  },
+  joined({ conversation: c, policy }) {
+    const thread = ensureThread(c.id);
+    thread.conv = c;
+    thread.policy = policy;
+    if (c.id === state.current) renderThreadHead();
+  },
+  event({ event: e }) {
+    const thread = ensureThread(e.conversation_id);
+    if (e.seq <= thread.lastSeq) return; // already have it (replay after re-join)
+    thread.lastSeq = e.seq;
+    thread.events.push(e);
+    if (e.type === 'resolved' || e.type === 'closed') thread.ended = true;
+    if (e.client_id && state.pending.has(e.client_id) && e.author.id === state.agent?.id) {
+      state.pending.delete(e.client_id);
+      document.querySelector(`[data-client-id="${CSS.escape(e.client_id)}"]`)?.remove();
+    }
+    if (e.conversation_id !== state.current) return;
+    insertEvent(e);
+    renderThreadHead();
+    // Ending disables the reply box and buttons; keep keyboard focus somewhere sensible.
+    const active = document.activeElement;
+    if (thread.ended && (!active || active === document.body || active.disabled)) $('transcript').focus();
+  },
+  ack(f) {
+    const p = state.pending.get(f.client_id);
+    if (p) { p.status = 'sent'; updatePending(f.client_id); }
+  },
+  caught_up(f) {
+    if (f.conversation_id === state.current) $('transcript').removeAttribute('aria-busy');
+  },
+  done(f) {
+    if (f.request === 'close') $('close-dialog').close();
+  },
+  error(f) {
+    if (f.code === 'unauthorized' || f.code === 'forbidden') { state.authCode = f.code; return; }
+    const p = f.client_id && state.pending.get(f.client_id);
+    if (p) { p.status = 'error'; p.error = f.message; updatePending(f.client_id); return; }
+    if (f.request === 'close' && $('close-dialog').open) {
+      $('close-error').textContent = f.message;
+      $('confirm-close').disabled = !selectedClause();
+      return;
+    }
+    showNotice(f.message);
+  },
+};
+
+function ensureThread(id) {
+  if (!state.threads.has(id)) state.threads.set(id, { conv: null, policy: null, events: [], lastSeq: 0, ended: false });
+  return state.threads.get(id);
+}
+
+// ---------- conversation list ----------
+
+function sortKey(a, b) {
+  if (a.waiting_since && b.waiting_since) return Date.parse(a.waiting_since) - Date.parse(b.waiting_since);
+  if (a.waiting_since || b.waiting_since) return a.waiting_since ? -1 : 1;
+  return Date.parse(b.updated_at) - Date.parse(a.updated_at);
+}
+
+function renderRow(c) {
+  const wait = c.waiting_since
+    ? el('span', { class: 'wait is-waiting', 'data-since': c.waiting_since }, waited(c.waiting_since))
+    : el('span', { class: 'wait' }, 'answered');
+  const who = c.last_author === 'agent' ? 'Agent: ' : c.last_author === 'visitor' ? 'Visitor: ' : '';
+  const preview = c.last_message == null
+    ? el('span', { class: 'preview muted' }, 'No messages yet')
+    : el('span', { class: 'preview' }, el('span', { class: 'preview-who' }, who), c.last_message);
+  const button = el('button', {
+    type: 'button', class: 'conv', 'data-conversation-id': c.id,
+    'aria-current': c.id === state.current ? 'true' : null,
+  }, el('span', { class: 'conv-top' }, el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id)), wait), preview);
+  button.addEventListener('click', () => openConversation(c.id));
+  return el('li', {}, button);
+}
+
+function renderList() {
+  const ul = $('conversations');
+  const focusedId = document.activeElement?.dataset?.conversationId; // rebuilding must not lose keyboard focus
+  const items = [...state.list.values()].sort(sortKey);
+  ul.replaceChildren(...items.map(renderRow));
+  $('conversation-count').textContent = String(items.length);
+  $('conversations-empty').hidden = items.length > 0;
+  if (focusedId) ul.querySelector(`[data-conversation-id="${CSS.escape(focusedId)}"]`)?.focus();
+}
+
+function tickWaits() {
+  for (const node of document.querySelectorAll('[data-since]')) node.textContent = waited(node.dataset.since);
+}
+
+// ---------- transcript ----------
+
+function openConversation(id) {
+  if (id === state.current) return;
+  if (state.current) send({ type: 'leave', conversation_id: state.current });
+  state.current = id;
+  hideNotice();
+  renderList();
+  renderTranscript();
+  joinThread(id);
+  $('reply').focus();
+}
+
+function joinThread(id) {
+  const thread = ensureThread(id);
+  const frame = { type: 'join', conversation_id: id };
+  if (thread.lastSeq > 0) frame.last_seq = thread.lastSeq; // resume without a gap or a repeat
+  // Busy until caught_up, so screen readers announce new messages, not the replayed history.
+  if (id === state.current) $('transcript').setAttribute('aria-busy', 'true');
+  send(frame);
+}
+
+function renderTranscript() {
+  const log = $('transcript');
+  const thread = ensureThread(state.current);
+  log.replaceChildren();
+  for (const e of thread.events) insertEvent(e, false);
+  for (const [clientId, p] of state.pending) if (p.conversationId === state.current) log.append(renderPending(clientId, p));
+  renderThreadHead();
+  log.scrollTop = log.scrollHeight;
+}
+
+function resetThreadView() {
+  $('transcript').replaceChildren(el('p', { class: 'empty' }, 'Select a conversation to read its transcript and reply.'));
+  hideNotice();
+  renderThreadHead();
+}
+
+function renderThreadHead() {
+  const thread = state.current ? ensureThread(state.current) : {};
+  const c = thread.conv ?? state.list.get(state.current);
+  const ended = thread.ended || (c && c.state !== 'open');
+  $('thread-title').textContent = c ? visitorLabel(c.visitor_id) : state.current ? 'Loading…' : 'No conversation selected';
+  const label = c?.state !== 'open' ? c?.state : ended ? 'ended' : 'open';
+  $('thread-sub').textContent = c ? `${c.id} · ${label}` : '';
+  for (const id of ['reply', 'send', 'resolve']) $(id).disabled = !!ended || !c;
+  $('end-conversation').disabled = !!ended || !thread.policy;
+  $('reply').placeholder = ended ? 'This conversation has ended.' : 'Write a reply… (Enter to send, Shift+Enter for a new line)';
+  if (ended && $('close-dialog').open) $('close-dialog').close();
+}
+
+// Insert in seq order (before any later event and before pending bubbles).
+function insertEvent(e, follow = true) {
+  const log = $('transcript');
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  const node = (renderers[e.type] ?? renderUnknown)(e);
+  node.dataset.seq = String(e.seq);
+  node.dataset.type = e.type;
+  const after = [...log.children].find((n) => n.classList.contains('pending') || Number(n.dataset.seq) > e.seq);
+  log.insertBefore(node, after ?? null);
+  if (follow && atBottom) log.scrollTop = log.scrollHeight;
+}
+
+const timeEl = (iso) => el('time', { datetime: iso, title: localTime(iso) }, clock(iso));
+
+function systemLine(e, ...text) {
+  return el('p', { class: 'system' }, ...text, ' · ', timeEl(e.at));
+}
+
+const renderers = {
+  acceptance(e) {
+    const d = e.data;
+    return el('section', { id: 'acceptance', class: 'acceptance', 'aria-label': 'Policy accepted by the visitor' },
+      el('p', { class: 'acceptance-line' },
+        `Accepted ${d.title} v${d.version} on ${localTime(e.at)} (UTC ${e.at})`),
+      el('p', { class: 'muted small' }, 'SHA-256 ', el('code', { title: d.sha256 }, shortHash(d.sha256)),
+        ` · ${d.policy_id}`),
+      el('details', {}, el('summary', {}, 'Show the exact text accepted'),
+        el('pre', { class: 'policy-text', tabindex: '0' }, d.text)));
+  },
+  message(e) {
+    const role = e.author.role === 'agent' ? 'agent' : 'visitor';
+    const name = role === 'agent' ? (e.author.name ?? 'Agent') : 'Visitor';
+    const mine = role === 'agent' && e.author.id === state.agent?.id;
+    return el('article', { class: `bubble from-${role}`, 'data-author-role': role },
+      el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, name), ' · ', timeEl(e.at),
+        mine ? el('span', { class: 'delivery' }, ' · Sent') : null),
+      el('p', { class: 'bubble-text' }, e.data.text));
+  },
+  agent_joined(e) {
+    return systemLine(e, `${e.author.name ?? 'An agent'} joined`);
+  },
+  resolved(e) {
+    const note = e.data?.note ? ` — “${e.data.note}”` : '';
+    return systemLine(e, `${e.author.name ?? 'An agent'} resolved the conversation${note}`);
+  },
+  closed(e) {
+    const d = e.data;
+    return el('section', { class: 'closed-block', 'aria-label': 'Conversation ended for a policy breach' },
+      el('p', { class: 'closed-title' },
+        `${e.author.name ?? 'An agent'} ended the conversation citing clause ${d.clause.id} — ${d.clause.title}`),
+      el('blockquote', { class: 'clause-quote' }, d.clause.text),
+      d.note ? el('p', {}, el('strong', {}, 'Note: '), d.note) : null,
+      el('p', { class: 'muted small' }, `${d.policy_id} v${d.version} · `, timeEl(e.at)));
+  },
+};
+
+function renderUnknown(e) { return systemLine(e, `Event: ${e.type}`); }
+
+// ---------- replies ----------
+
+function renderPending(clientId, p) {
+  const status = p.status === 'error' ? `Not sent: ${p.error}` : p.status === 'sent' ? 'Sent' : 'Sending…';
+  const failed = p.status === 'error';
+  const retry = failed ? el('button', { type: 'button', class: 'link' }, 'Retry') : null;
+  retry?.addEventListener('click', () => { p.status = 'sending'; updatePending(clientId); sendReply(clientId); });
+  const edit = failed ? el('button', { type: 'button', class: 'link' }, 'Edit') : null;
+  edit?.addEventListener('click', () => { // back into the reply box, e.g. to shorten it
+    state.pending.delete(clientId);
+    document.querySelector(`[data-client-id="${CSS.escape(clientId)}"]`)?.remove();
+    $('reply').value = p.text;
+    $('reply').focus();
+  });
+  // The delivery status goes under the text, so an error stays visible even on a long message.
+  return el('article', { class: `bubble from-agent pending${failed ? ' failed' : ''}`, 'data-client-id': clientId },
+    el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, state.agent?.name ?? 'You')),
+    el('p', { class: 'bubble-text' }, p.text),
+    el('p', { class: 'bubble-meta' }, el('span', { class: 'delivery', role: failed ? 'alert' : null }, status),
+      failed ? ' ' : null, retry, failed ? ' · ' : null, edit));
+}
+
+function updatePending(clientId) {
+  const old = document.querySelector(`[data-client-id="${CSS.escape(clientId)}"]`);
+  const p = state.pending.get(clientId);
+  if (old && p) old.replaceWith(renderPending(clientId, p));
+}
+
+function sendReply(clientId) {
+  const p = state.pending.get(clientId);
+  send({ type: 'reply', conversation_id: p.conversationId, client_id: clientId, text: p.text });
+}
+
+function submitReply() {
+  const box = $('reply');
+  const text = box.value;
+  if (!text.trim() || !state.current || box.disabled) return;
+  const clientId = newClientId();
+  const p = { conversationId: state.current, text, status: 'sending', error: null };
+  state.pending.set(clientId, p);
+  $('transcript').append(renderPending(clientId, p));
+  $('transcript').scrollTop = $('transcript').scrollHeight;
+  box.value = '';
+  sendReply(clientId); // if offline, it goes out after the reconnect's welcome
+}
+
+// ---------- end conversation ----------
+
+const selectedClause = () => document.querySelector('#clause-options input[name="clause"]:checked')?.value ?? null;
+
+function openCloseDialog() {
+  const thread = ensureThread(state.current);
+  const policy = thread.policy;
+  if (!policy) return;
+  $('clause-legend').textContent = `Clause of ${policy.title} v${policy.version} (accepted by this visitor)`;
+  $('clause-options').replaceChildren(...policy.clauses.map((cl, i) => {
+    const head = `clause-${i}-head`, body = `clause-${i}-text`;
+    return el('label', { class: 'clause' },
+      el('input', { type: 'radio', name: 'clause', value: cl.id, 'aria-labelledby': head, 'aria-describedby': body }),
+      el('span', { class: 'clause-body' },
+        el('span', { id: head, class: 'clause-head' }, `${cl.id} ${cl.title}`),
+        el('span', { id: body, class: 'clause-text' }, cl.text)));
+  }));
+  $('close-note').value = '';
+  $('close-error').textContent = '';
+  updateConfirm();
+  $('close-dialog').showModal();
+}
+
+function updateConfirm() {
+  const clause = selectedClause();
+  $('confirm-close').disabled = !clause;
+  $('confirm-close').textContent = clause ? `End conversation citing clause ${clause}` : 'End conversation citing a clause';
+}
+
+function confirmClose(ev) {
+  ev.preventDefault();
+  const clause = selectedClause();
+  if (!clause || !state.current) return;
+  const frame = { type: 'close', conversation_id: state.current, clause_id: clause };
+  const note = $('close-note').value.trim();
+  if (note) frame.note = note;
+  $('close-error').textContent = '';
+  if (!send(frame)) { $('close-error').textContent = 'Not connected. Try again when the console reconnects.'; return; }
+  $('confirm-close').disabled = true;
+}
+
+// ---------- notices ----------
+
+function showNotice(text) { $('notice').textContent = text; $('notice').hidden = false; }
+function hideNotice() { $('notice').hidden = true; $('notice').textContent = ''; }
+
+// ---------- wiring ----------
+
+function init() {
+  $('signin-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const token = $('token').value.trim();
+    if (!token) { $('signin-error').textContent = 'Enter your agent token.'; return; }
+    signIn(token);
+  });
+  $('sign-out').addEventListener('click', () => showSignIn(''));
+  $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); submitReply(); $('reply').focus(); });
+  $('reply').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); submitReply(); }
+  });
+  $('resolve').addEventListener('click', () => {
+    if (state.current && !send({ type: 'resolve', conversation_id: state.current })) showNotice('Not connected.');
+  });
+  $('end-conversation').addEventListener('click', openCloseDialog);
+  $('clause-options').addEventListener('change', updateConfirm);
+  $('close-form').addEventListener('submit', confirmClose);
+  $('cancel-close').addEventListener('click', () => $('close-dialog').close());
+  // Arrow keys move between conversation rows, as in a listbox.
+  $('conversations').addEventListener('keydown', (ev) => {
+    if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp') return;
+    const rows = [...$('conversations').querySelectorAll('button.conv')];
+    const i = rows.indexOf(document.activeElement);
+    const next = rows[i + (ev.key === 'ArrowDown' ? 1 : -1)];
+    if (next) { ev.preventDefault(); next.focus(); }
+  });
+  setInterval(tickWaits, 1000);
+
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) {
+    $('signin-view').hidden = true; // a reload stays in the console; the form returns if refused
+    $('app-view').hidden = false;
+    signIn(saved);
+  } else {
+    $('token').focus();
+  }
+}
+
+init();

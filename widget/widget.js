@@ -1,0 +1,412 @@
+/*
+ * Parley chat widget: one <script> tag adds a launcher and a chat panel.
+ *
+ *   <script src="https://chat.example/widget.js" data-title="Chat with us" defer></script>
+ *
+ * data-server  where Parley runs (default: where this script came from)
+ * data-title   the panel's heading (default "Chat with support")
+ * data-side    "right" (default) or "left"
+ *
+ * Rendered in an open Shadow DOM so the host page's CSS cannot reach it.
+ * Every string from the network is rendered as text, never as HTML.
+ */
+(() => {
+  "use strict";
+
+  const BUILD = "parley-widget/0.1.0";
+  const MAX_CHARS = 4000;
+  const script = document.currentScript;
+  const data = (script && script.dataset) || {};
+  const server = data.server || (script && script.src ? new URL(script.src).origin : location.origin);
+  const settings = {
+    server,
+    socket: server.replace(/^http/, "ws") + "/ws/visitor",
+    title: data.title || "Chat with support",
+    side: data.side === "left" ? "left" : "right",
+  };
+  const storageKey = "parley:" + server;
+
+  const CSS = `
+:host { all: initial; position: fixed; bottom: 16px; z-index: 2147483000;
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; }
+:host([data-side="right"]) { right: 16px; } :host([data-side="left"]) { left: 16px; }
+* { box-sizing: border-box; }
+button, input, textarea { font: inherit; }
+:focus-visible { outline: 3px solid #0b63ce; outline-offset: 2px; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.launcher { display: flex; gap: 8px; align-items: center; border: 0; border-radius: 999px; padding: 12px 18px;
+  background: #0b63ce; color: #fff; font-weight: 600; cursor: pointer; box-shadow: 0 4px 14px rgb(0 0 0 / .25); }
+.launcher .badge { background: #fff; color: #0b63ce; border-radius: 999px; padding: 0 7px; font-size: 13px; }
+.panel { position: absolute; bottom: 0; width: min(380px, calc(100vw - 32px)); height: min(600px, calc(100vh - 32px));
+  display: flex; flex-direction: column; background: #fff; border-radius: 12px; overflow: hidden;
+  box-shadow: 0 10px 40px rgb(0 0 0 / .3); }
+:host([data-side="right"]) .panel { right: 0; } :host([data-side="left"]) .panel { left: 0; }
+.panel[hidden], [hidden] { display: none !important; }
+header { display: flex; align-items: center; gap: 8px; padding: 12px 14px; background: #0b63ce; color: #fff; }
+header h2 { flex: 1; margin: 0; font-size: 16px; }
+.status { font-size: 12px; opacity: .9; }
+.close { border: 0; background: transparent; color: #fff; font-size: 22px; line-height: 1; cursor: pointer; padding: 2px 8px; border-radius: 6px; }
+.body { flex: 1; overflow-y: auto; padding: 12px 14px; display: flex; flex-direction: column; gap: 10px; }
+.gate h3 { margin: 4px 0 0; font-size: 16px; } .meta { margin: 0; color: #57606a; font-size: 13px; }
+.policy-text { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid #d0d7de; border-radius: 8px; padding: 10px;
+  max-height: 260px; overflow-y: auto; background: #f6f8fa; font-size: 13px; margin: 8px 0; }
+.agree { display: flex; gap: 8px; align-items: flex-start; margin: 8px 0; }
+.agree input { width: 18px; height: 18px; margin-top: 2px; flex: none; }
+.primary { border: 0; border-radius: 8px; padding: 10px 16px; background: #0b63ce; color: #fff; font-weight: 600; cursor: pointer; }
+.primary:disabled { background: #8c959f; cursor: not-allowed; }
+.log { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 8px; }
+.msg { max-width: 85%; padding: 8px 12px; border-radius: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
+.msg.visitor { align-self: flex-end; background: #0b63ce; color: #fff; border-bottom-right-radius: 4px; }
+.msg.agent { align-self: flex-start; background: #eaeef2; border-bottom-left-radius: 4px; }
+.msg .who, .msg .state { display: block; font-size: 12px; opacity: .85; }
+.msg.failed { background: #ffebe9; color: #82071e; }
+.system { align-self: center; text-align: center; color: #57606a; font-size: 13px; }
+.system a { color: #0b63ce; }
+.notice { border: 1px solid #d4a72c; background: #fff8c5; border-radius: 8px; padding: 10px 12px; }
+.notice h3 { margin: 0 0 6px; font-size: 15px; }
+.notice blockquote { margin: 8px 0; padding: 6px 10px; border-left: 3px solid #d4a72c; background: #fff; white-space: pre-wrap; }
+.error { color: #82071e; font-size: 13px; }
+form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #d0d7de; }
+textarea { flex: 1; resize: none; height: 44px; border: 1px solid #8c959f; border-radius: 8px; padding: 8px; }
+textarea:disabled { background: #f6f8fa; }
+`;
+
+  // Build DOM from data only: strings always become text nodes.
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "class") el.className = value;
+      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+      else if (value === true) el.setAttribute(key, "");
+      else if (value !== false && value != null) el.setAttribute(key, String(value));
+    }
+    for (const child of children.flat()) {
+      if (child != null) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+  }
+
+  const time = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const newId = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
+
+  async function sha256(text) {
+    if (!(window.crypto && crypto.subtle)) return null; // not a secure context: trust the offer
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(storageKey)) || {}; } catch { return {}; }
+  }
+
+  class Widget {
+    constructor() {
+      const saved = load();
+      this.token = saved.token || null;
+      this.outbox = new Map(saved.outbox || []); // client_id -> text, until acked
+      this.conversation = null;
+      this.lastSeq = 0;
+      this.policy = null;
+      this.ended = null; // the closed/resolved event of the current conversation
+      this.unread = 0;
+      this.retries = 0;
+      this.ws = null;
+      this.render();
+      this.connect();
+    }
+
+    save() {
+      localStorage.setItem(storageKey, JSON.stringify({ token: this.token, outbox: [...this.outbox] }));
+    }
+
+    // ---- view -------------------------------------------------------------
+
+    render() {
+      const host = h("div", { id: "parley-widget", "data-side": settings.side });
+      const root = host.attachShadow({ mode: "open" });
+      if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet) {
+        const sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS);
+        root.adoptedStyleSheets = [sheet];
+      } else {
+        root.append(h("style", {}, CSS));
+      }
+      const v = (this.view = {});
+      v.badge = h("span", { class: "badge", hidden: true });
+      v.launcher = h("button", { class: "launcher", id: "launcher", "aria-expanded": "false",
+        "aria-controls": "panel", onclick: () => this.open(true) }, settings.title, v.badge);
+      v.status = h("span", { class: "status", id: "status", role: "status" }, "Connecting…");
+      v.policyTitle = h("h3", { id: "policy-title" });
+      v.policyMeta = h("p", { class: "meta", id: "policy-meta" });
+      v.policyText = h("div", { class: "policy-text", id: "policy-text", tabindex: "0",
+        role: "region", "aria-label": "Conduct policy text" });
+      v.agree = h("input", { type: "checkbox", id: "agree", onchange: () => this.updateStart() });
+      v.agreeLabel = h("span", {});
+      v.start = h("button", { class: "primary", id: "start", type: "button", disabled: true,
+        onclick: () => this.accept() }, "Start chat");
+      v.gateError = h("p", { class: "error", role: "alert" });
+      v.gate = h("div", { class: "gate", id: "gate", hidden: true },
+        h("p", {}, "Before we chat, please read and accept our conduct policy."),
+        v.policyTitle, v.policyMeta, v.policyText,
+        h("label", { class: "agree" }, v.agree, v.agreeLabel), v.start, v.gateError);
+      v.notice = h("div", { class: "notice", id: "notice", role: "alert", hidden: true, tabindex: "-1" });
+      v.log = h("ol", { class: "log", id: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
+      v.input = h("textarea", { id: "message", maxlength: MAX_CHARS, disabled: true,
+        placeholder: "Type your message…", onkeydown: (e) => this.onKey(e) });
+      v.send = h("button", { class: "primary", id: "send", type: "submit", disabled: true }, "Send");
+      v.form = h("form", { onsubmit: (e) => { e.preventDefault(); this.sendMessage(); } },
+        h("label", { class: "sr-only", for: "message" }, "Message"), v.input, v.send);
+      v.body = h("div", { class: "body" }, v.gate, v.log, v.notice);
+      v.panel = h("section", { class: "panel", id: "panel", role: "dialog", "aria-label": settings.title,
+        hidden: true, onkeydown: (e) => { if (e.key === "Escape") this.open(false); } },
+        h("header", {}, h("h2", {}, settings.title), v.status,
+          h("button", { class: "close", id: "close", type: "button", "aria-label": "Close chat",
+            onclick: () => this.open(false) }, "×")),
+        v.body, v.form);
+      root.append(v.launcher, v.panel);
+      document.body.append(host);
+    }
+
+    open(show) {
+      const v = this.view;
+      v.panel.hidden = !show;
+      v.launcher.hidden = show;
+      v.launcher.setAttribute("aria-expanded", String(show));
+      if (show) {
+        this.unread = 0;
+        v.badge.hidden = true;
+        (v.input.disabled ? (v.gate.hidden ? v.notice : v.policyText) : v.input).focus();
+      } else {
+        v.launcher.focus();
+      }
+    }
+
+    setStatus(text) { this.view.status.textContent = text; }
+
+    setChatEnabled(enabled) {
+      this.view.input.disabled = !enabled;
+      this.view.send.disabled = !enabled;
+    }
+
+    scrollDown() { this.view.body.scrollTop = this.view.body.scrollHeight; }
+
+    showGate(policy) {
+      const v = this.view;
+      v.policyTitle.textContent = policy.title;
+      v.policyMeta.textContent = `Version ${policy.version} · effective ${policy.effective.slice(0, 10)}`;
+      v.policyText.textContent = policy.text;
+      v.agreeLabel.textContent = `I have read and accept the Conduct Policy v${policy.version}`;
+      v.agree.checked = false;
+      v.gateError.textContent = "";
+      v.gate.hidden = false;
+      v.log.hidden = true;
+      v.notice.hidden = true;
+      v.form.hidden = true;
+      this.updateStart();
+    }
+
+    showChat() {
+      const v = this.view;
+      v.notice.hidden = true;
+      v.gate.hidden = true;
+      v.log.hidden = false;
+      v.form.hidden = false;
+      this.setChatEnabled(true);
+    }
+
+    updateStart() { this.view.start.disabled = !(this.view.agree.checked && this.policy); }
+
+    // ---- connection -------------------------------------------------------
+
+    connect() {
+      const ws = (this.ws = new WebSocket(settings.socket));
+      ws.onopen = () => {
+        this.retries = 0;
+        this.setStatus("Online");
+        const hello = { type: "hello", token: this.token,
+          client: { locale: navigator.language || null, page_url: location.href.slice(0, 512), widget_build: BUILD } };
+        if (this.conversation) hello.resume = { conversation_id: this.conversation.id, last_seq: this.lastSeq };
+        ws.send(JSON.stringify(hello));
+      };
+      ws.onmessage = (e) => this.onFrame(JSON.parse(e.data));
+      ws.onclose = () => {
+        if (this.ws !== ws) return;
+        this.setStatus("Reconnecting…");
+        const delay = Math.min(10000, 500 * 2 ** this.retries++) * (0.5 + Math.random() / 2);
+        setTimeout(() => this.connect(), delay);
+      };
+    }
+
+    send(frame) {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+    }
+
+    onFrame(frame) {
+      const handler = this.handlers[frame.type];
+      if (handler) handler.call(this, frame);
+    }
+
+    // ---- actions ----------------------------------------------------------
+
+    async accept() {
+      const policy = this.policy;
+      const v = this.view;
+      v.start.disabled = true;
+      // The digest of exactly what is displayed: a changed text cannot be accepted by mistake.
+      const digest = (await sha256(v.policyText.textContent)) || policy.sha256;
+      if (digest !== policy.sha256) {
+        v.gateError.textContent = "The policy text could not be verified. Please reload the page.";
+        return;
+      }
+      this.send({ type: "accept", policy_id: policy.policy_id, version: policy.version, sha256: digest });
+    }
+
+    onKey(e) {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); this.sendMessage(); }
+    }
+
+    sendMessage() {
+      const text = this.view.input.value.trim();
+      if (!text || !this.conversation) return;
+      const clientId = newId();
+      this.outbox.set(clientId, text);
+      this.save();
+      this.view.log.append(this.bubble({ role: "visitor" }, text, clientId, "Sending…"));
+      this.scrollDown();
+      this.view.input.value = "";
+      this.send({ type: "message", client_id: clientId, text });
+    }
+
+    resendOutbox() {
+      for (const [clientId, text] of this.outbox) this.send({ type: "message", client_id: clientId, text });
+    }
+
+    // ---- transcript -------------------------------------------------------
+
+    bubble(author, text, clientId, state) {
+      const own = author.role === "visitor";
+      return h("li", { class: `msg ${own ? "visitor" : "agent"}`, "data-client-id": clientId },
+        own ? null : h("span", { class: "who" }, author.name || "Support"),
+        h("span", { class: "text" }, text),
+        h("span", { class: "state" }, state));
+    }
+
+    system(...parts) { this.view.log.append(h("li", { class: "system" }, ...parts)); }
+
+    receipt(acceptance) {
+      const d = acceptance.data;
+      const text = `Receipt of acceptance\nPolicy: ${d.title}, version ${d.version}\nSHA-256: ${d.sha256}\n` +
+        `Accepted at: ${acceptance.at} (UTC)\nConversation: ${acceptance.conversation_id}\n\n${d.text}`;
+      const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+      return h("a", { href: url, id: "receipt", download: `${d.policy_id}-v${d.version}-receipt.txt` },
+        "Download the policy you accepted");
+    }
+
+    showEnded(event) {
+      const v = this.view;
+      const d = event.data;
+      v.notice.replaceChildren();
+      if (event.type === "closed") {
+        v.notice.append(h("h3", {}, "This conversation has ended"),
+          h("p", {}, `Our team ended this chat because a message did not follow clause ${d.clause.id}, ` +
+            `“${d.clause.title}”, of the conduct policy you accepted (version ${d.version}):`),
+          h("blockquote", { id: "notice-clause" }, d.clause.text),
+          d.note ? h("p", {}, "Note from our team: ", d.note) : null);
+      } else {
+        v.notice.append(h("h3", {}, "This conversation is resolved"), h("p", {}, "Thank you for chatting with us."));
+      }
+      v.notice.append(h("button", { class: "primary", id: "new-conversation", type: "button",
+        onclick: () => this.policy && this.showGate(this.policy) }, "Start a new conversation"));
+      v.notice.hidden = false;
+      this.setChatEnabled(false);
+    }
+
+    onEvent(event) {
+      if (!this.conversation || event.conversation_id !== this.conversation.id || event.seq <= this.lastSeq) return;
+      this.lastSeq = event.seq;
+      const d = event.data;
+      if (event.type === "acceptance") {
+        this.system(`You accepted ${d.title} v${d.version} at ${time(event.at)}. `, this.receipt(event));
+      } else if (event.type === "message") {
+        const pending = event.client_id && this.view.log.querySelector(`li[data-client-id="${CSS_escape(event.client_id)}"]`);
+        const node = this.bubble(event.author, d.text, event.client_id, time(event.at));
+        node.dataset.seq = event.seq;
+        if (pending && event.author.role === "visitor") pending.replaceWith(node);
+        else this.view.log.append(node);
+        if (event.author.role === "visitor") { this.outbox.delete(event.client_id); this.save(); }
+        if (event.author.role === "agent" && this.view.panel.hidden) {
+          this.view.badge.textContent = String(++this.unread);
+          this.view.badge.hidden = false;
+        }
+      } else if (event.type === "agent_joined") {
+        this.system(`${event.author.name || "An agent"} joined the conversation.`);
+      } else if (event.type === "closed" || event.type === "resolved") {
+        this.ended = event;
+        this.showEnded(event);
+      }
+      this.scrollDown();
+    }
+  }
+
+  // Client ids are [A-Za-z0-9_.:-] by protocol; escape anyway before using one in a selector.
+  const CSS_escape = (s) => (window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/[^\w-]/g, ""));
+
+  Widget.prototype.handlers = {
+    welcome(f) {
+      if (f.token) { this.token = f.token; this.save(); }
+      const conversation = f.conversation;
+      if (!conversation || !this.conversation || conversation.id !== this.conversation.id) {
+        this.view.log.replaceChildren();
+        this.lastSeq = 0;
+        this.ended = null;
+        this.view.notice.hidden = true;
+      }
+      this.conversation = conversation;
+      if (conversation && conversation.state === "open") this.showChat();
+    },
+    policy(f) {
+      this.policy = f;
+      if (!this.conversation || this.conversation.state !== "open" || this.ended) {
+        if (this.ended) this.showEnded(this.ended);
+        else this.showGate(f);
+      }
+    },
+    accepted(f) {
+      this.conversation = f.conversation;
+      this.lastSeq = 0;
+      this.ended = null;
+      this.view.log.replaceChildren();
+      this.showChat();
+      if (!this.view.panel.hidden) this.view.input.focus();
+    },
+    event(f) { this.onEvent(f.event); },
+    caught_up() { this.resendOutbox(); },
+    ack(f) {
+      this.outbox.delete(f.client_id);
+      this.save();
+      const node = this.view.log.querySelector(`li[data-client-id="${CSS_escape(f.client_id)}"] .state`);
+      if (node && node.textContent === "Sending…") node.textContent = time(f.at);
+    },
+    error(f) {
+      if (f.code === "invalid_token") {
+        this.token = null;
+        this.save();
+        this.send({ type: "hello", client: { locale: navigator.language || null, widget_build: BUILD } });
+      } else if (f.code === "policy_mismatch") {
+        this.view.gateError.textContent = "The policy has just changed. Please read the new version.";
+      } else if (f.client_id && this.outbox.has(f.client_id)) {
+        this.outbox.delete(f.client_id);
+        this.save();
+        const node = this.view.log.querySelector(`li[data-client-id="${CSS_escape(f.client_id)}"]`);
+        if (node) {
+          node.classList.add("failed");
+          node.querySelector(".state").textContent = `Not sent: ${f.message}`;
+        }
+      }
+    },
+  };
+
+  function start() { window.parley = new Widget(); }
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start);
+})();
