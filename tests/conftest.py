@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import POLICIES, Server
+from harness import POLICIES, RedisServer, Server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -23,6 +23,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     s = Server(tmp_path_factory.mktemp("shared-server")).start()
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session (AOF, appendfsync always)."""
+    r = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield r
+    r.stop()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 from websockets.asyncio.client import ClientConnection, connect
 
 REPO = Path(__file__).resolve().parent.parent
@@ -129,6 +130,45 @@ async def conversation_record(server: Server, token: str, conversation_id: str) 
     return body
 
 
+class RedisServer:
+    """A real ``redis-server`` on a free port, persisting with AOF and fsync on every write."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        args += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+        with (self.folder / "redis.log").open("ab") as log:
+            self.proc = subprocess.Popen(["redis-server", *args], stdout=log, stderr=log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=20)
+        self.proc = None
+
+    def flush(self) -> None:
+        with redis.Redis(port=self.port) as r:
+            r.flushall()
+
+
 class Client:
     """A protocol client on one WebSocket: send frames, wait for frames of a type."""
 
@@ -193,8 +233,12 @@ class Visitor(Client):
         return welcome
 
     async def accept(self) -> str:
-        """Accept the offered policy; return the new conversation id."""
-        self.policy = await self.expect("policy")
+        """Accept the next policy offered; return the new conversation id."""
+        return await self.accept_offer(await self.expect("policy"))
+
+    async def accept_offer(self, offer: dict[str, Any]) -> str:
+        """Accept ``offer`` (a policy frame already received); return the conversation id."""
+        self.policy = offer
         await self.send(
             {
                 "type": "accept",

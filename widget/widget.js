@@ -95,6 +95,14 @@ textarea:disabled { background: #f6f8fa; }
     return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  // What the acceptance record keeps about the visitor's browser.
+  function clientFacts() {
+    let zone = null;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch { zone = null; }
+    return { locale: navigator.language || null, time_zone: zone,
+      page_url: location.href.slice(0, 512), widget_build: BUILD };
+  }
+
   function load() {
     try { return JSON.parse(localStorage.getItem(storageKey)) || {}; } catch { return {}; }
   }
@@ -223,8 +231,7 @@ textarea:disabled { background: #f6f8fa; }
       ws.onopen = () => {
         this.retries = 0;
         this.setStatus("Online");
-        const hello = { type: "hello", token: this.token,
-          client: { locale: navigator.language || null, page_url: location.href.slice(0, 512), widget_build: BUILD } };
+        const hello = { type: "hello", token: this.token, client: clientFacts() };
         if (this.conversation) hello.resume = { conversation_id: this.conversation.id, last_seq: this.lastSeq };
         ws.send(JSON.stringify(hello));
       };
@@ -258,7 +265,8 @@ textarea:disabled { background: #f6f8fa; }
         v.gateError.textContent = "The policy text could not be verified. Please reload the page.";
         return;
       }
-      this.send({ type: "accept", policy_id: policy.policy_id, version: policy.version, sha256: digest });
+      this.send({ type: "accept", policy_id: policy.policy_id, version: policy.version, sha256: digest,
+        affirmation: `Ticked “${v.agreeLabel.textContent}” and pressed “${v.start.textContent}”` });
     }
 
     onKey(e) {
@@ -391,7 +399,7 @@ textarea:disabled { background: #f6f8fa; }
       if (f.code === "invalid_token") {
         this.token = null;
         this.save();
-        this.send({ type: "hello", client: { locale: navigator.language || null, widget_build: BUILD } });
+        this.send({ type: "hello", client: clientFacts() });
       } else if (f.code === "policy_mismatch") {
         this.view.gateError.textContent = "The policy has just changed. Please read the new version.";
       } else if (f.client_id && this.outbox.has(f.client_id)) {

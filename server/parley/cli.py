@@ -3,54 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from parley import policy_files
-from parley.config import Settings, parse_list, parse_networks
+from parley import cli_evidence, policy_files
+from parley.cli_common import settings_from, with_core
 from parley.domain.agent import StaffRole
-from parley.errors import PolicyError
+from parley.domain.audit import OPERATOR
+from parley.errors import ParleyError, PolicyError
+from parley.protocol.errors import code_of
 from parley.service.core import Core
-from parley.web.app import create_app, start_core
+from parley.web.app import create_app
 
 T = TypeVar("T")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-        data_dir=args.data_dir,
-        store_url=args.store,
-        policies_dir=args.policies,
-        allowed_origins=parse_list(args.allowed_origins)
-        if getattr(args, "allowed_origins", None)
-        else None,
-        trusted_proxies=parse_networks(args.trusted_proxies)
-        if getattr(args, "trusted_proxies", None)
-        else None,
-    )
-
-
-def _with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
-    async def run() -> T:
-        core = await start_core(settings)
-        try:
-            return await work(core)
-        finally:
-            await core.store.close()
-
-    return asyncio.run(run())
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = _settings(args)
-    policy = _with_core(settings, lambda core: _in_force(core))
+    settings = settings_from(args)
+    policy = with_core(settings, lambda core: _in_force(core))
     base = f"{settings.host}:{settings.port}"
     print(
         f"Parley {policy} on http://{base}  (store: {settings.store})\n"
@@ -87,7 +61,7 @@ async def _in_force(core: Core) -> str:
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    versions = policy_files.load_folder(_settings(args).policies_dir)
+    versions = policy_files.load_folder(settings_from(args).policies_dir)
     for v in sorted(versions, key=lambda v: v.version):
         print(
             f"ok  {v.policy_id} v{v.version}  effective {v.effective:%Y-%m-%d}  sha256 {v.sha256}"
@@ -105,13 +79,13 @@ def cmd_policy_list(args: argparse.Namespace) -> int:
                 f"sha256 {v.sha256}  {mark}".rstrip()
             )
 
-    _with_core(_settings(args), work)
+    with_core(settings_from(args), work)
     return 0
 
 
 def cmd_agents_add(args: argparse.Namespace) -> int:
-    staff, token = _with_core(
-        _settings(args), lambda core: core.add_staff(args.name, StaffRole(args.role))
+    staff, token = with_core(
+        settings_from(args), lambda core: core.add_staff(args.name, StaffRole(args.role), OPERATOR)
     )
     print(f"added {staff.role.value} {staff.name!r} ({staff.id})")
     print(f"token (shown once, store it now): {token}")
@@ -121,9 +95,19 @@ def cmd_agents_add(args: argparse.Namespace) -> int:
 def cmd_agents_list(args: argparse.Namespace) -> int:
     async def work(core: Core) -> None:
         for s in await core.store.staff():
-            print(f"{s.id}  {s.role.value:<10}  {s.name}  (added {s.created_at})")
+            revoked = f", revoked {s.revoked_at}" if s.revoked_at else ""
+            print(f"{s.id}  {s.role.value:<10}  {s.name}  (added {s.created_at}{revoked})")
 
-    _with_core(_settings(args), work)
+    with_core(settings_from(args), work)
+    return 0
+
+
+def cmd_agents_revoke(args: argparse.Namespace) -> int:
+    staff = with_core(settings_from(args), lambda core: core.revoke_staff(args.staff_id, OPERATOR))
+    if staff is None:
+        print(f"parley: no staff member {args.staff_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {staff.role.value} {staff.name!r} ({staff.id}) at {staff.revoked_at}")
     return 0
 
 
@@ -158,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(run=cmd_agents_add)
     staff = agent_commands.add_parser("list", parents=[common], help="list staff")
     staff.set_defaults(run=cmd_agents_list)
+    revoke = agent_commands.add_parser("revoke", parents=[common], help="revoke a token at once")
+    revoke.add_argument("staff_id")
+    revoke.set_defaults(run=cmd_agents_revoke)
+
+    cli_evidence.register(commands, common)
     return parser
 
 
@@ -167,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except PolicyError as e:
         print(f"parley: policy error:\n{e}", file=sys.stderr)
+        return 1
+    except ParleyError as e:
+        print(f"parley: {code_of(e)[0]}: {e}", file=sys.stderr)
         return 1
     except ValueError as e:
         print(f"parley: error: {e}", file=sys.stderr)

@@ -35,6 +35,10 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     #: Peers whose X-Forwarded-For is believed.
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    #: The server's Ed25519 signing key (created on first start). Default: DATA_DIR/signing-key.pem
+    key_file: Path | None = None
+    #: Seconds between anchorings of open conversations in the signed log.
+    anchor_interval: float = 300.0
     max_message_chars: int = 4000
     max_frame_bytes: int = 64 * 1024
     #: Outbound frames queued for one slow client before it is disconnected (1013).
@@ -43,6 +47,10 @@ class Settings:
     @property
     def store(self) -> str:
         return self.store_url or f"sqlite:{self.data_dir / 'parley.db'}"
+
+    @property
+    def signing_key(self) -> Path:
+        return self.key_file or self.data_dir / "signing-key.pem"
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -64,6 +72,8 @@ class Settings:
             "widget_dir": ("PARLEY_WIDGET_DIR", Path),
             "allowed_origins": ("PARLEY_ALLOWED_ORIGINS", parse_list),
             "trusted_proxies": ("PARLEY_TRUSTED_PROXIES", parse_networks),
+            "key_file": ("PARLEY_SIGNING_KEY", Path),
+            "anchor_interval": ("PARLEY_ANCHOR_INTERVAL", float),
             "max_message_chars": ("PARLEY_MAX_MESSAGE_CHARS", int),
             "max_frame_bytes": ("PARLEY_MAX_FRAME_BYTES", int),
             "max_pending_frames": ("PARLEY_MAX_PENDING_FRAMES", int),

@@ -26,7 +26,8 @@ code; a test checks that none is left unmapped::
     │   ├── Unauthorized            no token, or a token that matches nobody
     │   ├── Forbidden               a valid token whose role may not do this
     │   └── InvalidResumeToken      a visitor resume token that matches nobody
-    ├── BadRequest                  an HTTP query parameter is invalid
+    ├── BadRequest                  an HTTP query parameter or body is invalid
+    ├── StaffNotFound               no staff member has this id
     └── StoreUnavailable            the store cannot commit right now
 """
 
@@ -127,6 +128,10 @@ class InvalidResumeToken(AuthError):
 
 class BadRequest(ParleyError):
     """An HTTP request parameter is invalid."""
+
+
+class StaffNotFound(ParleyError):
+    """No staff member has this id."""
 
 
 class StoreUnavailable(ParleyError):

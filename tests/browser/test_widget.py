@@ -138,3 +138,20 @@ def test_host_page_css_cannot_reach_the_widget(
     )
     assert "Comic Sans" not in style[0]
     assert style[1] == "rgb(255, 255, 255)"
+
+
+def test_the_affirmative_act_is_recorded_with_the_acceptance(
+    server: Server, compliance_token: str, new_page: Callable[..., Page]
+) -> None:
+    """The record says what the visitor did: ticked the labelled box and pressed Start."""
+    page = new_page()
+    open_widget(page, server)
+    conversation_id = accept(page)
+    record = httpx.get(
+        f"{server.http}/api/compliance/conversations/{conversation_id}",
+        headers={"Authorization": f"Bearer {compliance_token}"},
+    ).json()["acceptance"]
+    assert record["affirmation"] == (
+        "Ticked “I have read and accept the Conduct Policy v2” and pressed “Start chat”"
+    )
+    assert record["time_zone"] and record["widget_build"].startswith("parley-widget/")

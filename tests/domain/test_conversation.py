@@ -32,6 +32,7 @@ CLIENT = ClientContext(
     locale="fr-FR",
     page_url="https://shop.example/help",
     widget_build="w-2026.03.01",
+    time_zone="Europe/Paris",
 )
 
 
@@ -93,12 +94,15 @@ def test_acceptance_is_event_1_and_holds_the_exact_wording(v1: PolicyVersion) ->
         "title": v1.title,
         "sha256": v1.sha256,
         "text": v1.text,
+        "document": v1.to_document(),
         "visitor_id": "v_1",
         "ip": "203.0.113.7",
         "user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
         "locale": "fr-FR",
         "page_url": "https://shop.example/help",
         "widget_build": "w-2026.03.01",
+        "time_zone": "Europe/Paris",
+        "affirmation": None,
     }
     assert verify_chain([event]) is None
 

@@ -84,7 +84,7 @@ def test_verify_chain_detects_an_edited_text() -> None:
     """Invariant 5: an edit of an event's data is detected."""
     events = chain()
     events[2] = replace(events[2], data={"text": "I never said that"})
-    assert verify_chain(events) == "event 3 does not match its hash"
+    assert verify_chain(events) == "event 3 was altered: its content does not match its hash"
 
 
 def test_verify_chain_detects_an_edit_that_also_rewrites_the_hash() -> None:
@@ -148,7 +148,7 @@ def test_verify_chain_requires_seq_numbers_from_1_without_gaps() -> None:
         )
         events.append(event)
         prev = event.hash
-    assert verify_chain(events) == "event at position 3 has seq 4"
+    assert verify_chain(events) == "event at position 3 has seq 4: one is missing or moved"
     assert verify_chain(events[:2]) is None
 
 

@@ -101,6 +101,7 @@ def test_published_codes_never_change() -> None:
         "Forbidden": "forbidden",
         "InvalidResumeToken": "invalid_token",
         "BadRequest": "bad_request",
+        "StaffNotFound": "staff_not_found",
         "StoreUnavailable": "unavailable",
     }
 

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,9 @@ from harness import POLICIES
 from parley import policy_files
 from parley.domain import conversation as rules
 from parley.domain.agent import Staff, StaffRole
+from parley.domain.anchor import ORIGIN, Checkpoint, Leaf
+from parley.domain.audit import Actor, AuditAction, AuditDraft
+from parley.domain.chain import GENESIS, verify_links
 from parley.domain.conversation import ClientContext, Conversation
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Author, Event, Role, verify_chain
@@ -27,7 +31,7 @@ from parley.errors import (
     ConversationNotFound,
     PolicyConflict,
 )
-from parley.store.base import Applied, Store
+from parley.store.base import Applied, ClauseCount, Filter, Store
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 AGENT = Author(Role.AGENT, "s_agent", "Alice")
@@ -183,7 +187,7 @@ class StoreContract:
         seen: list[Event] = []
         cursor = None
         for expected in (2, 2, 1):
-            page = await store.acceptances_by_visitor("v_pager", cursor, 2)
+            page = await store.acceptances(Filter(visitor_id="v_pager"), cursor, 2)
             assert len(page.items) == expected
             seen += page.items
             cursor = page.next_cursor
@@ -194,7 +198,7 @@ class StoreContract:
         )
         assert [c.id for c in by_policy.items] == ids and by_policy.next_cursor is None
         with pytest.raises(BadRequest):
-            await store.acceptances_by_visitor("v_pager", "not-a-cursor", 2)
+            await store.acceptances(Filter(visitor_id="v_pager"), "not-a-cursor", 2)
 
     async def test_everything_committed_survives_reopening(
         self, store: Store, reopen: Reopen
@@ -210,3 +214,94 @@ class StoreContract:
             assert [p.version for p in await again.policies()] == [1]
         finally:
             await again.close()
+
+    async def test_listings_filter_by_visitor_version_clause_and_time(self, store: Store) -> None:
+        accepted = versions()[-1]
+        for i, (visitor, clause) in enumerate([("v_x", "1.1"), ("v_y", "1.2"), ("v_x", "1.2")]):
+            cid = f"c_filter{i:05d}"
+            at = T0 + timedelta(days=i)
+            await store.start_conversation(
+                visitor,
+                lambda previous, cid=cid, at=at, visitor=visitor: rules.start(
+                    conversation_id=cid, visitor_id=visitor, previous=previous,
+                    offered=accepted, answer=accepted.ref, client=CLIENT, at=at,
+                ),
+            )  # fmt: skip
+            await store.apply(
+                cid,
+                lambda c, clause=clause: rules.close_for_violation(
+                    c, accepted, AGENT, clause, None, T0
+                ),
+            )
+
+        async def ids(page_of: Callable[[Filter], Awaitable[Any]], **where: Any) -> list[str]:
+            page = await page_of(Filter(**where))
+            return [e.conversation_id for e in page.items]
+
+        def acceptances(f: Filter) -> Awaitable[Any]:
+            return store.acceptances(f, None, 50)
+
+        def closures(f: Filter) -> Awaitable[Any]:
+            return store.closures(f, None, 50)
+
+        assert await ids(acceptances, visitor_id="v_x") == ["c_filter00000", "c_filter00002"]
+        assert await ids(acceptances, since="2026-11-02T00:00:00.000Z") == [
+            "c_filter00001",
+            "c_filter00002",
+        ]
+        assert await ids(acceptances, until="2026-11-02T00:00:00.000Z") == ["c_filter00000"]
+        assert await ids(acceptances, policy_id="conduct", version=1) == []
+        assert await ids(closures, clause_id="1.2") == ["c_filter00001", "c_filter00002"]
+        closed = await store.closures(Filter(clause_id="1.1"), None, 50)
+        assert closed.items[0].data["clause"]["id"] == "1.1"
+        counts = await store.closure_counts(Filter())
+        assert [(c.clause_id, c.count) for c in counts] == [("1.2", 2), ("1.1", 1)]
+        assert await store.closure_counts(Filter(visitor_id="v_y")) == [
+            ClauseCount("conduct", accepted.version, "1.2", 1)
+        ]
+
+    async def test_staff_revocation_is_recorded_once(self, store: Store) -> None:
+        bob = Staff("s_bob", "Bob", StaffRole.AGENT, "2026-11-01T12:00:00.000Z")
+        await store.add_staff(bob, "bob-hash")
+        revoked = await store.revoke_staff("s_bob", T0)
+        assert revoked is not None and revoked.revoked_at == "2026-11-01T12:00:00.000Z"
+        again = await store.revoke_staff("s_bob", T0 + timedelta(hours=1))
+        assert again is not None and again.revoked_at == revoked.revoked_at
+        assert await store.staff_by_token("bob-hash") == revoked
+        assert await store.revoke_staff("s_nobody", T0) is None
+
+    async def test_the_audit_trail_is_one_unbroken_chain(self, store: Store) -> None:
+        actor = Actor("s_alice", "Alice", "agent")
+        drafts = [
+            AuditDraft(actor, AuditAction.REPLIED, f"c_audit{i % 2}", details={"seq": i})
+            for i in range(7)
+        ]
+        entries = await asyncio.gather(*(store.append_audit(d, T0) for d in drafts))
+        assert sorted(e.seq for e in entries) == list(range(1, 8))
+        page = await store.audit(None, 4)
+        rest = await store.audit(page.next_cursor, 4)
+        assert rest.next_cursor is None
+        assert verify_links(page.items + rest.items, "audit entry") is None
+        only = await store.audit(None, 50, "c_audit1")
+        assert sorted(e.details["seq"] for e in only.items) == [1, 3, 5]
+        thread = sorted(only.items, key=lambda e: e.seq)
+        assert [e.thread_prev_hash for e in thread] == [GENESIS, thread[0].hash, thread[1].hash]
+        assert await store.last_audit("c_audit1") == thread[-1]
+        assert await store.last_audit("c_unaudited") is None
+
+    async def test_the_merkle_log_appends_leaves_and_keeps_checkpoints(self, store: Store) -> None:
+        leaves = [
+            Leaf(f"c_leaf{i % 3}", i, f"{i:064x}", None, "2026-11-01T12:00:00.000Z")
+            for i in range(5)
+        ]
+        indexes = [await store.append_leaf(leaf) for leaf in leaves]
+        assert indexes == [0, 1, 2, 3, 4]
+        assert await store.leaf_hashes() == [leaf.hash() for leaf in leaves]
+        assert await store.leaf_hashes(3) == [leaf.hash() for leaf in leaves[:3]]
+        assert await store.leaves_of("c_leaf1") == [(1, leaves[1]), (4, leaves[4])]
+        assert await store.latest_checkpoint() is None
+        small = Checkpoint(ORIGIN, 3, "aa" * 32, "2026-11-01T12:00:00.000Z", "k")
+        large = Checkpoint(ORIGIN, 5, "bb" * 32, "2026-11-01T12:00:01.000Z", "k")
+        await store.save_checkpoint(large, "sig-large")
+        await store.save_checkpoint(small, "sig-small")
+        assert await store.latest_checkpoint() == (large, "sig-large")

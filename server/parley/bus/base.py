@@ -16,10 +16,17 @@ from typing import Any
 Deliver = Callable[[str, dict[str, Any]], None]
 
 LOBBY = "lobby"
+#: A new policy version came into force.
+POLICY = "policy"
 
 
 def conversation_topic(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
+
+
+def staff_topic(staff_id: str) -> str:
+    """News about one staff member's token, such as its revocation."""
+    return f"staff:{staff_id}"
 
 
 def visitor_topic(visitor_id: str) -> str:

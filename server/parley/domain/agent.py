@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
+from parley.domain.audit import Actor
 from parley.domain.transcript import Author, Role
 
 
@@ -31,7 +32,21 @@ class Staff:
     name: str
     role: StaffRole
     created_at: str
+    revoked_at: str | None = None
 
     @property
     def author(self) -> Author:
         return Author(Role.AGENT, self.id, self.name)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.name, self.role.value)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role.value,
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+        }

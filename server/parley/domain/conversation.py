@@ -44,6 +44,8 @@ class ClientContext:
     locale: str | None = None
     page_url: str | None = None
     widget_build: str | None = None
+    #: IANA time zone the browser reported, so evidence can show the visitor's local time.
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Conversation:
     waiting_since: str | None = None
     last_message: str | None = None
     last_author: Role | None = None
+    ended_at: str | None = None
+    closed_clause: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -85,6 +89,8 @@ class Conversation:
             "waiting_since": self.waiting_since,
             "last_message": self.last_message,
             "last_author": self.last_author.value if self.last_author else None,
+            "ended_at": self.ended_at,
+            "closed_clause": self.closed_clause,
         }
 
     @classmethod
@@ -102,6 +108,8 @@ class Conversation:
             waiting_since=d["waiting_since"],
             last_message=d["last_message"],
             last_author=Role(d["last_author"]) if d["last_author"] else None,
+            ended_at=d.get("ended_at"),
+            closed_clause=d.get("closed_clause"),
         )
 
 
@@ -148,10 +156,12 @@ def start(
     answer: PolicyRef,
     client: ClientContext,
     at: datetime,
+    affirmation: str | None = None,
 ) -> Transition:
     """Open a conversation whose first event is the visitor's acceptance of ``offered``.
 
-    ``previous`` is the visitor's latest conversation. Raises
+    ``previous`` is the visitor's latest conversation; ``affirmation`` is what
+    the widget says the visitor did to accept (the label of the box ticked). Raises
     :class:`AlreadyAccepted` if it is still open and :class:`PolicyMismatch` if
     ``answer`` does not echo exactly the offered policy id, version and digest.
     """
@@ -178,12 +188,16 @@ def start(
         "title": offered.title,
         "sha256": offered.sha256,
         "text": offered.text,
+        # The structured version too, so a verifier can rebuild the text and find each clause.
+        "document": offered.to_document(),
         "visitor_id": visitor_id,
         "ip": client.ip,
         "user_agent": client.user_agent,
         "locale": client.locale,
+        "time_zone": client.time_zone,
         "page_url": client.page_url,
         "widget_build": client.widget_build,
+        "affirmation": affirmation,
     }
     return _append(empty, EventType.ACCEPTANCE, Author(Role.VISITOR, visitor_id), at, data)
 
@@ -241,6 +255,7 @@ def resolve(conv: Conversation, agent: Author, note: str | None, at: datetime) -
         {"note": note},
         state=ConversationState.RESOLVED,
         waiting_since=None,
+        ended_at=format_time(at),
     )
 
 
@@ -277,6 +292,8 @@ def close_for_violation(
         data,
         state=ConversationState.CLOSED,
         waiting_since=None,
+        ended_at=format_time(at),
+        closed_clause=clause.id,
     )
 
 

@@ -32,6 +32,11 @@ class Clause:
     title: str
     text: str
 
+    @property
+    def block(self) -> str:
+        """How the clause reads in the canonical text: ``"1.2 Title"`` then its text."""
+        return f"{self.id} {self.title}\n{self.text}"
+
 
 @dataclass(frozen=True)
 class Section:
@@ -70,7 +75,7 @@ class PolicyVersion:
         ]
         for section in self.sections:
             blocks.append(f"{section.id}. {section.title}")
-            blocks.extend(f"{c.id} {c.title}\n{c.text}" for c in section.clauses)
+            blocks.extend(c.block for c in section.clauses)
         return "\n\n".join(blocks) + "\n"
 
     @cached_property

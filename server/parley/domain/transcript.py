@@ -2,22 +2,20 @@
 
 Every event of a conversation has a sequence number (1, 2, 3, ...), the hash of
 the event before it (:data:`GENESIS` for the first) and its own hash: SHA-256
-over the canonical JSON of its fields. Canonical JSON here is sorted keys, no
-insignificant whitespace, UTF-8, no floats — for such values it coincides with
-RFC 8785 (JCS).
+over the canonical JSON of its fields (see :mod:`parley.domain.chain`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-GENESIS = "0" * 64
+from parley.domain.chain import GENESIS, canonical_json, digest, verify_links
+
+__all__ = ["GENESIS", "Author", "Event", "EventType", "Role", "canonical_json", "seal"]
 
 
 class EventType(StrEnum):
@@ -56,11 +54,6 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-def canonical_json(value: Any) -> bytes:
-    """The bytes that are hashed: sorted keys, compact, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 @dataclass(frozen=True)
 class Event:
     """One immutable entry of a conversation's transcript."""
@@ -89,7 +82,7 @@ class Event:
         }
 
     def computed_hash(self) -> str:
-        return hashlib.sha256(canonical_json(self.body())).hexdigest()
+        return digest(self.body())
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.body(), "hash": self.hash}
@@ -125,15 +118,6 @@ def seal(
     return replace(draft, hash=draft.computed_hash())
 
 
-def verify_chain(events: list[Event]) -> str | None:
-    """Return ``None`` if ``events`` form an unbroken chain from seq 1, else why not."""
-    prev = GENESIS
-    for expected_seq, event in enumerate(events, start=1):
-        if event.seq != expected_seq:
-            return f"event at position {expected_seq} has seq {event.seq}"
-        if event.prev_hash != prev:
-            return f"event {event.seq} does not link to the event before it"
-        if event.computed_hash() != event.hash:
-            return f"event {event.seq} does not match its hash"
-        prev = event.hash
-    return None
+def verify_chain(events: Sequence[Event]) -> str | None:
+    """``None`` if ``events`` form an unbroken chain from seq 1, else the first break."""
+    return verify_links(events, "event")

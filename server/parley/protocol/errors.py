@@ -29,6 +29,7 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.Forbidden: ("forbidden", 403),
     e.InvalidResumeToken: ("invalid_token", 401),
     e.BadRequest: ("bad_request", 400),
+    e.StaffNotFound: ("staff_not_found", 404),
     e.StoreUnavailable: ("unavailable", 503),
 }
 

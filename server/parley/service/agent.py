@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from parley.bus.base import LOBBY
+from parley.bus.base import LOBBY, staff_topic
 from parley.domain import conversation as rules
 from parley.domain.agent import CHAT_ROLES, Staff
+from parley.domain.audit import AuditAction, AuditDraft
 from parley.domain.conversation import Conversation, Transition
-from parley.errors import ConversationNotFound, HelloRequired, InvalidFrame
+from parley.domain.transcript import Author, Event, EventType
+from parley.errors import ConversationNotFound, HelloRequired, InvalidFrame, Unauthorized
+from parley.service import evidence
 from parley.service.core import Core, policy_view
 from parley.service.feed import Send
 from parley.service.session import Session
@@ -21,6 +24,7 @@ class AgentSession(Session):
     ) -> None:
         super().__init__(core, send, subscribe)
         self.staff: Staff | None = None
+        self._token = ""
         self._lobby: Callable[[], None] | None = None
 
     async def handle(self, frame: dict[str, Any]) -> None:
@@ -34,6 +38,8 @@ class AgentSession(Session):
             return
         if self.staff is None:
             raise HelloRequired("say hello with your agent token first")
+        # A token revoked since hello acts no more, whichever process revoked it.
+        self.staff = await self.core.authenticate(self._token, CHAT_ROLES)
         if kind == "list":
             await self._list()
         elif kind == "join":
@@ -49,15 +55,25 @@ class AgentSession(Session):
             await self._close(frame)
 
     @property
-    def _me(self) -> Any:
+    def _me(self) -> Author:
         assert self.staff is not None
         return self.staff.author
+
+    async def _record(self, action: AuditAction, event: Event, **details: Any) -> None:
+        """Audit what this agent just did to a conversation."""
+        assert self.staff is not None
+        draft = AuditDraft(
+            self.staff.actor, action, event.conversation_id, details={"seq": event.seq, **details}
+        )
+        await self.core.audit(draft)
 
     async def _hello(self, token: str) -> None:
         if self.staff is not None:
             raise InvalidFrame("hello: this session already said hello")
         self.staff = await self.core.authenticate(token, CHAT_ROLES)
+        self._token = token
         self._lobby = self._subscribe(LOBBY)
+        self.follow(staff_topic(self.staff.id))
         await self.send(
             {
                 "type": "welcome",
@@ -69,6 +85,8 @@ class AgentSession(Session):
     async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
         if topic == LOBBY:
             await self.send({"type": "conversation", "conversation": message["conversation"]})
+        elif "revoked" in message:
+            raise Unauthorized(f"this token was revoked at {message['revoked']}")
         else:
             await super().on_bus(topic, message)
 
@@ -92,6 +110,7 @@ class AgentSession(Session):
             conv = applied.conversation
             if applied.event is not None:
                 await self.core.announce(conv, applied.event)
+                await self._record(AuditAction.AGENT_JOINED, applied.event)
         accepted = await self.core.policy(conv.policy)
         await self.send(
             {"type": "joined", "conversation": conv.to_dict(), "policy": policy_view(accepted)}
@@ -123,6 +142,7 @@ class AgentSession(Session):
         )
         if not applied.duplicate:
             await self.core.announce(applied.conversation, applied.event)
+            await self._record(AuditAction.REPLIED, applied.event)
 
     async def _close(self, frame: dict[str, Any]) -> None:
         conv = await self._get(frame["conversation_id"])
@@ -149,6 +169,14 @@ class AgentSession(Session):
             }
         )
         await self.core.announce(applied.conversation, applied.event)
+        if applied.event.type is EventType.CLOSED:
+            await self._record(
+                AuditAction.CLOSED, applied.event, clause_id=applied.event.data["clause"]["id"]
+            )
+        else:
+            await self._record(AuditAction.RESOLVED, applied.event)
+        # An ended conversation's head goes into the signed log at once.
+        await evidence.anchor(self.core, [applied.conversation])
 
     def close(self) -> None:
         super().close()

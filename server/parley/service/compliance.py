@@ -1,30 +1,72 @@
-"""What compliance and legal staff retrieve: acceptances, transcripts, closures."""
+"""What compliance and legal staff retrieve: acceptances, transcripts, closures, the audit trail."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from parley.domain.transcript import Event, EventType, verify_chain
+from parley.domain.chain import verify_links
+from parley.domain.transcript import Event, EventType, format_time, verify_chain
 from parley.errors import BadRequest, ConversationNotFound
 from parley.service.core import Core
-from parley.store.base import MAX_PAGE, Page
+from parley.store.base import MAX_PAGE, Filter
+
+ACCEPTANCE_COLUMNS = [
+    "conversation_id", "accepted_at", "visitor_id", "policy_id", "version", "title", "sha256",
+    "ip", "user_agent", "locale", "time_zone", "page_url", "widget_build", "event_hash",
+]  # fmt: skip
+CLOSURE_COLUMNS = [
+    "conversation_id", "closed_at", "policy_id", "version", "sha256", "clause_id",
+    "clause_title", "clause_text", "agent_id", "agent_name", "note", "event_hash",
+]  # fmt: skip
 
 
 def acceptance_record(event: Event, *, with_text: bool) -> dict[str, Any]:
     """An acceptance as compliance reads it: who accepted which exact text, when, from where."""
-    record = {
+    return {
         "conversation_id": event.conversation_id,
         "accepted_at": event.at,
         "event_hash": event.hash,
-        **{k: v for k, v in event.data.items() if with_text or k != "text"},
+        **{k: v for k, v in event.data.items() if with_text or k not in ("text", "document")},
     }
-    return record
+
+
+def closure_record(event: Event) -> dict[str, Any]:
+    """A closure for violation: which clause (exact text), who, when, with what note."""
+    d = event.data
+    return {
+        "conversation_id": event.conversation_id,
+        "closed_at": event.at,
+        "policy_id": d["policy_id"],
+        "version": d["version"],
+        "sha256": d["sha256"],
+        "clause_id": d["clause"]["id"],
+        "clause_title": d["clause"]["title"],
+        "clause_text": d["clause"]["text"],
+        "agent_id": event.author.id,
+        "agent_name": event.author.name,
+        "note": d["note"],
+        "event_hash": event.hash,
+    }
 
 
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_PAGE:
         raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
     return limit
+
+
+def parse_time(name: str, value: str | None) -> str | None:
+    """An RFC 3339 time or date from a query, in the stored form; BadRequest otherwise."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} {value!r} is not an RFC 3339 date or time") from None
+    if at.tzinfo is None:
+        raise BadRequest(f"{name} {value!r} needs a time zone, e.g. 2026-11-01T00:00:00Z")
+    return format_time(at)
 
 
 async def conversation_record(core: Core, conversation_id: str) -> dict[str, Any]:
@@ -44,19 +86,47 @@ async def conversation_record(core: Core, conversation_id: str) -> dict[str, Any
     }
 
 
-async def visitor_acceptances(
-    core: Core, visitor_id: str, cursor: str | None, limit: int
-) -> dict[str, Any]:
-    page = await core.store.acceptances_by_visitor(visitor_id, cursor, check_limit(limit))
-    return _page([acceptance_record(e, with_text=False) for e in page.items], page)
+async def acceptances(core: Core, where: Filter, cursor: str | None, limit: int) -> dict[str, Any]:
+    page = await core.store.acceptances(where, cursor, check_limit(limit))
+    items = [acceptance_record(e, with_text=False) for e in page.items]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+async def closures(core: Core, where: Filter, cursor: str | None, limit: int) -> dict[str, Any]:
+    """Closures matching ``where`` (one page), and counts per clause over all of them."""
+    page = await core.store.closures(where, cursor, check_limit(limit))
+    counts = await core.store.closure_counts(where)
+    return {
+        "items": [closure_record(e) for e in page.items],
+        "next_cursor": page.next_cursor,
+        "counts": [
+            {"policy_id": c.policy_id, "version": c.version, "clause_id": c.clause_id,
+             "count": c.count}
+            for c in counts
+        ],
+    }  # fmt: skip
 
 
 async def policy_conversations(
     core: Core, policy_id: str, version: int, cursor: str | None, limit: int
 ) -> dict[str, Any]:
     page = await core.store.conversations_by_policy(policy_id, version, cursor, check_limit(limit))
-    return _page([c.to_dict() for c in page.items], page)
+    return {"items": [c.to_dict() for c in page.items], "next_cursor": page.next_cursor}
 
 
-def _page(items: list[dict[str, Any]], page: Page[Any]) -> dict[str, Any]:
-    return {"items": items, "next_cursor": page.next_cursor}
+async def audit(
+    core: Core, cursor: str | None, limit: int, conversation_id: str | None
+) -> dict[str, Any]:
+    page = await core.store.audit(cursor, check_limit(limit), conversation_id)
+    return {"items": [e.to_dict() for e in page.items], "next_cursor": page.next_cursor}
+
+
+async def verify_audit(core: Core) -> tuple[int, str | None]:
+    """Walk the whole audit chain: how many entries, and the first break if any."""
+    entries = []
+    cursor = None
+    while True:
+        page = await core.store.audit(cursor, MAX_PAGE)
+        entries += page.items
+        if (cursor := page.next_cursor) is None:
+            return len(entries), verify_links(entries, "audit entry")

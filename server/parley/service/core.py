@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from parley.bus.base import LOBBY, Bus, conversation_topic
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from parley.bus.base import LOBBY, Bus, conversation_topic, staff_topic
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole, token_hash
+from parley.domain.audit import Actor, AuditAction, AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import Event, format_time
@@ -36,6 +39,8 @@ def new_token() -> str:
 class Core:
     store: Store
     bus: Bus
+    #: Signs checkpoints of the transcript log (``parley keys``).
+    key: Ed25519PrivateKey
     clock: Callable[[], datetime] = utc_now
     ids: Callable[[str], str] = new_id
     _policies: dict[tuple[str, int], PolicyVersion] = field(default_factory=dict)
@@ -49,6 +54,10 @@ class Core:
 
     async def refresh_policies(self) -> None:
         self._policies = {(v.policy_id, v.version): v for v in await self.store.policies()}
+
+    def policies(self) -> list[PolicyVersion]:
+        """Every published version known to this process."""
+        return list(self._policies.values())
 
     def policy_in_force(self) -> PolicyVersion:
         version = policy_rules.in_force(self._policies.values(), self.clock())
@@ -70,17 +79,34 @@ class Core:
         staff = await self.store.staff_by_token(token_hash(token))
         if staff is None:
             raise Unauthorized("this token matches no staff member")
+        if staff.revoked_at is not None:
+            raise Unauthorized(f"this token was revoked at {staff.revoked_at}")
         if staff.role not in allowed:
             roles = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"role {staff.role.value} may not do this; it needs {roles}")
         return staff
 
-    async def add_staff(self, name: str, role: StaffRole) -> tuple[Staff, str]:
+    async def add_staff(self, name: str, role: StaffRole, by: Actor) -> tuple[Staff, str]:
         """Create a staff member; return it and its token (shown once, stored only hashed)."""
         token = new_token()
         staff = Staff(self.ids("s"), name, role, format_time(self.clock()))
         await self.store.add_staff(staff, token_hash(token))
+        await self.audit(
+            AuditDraft(by, AuditAction.STAFF_ADDED, staff_id=staff.id, details={"role": role})
+        )
         return staff, token
+
+    async def revoke_staff(self, staff_id: str, by: Actor) -> Staff | None:
+        """Revoke a token at once: new requests are refused and open sockets are closed."""
+        staff = await self.store.revoke_staff(staff_id, self.clock())
+        if staff is not None:
+            await self.audit(AuditDraft(by, AuditAction.STAFF_REVOKED, staff_id=staff_id))
+            await self.bus.publish(staff_topic(staff_id), {"revoked": staff.revoked_at})
+        return staff
+
+    async def audit(self, draft: AuditDraft) -> AuditEntry:
+        """Record a privileged action in the hash-chained audit trail."""
+        return await self.store.append_audit(draft, self.clock())
 
     async def announce(self, conversation: Conversation, event: Event | None) -> None:
         """Tell watchers about a committed event and the conversation's new summary."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from parley.bus.base import visitor_topic
+from parley.bus.base import POLICY, visitor_topic
 from parley.domain import conversation as rules
 from parley.domain.agent import token_hash
 from parley.domain.conversation import ClientContext, Conversation
@@ -99,9 +99,11 @@ class VisitorSession(Session):
             client.get("locale"),
             client.get("page_url"),
             client.get("widget_build"),
+            client.get("time_zone"),
         )
         self.visitor_id = visitor_id
         self.follow(visitor_topic(visitor_id))
+        self.follow(POLICY)
         self.conversation = await self.core.store.latest_conversation(visitor_id)
         welcome: dict[str, Any] = {
             "type": "welcome",
@@ -128,6 +130,11 @@ class VisitorSession(Session):
             await self.send(policy_offer(self.core.policy_in_force()))
 
     async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
+        if topic == POLICY:
+            # A new version came into force: a visitor still at the gate must see it.
+            if self.conversation is None or not self.conversation.is_open:
+                await self.send({"type": "policy", **message["policy"]})
+            return
         started = message.get("conversation")
         if started is None:
             await super().on_bus(topic, message)
@@ -168,6 +175,7 @@ class VisitorSession(Session):
                     answer=answer,
                     client=self.client,
                     at=at,
+                    affirmation=frame.get("affirmation"),
                 ),
             )
         except PolicyMismatch as e:

@@ -11,11 +11,15 @@ __all__ = ["Applied", "Page", "Store", "open_store"]
 
 
 async def open_store(url: str) -> Store:
-    """Open the store named by ``url``: ``sqlite:///absolute/path.db`` or ``sqlite:relative.db``.
+    """Open the store named by ``url``: ``sqlite:PATH`` (embedded) or ``redis://HOST:PORT/DB``.
 
     Raises :class:`ValueError` for a scheme no backend handles.
     """
     parts = urlsplit(url)
+    if parts.scheme in ("redis", "rediss", "unix"):
+        from parley.store.redis import RedisStore
+
+        return await RedisStore.open(url)
     if parts.scheme == "sqlite":
         from parley.store.sqlite import SQLiteStore
 
@@ -23,4 +27,6 @@ async def open_store(url: str) -> Store:
         if not path:
             raise ValueError(f"store URL {url!r} names no file")
         return await SQLiteStore.open(Path(path))
-    raise ValueError(f"store URL {url!r}: unsupported scheme {parts.scheme!r} (use sqlite:PATH)")
+    raise ValueError(
+        f"store URL {url!r}: unsupported scheme {parts.scheme!r} (use sqlite:PATH or redis://HOST:PORT/DB)"
+    )

@@ -18,7 +18,11 @@ Guarantees every backend gives (checked by ``tests/store/contract.py``):
   conversation stores nothing and returns the event first stored under it.
 * **Immutability.** A published policy version never changes; publishing
   different text under the same version raises
-  :class:`~parley.errors.PolicyConflict`.
+  :class:`~parley.errors.PolicyConflict`. Audit entries, transcript events and
+  Merkle leaves are append-only: no method changes or removes one.
+* **Chains.** :meth:`Store.append_audit` places each entry after the current
+  head of the audit chain, atomically; :meth:`Store.append_leaf` gives each
+  leaf the next index of the Merkle log.
 
 Backends raise :class:`~parley.errors.StoreUnavailable` when they cannot
 commit; nothing was written then.
@@ -33,6 +37,8 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from parley.domain.agent import Staff
+from parley.domain.anchor import Checkpoint, Leaf
+from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event
@@ -54,6 +60,29 @@ class Applied:
     conversation: Conversation
     event: Event | None
     duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which records a compliance listing returns; ``None`` fields do not filter.
+
+    ``since`` and ``until`` are RFC 3339 UTC times (inclusive, exclusive).
+    """
+
+    visitor_id: str | None = None
+    policy_id: str | None = None
+    version: int | None = None
+    clause_id: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True)
+class ClauseCount:
+    policy_id: str
+    version: int
+    clause_id: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -125,13 +154,56 @@ class Store(ABC):
     async def staff(self) -> list[Staff]: ...
 
     @abstractmethod
-    async def acceptances_by_visitor(
-        self, visitor_id: str, cursor: str | None, limit: int
-    ) -> Page[Event]:
-        """The visitor's acceptance events, oldest first."""
+    async def revoke_staff(self, staff_id: str, at: datetime) -> Staff | None:
+        """Mark the staff member revoked (their token stops working); ``None`` if unknown."""
+
+    @abstractmethod
+    async def acceptances(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
+        """Acceptance events (seq 1) matching ``where``, oldest first."""
+
+    @abstractmethod
+    async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
+        """Closure-for-violation events matching ``where``, oldest first."""
+
+    @abstractmethod
+    async def closure_counts(self, where: Filter) -> list[ClauseCount]:
+        """How many conversations were closed under each clause of each version."""
 
     @abstractmethod
     async def conversations_by_policy(
         self, policy_id: str, version: int, cursor: str | None, limit: int
     ) -> Page[Conversation]:
         """Conversations whose visitor accepted this version, oldest first."""
+
+    @abstractmethod
+    async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:
+        """Seal ``draft`` after the audit chain's head and commit it."""
+
+    @abstractmethod
+    async def audit(
+        self, cursor: str | None, limit: int, conversation_id: str | None = None
+    ) -> Page[AuditEntry]:
+        """Audit entries in chain order, optionally only those about one conversation."""
+
+    @abstractmethod
+    async def last_audit(self, conversation_id: str) -> AuditEntry | None:
+        """The latest audit entry about the conversation."""
+
+    @abstractmethod
+    async def append_leaf(self, leaf: Leaf) -> int:
+        """Append ``leaf`` to the Merkle log; return its index (0-based)."""
+
+    @abstractmethod
+    async def leaf_hashes(self, tree_size: int | None = None) -> list[bytes]:
+        """The first ``tree_size`` leaf hashes (all when ``None``), in log order."""
+
+    @abstractmethod
+    async def leaves_of(self, conversation_id: str) -> list[tuple[int, Leaf]]:
+        """The conversation's leaves with their indexes, in log order."""
+
+    @abstractmethod
+    async def save_checkpoint(self, checkpoint: Checkpoint, signature: str) -> None: ...
+
+    @abstractmethod
+    async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
+        """The signed checkpoint with the largest tree, and its signature."""

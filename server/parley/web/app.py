@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -11,23 +12,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from parley import policy_files
+from parley import keys, policy_files
 from parley.bus import MemoryBus
 from parley.config import Settings
 from parley.errors import PolicyConflict
 from parley.protocol.errors import http_error_body
+from parley.service import tasks
 from parley.service.core import Core
 from parley.store import open_store
-from parley.web import api, pages
+from parley.web import admin, api, compliance, pages
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
 
 async def start_core(settings: Settings) -> Core:
     """Open the store and publish every policy file; raise PolicyError on a bad or changed file."""
     versions = policy_files.load_folder(settings.policies_dir)
+    key, _ = keys.load_or_create(settings.signing_key)
     store = await open_store(settings.store)
     try:
-        core = Core(store, MemoryBus())
+        core = Core(store, MemoryBus(), key)
         try:
             await core.publish_policies(versions)
         except PolicyConflict as e:
@@ -52,9 +55,17 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         core = await start_core(settings)
         app.state.core = core
+        background = [
+            asyncio.create_task(tasks.anchor_periodically(core, settings.anchor_interval)),
+            asyncio.create_task(tasks.announce_policy_changes(core)),
+            asyncio.create_task(tasks.watch_revocations(core)),
+        ]
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await core.bus.close()
             await core.store.close()
 
@@ -64,12 +75,23 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/ws/agent", agent_endpoint),
             Route("/healthz", api.health),
             Route("/api/policy", api.policy_in_force),
-            Route("/api/compliance/conversations/{id:str}", api.conversation_record),
-            Route("/api/compliance/visitors/{visitor_id:str}/acceptances", api.visitor_acceptances),
+            Route("/api/keys", api.signing_key),
+            Route("/api/compliance/conversations/{id:str}", compliance.conversation_record),
+            Route("/api/compliance/conversations/{id:str}/evidence", compliance.evidence_bundle),
+            Route("/api/compliance/acceptances", compliance.acceptances),
+            Route(
+                "/api/compliance/visitors/{visitor_id:str}/acceptances",
+                compliance.visitor_acceptances,
+            ),
             Route(
                 "/api/compliance/policies/{policy_id:str}/versions/{version:int}/conversations",
-                api.policy_conversations,
+                compliance.policy_conversations,
             ),
+            Route("/api/compliance/closures", compliance.closures),
+            Route("/api/compliance/audit", compliance.audit),
+            Route("/api/admin/staff", admin.list_staff, methods=["GET"]),
+            Route("/api/admin/staff", admin.add_staff, methods=["POST"]),
+            Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
             *pages.routes(settings.widget_dir),
         ],
         lifespan=lifespan,

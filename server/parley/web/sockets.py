@@ -5,7 +5,7 @@ text frame with the endpoint's codec, let the session act, and answer every
 :class:`~parley.errors.ParleyError` with a typed error frame. Close codes:
 
 * 1003 — a binary frame (the protocol is JSON text).
-* 1008 — an agent's token is refused (after an ``unauthorized``/``forbidden`` frame).
+* 1008 — an agent's token is refused or revoked (after an ``unauthorized``/``forbidden`` frame).
 * 1009 — a frame over the byte limit (enforced by the WebSocket layer).
 * 1011 — an unexpected server error.
 * 1013 — the client reads too slowly to keep up; reconnect and resume.
@@ -69,6 +69,12 @@ class Connection:
                 await session.on_bus(*item)
         except WebSocketDisconnect:
             return  # the client left while we were relaying; the reader ends the session
+        except AuthError as e:
+            # The credentials behind this socket stopped being valid (a revoked token).
+            with contextlib.suppress(WebSocketDisconnect):
+                await self.send(error_frame(e))
+            await self._close(CLOSE_POLICY)
+            return
         except Exception:
             log.exception("could not deliver to a connection; closing it")
             await self._close(CLOSE_INTERNAL)

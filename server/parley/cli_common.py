@@ -1,0 +1,41 @@
+"""What the ``parley`` subcommands share: settings from flags, and a core for one command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from parley.config import Settings, parse_list, parse_networks
+from parley.service.core import Core
+from parley.web.app import start_core
+
+T = TypeVar("T")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=args.data_dir,
+        store_url=args.store,
+        policies_dir=args.policies,
+        allowed_origins=parse_list(args.allowed_origins)
+        if getattr(args, "allowed_origins", None)
+        else None,
+        trusted_proxies=parse_networks(args.trusted_proxies)
+        if getattr(args, "trusted_proxies", None)
+        else None,
+    )
+
+
+def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
+    async def run() -> T:
+        core = await start_core(settings)
+        try:
+            return await work(core)
+        finally:
+            await core.store.close()
+
+    return asyncio.run(run())

@@ -1,0 +1,127 @@
+"""``parley keys``, ``parley evidence export|verify`` and ``parley audit list|verify``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from parley import keys
+from parley.cli_common import settings_from, with_core
+from parley.domain.audit import OPERATOR
+from parley.evidence import verify as verifier
+from parley.evidence.html import render
+from parley.service import compliance, evidence
+from parley.service.core import Core
+
+EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    path = settings_from(args).signing_key
+    key, created = keys.load_or_create(path)
+    print(f"{'created' if created else 'using'} signing key {path}")
+    print(keys.describe(key), end="")
+    print("Publish the public key where anyone checking your evidence can find it.")
+    return 0
+
+
+def cmd_evidence_export(args: argparse.Namespace) -> int:
+    bundle = with_core(
+        settings_from(args), lambda core: evidence.export(core, args.conversation_id, OPERATOR)
+    )
+    text = render(bundle) if args.format == "html" else json.dumps(bundle, indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_evidence_verify(args: argparse.Namespace) -> int:
+    try:
+        bundle = json.loads(Path(args.bundle).read_text(encoding="utf-8"))
+        public_key = keys.parse_public_key(args.public_key) if args.public_key else None
+    except (OSError, ValueError) as e:
+        print(f"parley: cannot read: {e}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if not isinstance(bundle, dict):
+        print("parley: the bundle is not a JSON object", file=sys.stderr)
+        return EXIT_UNREADABLE
+    report = verifier.verify(bundle, public_key)
+    for name in report.passed:
+        print(f"ok    {name}")
+    if not report.ok:
+        print(f"FAIL  {report.failure}")
+        return EXIT_INVALID
+    transcript = bundle["transcript"]
+    print(
+        f"VALID: conversation {bundle['conversation']['id']}, {len(transcript)} events, "
+        f"anchored in a log of {bundle['anchor']['checkpoint']['tree_size']} heads"
+    )
+    if report.self_signed:
+        print(
+            "note: the signature was checked against the key inside the bundle; pass "
+            "--public-key with the operator's published key to bind it to the operator"
+        )
+    return EXIT_VALID
+
+
+def cmd_audit_list(args: argparse.Namespace) -> int:
+    async def work(core: Core) -> list[dict[str, Any]]:
+        entries, cursor = [], None
+        while True:
+            page = await compliance.audit(core, cursor, 500, args.conversation)
+            entries += page["items"]
+            if (cursor := page["next_cursor"]) is None:
+                return entries
+
+    for e in with_core(settings_from(args), work):
+        target = e["conversation_id"] or e["staff_id"] or ""
+        print(f"{e['seq']:>6}  {e['at']}  {e['actor']['name']} ({e['actor']['role']})  "
+              f"{e['action']}  {target}  {json.dumps(e['details'])}")  # fmt: skip
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    count, problem = with_core(settings_from(args), compliance.verify_audit)
+    if problem:
+        print(f"FAIL  {problem}")
+        return EXIT_INVALID
+    print(f"VALID: {count} audit entries, each linked to the one before")
+    return EXIT_VALID
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add these subcommands to the ``parley`` parser."""
+    key = commands.add_parser(
+        "keys", parents=[common], help="create the signing key (once) and print its public key"
+    )
+    key.set_defaults(run=cmd_keys)
+
+    ev = commands.add_parser("evidence", help="export and verify evidence bundles")
+    ev_commands = ev.add_subparsers(dest="evidence_command", required=True)
+    export = ev_commands.add_parser("export", parents=[common], help="one conversation's bundle")
+    export.add_argument("conversation_id")
+    export.add_argument("--format", choices=["json", "html"], default="json")
+    export.add_argument("--output", "-o", help="write to this file instead of standard output")
+    export.set_defaults(run=cmd_evidence_export)
+    check = ev_commands.add_parser(
+        "verify", help="check a JSON bundle offline; exit 0 if it holds, 1 if not, 2 if unreadable"
+    )
+    check.add_argument("bundle")
+    check.add_argument(
+        "--public-key", help="the operator's published key: base64, PEM, or a file with either"
+    )
+    check.set_defaults(run=cmd_evidence_verify)
+
+    audit = commands.add_parser("audit", help="read and check the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    listing = audit_commands.add_parser("list", parents=[common], help="every entry, in order")
+    listing.add_argument("--conversation", help="only entries about this conversation")
+    listing.set_defaults(run=cmd_audit_list)
+    checking = audit_commands.add_parser("verify", parents=[common], help="check the chain")
+    checking.set_defaults(run=cmd_audit_verify)

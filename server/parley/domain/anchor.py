@@ -1,0 +1,95 @@
+"""Anchoring conversation heads in one signed, append-only Merkle log.
+
+A *leaf* commits to a conversation's head: its id, the seq and hash of its
+latest event, the hash of its latest audit entry, and when it was anchored.
+Leaves are appended to one log shared by every conversation (an RFC 9162
+tree, :mod:`parley.domain.merkle`). A *checkpoint* — origin, tree size and
+root hash — is signed with the server's Ed25519 key. Publishing the public
+key binds the operator: rewriting any anchored transcript changes its head,
+so its leaf, so every later root, and no signature over the old roots can be
+made for the new ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from parley.domain import merkle
+from parley.domain.chain import canonical_json
+
+ORIGIN = "parley-transcript-log/v1"
+
+
+@dataclass(frozen=True)
+class Leaf:
+    conversation_id: str
+    seq: int
+    head_hash: str
+    #: Hash of the latest audit entry about the conversation (None if there is none).
+    audit_head: str | None
+    at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "seq": self.seq,
+            "head_hash": self.head_hash,
+            "audit_head": self.audit_head,
+            "at": self.at,
+        }
+
+    def hash(self) -> bytes:
+        """The RFC 9162 leaf hash of the leaf's canonical JSON."""
+        return merkle.leaf_hash(canonical_json(self.to_dict()))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    tree_size: int
+    root_hash: str
+    at: str
+    key_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+            "at": self.at,
+            "key_id": self.key_id,
+        }
+
+    def signed_bytes(self) -> bytes:
+        return canonical_json(self.to_dict())
+
+
+def public_bytes(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def key_id(public_key: bytes) -> str:
+    """A short, stable name for a public key: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(public_key).hexdigest()[:16]
+
+
+def sign(key: Ed25519PrivateKey, checkpoint: Checkpoint) -> str:
+    return base64.b64encode(key.sign(checkpoint.signed_bytes())).decode()
+
+
+def signature_valid(public_key: bytes, checkpoint: Checkpoint, signature: str) -> bool:
+    """True if ``signature`` (base64) is the key's Ed25519 signature of the checkpoint."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(
+            base64.b64decode(signature, validate=True), checkpoint.signed_bytes()
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Evidence bundles outside the server: offline verification and the printable document."""

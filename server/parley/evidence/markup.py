@@ -1,0 +1,243 @@
+"""Building blocks of the evidence document: safe HTML, times, tables, and its style sheet.
+
+Every function that takes a bundle value returns HTML in which that value is
+escaped (:func:`html.escape` with ``quote=True``); only the labels and markup
+written here are trusted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+MISSING = '<span class="missing">not recorded</span>'
+
+# Names the time zone database answers to that are no browser's IANA zone:
+# "localtime" would silently be the server's own zone.
+_NOT_ZONES = {"localtime", "posixrules", "Factory"}
+# Characters that hide or reorder text: control codes, bidirectional
+# overrides and isolates, zero-width spaces, byte order marks.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200c\u200e\u200f"
+    "\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
+_HEX = re.compile(r"[0-9a-fA-F]{12,}")
+_DETAIL_LABELS = {"seq": "transcript event", "clause_id": "clause"}
+
+
+def e(value: Any) -> str:
+    """One bundle value as safe HTML, with invisible characters shown as ``[U+XXXX]``."""
+    if value is None:
+        return MISSING
+    if value == "":
+        return '<span class="missing">(empty)</span>'
+    text = escape(str(value), quote=True)
+    return _INVISIBLE.sub(lambda m: f'<span class="ctl">[U+{ord(m[0]):04X}]</span>', text)
+
+
+def exact(text: Any) -> str:
+    """Text for a ``<pre>``: escaped, otherwise untouched (a parser drops one leading LF)."""
+    escaped = escape("" if text is None else str(text), quote=True)
+    return "\n" + escaped if escaped.startswith("\n") else escaped
+
+
+def zone_of(name: Any) -> ZoneInfo | None:
+    """The visitor's IANA time zone, or ``None`` when it is missing, unknown or malformed."""
+    if not isinstance(name, str) or name in _NOT_ZONES:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return None
+
+
+def utc(at: Any) -> datetime | None:
+    """The instant a recorded time names, in UTC; ``None`` if it is not a time with an offset."""
+    try:
+        moment = datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment and moment.tzinfo else None
+
+
+def when(at: Any, zone: ZoneInfo | None) -> str:
+    """``2026-11-23 17:37:36 UTC (18:37:36 Europe/Paris)``; the raw value if it is no time.
+
+    The local date is shown too when it differs from the UTC date.
+    """
+    moment = utc(at)
+    if moment is None:
+        return e(at)
+    shown = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if zone is not None:
+        local = moment.astimezone(zone)
+        form = "%H:%M:%S" if local.date() == moment.date() else "%Y-%m-%d %H:%M:%S"
+        shown += f' <span class="local">({local.strftime(form)} {escape(zone.key)})</span>'
+    return f'<span class="time">{shown}</span>'
+
+
+def mono(value: Any) -> str:
+    """A value read character by character (ids, hashes, keys, URLs), allowed to wrap anywhere."""
+    return f'<span class="mono">{e(value)}</span>'
+
+
+def short(digest: Any) -> str:
+    """The first 12 hex digits of a hash, the whole hash in the tooltip."""
+    if not isinstance(digest, str) or not _HEX.fullmatch(digest):
+        return mono(digest)
+    return f'<span class="mono" title="{escape(digest, quote=True)}">{digest[:12]}</span>'
+
+
+def said(value: Any, kind: str = "said") -> str:
+    """Text someone wrote (a message, a note), line breaks kept, in its own direction."""
+    return f'<div class="{kind}" dir="auto">{e(value)}</div>'
+
+
+def fields(rows: list[tuple[str, str]]) -> str:
+    """A two-column definition table: trusted labels, already-safe values."""
+    cells = "".join(f'<tr><th scope="row">{k}</th><td>{v}</td></tr>' for k, v in rows)
+    return f'<table class="fields">{cells}</table>'
+
+
+def grid(kind: str, heads: list[str], rows: list[list[str]]) -> str:
+    """A table with a header row repeated on every printed page; cells are already safe."""
+    head = "".join(f'<th scope="col">{h}</th>' for h in heads)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{kind}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def person(who: Any) -> str:
+    """Someone who acted, from a ``{id, name, role}`` record."""
+    who = who or {}
+    return f"{e(who.get('name'))} ({e(who.get('role'))})<br>{mono(who.get('id'))}"
+
+
+def clause_name(clause: Any) -> str:
+    clause = clause or {}
+    return f"clause {e(clause.get('id'))} “{e(clause.get('title'))}”"
+
+
+def details(facts: Any) -> str:
+    """An audit entry's details as words: ``transcript event 6, clause 1.2``."""
+    if not isinstance(facts, dict) or not facts:
+        return "—"
+    return ", ".join(f"{e(_DETAIL_LABELS.get(k, k))} {e(v)}" for k, v in facts.items())
+
+
+def section(number: int, name: str, title: str, body: str, intro: str = "") -> str:
+    """A numbered section; its heading and ``intro`` stay on the page where ``body`` starts."""
+    head = f"<h2>{number}. {title}</h2>" + (f'<p class="intro">{intro}</p>' if intro else "")
+    return f'<section id="{name}" class="{name}"><div class="head">{head}</div>{body}</section>'
+
+
+def page(title: str, conversation_id: str, generated_at: Any, body: str) -> str:
+    """The standalone document around ``body``; ``title`` is plain text, escaped here.
+
+    A Content-Security-Policy forbids scripts and every external resource, so
+    even a value that escaped escaping could neither run nor call out.
+    """
+    moment = utc(generated_at)
+    # HTML escapes mean nothing inside <style>: only characters that need none reach it.
+    css = CSS.replace("CONVERSATION_ID", re.sub(r"[^A-Za-z0-9_.-]", "", conversation_id))
+    css = css.replace("GENERATED_AT", moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+        '<meta name="referrer" content="no-referrer">\n'
+        f"<title>{escape(title)}</title>\n<style>\n{css}</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+# page() fills in CONVERSATION_ID and GENERATED_AT for the running header and footer.
+CSS = """\
+:root { color-scheme: light; }
+html { background: #fff; color: #111; }
+body {
+  margin: 2rem auto; padding: 0 1.25rem; max-width: 900px;
+  font: 16px/1.5 Georgia, "Times New Roman", Times, serif;
+}
+h1, h2 { font-family: system-ui, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.25; }
+h1 { font-size: 1.55em; margin: 0 0 .4em; }
+h2 {
+  font-size: 1.2em; margin: 2em 0 .6em; padding-bottom: .15em; border-bottom: 1.5px solid #111;
+}
+h1, h2, .head, .intro, thead, .clause-title { break-after: avoid; page-break-after: avoid; }
+p { margin: .5em 0; orphans: 3; widows: 3; }
+.lead { color: #333; font-style: italic; }
+.box { border: 2px solid #111; padding: .25em .9em; margin: 1em 0 1.5em; }
+.box table.fields { margin: .6em 0; }
+table { width: 100%; border-collapse: collapse; margin: .6em 0 1em; table-layout: fixed; }
+th, td {
+  text-align: left; vertical-align: top; padding: .3em .45em; border: 1px solid #777;
+  overflow-wrap: anywhere;
+}
+thead { display: table-header-group; }
+thead th { border-bottom: 2px solid #111; font-family: system-ui, Helvetica, Arial, sans-serif; }
+tr, .box, .head, .intro, .keep, blockquote, .command {
+  break-inside: avoid; page-break-inside: avoid;
+}
+table.fields th { width: 27%; font-weight: bold; }
+.box table.fields th, .box table.fields td { border: 0; border-bottom: 1px solid #bbb; }
+.box table.fields tr:last-child th, .box table.fields tr:last-child td { border-bottom: 0; }
+table.transcript th:nth-child(1), table.audit th:nth-child(1) { width: 2.6em; }
+table.transcript th:nth-child(2), table.audit th:nth-child(2) { width: 21%; }
+table.transcript th:nth-child(3) { width: 14%; }
+table.transcript th:nth-child(5) { width: 7.4em; }
+table.audit th:nth-child(3) { width: 24%; }
+table.audit th:nth-child(4) { width: 15%; }
+.mono, code, pre.command {
+  font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, "Courier New", monospace;
+  font-size: .86em; overflow-wrap: anywhere; word-break: break-all;
+}
+.local { color: #333; }
+table.transcript .local, table.audit .local { display: block; }
+.said, .note, pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.note { margin-top: .2em; padding-left: .6em; border-left: 3px solid #777; }
+.missing { font-style: italic; color: #444; }
+.ctl { font-family: monospace; font-size: .8em; border: 1px solid #111; padding: 0 .15em; }
+pre { margin: .5em 0; font-family: inherit; font-size: 1em; }
+.policy { break-before: page; page-break-before: always; }
+pre.policy-text {
+  border: 1px solid #777; box-decoration-break: clone; -webkit-box-decoration-break: clone;
+  padding: .8em 1em; font-size: .97em; line-height: 1.5;
+  orphans: 3; widows: 3;
+}
+blockquote { margin: .6em 0 1em; padding: .5em 1em; border-left: 4px solid #111; }
+.clause-title { font-weight: bold; margin: 0 0 .2em; }
+pre.command { border: 1px solid #777; padding: .6em .8em; }
+ol { margin: .2em 0; padding-left: 1.6em; }
+@page {
+  margin: 18mm 16mm 20mm;
+  @top-left {
+    content: "Parley evidence record";
+    font: 8pt system-ui, Helvetica, Arial, sans-serif; color: #333;
+  }
+  @top-right {
+    content: "Generated GENERATED_AT";
+    font: 8pt system-ui, Helvetica, Arial, sans-serif; color: #333;
+  }
+  @bottom-left {
+    content: "Evidence record \\2014  conversation CONVERSATION_ID";
+    font: 8pt system-ui, Helvetica, Arial, sans-serif; color: #333;
+  }
+  @bottom-right {
+    content: "Page " counter(page) " of " counter(pages);
+    font: 8pt system-ui, Helvetica, Arial, sans-serif; color: #333;
+  }
+}
+@media print {
+  html, body { background: #fff; color: #000; }
+  body { margin: 0; padding: 0; max-width: none; font-size: 10pt; line-height: 1.4; }
+  h1 { font-size: 1.45em; }
+  h2 { margin-top: 1.3em; }
+  th, td { padding: .2em .4em; }
+  table.transcript, table.audit { font-size: .94em; }
+  .lead, .local, .missing { color: #000; }
+}
+"""

@@ -1,0 +1,248 @@
+"""Offline verification of an evidence bundle: no server, no database, only the bundle and a key.
+
+:func:`verify` runs every check in order and stops at the first that fails,
+saying which record failed and why. The checks, each closing a way to alter
+the record:
+
+1. every transcript event has exactly the recorded fields, hashes to its
+   ``hash`` and links to the one before (edits, deletions, insertions,
+   reordering, smuggled fields); the conversation summary agrees with them;
+2. the acceptance is event 1; its text is exactly the canonical text of the
+   structured policy it carries and hashes to its recorded digest; the
+   bundle's acceptance record is a faithful copy of it (a swapped policy text);
+3. a closure cites, word for word, a clause of the version the visitor
+   accepted, and the bundle's closure record is a faithful copy of it;
+4. the audit entries about this conversation each match their hash and link
+   to one another, and the last export they record is by the bundle's
+   ``generated_by`` (the agents listed are checked against the events in 1);
+5. the anchored leaf commits to the transcript's last event and the last
+   audit entry, and its RFC 9162 inclusion proof leads to the checkpoint's
+   root (a rewritten record, even with every hash recomputed; a dropped audit
+   entry);
+6. the checkpoint's Ed25519 signature verifies under the operator's public key
+   (a forged checkpoint).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from parley.domain import merkle
+from parley.domain.anchor import Checkpoint, Leaf, key_id, signature_valid
+from parley.domain.audit import AuditAction, AuditEntry
+from parley.domain.chain import GENESIS, verify_links
+from parley.domain.conversation import Conversation
+from parley.domain.policy import Clause, PolicyVersion, from_document
+from parley.domain.transcript import Event, EventType
+from parley.errors import PolicyInvalid, UnknownClause
+
+FORMAT = "parley-evidence/1"
+ENDINGS = {EventType.CLOSED, EventType.RESOLVED}
+SECTIONS = {
+    "format", "generated_at", "generated_by", "conversation", "acceptance", "transcript",
+    "closure", "agents", "audit", "anchor", "how_to_verify",
+}  # fmt: skip
+SUMMARY_FIELDS = set(Conversation.__dataclass_fields__)
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, PolicyInvalid)
+
+
+class Failed(Exception):
+    """A check failed; the message says which record and why."""
+
+
+@dataclass(frozen=True)
+class Report:
+    ok: bool
+    passed: list[str]
+    failure: str | None
+    #: True when the signature was checked against the key inside the bundle itself.
+    self_signed: bool
+
+
+def verify(bundle: Mapping[str, Any], public_key: bytes | None = None) -> Report:
+    """Check ``bundle``; with ``public_key`` (raw 32 bytes) the signature must be by that key."""
+    passed: list[str] = []
+    checks: list[tuple[str, Callable[[], None]]] = [
+        ("transcript hash chain", lambda: _chain(bundle)),
+        ("acceptance record", lambda: _acceptance(bundle)),
+        ("closure citation", lambda: _closure(bundle)),
+        ("audit entries", lambda: _audit(bundle)),
+        ("inclusion proof", lambda: _inclusion(bundle)),
+        ("checkpoint signature", lambda: _signature(bundle, public_key)),
+    ]
+    try:
+        if bundle.get("format") != FORMAT:
+            raise Failed(f"not a {FORMAT} bundle (format is {bundle.get('format')!r})")
+        if set(bundle) != SECTIONS:
+            raise Failed(f"the bundle's sections are not {', '.join(sorted(SECTIONS))}")
+        for name, check in checks:
+            check()
+            passed.append(name)
+    except Failed as e:
+        return Report(False, passed, str(e), public_key is None)
+    except MALFORMED as e:
+        failure = f"{checks[len(passed)][0]}: the bundle is malformed ({type(e).__name__}: {e})"
+        return Report(False, passed, failure, public_key is None)
+    return Report(True, passed, None, public_key is None)
+
+
+def _events(bundle: Mapping[str, Any]) -> list[Event]:
+    events = [Event.from_dict(e) for e in bundle["transcript"]]
+    for raw, event in zip(bundle["transcript"], events, strict=True):
+        if event.to_dict() != raw:
+            raise Failed(f"event {event.seq} has fields outside the hashed record")
+    if not events:
+        raise Failed("the transcript is empty")
+    return events
+
+
+def _ending(events: list[Event]) -> Event | None:
+    return next((e for e in events if e.type in ENDINGS), None)
+
+
+def _accepted(events: list[Event]) -> PolicyVersion:
+    """The version the visitor accepted, rebuilt from the structured copy in event 1."""
+    return from_document(events[0].data["document"], "event 1")
+
+
+_ABSENT = object()
+
+
+def _differing(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> str:
+    """The keys whose values differ; a missing key differs even from ``None``."""
+    keys = {*actual, *expected}
+    return ", ".join(sorted(k for k in keys if actual.get(k, _ABSENT) != expected.get(k, _ABSENT)))
+
+
+def _chain(bundle: Mapping[str, Any]) -> None:
+    events = _events(bundle)
+    summary = bundle["conversation"]
+    for e in events:
+        if e.conversation_id != summary["id"]:
+            raise Failed(f"event {e.seq} belongs to conversation {e.conversation_id}")
+    problem = verify_links(events, "event")
+    if problem:
+        raise Failed(problem)
+    first, ending = events[0], _ending(events)
+    expected = {
+        "last_seq": events[-1].seq,
+        "head_hash": events[-1].hash,
+        "visitor_id": first.author.id,
+        "started_at": first.at,
+        "policy": {k: first.data.get(k) for k in ("policy_id", "version", "sha256")},
+        "state": ending.type.value if ending else "open",
+        "ended_at": ending.at if ending else None,
+        "closed_clause": (
+            ending.data["clause"]["id"] if ending and ending.type is EventType.CLOSED else None
+        ),
+    }
+    differing = _differing({k: summary[k] for k in expected if k in summary}, expected)
+    if differing:
+        raise Failed(f"the conversation summary disagrees with the events in: {differing}")
+    if set(summary) != SUMMARY_FIELDS:
+        raise Failed("the conversation summary has fields other than a conversation's")
+    authors = {e.author.id: e.author.name for e in events if e.author.role.value == "agent"}
+    listed = {a["id"]: a["name"] for a in bundle["agents"]}
+    if listed != authors or len(bundle["agents"]) != len(listed):
+        raise Failed("the list of agents involved differs from the agents in the transcript")
+
+
+def _acceptance(bundle: Mapping[str, Any]) -> None:
+    events = _events(bundle)
+    first = events[0]
+    if first.type is not EventType.ACCEPTANCE:
+        raise Failed(f"event 1 is a {first.type.value}, not the acceptance")
+    data = first.data
+    if hashlib.sha256(data["text"].encode("utf-8")).hexdigest() != data["sha256"]:
+        raise Failed("event 1: the accepted text does not hash to its recorded sha256")
+    version = _accepted(events)
+    if version.text != data["text"]:
+        raise Failed("event 1: the accepted text is not the text of the policy it carries")
+    named = (data["policy_id"], data["version"], data["title"], data["visitor_id"])
+    if named != (version.policy_id, version.version, version.title, first.author.id):
+        raise Failed("event 1: the policy or visitor it names is not the one accepted")
+    expected = {"conversation_id": first.conversation_id, "accepted_at": first.at,
+                "event_hash": first.hash, **data}  # fmt: skip
+    differing = _differing(bundle["acceptance"], expected)
+    if differing:
+        raise Failed(f"the acceptance record differs from event 1 in: {differing}")
+
+
+def _closure(bundle: Mapping[str, Any]) -> None:
+    events = _events(bundle)
+    ending = _ending(events)
+    if (ending.to_dict() if ending else None) != bundle["closure"]:
+        raise Failed("the closure record differs from the closing event of the transcript")
+    if ending is not None and ending.seq != events[-1].seq:
+        raise Failed(f"event {events[-1].seq} comes after the conversation ended")
+    if ending is None or ending.type is not EventType.CLOSED:
+        return
+    accepted, cited = events[0].data, ending.data
+    if (cited["policy_id"], cited["version"], cited["sha256"]) != (
+        accepted["policy_id"],
+        accepted["version"],
+        accepted["sha256"],
+    ):
+        raise Failed(f"event {ending.seq}: the closure cites a policy version not accepted here")
+    try:
+        clause = _accepted(events).clause(cited["clause"]["id"])
+    except UnknownClause:
+        raise Failed(f"event {ending.seq}: the accepted version has no such clause") from None
+    if Clause(**cited["clause"]) != clause:
+        raise Failed(f"event {ending.seq}: clause {clause.id} is not quoted word for word")
+
+
+def _audit(bundle: Mapping[str, Any]) -> None:
+    conversation_id = bundle["conversation"]["id"]
+    previous = GENESIS
+    for raw in bundle["audit"]:
+        entry = AuditEntry.from_dict(raw)
+        if entry.to_dict() != raw:
+            raise Failed(f"audit entry {entry.seq} has fields outside the hashed record")
+        if entry.computed_hash() != entry.hash:
+            raise Failed(f"audit entry {entry.seq} was altered: it does not match its hash")
+        if entry.conversation_id != conversation_id:
+            raise Failed(f"audit entry {entry.seq} concerns another conversation")
+        if entry.thread_prev_hash != previous:
+            raise Failed(f"audit entry {entry.seq} does not link to the entry before it")
+        previous = entry.hash
+    exports = [e for e in bundle["audit"] if e["action"] == AuditAction.EVIDENCE_EXPORTED]
+    if not exports or exports[-1]["actor"] != bundle["generated_by"]:
+        raise Failed("the bundle's exporter is not the actor of its audited export")
+    if exports[-1]["at"] != bundle["generated_at"]:
+        raise Failed("the bundle's generation time is not the time of its audited export")
+
+
+def _inclusion(bundle: Mapping[str, Any]) -> None:
+    anchor = bundle["anchor"]
+    leaf = Leaf(**anchor["leaf"])
+    last = _events(bundle)[-1]
+    if (leaf.conversation_id, leaf.seq, leaf.head_hash) != (*_id(last), last.hash):
+        raise Failed(f"the anchored head is not event {last.seq}, the transcript's last")
+    audit = bundle["audit"]
+    if leaf.audit_head != (audit[-1]["hash"] if audit else None):
+        raise Failed("the anchored audit head is not the bundle's last audit entry")
+    checkpoint = Checkpoint(**anchor["checkpoint"])
+    proof = [bytes.fromhex(h) for h in anchor["inclusion_proof"]]
+    root = bytes.fromhex(checkpoint.root_hash)
+    index = anchor["leaf_index"]
+    if not merkle.verify_inclusion(index, checkpoint.tree_size, leaf.hash(), proof, root):
+        raise Failed("the inclusion proof does not lead from the anchored head to the signed root")
+
+
+def _id(event: Event) -> tuple[str, int]:
+    return event.conversation_id, event.seq
+
+
+def _signature(bundle: Mapping[str, Any], public_key: bytes | None) -> None:
+    anchor = bundle["anchor"]
+    key = public_key if public_key is not None else base64.b64decode(anchor["public_key"])
+    checkpoint = Checkpoint(**anchor["checkpoint"])
+    if checkpoint.key_id != key_id(key):
+        raise Failed(f"the checkpoint names key {checkpoint.key_id}, not this key ({key_id(key)})")
+    if not signature_valid(key, checkpoint, anchor["signature"]):
+        raise Failed("the checkpoint signature is not valid for this key")

@@ -1,0 +1,221 @@
+"""The Redis store, for many server processes sharing one Redis.
+
+Same guarantees as every :class:`~parley.store.base.Store`; how they are kept
+here is described in :mod:`parley.store.redis_db`. Durability is Redis's: with
+``appendonly yes`` and ``appendfsync always`` an acknowledged write survives a
+Redis restart (``docs/deployment.md`` measures what that costs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from parley.domain import policy as policy_rules
+from parley.domain.agent import Staff, StaffRole
+from parley.domain.conversation import Conversation, ConversationState, Transition
+from parley.domain.policy import PolicyVersion
+from parley.domain.transcript import Event, format_time
+from parley.errors import ConversationNotFound
+from parley.store.base import Applied, Store
+from parley.store.redis_db import (
+    ALL,
+    CLOSED,
+    CONVERSATION_N,
+    OPEN,
+    POLICIES,
+    STAFF,
+    STAFF_TOKENS,
+    VISITOR_TOKENS,
+    Commit,
+    conv_key,
+    dumps,
+    policy_index,
+    visitor_index,
+)
+from parley.store.redis_records import RedisRecords, conversation_of
+
+
+def _staff(raw: str | None) -> Staff | None:
+    if raw is None:
+        return None
+    d = json.loads(raw)
+    return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
+
+
+class RedisStore(RedisRecords, Store):
+    @classmethod
+    async def open(cls, url: str) -> RedisStore:
+        store = cls(url)
+        await store.guard(store.r.ping())
+        return store
+
+    # policies
+
+    async def publish_policy(self, version: PolicyVersion, at: datetime) -> bool:
+        field = f"{version.policy_id}:{version.version}"
+        record = dumps({"document": version.to_document(), "published_at": format_time(at)})
+        if await self.guard(self.r.hsetnx(POLICIES, field, record)):
+            return True
+        published = json.loads(await self.guard(self.r.hget(POLICIES, field)))
+        existing = policy_rules.from_document(published["document"], "store")
+        policy_rules.check_unchanged(existing, version, f"{version.policy_id} v{version.version}")
+        return False
+
+    async def policies(self) -> list[PolicyVersion]:
+        raw = await self.guard(self.r.hgetall(POLICIES))
+        versions = [
+            policy_rules.from_document(json.loads(v)["document"], "store") for v in raw.values()
+        ]
+        return sorted(versions, key=lambda v: (v.policy_id, v.version))
+
+    # visitors
+
+    async def create_visitor(self, visitor_id: str, token_hash: str, at: datetime) -> None:
+        await self.guard(self.r.hsetnx(VISITOR_TOKENS, token_hash, visitor_id))
+
+    async def visitor_by_token(self, token_hash: str) -> str | None:
+        found: str | None = await self.guard(self.r.hget(VISITOR_TOKENS, token_hash))
+        return found
+
+    # conversations
+
+    async def _latest_id(self, reader: Any, visitor_id: str) -> str | None:
+        ids = await reader.zrange(visitor_index(visitor_id), -1, -1)
+        return ids[0] if ids else None
+
+    async def start_conversation(
+        self, visitor_id: str, decide: Callable[[Conversation | None], Transition]
+    ) -> Applied:
+        n = await self.guard(self.r.incr(CONVERSATION_N))
+        latest_id = await self.guard(self._latest_id(self.r, visitor_id))
+        watch = [visitor_index(visitor_id)]
+        if latest_id is not None:
+            watch.append(conv_key(latest_id, "conv"))
+
+        async def body(pipe: Any) -> Any:
+            current_id = await self._latest_id(pipe, visitor_id)
+            previous = (
+                conversation_of(await pipe.get(conv_key(current_id, "conv")))
+                if current_id
+                else None
+            )
+            if current_id != latest_id:
+                raise _Moved()
+            t = decide(previous)
+            c = t.conversation
+
+            def writes(p: Any) -> None:
+                p.set(conv_key(c.id, "conv"), dumps(c.to_dict()))
+                p.rpush(conv_key(c.id, "events"), dumps(t.event.to_dict()))
+                p.zadd(visitor_index(visitor_id), {c.id: n})
+                p.zadd(ALL, {c.id: n})
+                p.zadd(OPEN, {c.id: n})
+                p.zadd(policy_index(c.policy.policy_id, c.policy.version), {c.id: n})
+
+            return Commit(writes, Applied(c, t.event))
+
+        while True:
+            try:
+                result: Applied = await self.transaction(watch, body)
+                return result
+            except _Moved:
+                # The visitor started a conversation elsewhere meanwhile: watch the new one.
+                latest_id = await self.guard(self._latest_id(self.r, visitor_id))
+                watch = [visitor_index(visitor_id)]
+                if latest_id is not None:
+                    watch.append(conv_key(latest_id, "conv"))
+
+    async def apply(
+        self,
+        conversation_id: str,
+        decide: Callable[[Conversation], Transition | None],
+        dedupe: str | None = None,
+    ) -> Applied:
+        key, events = conv_key(conversation_id, "conv"), conv_key(conversation_id, "events")
+        dedupe_key = conv_key(conversation_id, "dedupe")
+
+        async def body(pipe: Any) -> Any:
+            current = conversation_of(await pipe.get(key))
+            if current is None:
+                raise ConversationNotFound(f"no conversation {conversation_id}")
+            if dedupe is not None:
+                seq = await pipe.hget(dedupe_key, dedupe)
+                if seq is not None:
+                    original = json.loads(await pipe.lindex(events, int(seq) - 1))
+                    return Applied(current, Event.from_dict(original), duplicate=True)
+            t = decide(current)
+            if t is None:
+                return Applied(current, None)
+            after = t.conversation
+            n = await pipe.zscore(ALL, conversation_id)
+
+            def writes(p: Any) -> None:
+                p.set(key, dumps(after.to_dict()))
+                p.rpush(events, dumps(t.event.to_dict()))
+                if dedupe is not None:
+                    p.hset(dedupe_key, dedupe, t.event.seq)
+                if current.is_open and not after.is_open:
+                    p.zrem(OPEN, conversation_id)
+                if after.state is ConversationState.CLOSED:
+                    p.zadd(CLOSED, {conversation_id: n})
+
+            return Commit(writes, Applied(after, t.event))
+
+        result: Applied = await self.transaction([key], body)
+        return result
+
+    async def conversation(self, conversation_id: str) -> Conversation | None:
+        return conversation_of(await self.guard(self.r.get(conv_key(conversation_id, "conv"))))
+
+    async def latest_conversation(self, visitor_id: str) -> Conversation | None:
+        latest_id = await self.guard(self._latest_id(self.r, visitor_id))
+        return await self.conversation(latest_id) if latest_id else None
+
+    async def open_conversations(self) -> list[Conversation]:
+        ids = await self.guard(self.r.zrange(OPEN, 0, -1))
+        found = [c for c in await self.snapshots(ids) if c is not None and c.is_open]
+        return found
+
+    async def events(
+        self, conversation_id: str, after_seq: int = 0, until_seq: int | None = None
+    ) -> list[Event]:
+        end = -1 if until_seq is None else until_seq - 1
+        if end != -1 and end < after_seq:
+            return []
+        raw = await self.guard(self.r.lrange(conv_key(conversation_id, "events"), after_seq, end))
+        return [Event.from_dict(json.loads(r)) for r in raw]
+
+    # staff
+
+    async def add_staff(self, staff: Staff, token_hash: str) -> None:
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(STAFF, staff.id, dumps(staff.to_dict()))
+            pipe.hset(STAFF_TOKENS, token_hash, staff.id)
+            await self.guard(pipe.execute())
+
+    async def staff_by_token(self, token_hash: str) -> Staff | None:
+        staff_id = await self.guard(self.r.hget(STAFF_TOKENS, token_hash))
+        return _staff(await self.guard(self.r.hget(STAFF, staff_id))) if staff_id else None
+
+    async def staff(self) -> list[Staff]:
+        raw = await self.guard(self.r.hgetall(STAFF))
+        members = [s for s in (_staff(v) for v in raw.values()) if s is not None]
+        return sorted(members, key=lambda s: (s.created_at, s.id))
+
+    async def revoke_staff(self, staff_id: str, at: datetime) -> Staff | None:
+        async def body(pipe: Any) -> Any:
+            staff = _staff(await pipe.hget(STAFF, staff_id))
+            if staff is None or staff.revoked_at is not None:
+                return staff
+            revoked = Staff(staff.id, staff.name, staff.role, staff.created_at, format_time(at))
+            return Commit(lambda p: p.hset(STAFF, staff_id, dumps(revoked.to_dict())), revoked)
+
+        result: Staff | None = await self.transaction([STAFF], body)
+        return result
+
+
+class _Moved(Exception):
+    """The visitor's latest conversation changed between reading it and watching it."""

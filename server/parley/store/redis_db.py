@@ -1,0 +1,120 @@
+"""The Redis connection, key names, and optimistic transactions.
+
+Key layout (``docs/deployment.md`` explains it for operators):
+
+* one conversation's keys share the hash tag ``{c:<id>}``: its snapshot, its
+  events (a list, index = seq - 1) and its dedupe hash;
+* every cross-conversation key (policies, visitors, staff, indexes, the audit
+  trail, the Merkle log) shares the hash tag ``{g}``.
+
+A logical write is one ``MULTI/EXEC`` under ``WATCH`` of what ``decide`` read;
+if another process wrote first, the transaction is retried with fresh state,
+so ``decide`` (pure) may run more than once. Connection failures become
+:class:`~parley.errors.StoreUnavailable`: nothing was acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError, WatchError
+
+from parley.errors import StoreUnavailable
+
+T = TypeVar("T")
+
+#: How often a transaction is retried when other writers keep winning the race.
+MAX_ATTEMPTS = 50
+
+G = "parley:{g}"
+POLICIES = f"{G}:policies"
+VISITOR_TOKENS = f"{G}:visitor-tokens"
+CONVERSATION_N = f"{G}:conversation-n"
+ALL = f"{G}:conversations"
+OPEN = f"{G}:open"
+CLOSED = f"{G}:closed"
+STAFF = f"{G}:staff"
+STAFF_TOKENS = f"{G}:staff-tokens"
+AUDIT = f"{G}:audit"
+LEAVES = f"{G}:leaves"
+CHECKPOINTS = f"{G}:checkpoints"
+
+
+def conv_key(conversation_id: str, part: str) -> str:
+    return f"parley:{{c:{conversation_id}}}:{part}"
+
+
+def visitor_index(visitor_id: str) -> str:
+    return f"{G}:visitor:{visitor_id}"
+
+
+def policy_index(policy_id: str, version: int) -> str:
+    return f"{G}:policy:{policy_id}:{version}"
+
+
+def audit_thread(conversation_id: str) -> str:
+    return f"{G}:audit:{conversation_id}"
+
+
+def leaf_thread(conversation_id: str) -> str:
+    return f"{G}:leaves:{conversation_id}"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class RedisDatabase:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        # Typed loosely: with decode_responses=True every reply is str, which redis-py's
+        # annotations cannot express.
+        self.r: Any = aioredis.from_url(
+            url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5
+        )
+
+    async def close(self) -> None:
+        await self.r.aclose()
+
+    async def guard(self, work: Awaitable[T]) -> T:
+        """Run ``work``; a Redis failure becomes StoreUnavailable."""
+        try:
+            return await work
+        except (RedisError, OSError) as e:
+            raise StoreUnavailable(f"the Redis store could not complete the request: {e}") from e
+
+    async def transaction(self, watch: list[str], body: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Optimistic transaction: ``body(pipe)`` reads after ``WATCH`` of ``watch``, then
+        returns a :class:`Commit` (writes to run in ``MULTI/EXEC``, and the result) or any
+        other value, which is returned with nothing written. Retried if a watched key moved.
+        """
+
+        async def attempt() -> Any:
+            for _ in range(MAX_ATTEMPTS):
+                async with self.r.pipeline(transaction=True) as pipe:
+                    try:
+                        await pipe.watch(*watch)
+                        outcome = await body(pipe)
+                        if not isinstance(outcome, Commit):
+                            return outcome
+                        pipe.multi()
+                        outcome.writes(pipe)
+                        await pipe.execute()
+                        return outcome.result
+                    except WatchError:
+                        await asyncio.sleep(0)
+            raise StoreUnavailable("the Redis store is too busy: a write kept losing races")
+
+        return await self.guard(attempt())
+
+
+class Commit:
+    """What a transaction body returns to commit: queued writes, and the result after EXEC."""
+
+    def __init__(self, writes: Callable[[Any], None], result: Any) -> None:
+        self.writes = writes
+        self.result = result

@@ -1,0 +1,240 @@
+"""Redis keys of the records compliance relies on: audit trail, Merkle log, listings.
+
+Listings page through a sorted-set index (score = conversation number, the
+cursor) and apply the remaining filters while reading, so a page may read more
+conversations than it returns.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from parley.domain.anchor import Checkpoint, Leaf
+from parley.domain.audit import AuditDraft, AuditEntry
+from parley.domain.conversation import Conversation, ConversationState
+from parley.domain.transcript import Event
+from parley.errors import BadRequest
+from parley.store.base import ClauseCount, Filter, Page
+from parley.store.redis_db import (
+    ALL,
+    AUDIT,
+    CHECKPOINTS,
+    CLOSED,
+    LEAVES,
+    Commit,
+    RedisDatabase,
+    audit_thread,
+    conv_key,
+    dumps,
+    leaf_thread,
+    policy_index,
+    visitor_index,
+)
+
+BATCH = 200
+
+
+def _matches(c: Conversation, f: Filter) -> bool:
+    return (
+        (f.visitor_id is None or c.visitor_id == f.visitor_id)
+        and (f.policy_id is None or c.policy.policy_id == f.policy_id)
+        and (f.version is None or c.policy.version == f.version)
+        and (f.clause_id is None or c.closed_clause == f.clause_id)
+        and (f.since is None or c.started_at >= f.since)
+        and (f.until is None or c.started_at < f.until)
+    )
+
+
+def conversation_of(raw: str | None) -> Conversation | None:
+    return Conversation.from_dict(json.loads(raw)) if raw else None
+
+
+class RedisRecords(RedisDatabase):
+    async def snapshots(self, ids: list[str]) -> list[Conversation | None]:
+        """The snapshots of these conversations, in order (``None`` for an unknown id)."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.get(conv_key(cid, "conv"))
+            raw = await self.guard(pipe.execute())
+        return [conversation_of(r) for r in raw]
+
+    # listings
+
+    def _index(self, f: Filter, closed: bool) -> str:
+        if f.visitor_id is not None:
+            return visitor_index(f.visitor_id)
+        if f.policy_id is not None and f.version is not None:
+            return policy_index(f.policy_id, f.version)
+        return CLOSED if closed else ALL
+
+    async def _scan(
+        self, index: str, f: Filter, cursor: str | None, limit: int, closed: bool
+    ) -> tuple[list[tuple[int, Conversation]], str | None]:
+        if cursor is not None and not cursor.isdigit():
+            raise BadRequest(f"cursor {cursor!r} is not one this listing returned")
+        after = int(cursor) if cursor else 0
+        found: list[tuple[int, Conversation]] = []
+        while len(found) <= limit:
+            batch = await self.guard(
+                self.r.zrangebyscore(
+                    index, f"({after}", "+inf", start=0, num=BATCH, withscores=True
+                )
+            )
+            if not batch:
+                break
+            for (_cid, score), conv in zip(
+                batch, await self.snapshots([b[0] for b in batch]), strict=True
+            ):
+                after = int(score)
+                if conv is None or not _matches(conv, f):
+                    continue
+                if closed and conv.state is not ConversationState.CLOSED:
+                    continue
+                found.append((after, conv))
+        more = len(found) > limit
+        found = found[:limit]
+        return found, (str(found[-1][0]) if more else None)
+
+    async def _event_at(self, conversation_ids: list[str], index: int) -> list[Event]:
+        async with self.r.pipeline(transaction=False) as pipe:
+            for cid in conversation_ids:
+                pipe.lindex(conv_key(cid, "events"), index)
+            raw = await self.guard(pipe.execute())
+        return [Event.from_dict(json.loads(r)) for r in raw]
+
+    async def acceptances(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
+        found, next_cursor = await self._scan(
+            self._index(where, False), where, cursor, limit, False
+        )
+        return Page(await self._event_at([c.id for _, c in found], 0), next_cursor)
+
+    async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
+        found, next_cursor = await self._scan(self._index(where, True), where, cursor, limit, True)
+        return Page(await self._event_at([c.id for _, c in found], -1), next_cursor)
+
+    async def closure_counts(self, where: Filter) -> list[ClauseCount]:
+        counts: dict[tuple[str, int, str], int] = {}
+        cursor: str | None = None
+        while True:
+            found, cursor = await self._scan(self._index(where, True), where, cursor, BATCH, True)
+            for _, c in found:
+                key = (c.policy.policy_id, c.policy.version, c.closed_clause or "")
+                counts[key] = counts.get(key, 0) + 1
+            if cursor is None:
+                break
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [ClauseCount(p, v, clause, n) for (p, v, clause), n in ordered]
+
+    async def conversations_by_policy(
+        self, policy_id: str, version: int, cursor: str | None, limit: int
+    ) -> Page[Conversation]:
+        where = Filter(policy_id=policy_id, version=version)
+        found, next_cursor = await self._scan(
+            self._index(where, False), where, cursor, limit, False
+        )
+        return Page([c for _, c in found], next_cursor)
+
+    # audit trail
+
+    async def _entry(self, reader: Any, seq: int | str | None) -> AuditEntry | None:
+        if seq is None:
+            return None
+        raw = await reader.lindex(AUDIT, int(seq) - 1)
+        return AuditEntry.from_dict(json.loads(raw)) if raw else None
+
+    async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:
+        thread = audit_thread(draft.conversation_id) if draft.conversation_id else None
+
+        async def body(pipe: Any) -> Any:
+            raw = await pipe.lindex(AUDIT, -1)
+            head = AuditEntry.from_dict(json.loads(raw)) if raw else None
+            last = await self._entry(pipe, await pipe.lindex(thread, -1)) if thread else None
+            entry = draft.after(head, last, at)
+
+            def writes(p: Any) -> None:
+                p.rpush(AUDIT, dumps(entry.to_dict()))
+                if thread:
+                    p.rpush(thread, entry.seq)
+
+            return Commit(writes, entry)
+
+        result: AuditEntry = await self.transaction([AUDIT], body)
+        return result
+
+    async def audit(
+        self, cursor: str | None, limit: int, conversation_id: str | None = None
+    ) -> Page[AuditEntry]:
+        if cursor is not None and not cursor.isdigit():
+            raise BadRequest(f"cursor {cursor!r} is not one this listing returned")
+        after = int(cursor) if cursor else 0
+        if conversation_id is None:
+            seqs = list(range(after + 1, after + limit + 2))
+        else:
+            thread = await self.guard(self.r.lrange(audit_thread(conversation_id), 0, -1))
+            seqs = [int(s) for s in thread if int(s) > after][: limit + 1]
+        async with self.r.pipeline(transaction=False) as pipe:
+            for seq in seqs:
+                pipe.lindex(AUDIT, seq - 1)
+            raw = await self.guard(pipe.execute())
+        entries = [AuditEntry.from_dict(json.loads(r)) for r in raw if r]
+        more = len(entries) > limit
+        entries = entries[:limit]
+        return Page(entries, str(entries[-1].seq) if more else None)
+
+    async def last_audit(self, conversation_id: str) -> AuditEntry | None:
+        seq = await self.guard(self.r.lindex(audit_thread(conversation_id), -1))
+        return await self.guard(self._entry(self.r, seq))
+
+    # Merkle log
+
+    async def append_leaf(self, leaf: Leaf) -> int:
+        record = dumps({"leaf": leaf.to_dict(), "hash": leaf.hash().hex()})
+
+        async def body(pipe: Any) -> Any:
+            index = int(await pipe.llen(LEAVES))
+
+            def writes(p: Any) -> None:
+                p.rpush(LEAVES, record)
+                p.rpush(leaf_thread(leaf.conversation_id), index)
+
+            return Commit(writes, index)
+
+        result: int = await self.transaction([LEAVES], body)
+        return result
+
+    async def leaf_hashes(self, tree_size: int | None = None) -> list[bytes]:
+        if tree_size == 0:
+            return []
+        end = -1 if tree_size is None else tree_size - 1
+        raw = await self.guard(self.r.lrange(LEAVES, 0, end))
+        return [bytes.fromhex(json.loads(r)["hash"]) for r in raw]
+
+    async def leaves_of(self, conversation_id: str) -> list[tuple[int, Leaf]]:
+        indexes = [
+            int(i) for i in await self.guard(self.r.lrange(leaf_thread(conversation_id), 0, -1))
+        ]
+        async with self.r.pipeline(transaction=False) as pipe:
+            for i in indexes:
+                pipe.lindex(LEAVES, i)
+            raw = await self.guard(pipe.execute())
+        return [(i, Leaf(**json.loads(r)["leaf"])) for i, r in zip(indexes, raw, strict=True)]
+
+    async def save_checkpoint(self, checkpoint: Checkpoint, signature: str) -> None:
+        record = dumps({"checkpoint": checkpoint.to_dict(), "signature": signature})
+        size = checkpoint.tree_size
+
+        async def body(pipe: Any) -> Any:
+            if await pipe.zcount(CHECKPOINTS, size, size):
+                return None  # the first checkpoint of a size stands, as in every store
+            return Commit(lambda p: p.zadd(CHECKPOINTS, {record: size}), None)
+
+        await self.transaction([CHECKPOINTS], body)
+
+    async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
+        raw = await self.guard(self.r.zrange(CHECKPOINTS, -1, -1))
+        if not raw:
+            return None
+        record = json.loads(raw[0])
+        return Checkpoint(**record["checkpoint"]), record["signature"]

@@ -1,0 +1,187 @@
+"""SQLite tables of the records compliance relies on: audit trail, Merkle log, listings."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from parley.domain.anchor import Checkpoint, Leaf
+from parley.domain.audit import AuditDraft, AuditEntry
+from parley.domain.conversation import Conversation
+from parley.domain.transcript import Event
+from parley.store.base import ClauseCount, Filter, Page
+from parley.store.sqlite_db import Database
+
+
+def _where(f: Filter) -> tuple[str, list[Any]]:
+    """SQL conditions on ``conversations c`` for a compliance filter."""
+    conditions, args = [], []
+    for column, value in (
+        ("c.visitor_id", f.visitor_id),
+        ("c.policy_id", f.policy_id),
+        ("c.version", f.version),
+        ("c.closed_clause", f.clause_id),
+    ):
+        if value is not None:
+            conditions.append(f"{column} = ?")
+            args.append(value)
+    if f.since is not None:
+        conditions.append("c.started_at >= ?")
+        args.append(f.since)
+    if f.until is not None:
+        conditions.append("c.started_at < ?")
+        args.append(f.until)
+    return "".join(f" AND {c}" for c in conditions), args
+
+
+class RecordTables(Database):
+    # compliance listings
+
+    def _events_page(
+        self, event_sql: str, where: Filter, cursor: str | None, limit: int
+    ) -> Page[Event]:
+        conditions, args = _where(where)
+        items, next_cursor = self.page(
+            f"SELECT c.n, e.body FROM conversations c JOIN events e ON e.conversation_id = c.id"
+            f" AND {event_sql} WHERE 1 = 1{conditions} AND c.n > ? ORDER BY c.n LIMIT ?",
+            tuple(args),
+            cursor,
+            limit,
+        )
+        return Page([Event.from_dict(json.loads(body)) for body in items], next_cursor)
+
+    async def acceptances(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
+        return await self.read(lambda: self._events_page("e.seq = 1", where, cursor, limit))
+
+    async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
+        # A closure is the last event of a closed conversation.
+        closing = "c.state = 'closed' AND e.seq = json_extract(c.snapshot, '$.last_seq')"
+        return await self.read(lambda: self._events_page(closing, where, cursor, limit))
+
+    async def closure_counts(self, where: Filter) -> list[ClauseCount]:
+        conditions, args = _where(where)
+
+        def read() -> list[ClauseCount]:
+            rows = self.db.execute(
+                "SELECT c.policy_id, c.version, c.closed_clause, count(*) FROM conversations c"
+                f" WHERE c.closed_clause IS NOT NULL{conditions}"
+                " GROUP BY c.policy_id, c.version, c.closed_clause"
+                " ORDER BY count(*) DESC, c.policy_id, c.version, c.closed_clause",
+                args,
+            )
+            return [ClauseCount(*row) for row in rows]
+
+        return await self.read(read)
+
+    async def conversations_by_policy(
+        self, policy_id: str, version: int, cursor: str | None, limit: int
+    ) -> Page[Conversation]:
+        def read() -> Page[Conversation]:
+            items, next_cursor = self.page(
+                "SELECT n, snapshot FROM conversations WHERE policy_id = ? AND version = ?"
+                " AND n > ? ORDER BY n LIMIT ?",
+                (policy_id, version),
+                cursor,
+                limit,
+            )
+            return Page([Conversation.from_dict(json.loads(b)) for b in items], next_cursor)
+
+        return await self.read(read)
+
+    # audit trail
+
+    async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:
+        def write(db: sqlite3.Connection) -> AuditEntry:
+            row = db.execute("SELECT body FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            head = AuditEntry.from_dict(json.loads(row[0])) if row else None
+            entry = draft.after(head, self._last_audit(draft.conversation_id), at)
+            db.execute(
+                "INSERT INTO audit VALUES (?, ?, ?)",
+                (entry.seq, entry.conversation_id, json.dumps(entry.to_dict())),
+            )
+            return entry
+
+        return await self.write(write)
+
+    def _last_audit(self, conversation_id: str | None) -> AuditEntry | None:
+        if conversation_id is None:
+            return None
+        row = self.db.execute(
+            "SELECT body FROM audit WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
+            (conversation_id,),
+        ).fetchone()
+        return AuditEntry.from_dict(json.loads(row[0])) if row else None
+
+    async def last_audit(self, conversation_id: str) -> AuditEntry | None:
+        return await self.read(lambda: self._last_audit(conversation_id))
+
+    async def audit(
+        self, cursor: str | None, limit: int, conversation_id: str | None = None
+    ) -> Page[AuditEntry]:
+        condition = "" if conversation_id is None else " AND conversation_id = ?"
+        args = () if conversation_id is None else (conversation_id,)
+
+        def read() -> Page[AuditEntry]:
+            items, next_cursor = self.page(
+                f"SELECT seq, body FROM audit WHERE 1 = 1{condition} AND seq > ?"
+                " ORDER BY seq LIMIT ?",
+                args,
+                cursor,
+                limit,
+            )
+            return Page([AuditEntry.from_dict(json.loads(b)) for b in items], next_cursor)
+
+        return await self.read(read)
+
+    # Merkle log
+
+    async def append_leaf(self, leaf: Leaf) -> int:
+        def write(db: sqlite3.Connection) -> int:
+            index: int = db.execute("SELECT count(*) FROM leaves").fetchone()[0]
+            db.execute(
+                "INSERT INTO leaves VALUES (?, ?, ?, ?)",
+                (index, leaf.conversation_id, leaf.hash(), json.dumps(leaf.to_dict())),
+            )
+            return index
+
+        return await self.write(write)
+
+    async def leaf_hashes(self, tree_size: int | None = None) -> list[bytes]:
+        def read() -> list[bytes]:
+            rows = self.db.execute(
+                "SELECT hash FROM leaves WHERE idx < ? ORDER BY idx",
+                (tree_size if tree_size is not None else 2**62,),
+            )
+            return [bytes(r[0]) for r in rows]
+
+        return await self.read(read)
+
+    async def leaves_of(self, conversation_id: str) -> list[tuple[int, Leaf]]:
+        def read() -> list[tuple[int, Leaf]]:
+            rows = self.db.execute(
+                "SELECT idx, body FROM leaves WHERE conversation_id = ? ORDER BY idx",
+                (conversation_id,),
+            )
+            return [(r[0], Leaf(**json.loads(r[1]))) for r in rows]
+
+        return await self.read(read)
+
+    async def save_checkpoint(self, checkpoint: Checkpoint, signature: str) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)",
+                (checkpoint.tree_size, json.dumps(checkpoint.to_dict()), signature),
+            )
+
+        await self.write(write)
+
+    async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
+        def read() -> tuple[Checkpoint, str] | None:
+            row = self.db.execute(
+                "SELECT body, signature FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
+            ).fetchone()
+            return (Checkpoint(**json.loads(row[0])), row[1]) if row else None
+
+        return await self.read(read)
