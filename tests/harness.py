@@ -67,7 +67,9 @@ class Server:
         return f"ws://127.0.0.1:{self.port}"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return parley(*args, "--data-dir", str(self.data_dir), "--policies", str(self.policies))
+        """The CLI on this server's data: same folder, policies, store and key settings."""
+        common = ("--data-dir", str(self.data_dir), "--policies", str(self.policies))
+        return parley(*args, *common, env=self.env)
 
     def add_staff(self, name: str, role: str) -> str:
         """Create a staff member with the CLI; return the token it printed."""

@@ -36,6 +36,10 @@ def visitor_topic(visitor_id: str) -> str:
 
 class Bus(ABC):
     @abstractmethod
+    async def start(self) -> None:
+        """Begin receiving messages from other processes."""
+
+    @abstractmethod
     def subscribe(self, topic: str, deliver: Deliver) -> Callable[[], None]:
         """Call ``deliver(topic, message)`` for each message published; return an unsubscribe."""
 

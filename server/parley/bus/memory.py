@@ -29,5 +29,8 @@ class MemoryBus(Bus):
         for deliver in list(self._subscribers.get(topic, ())):
             deliver(topic, message)
 
+    async def start(self) -> None:
+        """One process: there is nothing to listen to."""
+
     async def close(self) -> None:
         self._subscribers.clear()

@@ -9,9 +9,12 @@ Redis restart (``docs/deployment.md`` measures what that costs).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole
@@ -37,6 +40,8 @@ from parley.store.redis_db import (
 )
 from parley.store.redis_records import RedisRecords, conversation_of
 
+log = logging.getLogger("parley.store")
+
 
 def _staff(raw: str | None) -> Staff | None:
     if raw is None:
@@ -50,7 +55,22 @@ class RedisStore(RedisRecords, Store):
     async def open(cls, url: str) -> RedisStore:
         store = cls(url)
         await store.guard(store.r.ping())
+        await store._check_durability()
         return store
+
+    async def _check_durability(self) -> None:
+        """Warn when Redis may lose acknowledged writes on a crash (see docs/deployment.md)."""
+        try:
+            config = await self.r.config_get("append*")
+        except RedisError:
+            return  # managed Redis may refuse CONFIG; its operator owns durability
+        if config.get("appendonly") != "yes" or config.get("appendfsync") != "always":
+            log.warning(
+                "Redis runs with appendonly=%s appendfsync=%s: acknowledged messages may be "
+                "lost if Redis crashes; use appendonly yes and appendfsync always",
+                config.get("appendonly"),
+                config.get("appendfsync"),
+            )
 
     # policies
 

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from parley import keys, policy_files
-from parley.bus import MemoryBus
+from parley.bus import open_bus
 from parley.config import Settings
 from parley.errors import PolicyConflict
 from parley.protocol.errors import http_error_body
@@ -30,7 +30,7 @@ async def start_core(settings: Settings) -> Core:
     key, _ = keys.load_or_create(settings.signing_key)
     store = await open_store(settings.store)
     try:
-        core = Core(store, MemoryBus(), key)
+        core = Core(store, open_bus(settings.store), key)
         try:
             await core.publish_policies(versions)
         except PolicyConflict as e:
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         core = await start_core(settings)
         app.state.core = core
+        await core.bus.start()
         background = [
             asyncio.create_task(tasks.anchor_periodically(core, settings.anchor_interval)),
             asyncio.create_task(tasks.announce_policy_changes(core)),

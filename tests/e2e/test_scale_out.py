@@ -1,0 +1,183 @@
+"""Two Parley processes sharing one real Redis: no sticky sessions, nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import RedisServer, Server, agent, api, conversation_record, visitor
+from parley.evidence.verify import verify
+
+
+@pytest.fixture
+def redis_db(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of this test's own, so it may be killed and restarted."""
+    r = RedisServer(tmp_path / "redis").start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def pair(
+    make_server: Callable[..., Server], redis_db: RedisServer, tmp_path: Path
+) -> tuple[Server, Server]:
+    """Processes A and B on one Redis, sharing the signing key as a deployment would."""
+    env = {"PARLEY_STORE": redis_db.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
+    a = make_server(data_dir=tmp_path / "a", **env).start()
+    b = make_server(data_dir=tmp_path / "b", **env).start()
+    return a, b
+
+
+def texts(events: list[dict[str, Any]]) -> list[str]:
+    return [e["data"]["text"] for e in events if e["type"] == "message"]
+
+
+async def join(a: Any, conversation_id: str) -> None:
+    await a.send({"type": "join", "conversation_id": conversation_id})
+    await a.expect("caught_up")
+
+
+async def test_a_visitor_on_a_and_an_agent_on_b_converse_and_b_closes(
+    pair: tuple[Server, Server],
+) -> None:
+    a, b = pair
+    token = b.add_staff("Bea on B", "agent")
+    async with visitor(a) as v, agent(b, token) as staff:
+        conversation_id = await v.accept()
+        listed = await staff.expect("conversation")
+        assert listed["conversation"]["id"] == conversation_id, "B heard of A's new conversation"
+        await join(staff, conversation_id)
+        await v.say("hello from process A", "a1")
+        heard = (await staff.expect("event"))["event"]
+        assert heard["data"]["text"] == "hello from process A"
+        await staff.send(
+            {"type": "reply", "conversation_id": conversation_id, "client_id": "b1",
+             "text": "hello from process B"}
+        )  # fmt: skip
+        seen = [(await v.expect("event"))["event"]]
+        while seen[-1]["author"]["role"] != "agent" or seen[-1]["type"] != "message":
+            seen.append((await v.expect("event"))["event"])
+        assert texts(seen) == ["hello from process A", "hello from process B"]
+        assert [e["seq"] for e in seen] == list(range(seen[0]["seq"], seen[0]["seq"] + len(seen)))
+        await staff.send({"type": "close", "conversation_id": conversation_id, "clause_id": "1.1"})
+        closed = (await v.expect("event"))["event"]
+        assert closed["type"] == "closed" and closed["data"]["clause"]["id"] == "1.1"
+        await v.expect("policy")
+
+
+async def test_kill_9_of_a_and_the_visitor_resumes_on_b_with_nothing_lost_or_doubled(
+    pair: tuple[Server, Server],
+) -> None:
+    a, b = pair
+    token = b.add_staff("Bea on B", "agent")
+    compliance = b.add_staff("Carol", "compliance")
+    async with visitor(a) as v:
+        conversation_id = await v.accept()
+        acked = [await v.say(f"before the crash {i}", f"m{i}") for i in range(5)]
+        seen = max(ack["seq"] for ack in acked)
+        a.kill()
+    async with agent(b, token) as staff:
+        await join(staff, conversation_id)
+        for i in range(3):
+            await staff.send(
+                {"type": "reply", "conversation_id": conversation_id, "client_id": f"r{i}",
+                 "text": f"while A was down {i}"}
+            )  # fmt: skip
+            await staff.expect("ack")
+    resume = {"conversation_id": conversation_id, "last_seq": seen}
+    async with visitor(b, token=v.token, resume=resume) as again:
+        missed = await again.events_until_caught_up()
+        assert [e["seq"] for e in missed] == list(range(seen + 1, seen + 5))
+        assert texts(missed) == [f"while A was down {i}" for i in range(3)]
+        assert await again.say("before the crash 4", "m4") == acked[4], "a retry is not doubled"
+        await again.say("after moving to B", "m5")
+    stored = (await conversation_record(b, compliance, conversation_id))["transcript"]
+    assert texts(stored) == [
+        *(f"before the crash {i}" for i in range(5)),
+        *(f"while A was down {i}" for i in range(3)),
+        "after moving to B",
+    ]
+
+
+async def test_two_agents_on_two_processes_closing_at_once_make_one_closure(
+    pair: tuple[Server, Server],
+) -> None:
+    a, b = pair
+    token_a, token_b = a.add_staff("Ann on A", "agent"), b.add_staff("Bea on B", "agent")
+    compliance = a.add_staff("Carol", "compliance")
+    for _ in range(5):
+        async with visitor(a) as v:
+            conversation_id = await v.accept()
+        async with agent(a, token_a) as on_a, agent(b, token_b) as on_b:
+            await join(on_a, conversation_id)
+            await join(on_b, conversation_id)
+            close = {"type": "close", "conversation_id": conversation_id}
+            await asyncio.gather(
+                on_a.send({**close, "clause_id": "1.1"}), on_b.send({**close, "clause_id": "1.3"})
+            )
+            outcomes = sorted(
+                [
+                    (await on_a.expect_any("done", "error"))["type"],
+                    (await on_b.expect_any("done", "error"))["type"],
+                ]
+            )
+        assert outcomes == ["done", "error"]
+        events = (await conversation_record(a, compliance, conversation_id))["transcript"]
+        assert [e["type"] for e in events].count("closed") == 1
+
+
+async def test_redis_down_means_unavailable_not_acknowledged_and_then_it_carries_on(
+    pair: tuple[Server, Server], redis_db: RedisServer
+) -> None:
+    """While Redis is unreachable a write gets `unavailable` and no ack; the socket stays;
+    when Redis returns (after SIGKILL: AOF with appendfsync always), every acknowledged
+    message is there and the same client_id goes through once."""
+    a, _ = pair
+    compliance = a.add_staff("Carol", "compliance")
+    async with visitor(a) as v:
+        conversation_id = await v.accept()
+        acked = [await v.say(f"acknowledged {i}", f"k{i}") for i in range(10)]
+        redis_db.stop(signal.SIGKILL)
+        await v.send({"type": "message", "client_id": "during", "text": "while Redis is down"})
+        error = await v.expect("error", timeout=30)
+        assert error["code"] == "unavailable" and error["client_id"] == "during"
+        redis_db.start()
+        for _ in range(100):
+            await v.send({"type": "message", "client_id": "during", "text": "while Redis is down"})
+            reply = await v.expect_any("ack", "error", timeout=30)
+            if reply["type"] == "ack":
+                break
+            await asyncio.sleep(0.1)
+        assert reply["type"] == "ack" and reply["seq"] == acked[-1]["seq"] + 1
+    stored = (await conversation_record(a, compliance, conversation_id))["transcript"]
+    assert texts(stored) == [*(f"acknowledged {i}" for i in range(10)), "while Redis is down"]
+
+
+async def test_evidence_from_either_process_verifies_with_the_shared_key(
+    pair: tuple[Server, Server],
+) -> None:
+    a, b = pair
+    token = a.add_staff("Ann on A", "agent")
+    compliance = b.add_staff("Carol", "compliance")
+    async with visitor(b) as v:
+        conversation_id = await v.accept()
+        await v.say("evidence please", "e1")
+    async with agent(a, token) as staff:
+        await join(staff, conversation_id)
+        await staff.send({"type": "resolve", "conversation_id": conversation_id})
+        await staff.expect("done")
+    key = base64.b64decode((await api(a, "/api/keys")).json()["public_key"])
+    for server in (a, b):
+        bundle = (
+            await api(
+                server, f"/api/compliance/conversations/{conversation_id}/evidence", compliance
+            )
+        ).json()
+        report = verify(bundle, key)
+        assert report.ok, report.failure
