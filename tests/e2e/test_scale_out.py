@@ -181,3 +181,36 @@ async def test_evidence_from_either_process_verifies_with_the_shared_key(
         ).json()
         report = verify(bundle, key)
         assert report.ok, report.failure
+
+
+async def test_fan_out_between_processes_recovers_after_redis_restarts(
+    pair: tuple[Server, Server], redis_db: RedisServer
+) -> None:
+    """The bus reconnects by itself: after a Redis crash and restart, a visitor on A and
+    an agent on B hear each other again, and the agent sees every event in order."""
+    a, b = pair
+    token = b.add_staff("Bea on B", "agent")
+    async with visitor(a) as v, agent(b, token) as staff:
+        conversation_id = await v.accept()
+        await join(staff, conversation_id)
+        redis_db.stop(signal.SIGKILL)
+        redis_db.start()
+        heard = None
+        for i in range(100):
+            await v.send({"type": "message", "client_id": f"probe{i}", "text": f"probe {i}"})
+            if (await v.expect_any("ack", "error", timeout=30))["type"] == "ack":
+                frames = await staff.quiet(0.2)
+                heard = [f["event"] for f in frames if f["type"] == "event"]
+                if heard:
+                    break
+            await asyncio.sleep(0.1)
+        assert heard, "B never heard from A again"
+        await staff.send(
+            {"type": "reply", "conversation_id": conversation_id, "client_id": "back",
+             "text": "I hear you again"}
+        )  # fmt: skip
+        while (event := (await v.expect("event"))["event"])["author"]["role"] != "agent":
+            pass
+        assert event["data"]["text"] == "I hear you again"
+        seqs = [e["seq"] for e in heard]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "no gap in what B relayed"

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from parley.bus.base import Bus, Deliver
 from parley.bus.memory import MemoryBus
+from parley.store.redis_db import CONNECTION_OPTIONS
 
 PREFIX = "parley:bus:"
 log = logging.getLogger("parley.bus")
@@ -33,7 +34,7 @@ log = logging.getLogger("parley.bus")
 class RedisBus(Bus):
     def __init__(self, url: str) -> None:
         # Loosely typed for the same reason as the Redis store's client.
-        self.r: Any = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+        self.r: Any = aioredis.from_url(url, decode_responses=True, **CONNECTION_OPTIONS)
         self.origin = secrets.token_hex(8)
         self.local = MemoryBus()
         self._listener: asyncio.Task[None] | None = None

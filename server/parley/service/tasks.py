@@ -7,6 +7,7 @@ import logging
 
 from parley.bus.base import POLICY, staff_topic
 from parley.domain.policy import in_force
+from parley.errors import StoreUnavailable
 from parley.service import evidence
 from parley.service.core import Core, policy_view
 
@@ -19,6 +20,8 @@ async def anchor_periodically(core: Core, interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await evidence.anchor_open_conversations(core)
+        except StoreUnavailable as e:
+            log.warning("periodic anchoring failed (%s); retrying at the next interval", e)
         except Exception:
             log.exception("periodic anchoring failed; retrying at the next interval")
 
@@ -35,6 +38,9 @@ async def watch_revocations(core: Core, interval: float = 1.0) -> None:
         await asyncio.sleep(interval)
         try:
             revoked = [s for s in await core.store.staff() if s.revoked_at]
+        except StoreUnavailable as e:
+            log.warning("could not read staff revocations: %s", e)
+            continue
         except Exception:
             log.exception("could not read staff revocations")
             continue
@@ -59,6 +65,9 @@ async def announce_policy_changes(core: Core, poll: float = 60.0) -> None:
         try:
             await core.refresh_policies()
             latest = in_force(core.policies(), core.clock())
+        except StoreUnavailable as e:
+            log.warning("could not refresh the published policies: %s", e)
+            continue
         except Exception:
             log.exception("could not refresh the published policies")
             continue

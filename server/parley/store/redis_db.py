@@ -21,7 +21,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from redis import asyncio as aioredis
-from redis.exceptions import RedisError, WatchError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError, RedisError, TimeoutError, WatchError
 
 from parley.errors import StoreUnavailable
 
@@ -29,6 +31,17 @@ T = TypeVar("T")
 
 #: How often a transaction is retried when other writers keep winning the race.
 MAX_ATTEMPTS = 50
+
+#: After a Redis restart, pooled connections are dead: check idle ones before use and
+#: retry a command on a fresh connection, so the first request after a restart works.
+#: (A transaction interrupted this way fails its WATCH and is re-run on fresh state.)
+CONNECTION_OPTIONS: dict[str, Any] = {
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+    "health_check_interval": 2,
+    "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+    "retry_on_error": [ConnectionError, TimeoutError],
+}
 
 G = "parley:{g}"
 POLICIES = f"{G}:policies"
@@ -73,9 +86,7 @@ class RedisDatabase:
         self.url = url
         # Typed loosely: with decode_responses=True every reply is str, which redis-py's
         # annotations cannot express.
-        self.r: Any = aioredis.from_url(
-            url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5
-        )
+        self.r: Any = aioredis.from_url(url, decode_responses=True, **CONNECTION_OPTIONS)
 
     async def close(self) -> None:
         await self.r.aclose()

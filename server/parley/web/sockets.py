@@ -21,7 +21,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from parley.config import Settings
-from parley.errors import AuthError, ParleyError
+from parley.errors import AuthError, ParleyError, StoreUnavailable
 from parley.protocol.codec import Codec, Endpoint, encode, request_context
 from parley.protocol.errors import error_frame
 from parley.service import AgentSession, Core, VisitorSession
@@ -66,7 +66,7 @@ class Connection:
     async def pump(self, session: Session) -> None:
         try:
             while (item := await self.inbox.get()) is not None:
-                await session.on_bus(*item)
+                await self._relay(session, *item)
         except WebSocketDisconnect:
             return  # the client left while we were relaying; the reader ends the session
         except AuthError as e:
@@ -81,6 +81,22 @@ class Connection:
             return
         log.warning("closing a connection that fell %d frames behind", self.max_pending)
         await self._close(CLOSE_TRY_AGAIN)
+
+    async def _relay(self, session: Session, topic: str, message: dict[str, Any]) -> None:
+        """Hand one bus message to the session, waiting out a store that is briefly away.
+
+        A gap fill may need the store; while it is unavailable the same message is
+        retried (nothing was sent, the feed did not move), so no event is skipped.
+        """
+        delay = 0.1
+        while True:
+            try:
+                await session.on_bus(topic, message)
+                return
+            except StoreUnavailable as e:
+                log.warning("store unavailable while relaying (%s); retrying in %.1f s", e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def serve(self, session: VisitorSession | AgentSession, codec: Codec) -> None:
         pump = asyncio.create_task(self.pump(session))
