@@ -54,7 +54,12 @@ class Server:
         self.data_dir = data_dir
         self.policies = policies
         self.port = free_port()
-        self.env = env
+        # Tests share 127.0.0.1 and send fast: flooding limits apply only where a test sets them.
+        self.env = {
+            "PARLEY_MESSAGES_PER_MINUTE": "100000",
+            "PARLEY_CONVERSATIONS_PER_HOUR": "100000",
+            **env,
+        }
         self.proc: subprocess.Popen[str] | None = None
         self.log = data_dir / f"server-{self.port}.log"
 
@@ -259,8 +264,13 @@ class Visitor(Client):
 
 
 @contextlib.asynccontextmanager
-async def visitor(server: Server, **hello: Any) -> AsyncIterator[Visitor]:
-    async with connect(f"{server.ws}/ws/visitor", open_timeout=10) as ws:
+async def visitor(
+    server: Server, headers: dict[str, str] | None = None, **hello: Any
+) -> AsyncIterator[Visitor]:
+    """A visitor that has said hello; ``headers`` go on the upgrade (e.g. X-Forwarded-For)."""
+    async with connect(
+        f"{server.ws}/ws/visitor", open_timeout=10, additional_headers=headers
+    ) as ws:
         v = Visitor(ws)
         await v.hello(**hello)
         yield v

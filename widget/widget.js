@@ -64,7 +64,10 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
 .system a { color: #0b63ce; }
 .notice { border: 1px solid #d4a72c; background: #fff8c5; border-radius: 8px; padding: 10px 12px; }
 .notice h3 { margin: 0 0 6px; font-size: 15px; }
-.notice blockquote { margin: 8px 0; padding: 6px 10px; border-left: 3px solid #d4a72c; background: #fff; white-space: pre-wrap; }
+.notice blockquote, .warning blockquote { margin: 8px 0; padding: 6px 10px; border-left: 3px solid #d4a72c; background: #fff; white-space: pre-wrap; }
+.notice-text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0 0 8px; }
+.warning { border: 1px solid #d4a72c; border-left-width: 4px; background: #fff8c5; border-radius: 8px; padding: 8px 12px; font-size: 14px; }
+.warning h3 { margin: 0 0 4px; font-size: 14px; color: #7d4e00; }
 .error { color: #82071e; font-size: 13px; }
 form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #d0d7de; }
 textarea { flex: 1; resize: none; height: 44px; border: 1px solid #8c959f; border-radius: 8px; padding: 8px; }
@@ -310,16 +313,24 @@ textarea:disabled { background: #f6f8fa; }
         "Download the policy you accepted");
     }
 
+    // The server's notice (from the policy's reviewed template), with the clause it quotes set
+    // off as a blockquote instead of repeated; text nodes only.
+    noticeText(d, id, quoteId) {
+      const text = d.notice || `Our team cited clause ${d.clause.id}, “${d.clause.title}”, ` +
+        `of the conduct policy you accepted (version ${d.version}):\n\n${d.clause.text}`;
+      const at = text.indexOf(d.clause.text);
+      const quote = h("blockquote", { id: quoteId }, d.clause.text);
+      const node = h("div", { class: "notice-text", id },
+        at < 0 ? [text, quote] : [text.slice(0, at).trimEnd(), quote, text.slice(at + d.clause.text.length).trimStart()]);
+      return d.note ? [node, h("p", {}, "Note from our team: ", d.note)] : [node];
+    }
+
     showEnded(event) {
       const v = this.view;
       const d = event.data;
       v.notice.replaceChildren();
       if (event.type === "closed") {
-        v.notice.append(h("h3", {}, "This conversation has ended"),
-          h("p", {}, `Our team ended this chat because a message did not follow clause ${d.clause.id}, ` +
-            `“${d.clause.title}”, of the conduct policy you accepted (version ${d.version}):`),
-          h("blockquote", { id: "notice-clause" }, d.clause.text),
-          d.note ? h("p", {}, "Note from our team: ", d.note) : null);
+        v.notice.append(h("h3", {}, "This conversation has ended"), ...this.noticeText(d, "notice-text", "notice-clause"));
       } else {
         v.notice.append(h("h3", {}, "This conversation is resolved"), h("p", {}, "Thank you for chatting with us."));
       }
@@ -327,6 +338,12 @@ textarea:disabled { background: #f6f8fa; }
         onclick: () => this.policy && this.showGate(this.policy) }, "Start a new conversation"));
       v.notice.hidden = false;
       this.setChatEnabled(false);
+    }
+
+    bump() { // count unread news while the panel is closed
+      if (!this.view.panel.hidden) return;
+      this.view.badge.textContent = String(++this.unread);
+      this.view.badge.hidden = false;
     }
 
     onEvent(event) {
@@ -342,10 +359,11 @@ textarea:disabled { background: #f6f8fa; }
         if (pending && event.author.role === "visitor") pending.replaceWith(node);
         else this.view.log.append(node);
         if (event.author.role === "visitor") { this.outbox.delete(event.client_id); this.save(); }
-        if (event.author.role === "agent" && this.view.panel.hidden) {
-          this.view.badge.textContent = String(++this.unread);
-          this.view.badge.hidden = false;
-        }
+        if (event.author.role === "agent") this.bump();
+      } else if (event.type === "warning") {
+        this.view.log.append(h("li", { class: "warning", "data-seq": event.seq },
+          h("h3", {}, "A warning from our team"), ...this.noticeText(d, null, null)));
+        this.bump();
       } else if (event.type === "agent_joined") {
         this.system(`${event.author.name || "An agent"} joined the conversation.`);
       } else if (event.type === "closed" || event.type === "resolved") {
@@ -410,6 +428,9 @@ textarea:disabled { background: #f6f8fa; }
           node.classList.add("failed");
           node.querySelector(".state").textContent = `Not sent: ${f.message}`;
         }
+      } else if (f.request === "accept" && !this.view.gate.hidden) {
+        this.view.gateError.textContent = f.message; // e.g. too many new conversations
+        this.updateStart();
       }
     },
   };

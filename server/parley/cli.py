@@ -111,6 +111,33 @@ def cmd_agents_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bans_list(args: argparse.Namespace) -> int:
+    async def work(core: Core) -> None:
+        now = core.clock()
+        for b in await core.store.bans():
+            if not (args.all or b.active(now)):
+                continue
+            state = "in force" if b.active(now) else ("lifted" if b.lifted_at else "expired")
+            print(
+                f"{b.id}  {state:<8}  visitor {b.visitor_id}  network {b.network or '-'}  "
+                f"until {b.until or 'permanent'}  rule {b.clause['id']}  ({b.conversation_id})"
+            )
+
+    with_core(settings_from(args), work)
+    return 0
+
+
+def cmd_bans_lift(args: argparse.Namespace) -> int:
+    ban = with_core(
+        settings_from(args), lambda core: core.lift_ban(args.ban_id, args.reason, OPERATOR)
+    )
+    if ban is None:
+        print(f"parley: no bar {args.ban_id}", file=sys.stderr)
+        return 1
+    print(f"lifted {ban.id} at {ban.lifted_at}: {ban.lift_reason}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", type=Path, help="folder of the embedded store (./data)")
@@ -145,6 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = agent_commands.add_parser("revoke", parents=[common], help="revoke a token at once")
     revoke.add_argument("staff_id")
     revoke.set_defaults(run=cmd_agents_revoke)
+
+    bans = commands.add_parser("bans", help="list and lift bars")
+    ban_commands = bans.add_subparsers(dest="bans_command", required=True)
+    ban_list = ban_commands.add_parser("list", parents=[common], help="bars in force")
+    ban_list.add_argument("--all", action="store_true", help="also lifted and expired ones")
+    ban_list.set_defaults(run=cmd_bans_list)
+    lift = ban_commands.add_parser("lift", parents=[common], help="lift a bar (audited)")
+    lift.add_argument("ban_id")
+    lift.add_argument("--reason", required=True, help="why, for the audit trail")
+    lift.set_defaults(run=cmd_bans_lift)
 
     cli_evidence.register(commands, common)
     return parser

@@ -39,6 +39,10 @@ class Settings:
     key_file: Path | None = None
     #: Seconds between anchorings of open conversations in the signed log.
     anchor_interval: float = 300.0
+    #: Messages a visitor may send per minute (a burst of that many, then refilled).
+    messages_per_minute: int = 20
+    #: New conversations one address may open per hour.
+    conversations_per_hour: int = 10
     max_message_chars: int = 4000
     max_frame_bytes: int = 64 * 1024
     #: Outbound frames queued for one slow client before it is disconnected (1013).
@@ -75,6 +79,8 @@ class Settings:
             "key_file": ("PARLEY_SIGNING_KEY", Path),
             "anchor_interval": ("PARLEY_ANCHOR_INTERVAL", float),
             "max_message_chars": ("PARLEY_MAX_MESSAGE_CHARS", int),
+            "messages_per_minute": ("PARLEY_MESSAGES_PER_MINUTE", int),
+            "conversations_per_hour": ("PARLEY_CONVERSATIONS_PER_HOUR", int),
             "max_frame_bytes": ("PARLEY_MAX_FRAME_BYTES", int),
             "max_pending_frames": ("PARLEY_MAX_PENDING_FRAMES", int),
         }

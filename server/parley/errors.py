@@ -15,7 +15,9 @@ code; a test checks that none is left unmapped::
     │   ├── ConversationClosed      write to a resolved or closed conversation
     │   ├── ConversationNotFound    unknown conversation id
     │   ├── NotJoined               agent writes before joining
-    │   └── UnknownClause           clause id absent from the accepted version
+    │   ├── UnknownClause           clause id absent from the accepted version
+    │   ├── BadEvidence             quoted seqs that are not the visitor's messages
+    │   └── Barred                  a barred visitor tries to start a conversation
     ├── ProtocolError               frames that cannot be understood
     │   ├── BadJson                 not JSON, or not a JSON object
     │   ├── UnknownType             a "type" the endpoint does not know
@@ -26,16 +28,24 @@ code; a test checks that none is left unmapped::
     │   ├── Unauthorized            no token, or a token that matches nobody
     │   ├── Forbidden               a valid token whose role may not do this
     │   └── InvalidResumeToken      a visitor resume token that matches nobody
+    ├── RateLimited                 too many messages or new conversations, for now
     ├── BadRequest                  an HTTP query parameter or body is invalid
     ├── StaffNotFound               no staff member has this id
+    ├── BanNotFound                 no bar has this id
     └── StoreUnavailable            the store cannot commit right now
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 
 class ParleyError(Exception):
     """Base of every error a client can cause or be told about."""
+
+    #: Fields added to the error frame or body beside code and message (read-only).
+    extra: Mapping[str, object] = MappingProxyType({})
 
 
 class PolicyError(ParleyError):
@@ -86,6 +96,18 @@ class UnknownClause(ConversationError):
     """The cited clause does not exist in the version the visitor accepted."""
 
 
+class BadEvidence(ConversationError):
+    """A warning or closure quotes events that are not this visitor's messages."""
+
+
+class Barred(ConversationError):
+    """The visitor (or their address) is barred from starting a conversation."""
+
+    def __init__(self, message: str, until: str | None, clause: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.extra = {"until": until, "clause": dict(clause)}
+
+
 class ProtocolError(ParleyError):
     """An inbound frame cannot be understood."""
 
@@ -126,12 +148,24 @@ class InvalidResumeToken(AuthError):
     """The visitor's resume token matches no visitor."""
 
 
+class RateLimited(ParleyError):
+    """Too many messages, or too many new conversations; ``retry_after`` says when."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.extra = {"retry_after": round(retry_after, 1)}
+
+
 class BadRequest(ParleyError):
     """An HTTP request parameter is invalid."""
 
 
 class StaffNotFound(ParleyError):
     """No staff member has this id."""
+
+
+class BanNotFound(ParleyError):
+    """No bar has this id."""
 
 
 class StoreUnavailable(ParleyError):

@@ -11,6 +11,7 @@ import pytest
 
 from parley import policy_files
 from parley.domain import conversation as conv
+from parley.domain import moderation
 from parley.domain.conversation import ClientContext, Conversation, ConversationState, Transition
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import GENESIS, Author, Event, EventType, Role, verify_chain
@@ -256,7 +257,7 @@ def test_an_ended_conversation_refuses_everything(v1: PolicyVersion, end: str) -
     if end == "resolve":
         c = conv.resolve(c, AGENT, "done", t(5)).conversation
     else:
-        c = conv.close_for_violation(c, v1, AGENT, "1.1", None, t(5)).conversation
+        c = moderation.close_for_violation(c, v1, AGENT, "1.1", None, t(5)).conversation
     assert not c.is_open
     with pytest.raises(ConversationClosed):
         conv.visitor_message(c, "hello?", "m9", t(6))
@@ -267,7 +268,7 @@ def test_an_ended_conversation_refuses_everything(v1: PolicyVersion, end: str) -
     with pytest.raises(ConversationClosed):
         conv.resolve(c, AGENT, None, t(6))
     with pytest.raises(ConversationClosed):
-        conv.close_for_violation(c, v1, AGENT, "1.1", None, t(6))
+        moderation.close_for_violation(c, v1, AGENT, "1.1", None, t(6))
 
 
 def test_resolve_ends_the_conversation(v1: PolicyVersion) -> None:
@@ -290,7 +291,7 @@ def test_closure_quotes_the_clause_of_the_accepted_version(
     """Invariant 4: a closure cites the accepted version's clause text, not the current one."""
     assert v1.clause("1.1").text != v2.clause("1.1").text
     c, events = joined(v1)
-    step = conv.close_for_violation(c, v1, AGENT, "1.1", "insults", t(5))
+    step = moderation.close_for_violation(c, v1, AGENT, "1.1", "insults", t(5))
     assert step.event.type is EventType.CLOSED
     assert step.event.author == AGENT
     assert step.event.data == {
@@ -303,7 +304,11 @@ def test_closure_quotes_the_clause_of_the_accepted_version(
             "text": v1.clause("1.1").text,
         },
         "note": "insults",
+        "messages": [],
+        "notice": step.event.data["notice"],
+        "bar": None,
     }
+    assert v1.clause("1.1").text in step.event.data["notice"]
     assert step.conversation.state is ConversationState.CLOSED
     assert step.conversation.waiting_since is None
     assert verify_chain([*events, step.event]) is None
@@ -312,7 +317,7 @@ def test_closure_quotes_the_clause_of_the_accepted_version(
 def test_closure_of_a_v2_conversation_quotes_v2(v2: PolicyVersion) -> None:
     """Invariant 4: the cited text follows the acceptance, whichever version it was."""
     c, _ = joined(v2)
-    step = conv.close_for_violation(c, v2, AGENT, "1.1", None, t(5))
+    step = moderation.close_for_violation(c, v2, AGENT, "1.1", None, t(5))
     assert step.event.data["clause"]["text"] == v2.clause("1.1").text
     assert "Harassment includes repeated unwanted contact" in step.event.data["clause"]["text"]
 
@@ -324,7 +329,7 @@ def test_closure_refuses_a_clause_the_accepted_version_lacks(
     v2.clause("1.4")  # exists in the current version...
     c, _ = joined(v1)
     with pytest.raises(UnknownClause):
-        conv.close_for_violation(c, v1, AGENT, "1.4", None, t(5))
+        moderation.close_for_violation(c, v1, AGENT, "1.4", None, t(5))
 
 
 def test_closure_refuses_a_version_other_than_the_accepted_one(
@@ -333,16 +338,16 @@ def test_closure_refuses_a_version_other_than_the_accepted_one(
     """Invariant 4: passing the version in force instead of the accepted one is a bug: refused."""
     c, _ = joined(v1)
     with pytest.raises(ValueError):
-        conv.close_for_violation(c, v2, AGENT, "1.1", None, t(5))
+        moderation.close_for_violation(c, v2, AGENT, "1.1", None, t(5))
 
 
 def test_a_second_closure_is_refused(v1: PolicyVersion) -> None:
     """Conversation states: closed is final; a second close raises ConversationClosed."""
     c, _ = joined(v1)
-    closed = conv.close_for_violation(c, v1, AGENT, "1.2", None, t(5)).conversation
+    closed = moderation.close_for_violation(c, v1, AGENT, "1.2", None, t(5)).conversation
     assert closed.state is ConversationState.CLOSED
     with pytest.raises(ConversationClosed):
-        conv.close_for_violation(closed, v1, AGENT, "1.1", None, t(6))
+        moderation.close_for_violation(closed, v1, AGENT, "1.1", None, t(6))
 
 
 # --- the agents' list and snapshots -------------------------------------------------------

@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -436,3 +437,32 @@ def test_two_files_with_one_version_are_refused(tmp_path: Path) -> None:
     (problem,) = problems_of(folder)
     assert problem.startswith(f"{folder / 'conduct-v1b.toml'}: $.version: ")
     assert str(folder / "conduct-v1.toml") in problem
+
+
+def test_notice_templates_are_immutable_with_their_version() -> None:
+    """Invariant 3: the reviewed notice changes only with a new version."""
+    v2 = real_versions()[2]
+    changed = replace(v2, notice=(("closure", "Bye."), ("warning", "Stop.")))
+    assert changed.sha256 == v2.sha256, "the notice is not part of the canonical text"
+    with pytest.raises(PolicyConflict, match="notice templates"):
+        policy.check_unchanged(v2, changed, "conduct-v2.toml")
+
+
+def test_a_notice_with_an_unknown_placeholder_is_refused(tmp_path: Path) -> None:
+    for name in ("conduct-v1.toml", "conduct-v2.toml", "policy.schema.json"):
+        (tmp_path / name).write_text((POLICIES / name).read_text(encoding="utf-8"))
+    v2 = tmp_path / "conduct-v2.toml"
+    v2.write_text(
+        v2.read_text(encoding="utf-8").replace("{examples}If this", "{visitor_name}If this")
+    )
+    with pytest.raises(PolicyInvalid) as caught:
+        policy_files.load_folder(tmp_path)
+    assert any("$.notice.warning" in p and "visitor_name" in p for p in caught.value.problems)
+
+
+def test_notices_quote_the_clause_and_the_examples() -> None:
+    v2 = real_versions()[2]
+    clause = v2.clause("4.1")
+    text = policy.render_notice(v2.notice_template("warning"), clause, ["“HELLO”"], "c_12345678")
+    assert clause.text in text and "- “HELLO”" in text
+    assert "{" not in text

@@ -1,8 +1,9 @@
 """Real evidence bundles for the tamper-detection tests, made once per session.
 
 One ``parley serve`` in a subprocess with its own data folder; a visitor and an
-agent over real WebSockets hold two conversations (one closed for a violation
-citing clause 1.2, one resolved); the real ``parley evidence export`` CLI writes
+agent over real WebSockets hold two conversations (one warned under clause 4.1,
+quoting two of the visitor's messages, then closed for a violation citing clause 1.2
+and quoting the threat; one resolved); the real ``parley evidence export`` CLI writes
 each bundle (closed first, then resolved). Every fixture a test receives is a deep
 copy, so tests may mutate; the session's own ``Made.closed``/``Made.resolved`` are
 read-only.
@@ -30,6 +31,8 @@ CLIENT_FACTS = {
     "page_url": "https://shop.example/help/returns",
     "widget_build": "w-2024.11-evidence",
 }
+#: What the visitor of the closed conversation shouts twice (quoted by the warning).
+SHOUTED = "WHERE IS MY PARCEL???"
 
 
 @dataclass(frozen=True)
@@ -57,18 +60,31 @@ async def _drive(server: Server, agent_token: str) -> tuple[str, str]:
         closed_id = await v.accept()
         await v.say("Hello, my order #1234 never arrived.", "v-1")
         await v.say("It has been three weeks — où est mon colis ?", "v-2")
-        await v.say("Answer me now or I will find where you live.", "v-3")
+        shouted = [(await v.say(SHOUTED, "v-3"))["seq"]]
         async with agent(server, agent_token) as a:
             await _join(a, closed_id)
             reply = {"type": "reply", "conversation_id": closed_id, "client_id": "a-1"}
             await a.send({**reply, "text": "I am sorry for the delay; let me check."})
             await a.expect("ack")
+            shouted.append((await v.say(SHOUTED, "v-4"))["seq"])
+            await a.send(
+                {
+                    "type": "warn",
+                    "conversation_id": closed_id,
+                    "clause_id": "4.1",
+                    "note": "repeated, in capital letters",
+                    "message_seqs": shouted,
+                }
+            )
+            await a.expect("done")
+            threat = await v.say("Answer me now or I will find where you live.", "v-5")
             await a.send(
                 {
                     "type": "close",
                     "conversation_id": closed_id,
                     "clause_id": "1.2",
                     "note": "threat against staff",
+                    "message_seqs": [threat["seq"]],
                 }
             )
             await a.expect("done")

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from parley import policy_files
 from parley.domain import conversation as conv
-from parley.domain import merkle
+from parley.domain import merkle, moderation
 from parley.domain.anchor import ORIGIN, Checkpoint, Leaf, key_id, public_bytes, sign
 from parley.domain.audit import OPERATOR, Actor, AuditAction, AuditDraft, AuditEntry
 from parley.domain.conversation import ClientContext, Conversation, Transition
@@ -29,7 +29,9 @@ from parley.keys import public_key_base64
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 SCRIPT = "<script>alert(1)</script>"
+SHOUT = "WHERE IS MY ORDER???"
 IMG = '"><img src=x onerror=alert(1)>'
+BREAKOUT = "</div></li></ul></td></tr></table>" + SCRIPT
 VOID = frozenset({"meta", "br"})
 HEADINGS = [
     "1. Acceptance of the conduct policy",
@@ -59,10 +61,17 @@ def make_bundle(
     message: str = "My order #1042 never arrived.",
     agent_name: str = "Ada",
     note: str = "Threat against staff.",
+    threat: str = "I know where you work.",
+    warning_note: str = "Please stop shouting.",
     user_agent: str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
     page_url: str = "https://shop.example/help",
 ) -> dict[str, Any]:
-    """A bundle shaped as ``service.evidence.export`` builds it, from the pure domain."""
+    """A bundle shaped as ``service.evidence.export`` builds it, from the pure domain.
+
+    The visitor writes ``message`` (event 2), shouts (event 5) and is warned under clause
+    4.1 quoting both (event 6), then writes ``threat`` (event 7); with ``ending="closed"``
+    the agent closes the conversation under clause 1.2 quoting the threat (event 8).
+    """
     client = ClientContext("203.0.113.7", user_agent, "fr-FR", page_url, "w-1.0", time_zone)
     agent = Author(Role.AGENT, "s_ada", agent_name)
     step = conv.start(conversation_id="c_1", visitor_id="v_1", previous=None, offered=policy,
@@ -72,10 +81,18 @@ def make_bundle(
         lambda c: conv.visitor_message(c, message, "m1", t(1)),
         lambda c: conv.agent_join(c, agent, t(2)),
         lambda c: conv.agent_reply(c, agent, "Let me check.", "r1", t(3)),
-        lambda c: conv.visitor_message(c, "I know where you work.", "m2", t(4)),
+        lambda c: conv.visitor_message(c, SHOUT, "m2", t(3.2)),
+        lambda c: moderation.warn(
+            c, policy, agent, "4.1", warning_note, [events[1], events[4]], t(3.4)
+        ),
+        lambda c: conv.visitor_message(c, threat, "m3", t(4)),
     ]
     if ending == "closed":
-        steps.append(lambda c: conv.close_for_violation(c, policy, agent, "1.2", note, t(5)))
+        steps.append(
+            lambda c: moderation.close_for_violation(
+                c, policy, agent, "1.2", note, t(5), [events[6]]
+            )
+        )
     elif ending == "resolved":
         steps.append(lambda c: conv.resolve(c, agent, note, t(5)))
     current = step.conversation
@@ -85,12 +102,15 @@ def make_bundle(
         current = done.conversation
         events.append(done.event)
     actor = Actor("s_ada", agent_name, "agent")
-    drafts = [AuditDraft(actor, AuditAction.AGENT_JOINED, "c_1", details={"seq": 3})]
-    drafts.append(AuditDraft(OPERATOR, AuditAction.EVIDENCE_EXPORTED, "c_1"))
+    drafts = [
+        AuditDraft(actor, AuditAction.AGENT_JOINED, "c_1", details={"seq": 3}),
+        AuditDraft(actor, AuditAction.WARNED, "c_1", details={"seq": 6, "clause_id": "4.1"}),
+        AuditDraft(OPERATOR, AuditAction.EVIDENCE_EXPORTED, "c_1"),
+    ]
     audit: list[AuditEntry] = []
     for i, draft in enumerate(drafts):
         previous = audit[-1] if audit else None  # every entry is about c_1: one thread
-        audit.append(draft.after(previous, previous, t(10 + i) if i == 0 else t(300)))
+        audit.append(draft.after(previous, previous, t(300) if i == len(drafts) - 1 else t(10 + i)))
     key = Ed25519PrivateKey.generate()
     leaf = Leaf("c_1", current.last_seq, current.head_hash, audit[-1].hash, format_time(t(6)))
     others = [Leaf(f"c_{n}", 1, "ab" * 32, None, format_time(t(6))).hash() for n in (7, 8)]
@@ -236,6 +256,88 @@ def test_the_closure_quotes_the_cited_clause_exactly(
     assert "<strong>does NOT appear</strong>" in render(bundle)
 
 
+def section_of(document: str, number: int) -> str:
+    return document.split(f"<h2>{number}.")[1].split(f"<h2>{number + 1}.")[0]
+
+
+def row_of(transcript: str, seq: int) -> str:
+    found = re.search(f"<tr><td>{seq}</td>(.*?)</tr>", transcript, re.DOTALL)
+    assert found, f"no transcript row for event {seq}"
+    return found.group(1)
+
+
+def divs(html_text: str, kind: str) -> list[str]:
+    """The text of every ``<div class=kind>``, unescaped."""
+    found = re.findall(f'<div class="{kind}" dir="auto">(.*?)</div>', html_text, re.DOTALL)
+    return [html.unescape(f) for f in found]
+
+
+def test_a_warning_is_shown_with_its_clause_note_and_quoted_messages(
+    bundle: dict[str, Any],
+) -> None:
+    """The warning's row names the clause (id and title), the agent's note, and each
+    message it quotes, checked against the event it names; the conversation goes on."""
+    warning = bundle["transcript"][5]
+    assert warning["type"] == "warning"
+    assert warning["data"]["messages"] == [
+        {"seq": 2, "text": "My order #1042 never arrived."},
+        {"seq": 5, "text": SHOUT},
+    ]
+    row = row_of(section_of(render(bundle), 3), 6)
+    assert "Warned the visitor under clause 4.1 “Flooding”" in row
+    assert "the conversation stays open" in row
+    assert divs(row, "note") == ["Please stop shouting."]
+    assert divs(row, "quote") == ["My order #1042 never arrived.", SHOUT]
+    assert "Event 2 — matches the visitor's message there, word for word" in row
+    assert "Event 5 — matches the visitor's message there, word for word" in row
+    assert "Ada" in row and "s_ada" in row
+
+
+def test_the_closure_shows_the_messages_cited_and_the_notice_shown(
+    bundle: dict[str, Any],
+) -> None:
+    """Section 4 quotes the messages the agent cited, each checked against the
+    transcript, and the notice the visitor was shown, exactly (line breaks kept)."""
+    closure = section_of(render(bundle), 4)
+    data = bundle["closure"]["data"]
+    assert data["messages"] == [{"seq": 7, "text": "I know where you work."}]
+    order = ["The clause cited", "<h3>The messages cited</h3>",
+             "<h3>The notice the visitor was shown</h3>"]  # fmt: skip
+    positions = [closure.index(o) for o in order]
+    assert positions == sorted(positions)
+    cited = closure.split("<h3>The messages cited</h3>")[1].split("<h3>")[0]
+    assert divs(cited, "quote") == ["I know where you work."]
+    assert "Event 7 — matches the visitor's message there, word for word" in cited
+    assert divs(closure, "notice") == [data["notice"]]
+    assert "\n\nFor example:\n- “I know where you work.”\n\n" in data["notice"]
+    assert "quoting the reference c_1." in data["notice"]
+
+
+def test_the_closure_without_cited_messages_says_so(bundle: dict[str, Any]) -> None:
+    bundle["closure"]["data"]["messages"] = []
+    cited = section_of(render(bundle), 4).split("<h3>The messages cited</h3>")[1]
+    assert '<p class="missing">No message cited.</p>' in cited
+
+
+QUOTE_FORGERIES: dict[str, Callable[[dict[str, Any]], None]] = {
+    "reworded": lambda q: q.update(text="I know where you shop."),
+    "an agent's message": lambda q: q.update(seq=4, text="Let me check."),
+    "a later message": lambda q: q.update(seq=8),
+    "no such event": lambda q: q.update(seq=99),
+}
+
+
+@pytest.mark.parametrize("forgery", QUOTE_FORGERIES)
+def test_a_quote_that_is_not_the_visitors_earlier_message_is_flagged(
+    bundle: dict[str, Any], forgery: str
+) -> None:
+    """Like the clause, each quote is checked against the record as the page is made."""
+    QUOTE_FORGERIES[forgery](bundle["closure"]["data"]["messages"][0])
+    closure = section_of(render(bundle), 4)
+    assert "<strong>does NOT match</strong> a message the visitor sent before" in closure
+    assert "matches the visitor's message there" not in closure
+
+
 def test_a_resolved_and_an_open_conversation_say_so(v2: PolicyVersion) -> None:
     resolved = render(make_bundle(v2, ending="resolved", note="Order found."))
     assert "<td>Resolved</td>" in resolved
@@ -244,6 +346,9 @@ def test_a_resolved_and_an_open_conversation_say_so(v2: PolicyVersion) -> None:
     still_open = render(make_bundle(v2, ending="open"))
     assert "Open: not ended when this record was generated" in still_open
     assert "was still open when this record was generated" in still_open
+    for document in (resolved, still_open):
+        assert "The messages cited" not in document and "The notice the visitor" not in document
+        assert "Warned the visitor under clause 4.1" in section_of(document, 3)
 
 
 def test_the_transcript_lists_every_event_with_its_short_hash(bundle: dict[str, Any]) -> None:
@@ -253,14 +358,15 @@ def test_the_transcript_lists_every_event_with_its_short_hash(bundle: dict[str, 
     assert "My order #1042 never arrived." in transcript
     assert "Joined the conversation." in transcript
     assert "Closed the conversation for violation of clause 1.2" in transcript
-    assert transcript.count("<td>Visitor</td>") == 3
+    assert transcript.count("<td>Visitor</td>") == 4
 
 
 def test_agents_audit_and_integrity_are_shown(bundle: dict[str, Any]) -> None:
     document = render(bundle)
     text = html.unescape(document)
     assert "s_ada" in document.split("<h2>5.")[1]
-    for action in ["agent joined", "evidence exported", "transcript event 3"]:
+    for action in ["agent joined", "evidence exported", "transcript event 3", "warned",
+                   "transcript event 6, clause 4.1"]:  # fmt: skip
         assert action in document.split("<h2>6.")[1]
     anchor = bundle["anchor"]
     assert len(anchor["inclusion_proof"]) == 2
@@ -310,7 +416,8 @@ def test_hostile_values_appear_only_escaped(v2: PolicyVersion) -> None:
     """Visitor and staff text is data: no markup from the bundle ever reaches the page."""
     bundle = make_bundle(v2, message=SCRIPT + IMG, user_agent=IMG + SCRIPT,
                          page_url="javascript:" + IMG, agent_name=SCRIPT + IMG,
-                         note=IMG + SCRIPT, time_zone=IMG)  # fmt: skip
+                         note=IMG + SCRIPT, threat=BREAKOUT, warning_note=SCRIPT,
+                         time_zone=IMG)  # fmt: skip
     bundle["acceptance"]["locale"] = SCRIPT
     bundle["generated_by"]["name"] = IMG
     bundle["how_to_verify"] += SCRIPT
@@ -323,11 +430,23 @@ def test_hostile_values_appear_only_escaped(v2: PolicyVersion) -> None:
     assert parsed.problems == [] and parsed.open == []
     allowed = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "p",
                "section", "div", "table", "thead", "tbody", "tr", "th", "td", "span", "br",
-               "pre", "blockquote", "ol", "li", "code", "strong"}  # fmt: skip
+               "pre", "blockquote", "ol", "ul", "li", "code", "strong", "h3"}  # fmt: skip
     assert parsed.tags <= allowed
     names = {name for name, _ in parsed.attrs}
     assert names <= {"lang", "charset", "name", "content", "http-equiv", "id", "class",
                      "scope", "title", "dir", "aria-label"}  # fmt: skip
+    # The quoted messages (in the warning's row and in section 4) and the notice, which
+    # quotes the threat, hold the payloads as text.
+    warning = row_of(section_of(document, 3), 6)
+    assert divs(warning, "quote") == [SCRIPT + IMG, SHOUT]
+    assert divs(warning, "note") == [SCRIPT]
+    closure = section_of(document, 4)
+    assert divs(closure, "quote") == [BREAKOUT]
+    assert "Event 7 — matches the visitor's message there" in closure
+    (notice,) = divs(closure, "notice")
+    assert notice == bundle["closure"]["data"]["notice"] and f"“{BREAKOUT}”" in notice
+    escaped = html.escape(BREAKOUT, quote=True)
+    assert closure.count(escaped) == 2, "in the quote and in the notice, escaped"
 
 
 def test_a_hostile_conversation_id_cannot_leave_the_style_sheet(bundle: dict[str, Any]) -> None:
@@ -340,10 +459,15 @@ def test_a_hostile_conversation_id_cannot_leave_the_style_sheet(bundle: dict[str
 
 
 def test_invisible_characters_in_messages_are_made_visible(v2: PolicyVersion) -> None:
-    document = render(make_bundle(v2, message="pay\u202eli\u200bnk\x1b"))
+    hidden = "pay\u202eli\u200bnk\x1b"
+    document = render(make_bundle(v2, message=hidden, threat=hidden))
     assert "\u202e" not in document and "\u200b" not in document and "\x1b" not in document
     for code in ["[U+202E]", "[U+200B]", "[U+001B]"]:
         assert code in document
+    shown = "pay[U+202E]li[U+200B]nk[U+001B]"
+    assert shown in html.unescape(re.sub("<[^>]+>", "", row_of(section_of(document, 3), 6)))
+    closure = html.unescape(re.sub("<[^>]+>", "", section_of(document, 4)))
+    assert closure.count(shown) == 2, "in the quoted message and in the notice"
 
 
 def test_the_print_css_breaks_pages_where_a_reader_needs_them(bundle: dict[str, Any]) -> None:

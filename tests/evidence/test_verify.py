@@ -15,7 +15,11 @@ links, summaries, copies, the anchored leaf, even the signature under their own
 key) and check *which* check still catches them: a rewrite consistent in every
 record of the bundle still fails at the signed anchor. "Consistent" includes the
 records that restate others: the ``agents`` list maps exactly the agent authors of the
-events, and ``generated_by`` is the actor of the last "evidence exported" audit entry.
+events, and ``generated_by`` is the actor of the last "evidence exported" audit entry —
+and, by default, the warning's and the closure's quotes and notices (:func:`reseal`).
+The moderation tests (invariant 4) forge one detail of a warning or closure — a quote, a
+quoted message, a notice, a clause, a notice template — keeping everything else
+consistent, and check that the citation check catches it before any key is needed.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import re
 import shutil
 import sqlite3
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -92,6 +96,9 @@ EVENT_FIELDS = (
 #: Every leaf of the structured policy version event 1 carries (``data.document``): both
 #: bundles accepted version 2 of the policy folder, so its paths are those of that file.
 DOCUMENT = tuple(f"document.{p}" for p in leaves(POLICY_V2.to_document()))
+#: Of those, the notice templates (``[notice]``): not part of the accepted text, so not
+#: bound to its digest, but what every warning's and closure's notice is rendered from.
+NOTICE_TEMPLATES = tuple(p for p in DOCUMENT if p.startswith("document.notice."))
 ACCEPTED = (
     "policy_id",
     "version",
@@ -108,7 +115,7 @@ ACCEPTED = (
     "widget_build",
     "affirmation",
 )
-CLOSED_DATA = (
+CITATION = (
     "policy_id",
     "version",
     "sha256",
@@ -117,6 +124,17 @@ CLOSED_DATA = (
     "clause.text",
     "note",
 )
+#: The warning quotes the two shouted messages; the closure quotes the threat, and
+#: records the bar placed with it (none).
+WARNING_DATA = (
+    *CITATION,
+    "messages[0].seq",
+    "messages[0].text",
+    "messages[1].seq",
+    "messages[1].text",
+    "notice",
+)
+CLOSED_DATA = (*CITATION, "messages[0].seq", "messages[0].text", "notice", "bar")
 TEXT = ("text",)
 
 #: (event type, author role, data keys) of each transcript event, in order.
@@ -125,9 +143,12 @@ EVENTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("acceptance", "visitor", ACCEPTED),
         ("message", "visitor", TEXT),
         ("message", "visitor", TEXT),
-        ("message", "visitor", TEXT),
+        ("message", "visitor", TEXT),  # SHOUTED, quoted by the warning
         ("agent_joined", "agent", ()),
         ("message", "agent", TEXT),
+        ("message", "visitor", TEXT),  # SHOUTED again, quoted by the warning
+        ("warning", "agent", WARNING_DATA),
+        ("message", "visitor", TEXT),  # the threat, quoted by the closure
         ("closed", "agent", CLOSED_DATA),
     ],
     "resolved": [
@@ -138,10 +159,18 @@ EVENTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("resolved", "agent", ("note",)),
     ],
 }
+#: What the visitor of the closed conversation shouts twice (``conftest.py``), and the
+#: threat it ends with.
+SHOUTED = "WHERE IS MY PARCEL???"
+THREAT_TEXT = "Answer me now or I will find where you live."
+#: Indexes in the closed bundle's transcript (seq - 1) of the events the tests alter.
+SHOUT, REPLY, SHOUT_AGAIN, WARNING, THREAT, CLOSING = 3, 5, 6, 7, 8, 9
+
 #: details keys of each audit entry of the bundle, in order.
 AUDIT: dict[str, list[tuple[str, ...]]] = {
-    # agent_joined, replied, closed, evidence_exported
-    "closed": [("seq",), ("seq",), ("seq", "clause_id"), ()],
+    # agent_joined, replied, warned, closed, evidence_exported
+    # (the closure places no bar: its entry's ban_id is null)
+    "closed": [("seq",), ("seq",), ("seq", "clause_id"), ("seq", "clause_id", "ban_id"), ()],
     # agent_joined, replied, resolved, evidence_exported
     "resolved": [("seq",), ("seq",), ("seq",), ()],
 }
@@ -270,6 +299,7 @@ OTHER = {
         "acceptance": "message",
         "message": "agent_joined",
         "agent_joined": "message",
+        "warning": "message",
         "closed": "resolved",
         "resolved": "closed",
     },
@@ -278,6 +308,7 @@ OTHER = {
     "action": {
         "agent_joined": "replied",
         "replied": "agent_joined",
+        "warned": "closed",
         "closed": "resolved",
         "resolved": "closed",
         "evidence_exported": "staff_added",
@@ -381,18 +412,73 @@ def relist_agents(bundle: Bundle) -> Bundle:
     return bundle
 
 
-def reseal(bundle: Bundle, *, leaf: bool = False) -> Bundle:
+#: The events that cite a clause, and the notice template each is rendered from.
+CITING = {"warning": "warning", "closed": "closure"}
+
+
+def notice(template: str, clause: dict[str, Any], quoted: list[Any], conversation_id: str) -> str:
+    """The notice a template gives, rendered here independently of the server: the
+    placeholders of ``policies/policy.schema.json``, the quoted messages as a list."""
+    examples = "".join(f"- \u201c{q['text']}\u201d\n" for q in quoted)
+    return template.format(
+        clause_id=clause["id"],
+        clause_title=clause["title"],
+        clause_text=clause["text"],
+        examples=f"For example:\n{examples}\n" if quoted else "",
+        conversation_id=conversation_id,
+    ).strip()
+
+
+def renotice(bundle: Bundle) -> Bundle:
+    """Re-render the notice of every warning and closure from the templates of the
+    accepted document, as a forger would after changing what one cites or quotes."""
+    transcript = bundle["transcript"]
+    acceptance = next((e for e in transcript if e["type"] == "acceptance"), None)
+    templates = acceptance["data"]["document"].get("notice", {}) if acceptance else {}
+    for e in transcript:
+        if e["type"] in CITING and CITING[e["type"]] in templates:
+            data = e["data"]
+            template = templates[CITING[e["type"]]]
+            data["notice"] = notice(
+                template, data["clause"], data["messages"], e["conversation_id"]
+            )
+    return bundle
+
+
+def requote(bundle: Bundle, renumbered: dict[int, int]) -> Bundle:
+    """Make every warning and closure quote the messages it quoted as they now read, under
+    their new seq (``renumbered``: old seq -> new), dropping those deleted, and re-render
+    its notice."""
+    by_seq = {e["seq"]: e for e in bundle["transcript"]}
+    for e in bundle["transcript"]:
+        if e["type"] in CITING and "messages" in e["data"]:
+            seqs = sorted(
+                renumbered[q["seq"]] for q in e["data"]["messages"] if q["seq"] in renumbered
+            )
+            e["data"]["messages"] = [{"seq": n, "text": by_seq[n]["data"]["text"]} for n in seqs]
+    return renotice(bundle)
+
+
+def reseal(bundle: Bundle, *, leaf: bool = False, quotes: bool = True) -> Bundle:
     """Make every record agree with the (edited) transcript, as a careful forger would.
 
-    Renumbers and rehashes the chain, then rewrites the conversation summary, the
-    acceptance, the closure and the agents list to match, and relinks the audit entries
-    (keeping ``generated_by`` the exporter they record); with ``leaf``, also points the
-    anchored leaf at the new heads (which the signed root still does not cover).
+    Renumbers the events; with ``quotes`` (the default), makes every warning and closure
+    quote the messages as they now read and re-renders its notice (:func:`requote`);
+    rehashes the chain, then rewrites the conversation summary, the acceptance, the
+    closure and the agents list to match, and relinks the audit entries (keeping
+    ``generated_by`` the exporter they record); with ``leaf``, also points the anchored
+    leaf at the new heads (which the signed root still does not cover).
     """
-    prev = GENESIS
     events = bundle["transcript"]
+    renumbered: dict[int, int] = {}
     for seq, event in enumerate(events, start=1):
-        event["seq"], event["prev_hash"] = seq, prev
+        renumbered.setdefault(event["seq"], seq)
+        event["seq"] = seq
+    if quotes:
+        requote(bundle, renumbered)
+    prev = GENESIS
+    for event in events:
+        event["prev_hash"] = prev
         event["hash"] = prev = sha256_hex(body(event))
     first, last = events[0], events[-1]
     ending = next((e for e in events if e["type"] in ENDINGS), None)
@@ -499,8 +585,29 @@ def test_the_bundles_cover_every_event_type(bundles: dict[str, Bundle]) -> None:
     assert accepted["text"] == POLICY_V2.text
     for bundle in bundles.values():
         assert event(bundle, 0)["data"]["document"] == POLICY_V2.to_document()
-    assert event(closed, 6)["data"]["clause"] == asdict(POLICY_V2.clause("1.2"))
-    assert event(closed, 6)["data"]["note"] == "threat against staff"
+    warning, closing = event(closed, WARNING)["data"], event(closed, CLOSING)["data"]
+    assert warning["clause"] == asdict(POLICY_V2.clause("4.1"))
+    assert warning["note"] == "repeated, in capital letters"
+    assert warning["messages"] == [{"seq": 4, "text": SHOUTED}, {"seq": 7, "text": SHOUTED}]
+    assert [event(closed, i)["data"]["text"] for i in (SHOUT, SHOUT_AGAIN)] == [SHOUTED] * 2
+    assert closing["clause"] == asdict(POLICY_V2.clause("1.2"))
+    assert closing["note"] == "threat against staff"
+    assert closing["messages"] == [{"seq": 9, "text": THREAT_TEXT}]
+    assert event(closed, THREAT)["data"]["text"] == THREAT_TEXT
+    assert closing["bar"] is None
+    conversation_id = closed["conversation"]["id"]
+    assert warning["notice"] == (
+        "Please note: our conduct policy, which you accepted, asks that you follow rule 4.1, "
+        f'"Flooding":\n\n{POLICY_V2.clause("4.1").text}\n\nFor example:\n'
+        f"- \u201c{SHOUTED}\u201d\n- \u201c{SHOUTED}\u201d\n\n"
+        "If this continues, we may end the conversation."
+    )
+    assert closing["notice"].startswith("We have ended this conversation because messages")
+    assert f"\u201c{THREAT_TEXT}\u201d" in closing["notice"]
+    assert closing["notice"].endswith(f"quoting the reference {conversation_id}.")
+    assert [e["action"] for e in closed["audit"]] == [
+        "agent_joined", "replied", "warned", "closed", "evidence_exported"
+    ]  # fmt: skip
 
 
 def test_the_independent_hashing_reproduces_the_real_chain(bundles: dict[str, Bundle]) -> None:
@@ -602,10 +709,15 @@ def test_a_key_added_to_an_events_data_is_detected(
 
 
 SEALED_CONTAINERS = [
-    ("closed", "transcript[6].data.clause"),
+    ("closed", f"transcript[{WARNING}].data.clause"),
+    ("closed", f"transcript[{WARNING}].data.messages[1]"),
+    ("closed", f"transcript[{CLOSING}].data.clause"),
+    ("closed", f"transcript[{CLOSING}].data.messages[0]"),
     ("closed", "acceptance"),
+    ("closed", "acceptance.document.notice"),
     ("closed", "closure"),
     ("closed", "closure.data"),
+    ("closed", "closure.data.messages[0]"),
     ("resolved", "closure"),
     ("closed", "audit[2].actor"),
     ("closed", "audit[2].details"),
@@ -629,7 +741,7 @@ HASHED_RECORDS = {
     ("resolved", "transcript[3].author"): (0, "event 4 has fields outside the hashed record"),
     ("closed", "closure.author"): (2, "the closure record differs from the closing event"),
     ("closed", "audit[2]"): (3, "audit entry 5 has fields outside the hashed record"),
-    ("resolved", "audit[3]"): (3, "audit entry 10 has fields outside the hashed record"),
+    ("resolved", "audit[3]"): (3, "audit entry 11 has fields outside the hashed record"),
 }
 
 
@@ -784,7 +896,7 @@ def test_the_agents_list_is_exactly_the_agents_of_the_transcript(
         assert report.failure == AGENTS_DIFFER
 
 
-FORGETFUL = {
+FORGETFUL: dict[str, Callable[[Bundle], Any]] = {
     # a consistent rewrite of the events whose forger leaves the agents list as exported
     "agent renamed": lambda b: [
         e["author"].update(name="Someone Else")
@@ -840,7 +952,7 @@ def test_the_bundles_public_key_is_ignored_when_the_operators_key_is_given(
     assert "checkpoint names key" in str(refused(bundle).failure)
 
 
-VISUAL_EDITS = {
+VISUAL_EDITS: dict[str, Callable[[str], str]] = {
     "trailing space": lambda s: s + " ",
     "decomposed accents (NFD)": lambda s: unicodedata.normalize("NFD", s),
     "zero-width space": lambda s: s.replace(" ", " \u200b", 1),
@@ -867,11 +979,14 @@ def test_an_invisible_edit_of_a_message_is_detected(
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("position", "expected"), [(0, "position 1"), (3, "position 4"), (6, "")])
+DELETED = [(0, "position 1"), (SHOUT, "position 4"), (WARNING, "position 8"), (CLOSING, "")]
+
+
+@pytest.mark.parametrize(("position", "expected"), DELETED)
 def test_a_deleted_event_is_detected(
     bundles: dict[str, Bundle], public_key: bytes, position: int, expected: str
 ) -> None:
-    """Rule: no event can be deleted — first, middle or last."""
+    """Rule: no event can be deleted — first, middle (a quoted message, the warning) or last."""
     bundle = bundles["closed"]
     del bundle["transcript"][position]
     report = refused(bundle, public_key)
@@ -879,7 +994,7 @@ def test_a_deleted_event_is_detected(
     assert expected in str(report.failure)
 
 
-@pytest.mark.parametrize("position", [1, 3, 6])
+@pytest.mark.parametrize("position", [1, SHOUT, WARNING, CLOSING])
 def test_a_copied_event_inserted_is_detected(
     bundles: dict[str, Bundle], public_key: bytes, position: int
 ) -> None:
@@ -915,20 +1030,33 @@ def forged_message(bundle: Bundle, text: str) -> dict[str, Any]:
     return forged
 
 
-REWRITES = {
+REWRITES: dict[str, Callable[[Bundle], Any]] = {
     "forged event inserted": lambda b: b["transcript"].insert(
         4, forged_message(b, "Sorry, I was rude. Please ignore my last message.")
     ),
-    "threat reworded": lambda b: event(b, 3)["data"].update(text="Could you please hurry up?"),
-    "middle event deleted": lambda b: b["transcript"].pop(3),
-    "two events reordered": lambda b: b["transcript"].insert(2, b["transcript"].pop(3)),
+    "threat reworded": lambda b: event(b, THREAT)["data"].update(text="Could you please hurry up?"),
+    "quoted message deleted": lambda b: b["transcript"].pop(SHOUT),
+    "two events reordered": lambda b: b["transcript"].insert(2, b["transcript"].pop(SHOUT)),
+    "warning deleted": lambda b: b["transcript"].pop(WARNING),
+    "warning reworded": lambda b: event(b, WARNING)["data"].update(note="a friendly reminder"),
+    "warning cites another clause": lambda b: event(b, WARNING)["data"].update(
+        clause=asdict(POLICY_V2.clause("4.2"))
+    ),
+    "closure quotes a message less": lambda b: event(b, CLOSING)["data"].update(messages=[]),
+    "closure quotes another message": lambda b: event(b, CLOSING)["data"]["messages"].append(
+        {"seq": 2, "text": ""}
+    ),
+    "closure claims a bar": lambda b: event(b, CLOSING)["data"].update(
+        bar={"scope": "visitor", "until": None}
+    ),
     "agent renamed": lambda b: [
         e["author"].update(name="Someone Else")
         for e in b["transcript"]
         if e["author"]["role"] == "agent"
     ],
-    "time moved": lambda b: event(b, 6).update(at="2026-01-01T00:00:00.000Z"),
-    "truncated before the closure": lambda b: b.update(transcript=b["transcript"][:4]),
+    "time moved": lambda b: event(b, CLOSING).update(at="2026-01-01T00:00:00.000Z"),
+    "truncated before the closure": lambda b: b.update(transcript=b["transcript"][:CLOSING]),
+    "truncated before the agent joined": lambda b: b.update(transcript=b["transcript"][:4]),
 }
 
 
@@ -937,8 +1065,9 @@ REWRITES = {
 def test_a_consistent_rewrite_is_caught_by_the_anchor(
     bundles: dict[str, Bundle], public_key: bytes, rewrite: str, leaf: bool
 ) -> None:
-    """Rule: even with every hash, seq, summary and copy recomputed, a rewritten
-    transcript is refused, because its head is not the one anchored under the signed root."""
+    """Rule: even with every hash, seq, summary and copy recomputed — and every quote and
+    notice of the warning and the closure made to agree — a rewritten transcript is
+    refused, because its head is not the one anchored under the signed root."""
     bundle = bundles["closed"]
     REWRITES[rewrite](bundle)
     reseal(bundle, leaf=leaf)
@@ -967,14 +1096,16 @@ def test_a_truncated_transcript_with_fixed_up_summaries_is_refused(
 
 def swap_policy(bundle: Bundle, version: Any, *, document: bool = True) -> None:
     """Make event 1 accept ``version`` (its text and digest, and with ``document`` its
-    structured copy too) and the closure cite that version."""
+    structured copy too) and the warning and the closure cite that version's clauses."""
     accepted = event(bundle, 0)["data"]
     accepted.update(version=version.version, title=version.title, text=version.text)
     accepted.update(sha256=hashlib.sha256(version.text.encode("utf-8")).hexdigest())
     if document:
         accepted["document"] = version.to_document()
-    closing = event(bundle, 6)["data"]
-    closing.update(version=version.version, sha256=accepted["sha256"])
+    for i in (WARNING, CLOSING):
+        citing = event(bundle, i)["data"]
+        clause = asdict(version.clause(citing["clause"]["id"]))
+        citing.update(version=version.version, sha256=accepted["sha256"], clause=clause)
 
 
 def test_a_swapped_policy_text_without_its_document_is_refused_by_the_acceptance_check(
@@ -984,7 +1115,6 @@ def test_a_swapped_policy_text_without_its_document_is_refused_by_the_acceptance
     version event 1 carries — swapping the text (digest, citation, every hash and even
     the signature recomputed) without the document is caught before the anchor."""
     bundle = bundles["closed"]
-    assert POLICY_V1.clause("1.2") == POLICY_V2.clause("1.2"), "the cited clause fits both"
     swap_policy(bundle, POLICY_V1, document=False)
     reseal(bundle, leaf=True)
     resign(bundle, Ed25519PrivateKey.generate())
@@ -999,13 +1129,19 @@ def test_a_swapped_policy_with_everything_recomputed_is_caught_by_the_anchor(
 ) -> None:
     """Rule (invariant 2): the version the visitor accepted cannot be swapped for another,
     even when the text, the structured document, the digest, the closure's citation,
-    every hash, summary and copy agree: only the signed anchor tells."""
+    every hash, summary and copy agree — the warning citing version 1's wording of
+    clause 4.1, which differs from version 2's, and every notice re-rendered: only the
+    signed anchor tells."""
     bundle = bundles["closed"]
-    assert POLICY_V1.clause("1.2") == POLICY_V2.clause("1.2"), "the cited clause fits both"
+    assert POLICY_V1.clause("4.1") != POLICY_V2.clause("4.1")
     swap_policy(bundle, POLICY_V1)
     reseal(bundle, leaf=True)
     assert bundle["acceptance"]["document"] == POLICY_V1.to_document()
     assert bundle["conversation"]["policy"]["version"] == 1
+    warning = event(bundle, WARNING)["data"]
+    assert warning["clause"] == asdict(POLICY_V1.clause("4.1"))
+    assert warning["clause"]["text"] in warning["notice"]
+    assert bundle["closure"]["data"]["clause"] == asdict(POLICY_V1.clause("1.2"))
     for key in (None, public_key):
         report = refused(bundle, key)
         assert report.passed == UP_TO_THE_ANCHOR
@@ -1036,13 +1172,17 @@ def test_a_document_whose_clause_differs_from_the_accepted_text_is_refused(
     assert report.failure == "event 1: the accepted text is not the text of the policy it carries"
 
 
-@pytest.mark.parametrize("path", [f"transcript[0].data.{p}" for p in DOCUMENT])
+@pytest.mark.parametrize(
+    "path", [f"transcript[0].data.{p}" for p in DOCUMENT if p not in NOTICE_TEMPLATES]
+)
 def test_any_edit_of_the_document_is_refused_by_the_acceptance_check(
     bundles: dict[str, Bundle], path: str
 ) -> None:
-    """Rule (invariant 2): every field of the structured version is bound to the accepted
-    text: an edit of any of them, with every hash, summary and copy recomputed and the
-    checkpoint re-signed, no longer rebuilds the text (or no longer is a policy)."""
+    """Rule (invariant 2): every field of the structured version but its notice templates
+    is bound to the accepted text: an edit of any of them, with every hash, summary and
+    copy recomputed and the checkpoint re-signed, no longer rebuilds the text (or no
+    longer is a policy). The templates are bound by the notices rendered from them (see
+    the moderation tests below)."""
     bundle = bundles["closed"]
     put(bundle, path, changed(path, get(bundle, path)))
     reseal(bundle, leaf=True)
@@ -1067,19 +1207,21 @@ def test_a_policy_text_whose_digest_was_not_updated_is_refused(
     assert report.failure == "event 1: the accepted text does not hash to its recorded sha256"
 
 
-def cite(bundle: Bundle, clause: Any) -> None:
-    event(bundle, 6)["data"]["clause"] = asdict(clause)
+def cite(bundle: Bundle, clause: Any, index: int = CLOSING) -> None:
+    event(bundle, index)["data"]["clause"] = asdict(clause)
 
 
 def test_another_clause_of_the_accepted_text_cited_consistently_is_refused(
     bundles: dict[str, Bundle], public_key: bytes
 ) -> None:
     """Rule (invariant 4): the clause a closure cited cannot be swapped afterwards, even for
-    another real clause of the accepted text with every hash recomputed."""
+    another real clause of the accepted text with its notice re-rendered and every hash
+    recomputed."""
     bundle = bundles["closed"]
     cite(bundle, POLICY_V2.clause("1.1"))
     reseal(bundle, leaf=True)
     assert bundle["closure"]["data"]["clause"]["id"] == "1.1"
+    assert POLICY_V2.clause("1.1").text in bundle["closure"]["data"]["notice"]
     assert refused(bundle, public_key).passed == UP_TO_THE_ANCHOR
 
 
@@ -1094,7 +1236,7 @@ def test_a_clause_the_visitor_never_accepted_is_refused_by_the_citation_check(
     reseal(bundle, leaf=True)
     report = refused(resign(bundle, Ed25519PrivateKey.generate()))
     assert report.passed == CHECKS[:2]
-    assert report.failure == "event 7: clause 1.1 is not quoted word for word"
+    assert report.failure == "event 10: clause 1.1 is not quoted word for word"
 
 
 def test_a_clause_cut_short_at_a_paragraph_break_is_refused_by_the_citation_check(
@@ -1105,7 +1247,7 @@ def test_a_clause_cut_short_at_a_paragraph_break_is_refused_by_the_citation_chec
     ... is not a threat"), even with the event re-hashed, every summary and copy
     recomputed and the checkpoint re-signed."""
     bundle = bundles["closed"]
-    clause = event(bundle, 6)["data"]["clause"]
+    clause = event(bundle, CLOSING)["data"]["clause"]
     first, rest = clause["text"].split("\n\n", 1)
     assert first and rest and first in event(bundle, 0)["data"]["text"]
     clause["text"] = first
@@ -1115,7 +1257,7 @@ def test_a_clause_cut_short_at_a_paragraph_break_is_refused_by_the_citation_chec
     for key in (None, public_key):
         report = refused(bundle, key)
         assert report.passed == CHECKS[:2]
-        assert report.failure == "event 7: clause 1.2 is not quoted word for word"
+        assert report.failure == "event 10: clause 1.2 is not quoted word for word"
 
 
 def test_a_clause_cut_short_in_the_accepted_version_too_is_caught_by_the_anchor(
@@ -1125,14 +1267,15 @@ def test_a_clause_cut_short_in_the_accepted_version_too_is_caught_by_the_anchor(
     document, digest, citation, every hash and copy) is consistent, so only the signed
     anchor tells."""
     bundle = bundles["closed"]
-    clause = event(bundle, 6)["data"]["clause"]
+    clause = event(bundle, CLOSING)["data"]["clause"]
     first = clause["text"].split("\n\n", 1)[0]
     clause["text"] = first
     accepted = event(bundle, 0)["data"]
     accepted["document"]["sections"][0]["clauses"][1]["text"] = first
     text = from_document(accepted["document"], "forged").text
     accepted.update(text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
-    event(bundle, 6)["data"]["sha256"] = accepted["sha256"]
+    event(bundle, WARNING)["data"]["sha256"] = accepted["sha256"]
+    event(bundle, CLOSING)["data"]["sha256"] = accepted["sha256"]
     reseal(bundle, leaf=True)
     report = refused(bundle, public_key)
     assert report.passed == UP_TO_THE_ANCHOR
@@ -1144,11 +1287,253 @@ def test_a_closure_citing_another_version_is_refused_by_the_citation_check(
 ) -> None:
     """Rule (invariant 4): the closure cites the version accepted, not whatever is current."""
     bundle = bundles["closed"]
-    event(bundle, 6)["data"].update(version=1, sha256=POLICY_V1.sha256)
+    event(bundle, CLOSING)["data"].update(version=1, sha256=POLICY_V1.sha256)
     reseal(bundle, leaf=True)
     report = refused(resign(bundle, Ed25519PrivateKey.generate()))
     assert report.passed == CHECKS[:2]
-    assert report.failure == "event 7: the closure cites a policy version not accepted here"
+    assert report.failure == "event 10: it cites a policy version not accepted here"
+
+
+# --------------------------------------------------------------------------------------
+# Warnings and closures (invariant 4): the clause, the quoted messages, the notice.
+# Each forgery below is consistent in everything the citation check does not cover:
+# the event re-hashed, every summary and copy recomputed, the leaf rewritten and the
+# checkpoint re-signed — and, unless the notice is what is forged, the notice
+# re-rendered to agree with what the event now cites and quotes.
+# --------------------------------------------------------------------------------------
+
+
+def forge(bundle: Bundle, *, notices: bool = True) -> Bundle:
+    """Recompute everything but the quotes (and with ``notices``, re-render every notice
+    from what its event now cites and quotes); re-sign under a forger's key."""
+    if notices:
+        renotice(bundle)
+    reseal(bundle, leaf=True, quotes=False)
+    return resign(bundle, Ed25519PrivateKey.generate())
+
+
+def refused_at_citation(bundle: Bundle, public_key: bytes, failure: str) -> None:
+    """The bundle passes the chain and acceptance checks, and fails the citation check
+    with ``failure`` — with or without the operator's key."""
+    for key in (None, public_key):
+        report = refused(bundle, key)
+        assert report.passed == CHECKS[:2], report.failure
+        assert report.failure == failure
+
+
+@pytest.mark.parametrize("notices", [True, False])
+def test_the_forgeries_below_start_from_a_bundle_that_verifies(
+    bundles: dict[str, Bundle], public_key: bytes, notices: bool
+) -> None:
+    """:func:`forge` alone changes nothing the verifier checks but the signer: each
+    refusal below is the forged detail's, not the forging's."""
+    bundle = forge(bundles["closed"], notices=notices)
+    assert verify(bundle).ok
+    assert refused(bundle, public_key).passed == CHECKS[:5]
+
+
+QUOTES = {
+    # (citing event, quote index, quoted event)
+    "warning, 1st quote": (WARNING, 0, SHOUT),
+    "warning, 2nd quote": (WARNING, 1, SHOUT_AGAIN),
+    "closure": (CLOSING, 0, THREAT),
+}
+QUOTE_CASES = [(quote, side) for quote in QUOTES for side in ("the quote", "the message")]
+
+
+@pytest.mark.parametrize(("quote", "side"), QUOTE_CASES, ids=ids(QUOTE_CASES))
+def test_a_quote_that_differs_from_the_message_is_refused_by_the_citation_check(
+    bundles: dict[str, Bundle], public_key: bytes, quote: str, side: str
+) -> None:
+    """Rule (invariant 4): a warning or closure quotes the visitor's message exactly as the
+    transcript holds it — neither the quote nor the message can be reworded alone (here
+    only by a zero-width space), even with the notice re-rendered from the new wording
+    and every hash, copy and the signature recomputed."""
+    citing, index, quoted = QUOTES[quote]
+    bundle = bundles["closed"]
+    q = event(bundle, citing)["data"]["messages"][index]
+    assert q == {"seq": quoted + 1, "text": event(bundle, quoted)["data"]["text"]}
+    edited = q["text"].replace(" ", " \u200b", 1)
+    if side == "the quote":
+        q["text"] = edited
+    else:
+        event(bundle, quoted)["data"]["text"] = edited
+    forge(bundle)
+    assert (edited in event(bundle, citing)["data"]["notice"]) == (side == "the quote")
+    failure = f"event {citing + 1}: the message it quotes as seq {quoted + 1} differs"
+    refused_at_citation(bundle, public_key, failure)
+
+
+OTHER_SOURCES = {
+    # what a quote is made to point at: (citing event, quote index, quoted event)
+    "the agent's reply, by the warning": (WARNING, 1, REPLY),
+    "the agent's reply, by the closure": (CLOSING, 0, REPLY),
+    "a later message of the visitor, by the warning": (WARNING, 1, THREAT),
+    "the acceptance, by the closure": (CLOSING, 0, 0),
+    "the warning itself": (WARNING, 0, WARNING),
+    "the closure itself": (CLOSING, 0, CLOSING),
+    "an event past the end, by the closure": (CLOSING, 0, 98),
+}
+
+
+@pytest.mark.parametrize("source", OTHER_SOURCES)
+def test_a_quote_of_anything_but_an_earlier_visitor_message_is_refused(
+    bundles: dict[str, Bundle], public_key: bytes, source: str
+) -> None:
+    """Rule (invariant 4): a warning or closure quotes messages the visitor had sent before
+    it — not an agent's message, not a later message, not another kind of event, not a
+    seq the transcript does not have — even quoting that event's text exactly (where it
+    has one), with the notice re-rendered and every hash, copy and the signature
+    recomputed."""
+    citing, index, target = OTHER_SOURCES[source]
+    bundle = bundles["closed"]
+    transcript = bundle["transcript"]
+    data = transcript[target]["data"] if target < len(transcript) else {}
+    text = data.get("text", SHOUTED)
+    quotes = event(bundle, citing)["data"]["messages"]
+    quotes[index] = {"seq": target + 1, "text": text}
+    quotes.sort(key=lambda q: q["seq"])
+    forge(bundle)
+    failure = f"event {citing + 1}: the message it quotes as seq {target + 1} differs"
+    refused_at_citation(bundle, public_key, failure)
+
+
+NOTICE_EDITS: dict[str, Callable[[str], str]] = {
+    "last paragraph dropped": lambda n: n.rsplit("\n\n", 1)[0],
+    "examples dropped": lambda n: re.sub(r"For example:\n(- .*\n)+\n", "", n),
+    "a word changed": lambda n: n.replace("policy", "polity", 1),
+    "trailing space": lambda n: n + " ",
+    "an accented letter, decomposed (NFD)": lambda n: unicodedata.normalize(
+        "NFD", n.replace("e", "\u00e9", 1)
+    ),
+}
+NOTICE_CASES = [(kind, edit) for kind in ("warning", "closure") for edit in NOTICE_EDITS]
+
+
+@pytest.mark.parametrize(("kind", "edit"), NOTICE_CASES, ids=ids(NOTICE_CASES))
+def test_a_notice_altered_consistently_is_refused_by_the_citation_check(
+    bundles: dict[str, Bundle], public_key: bytes, kind: str, edit: str
+) -> None:
+    """Rule (invariant 4): the notice a warning or closure records is exactly the one the
+    accepted version's template gives for that clause and those messages — it cannot be
+    rewritten to say something else (or less) to the visitor, even with every hash, copy
+    and the signature recomputed."""
+    index = WARNING if kind == "warning" else CLOSING
+    bundle = bundles["closed"]
+    data = event(bundle, index)["data"]
+    before = data["notice"]
+    data["notice"] = NOTICE_EDITS[edit](before)
+    assert data["notice"] != before
+    forge(bundle, notices=False)
+    assert bundle["transcript"][index]["data"]["notice"] != before
+    failure = f"event {index + 1}: the notice is not the one the policy's template gives"
+    refused_at_citation(bundle, public_key, failure)
+
+
+WARNING_CLAUSE_EDITS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str]] = {
+    "text reworded": (
+        lambda c: {**c, "text": c["text"].replace("more than 10", "more than 3")},
+        "event 8: clause 4.1 is not quoted word for word",
+    ),
+    "text cut short": (
+        lambda c: {**c, "text": c["text"].split(". ", 1)[0] + "."},
+        "event 8: clause 4.1 is not quoted word for word",
+    ),
+    "title changed": (
+        lambda c: {**c, "title": "Shouting"},
+        "event 8: clause 4.1 is not quoted word for word",
+    ),
+    "version 1's wording": (
+        lambda c: asdict(POLICY_V1.clause("4.1")),
+        "event 8: clause 4.1 is not quoted word for word",
+    ),
+    "a clause the version does not have": (
+        lambda c: {**c, "id": "4.9"},
+        "event 8: the accepted version has no such clause",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", WARNING_CLAUSE_EDITS)
+def test_a_warning_citing_an_altered_clause_is_refused_by_the_citation_check(
+    bundles: dict[str, Bundle], public_key: bytes, edit: str
+) -> None:
+    """Rule (invariant 4): a warning, like a closure, cites a clause of the version the
+    visitor accepted, word for word — not a reworded, shortened or retitled clause, not
+    another version's wording, not a clause that version lacks — even with the notice
+    re-rendered from the altered clause and every hash, copy and the signature
+    recomputed."""
+    alter, failure = WARNING_CLAUSE_EDITS[edit]
+    bundle = bundles["closed"]
+    data = event(bundle, WARNING)["data"]
+    data["clause"] = alter(data["clause"])
+    assert data["clause"] != asdict(POLICY_V2.clause("4.1"))
+    forge(bundle)
+    assert data["clause"]["text"] in bundle["transcript"][WARNING]["data"]["notice"]
+    refused_at_citation(bundle, public_key, failure)
+
+
+def test_a_warning_citing_another_version_is_refused_by_the_citation_check(
+    bundles: dict[str, Bundle], public_key: bytes
+) -> None:
+    """Rule (invariant 4): the warning cites the version accepted, not whatever is current."""
+    bundle = bundles["closed"]
+    event(bundle, WARNING)["data"].update(version=1, sha256=POLICY_V1.sha256)
+    forge(bundle)
+    refused_at_citation(bundle, public_key, "event 8: it cites a policy version not accepted here")
+
+
+TEMPLATE_EDITS = [
+    (path, how) for path in NOTICE_TEMPLATES for how in ("edited", "removed", "emptied")
+]
+
+
+def edit_template(bundle: Bundle, path: str, how: str) -> None:
+    full = f"transcript[0].data.{path}"
+    if how == "removed":
+        remove(bundle, full)
+    elif how == "emptied":
+        put(bundle, full, "{clause_id}")
+    else:
+        put(bundle, full, changed(full, get(bundle, full)))
+
+
+@pytest.mark.parametrize(("path", "how"), TEMPLATE_EDITS, ids=ids(TEMPLATE_EDITS))
+def test_a_notice_template_altered_in_the_accepted_document_is_refused(
+    bundles: dict[str, Bundle], public_key: bytes, path: str, how: str
+) -> None:
+    """Rule (invariant 4): the notices recorded are those the accepted version's templates
+    give, so a template of the structured copy in event 1 altered (or removed: the
+    built-in default would apply) — the document, every hash, summary and copy
+    recomputed and the checkpoint re-signed — no longer gives the recorded notice."""
+    bundle = bundles["closed"]
+    edit_template(bundle, path, how)
+    forge(bundle, notices=False)
+    index = WARNING if path.endswith(".warning") else CLOSING
+    failure = f"event {index + 1}: the notice is not the one the policy's template gives"
+    refused_at_citation(bundle, public_key, failure)
+
+
+@pytest.mark.parametrize("which", ["closed", "resolved"])
+@pytest.mark.parametrize("path", NOTICE_TEMPLATES)
+def test_a_notice_template_altered_with_every_notice_rerendered_is_caught_by_the_anchor(
+    bundles: dict[str, Bundle], public_key: bytes, path: str, which: str
+) -> None:
+    """Documented limit: the templates are not part of the accepted text, so its digest
+    does not pin them. A forger who rewrites a template AND re-renders every notice from
+    it (or edits a template no event used: the resolved conversation's) leaves a bundle
+    consistent in every record: only the signed anchor tells — and, re-signed under the
+    forger's key, only the operator's key."""
+    bundle = bundles[which]
+    edit_template(bundle, path, "edited")
+    reseal(bundle, leaf=True)
+    for key in (None, public_key):
+        report = refused(bundle, key)
+        assert report.passed == UP_TO_THE_ANCHOR
+        assert str(report.failure).startswith("the inclusion proof does not lead")
+    resign(bundle, Ed25519PrivateKey.generate())
+    assert verify(bundle).ok, "self-consistent: without the operator's key it verifies"
+    assert str(refused(bundle, public_key).failure).startswith("the checkpoint names key ")
 
 
 def test_an_event_after_the_closure_is_refused(bundles: dict[str, Bundle]) -> None:
@@ -1158,7 +1543,7 @@ def test_an_event_after_the_closure_is_refused(bundles: dict[str, Bundle]) -> No
     reseal(bundle, leaf=True)
     report = refused(resign(bundle, Ed25519PrivateKey.generate()))
     assert report.passed == CHECKS[:2]
-    assert report.failure == "event 8 comes after the conversation ended"
+    assert report.failure == "event 11 comes after the conversation ended"
 
 
 def test_an_acceptance_that_is_not_event_1_is_refused(bundles: dict[str, Bundle]) -> None:
@@ -1197,9 +1582,10 @@ def test_an_audit_entry_of_another_conversation_is_refused(
 DROPPED = {
     # which entries are dropped: (checks passed, failure)
     "first": ([0], 3, "audit entry 4 does not link to the entry before it"),
-    "middle (who closed it)": ([2], 3, "audit entry 9 does not link to the entry before it"),
-    "last (the export)": ([3], 3, EXPORTER_DIFFERS),
-    "all": ([0, 1, 2, 3], 3, EXPORTER_DIFFERS),
+    "middle (who warned)": ([2], 3, "audit entry 6 does not link to the entry before it"),
+    "middle (who closed it)": ([3], 3, "audit entry 10 does not link to the entry before it"),
+    "last (the export)": ([4], 3, EXPORTER_DIFFERS),
+    "all": ([0, 1, 2, 3, 4], 3, EXPORTER_DIFFERS),
 }
 
 
@@ -1212,7 +1598,7 @@ def test_an_audit_entry_dropped_from_the_bundle_is_detected(
     bundle's own (by ``generated_by``), and the anchored leaf names the last."""
     indexes, passed, failure = DROPPED[dropped]
     bundle = bundles["closed"]
-    assert [e["seq"] for e in bundle["audit"]] == [3, 4, 5, 9]
+    assert [e["seq"] for e in bundle["audit"]] == [3, 4, 5, 6, 10]
     bundle["audit"] = [e for i, e in enumerate(bundle["audit"]) if i not in indexes]
     for key in (None, public_key):
         report = refused(bundle, key)
@@ -1259,9 +1645,9 @@ def test_a_consistent_audit_rewrite_is_caught_by_the_anchor(
     (``audit_head``) — and a leaf rewritten to match is not under the signed root."""
     bundle = bundles["closed"]
     if attack == "middle entry dropped":
-        assert bundle["audit"].pop(2)["action"] == "closed"
+        assert bundle["audit"].pop(3)["action"] == "closed"
     else:
-        rewrite_audit(bundle, 1 if attack == "entry 1 rewritten" else 3)
+        rewrite_audit(bundle, 1 if attack == "entry 1 rewritten" else -1)
     relink_audit(bundle)
     exporter = "Someone Else" if attack == "last entry rewritten" else "operator (command line)"
     assert bundle["generated_by"]["name"] == exporter, "generated_by names the audited exporter"
@@ -1285,7 +1671,7 @@ def test_a_consistent_audit_rewrite_is_caught_by_the_anchor(
     assert str(report.failure).startswith("the checkpoint names key ")
 
 
-OTHER_EXPORTERS = {
+OTHER_EXPORTERS: dict[str, Callable[[Bundle], dict[str, Any]]] = {
     "the agent": lambda b: copy.deepcopy(b["audit"][0]["actor"]),
     "someone else": lambda b: dict(SOMEONE_ELSE),
     "the operator under another name": lambda b: {**b["generated_by"], "name": "Carl"},
@@ -1324,7 +1710,7 @@ def test_an_export_entry_rewritten_without_generated_by_is_refused(
     is refused by the audit check, before any key is needed."""
     bundle = bundles["closed"]
     exporter = copy.deepcopy(bundle["generated_by"])
-    rewrite_audit(bundle, 3)
+    rewrite_audit(bundle, -1)
     relink_audit(bundle)
     bundle["generated_by"] = exporter
     bundle["anchor"]["leaf"]["audit_head"] = bundle["audit"][-1]["hash"]
@@ -1419,7 +1805,7 @@ def test_a_self_consistent_forgery_needs_the_operators_key_to_be_caught(
     """Rule: a forger can rewrite everything and sign with their own key; only the
     operator's published key tells — so without it the report says it was self-signed."""
     bundle = bundles["closed"]
-    event(bundle, 3)["data"]["text"] = "Could you please hurry up?"
+    event(bundle, THREAT)["data"]["text"] = "Could you please hurry up?"
     reseal(bundle, leaf=True)
     resign(bundle, Ed25519PrivateKey.generate())
 

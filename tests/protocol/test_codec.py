@@ -47,6 +47,15 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
         {"type": "resolve", "conversation_id": CONV, "note": "refund issued"},
         {"type": "close", "conversation_id": CONV, "clause_id": "1.1"},
         {"type": "close", "conversation_id": CONV, "clause_id": "12.345", "note": "slurs"},
+        {"type": "close", "conversation_id": CONV, "clause_id": "1.2", "message_seqs": [3, 5]},
+        {"type": "warn", "conversation_id": CONV, "clause_id": "4.1"},
+        {
+            "type": "warn",
+            "conversation_id": CONV,
+            "clause_id": "4.1",
+            "note": "n",
+            "message_seqs": [2],
+        },
         {"type": "ping"},
     ],
 }

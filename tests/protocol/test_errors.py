@@ -102,6 +102,10 @@ def test_published_codes_never_change() -> None:
         "InvalidResumeToken": "invalid_token",
         "BadRequest": "bad_request",
         "StaffNotFound": "staff_not_found",
+        "BadEvidence": "bad_evidence",
+        "RateLimited": "rate_limited",
+        "Barred": "barred",
+        "BanNotFound": "ban_not_found",
         "StoreUnavailable": "unavailable",
     }
 
@@ -109,10 +113,21 @@ def test_published_codes_never_change() -> None:
 @pytest.mark.parametrize("cls", sorted(CODES, key=lambda c: c.__name__))
 def test_error_frame_has_type_code_and_message(cls: type[e.ParleyError]) -> None:
     """Invariant 7: every error reaches the client as {"type": "error", "code", "message"}."""
-    error = e.PolicyInvalid(["a.toml: $: broken"]) if cls is e.PolicyInvalid else cls("why")
+    if cls is e.PolicyInvalid:
+        error: e.ParleyError = e.PolicyInvalid(["a.toml: $: broken"])
+    elif cls is e.RateLimited:
+        error = e.RateLimited("slow down", 2.25)
+    elif cls is e.Barred:
+        error = e.Barred("barred", None, {"id": "1.2"})
+    else:
+        error = cls("why")
+    extra: dict[str, object] = {"retry_after": 2.2} if cls is e.RateLimited else {}
+    if cls is e.Barred:
+        extra = {"until": None, "clause": {"id": "1.2"}}
     frame = error_frame(error)
-    assert frame == {"type": "error", "code": CODES[cls][0], "message": str(error)}
-    assert error_body(error) == {"error": {"code": CODES[cls][0], "message": str(error)}}
+    assert frame == {"type": "error", "code": CODES[cls][0], "message": str(error), **extra}
+    body = {"code": CODES[cls][0], "message": str(error), **extra}
+    assert error_body(error) == {"error": body}
 
 
 def test_error_frame_carries_context() -> None:

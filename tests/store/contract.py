@@ -17,9 +17,11 @@ import pytest
 from harness import POLICIES
 from parley import policy_files
 from parley.domain import conversation as rules
+from parley.domain import moderation
 from parley.domain.agent import Staff, StaffRole
 from parley.domain.anchor import ORIGIN, Checkpoint, Leaf
 from parley.domain.audit import Actor, AuditAction, AuditDraft
+from parley.domain.bans import place
 from parley.domain.chain import GENESIS, verify_links
 from parley.domain.conversation import ClientContext, Conversation
 from parley.domain.policy import PolicyVersion
@@ -154,7 +156,7 @@ class StoreContract:
             try:
                 await store.apply(
                     "c_gggggggggg",
-                    lambda c: rules.close_for_violation(c, accepted, AGENT, clause, None, T0),
+                    lambda c: moderation.close_for_violation(c, accepted, AGENT, clause, None, T0),
                 )
             except ConversationClosed:
                 return "refused"
@@ -229,7 +231,7 @@ class StoreContract:
             )  # fmt: skip
             await store.apply(
                 cid,
-                lambda c, clause=clause: rules.close_for_violation(
+                lambda c, clause=clause: moderation.close_for_violation(
                     c, accepted, AGENT, clause, None, T0
                 ),
             )
@@ -305,3 +307,31 @@ class StoreContract:
         await store.save_checkpoint(large, "sig-large")
         await store.save_checkpoint(small, "sig-small")
         assert await store.latest_checkpoint() == (large, "sig-large")
+
+    async def test_a_bar_is_stored_with_its_closure_and_lifted_once(self, store: Store) -> None:
+        accepted = versions()[-1]
+        await start(store, "v_barred", "c_barred0000")
+        ban = place(
+            {"hours": 24, "ip": True}, ban_id="b_1", visitor_id="v_barred",
+            visitor_ip="192.0.2.1", conversation_id="c_barred0000",
+            clause={"id": "1.2", "title": "t", "text": "x"}, by="s_agent", at=T0,
+        )  # fmt: skip
+
+        def refuse(c: Conversation) -> rules.Transition:
+            raise ConversationClosed("refused")
+
+        with pytest.raises(ConversationClosed):
+            await store.apply("c_barred0000", refuse, ban=ban)
+        assert await store.bans() == [], "a refused closure places no bar"
+        await store.apply(
+            "c_barred0000",
+            lambda c: moderation.close_for_violation(c, accepted, AGENT, "1.2", None, T0),
+            ban=ban,
+        )
+        assert await store.bans() == [ban]
+        lifted = await store.lift_ban("b_1", "s_admin", "appeal", T0 + timedelta(hours=1))
+        assert lifted is not None and lifted.lift_reason == "appeal"
+        again = await store.lift_ban("b_1", "s_other", "again", T0 + timedelta(hours=2))
+        assert again == lifted
+        assert await store.bans() == [lifted]
+        assert await store.lift_ban("b_none", "s_admin", "x", T0) is None

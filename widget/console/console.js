@@ -135,6 +135,7 @@ const handlers = {
     // with their original client_id (the server deduplicates them).
     if (state.current) joinThread(state.current);
     if ($('close-dialog').open) updateConfirm(); // a close lost with the old socket can be confirmed again
+    if ($('warn-dialog').open) updateWarnConfirm();
     for (const [clientId, p] of state.pending) if (p.status !== 'error') sendReply(clientId);
   },
   conversations(f) {
@@ -180,6 +181,8 @@ const handlers = {
   },
   done(f) {
     if (f.request === 'close') $('close-dialog').close();
+    if (f.request === 'warn') $('warn-dialog').close();
+    if (f.request === 'close' || f.request === 'warn') clearSelection(f.conversation_id);
   },
   error(f) {
     if (f.code === 'unauthorized' || f.code === 'forbidden') { state.authCode = f.code; return; }
@@ -190,12 +193,19 @@ const handlers = {
       $('confirm-close').disabled = !selectedClause();
       return;
     }
+    if (f.request === 'warn' && $('warn-dialog').open) {
+      $('warn-error').textContent = f.message;
+      $('confirm-warn').disabled = !selectedClause('warn-clause');
+      return;
+    }
     showNotice(f.message);
   },
 };
 
 function ensureThread(id) {
-  if (!state.threads.has(id)) state.threads.set(id, { conv: null, policy: null, events: [], lastSeq: 0, ended: false });
+  if (!state.threads.has(id)) {
+    state.threads.set(id, { conv: null, policy: null, events: [], lastSeq: 0, ended: false, selected: new Set() });
+  }
   return state.threads.get(id);
 }
 
@@ -266,6 +276,7 @@ function renderTranscript() {
   for (const e of thread.events) insertEvent(e, false);
   for (const [clientId, p] of state.pending) if (p.conversationId === state.current) log.append(renderPending(clientId, p));
   renderThreadHead();
+  renderSelection();
   log.scrollTop = log.scrollHeight;
 }
 
@@ -273,6 +284,7 @@ function resetThreadView() {
   $('transcript').replaceChildren(el('p', { class: 'empty' }, 'Select a conversation to read its transcript and reply.'));
   hideNotice();
   renderThreadHead();
+  renderSelection();
 }
 
 function renderThreadHead() {
@@ -284,8 +296,12 @@ function renderThreadHead() {
   $('thread-sub').textContent = c ? `${c.id} · ${label}` : '';
   for (const id of ['reply', 'send', 'resolve']) $(id).disabled = !!ended || !c;
   $('end-conversation').disabled = !!ended || !thread.policy;
+  $('warn').disabled = !!ended || !thread.policy;
   $('reply').placeholder = ended ? 'This conversation has ended.' : 'Write a reply… (Enter to send, Shift+Enter for a new line)';
   if (ended && $('close-dialog').open) $('close-dialog').close();
+  if (ended && $('warn-dialog').open) $('warn-dialog').close();
+  for (const box of $('transcript').querySelectorAll('input[data-select-seq]')) box.disabled = !!ended;
+  if (ended && thread.selected?.size) clearSelection(state.current);
 }
 
 // Insert in seq order (before any later event and before pending bubbles).
@@ -321,10 +337,15 @@ const renderers = {
     const role = e.author.role === 'agent' ? 'agent' : 'visitor';
     const name = role === 'agent' ? (e.author.name ?? 'Agent') : 'Visitor';
     const mine = role === 'agent' && e.author.id === state.agent?.id;
+    const thread = ensureThread(e.conversation_id);
+    // A visitor's message can be selected as evidence, to be quoted by a warning or a closure.
+    const pick = role === 'visitor' ? el('label', { class: 'evidence-pick' },
+      el('input', { type: 'checkbox', 'data-select-seq': e.seq, checked: thread.selected.has(e.seq), disabled: thread.ended }),
+      'Select as evidence') : null;
     return el('article', { class: `bubble from-${role}`, 'data-author-role': role },
       el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, name), ' · ', timeEl(e.at),
         mine ? el('span', { class: 'delivery' }, ' · Sent') : null),
-      el('p', { class: 'bubble-text' }, e.data.text));
+      el('p', { class: 'bubble-text' }, e.data.text), pick);
   },
   agent_joined(e) {
     return systemLine(e, `${e.author.name ?? 'An agent'} joined`);
@@ -334,15 +355,34 @@ const renderers = {
     return systemLine(e, `${e.author.name ?? 'An agent'} resolved the conversation${note}`);
   },
   closed(e) {
-    const d = e.data;
-    return el('section', { class: 'closed-block', 'aria-label': 'Conversation ended for a policy breach' },
-      el('p', { class: 'closed-title' },
-        `${e.author.name ?? 'An agent'} ended the conversation citing clause ${d.clause.id} — ${d.clause.title}`),
-      el('blockquote', { class: 'clause-quote' }, d.clause.text),
-      d.note ? el('p', {}, el('strong', {}, 'Note: '), d.note) : null,
-      el('p', { class: 'muted small' }, `${d.policy_id} v${d.version} · `, timeEl(e.at)));
+    return citation(e, 'closed-block', 'Conversation ended for a policy breach',
+      `${e.author.name ?? 'An agent'} ended the conversation citing clause ${e.data.clause.id} — ${e.data.clause.title}`);
+  },
+  warning(e) {
+    return citation(e, 'warning-block', 'Warning to the visitor',
+      `${e.author.name ?? 'An agent'} warned the visitor citing clause ${e.data.clause.id} — ${e.data.clause.title}`);
   },
 };
+
+// A warning or a closure: the clause, the note, the quoted messages and what the visitor was shown.
+function citation(e, cls, label, title) {
+  const d = e.data;
+  const quoted = d.messages ?? [];
+  return el('section', { class: cls, 'aria-label': label },
+    el('p', { class: 'citation-title' }, title),
+    el('blockquote', { class: 'clause-quote' }, d.clause.text),
+    d.note ? el('p', {}, el('strong', {}, 'Note: '), d.note) : null,
+    quoted.length ? el('div', { class: 'quoted' }, el('p', { class: 'quoted-label' }, `Messages quoted (${quoted.length}):`),
+      quotedList(quoted)) : null,
+    d.notice ? el('details', {}, el('summary', {}, 'What the visitor was shown'),
+      el('p', { class: 'notice-text' }, d.notice)) : null,
+    el('p', { class: 'muted small' }, `${d.policy_id} v${d.version} · `, timeEl(e.at)));
+}
+
+function quotedList(messages) {
+  return el('ol', { class: 'quoted-list' }, ...messages.map((m) =>
+    el('li', { 'data-quoted-seq': m.seq }, el('span', { class: 'quoted-seq' }, `#${m.seq} `), el('q', {}, m.text))));
+}
 
 function renderUnknown(e) { return systemLine(e, `Event: ${e.type}`); }
 
@@ -392,27 +432,120 @@ function submitReply() {
   sendReply(clientId); // if offline, it goes out after the reconnect's welcome
 }
 
-// ---------- end conversation ----------
+// ---------- evidence selection ----------
 
-const selectedClause = () => document.querySelector('#clause-options input[name="clause"]:checked')?.value ?? null;
+const MAX_EVIDENCE = 20; // the most messages one warning or closure may quote
+
+function selectedMessages(thread) {
+  return [...thread.selected].sort((a, b) => a - b).map((seq) => ({
+    seq, text: thread.events.find((e) => e.seq === seq && e.type === 'message')?.data.text ?? '',
+  }));
+}
+
+function onSelect(ev) {
+  const box = ev.target.closest('input[data-select-seq]');
+  if (!box || !state.current) return;
+  const thread = ensureThread(state.current);
+  const seq = Number(box.dataset.selectSeq);
+  if (box.checked && thread.selected.size >= MAX_EVIDENCE) {
+    box.checked = false;
+    showNotice(`Select at most ${MAX_EVIDENCE} messages as evidence.`);
+    return;
+  }
+  if (box.checked) thread.selected.add(seq); else thread.selected.delete(seq);
+  renderSelection();
+}
+
+function clearSelection(id) {
+  const thread = state.threads.get(id);
+  if (!thread) return;
+  thread.selected.clear();
+  if (id !== state.current) return;
+  for (const box of $('transcript').querySelectorAll('input[data-select-seq]')) box.checked = false;
+  renderSelection();
+}
+
+function renderSelection() {
+  const n = state.current ? ensureThread(state.current).selected.size : 0;
+  $('selection').hidden = n === 0;
+  $('selection-count').textContent = `${n} message${n === 1 ? '' : 's'} selected as evidence`;
+}
+
+// "Messages cited: N" and their texts, so the agent sees what the visitor will be shown.
+function renderCited(id) {
+  const quoted = selectedMessages(ensureThread(state.current));
+  $(id).replaceChildren(el('p', { class: 'cited-count' }, `Messages cited: ${quoted.length}`),
+    quoted.length ? quotedList(quoted)
+      : el('p', { class: 'muted small' }, 'To quote messages, tick “Select as evidence” on them in the transcript.'));
+}
+
+// ---------- warn and end conversation ----------
+
+const selectedClause = (name = 'clause') => document.querySelector(`input[name="${name}"]:checked`)?.value ?? null;
+
+function clauseOptions(policy, name) {
+  return policy.clauses.map((cl, i) => {
+    const head = `${name}-${i}-head`, body = `${name}-${i}-text`;
+    return el('label', { class: 'clause' },
+      el('input', { type: 'radio', name, value: cl.id, 'aria-labelledby': head, 'aria-describedby': body }),
+      el('span', { class: 'clause-body' },
+        el('span', { id: head, class: 'clause-head' }, `${cl.id} ${cl.title}`),
+        el('span', { id: body, class: 'clause-text' }, cl.text)));
+  });
+}
 
 function openCloseDialog() {
   const thread = ensureThread(state.current);
   const policy = thread.policy;
   if (!policy) return;
   $('clause-legend').textContent = `Clause of ${policy.title} v${policy.version} (accepted by this visitor)`;
-  $('clause-options').replaceChildren(...policy.clauses.map((cl, i) => {
-    const head = `clause-${i}-head`, body = `clause-${i}-text`;
-    return el('label', { class: 'clause' },
-      el('input', { type: 'radio', name: 'clause', value: cl.id, 'aria-labelledby': head, 'aria-describedby': body }),
-      el('span', { class: 'clause-body' },
-        el('span', { id: head, class: 'clause-head' }, `${cl.id} ${cl.title}`),
-        el('span', { id: body, class: 'clause-text' }, cl.text)));
-  }));
+  $('clause-options').replaceChildren(...clauseOptions(policy, 'clause'));
   $('close-note').value = '';
   $('close-error').textContent = '';
+  renderCited('close-cited');
   updateConfirm();
   $('close-dialog').showModal();
+}
+
+function openWarnDialog() {
+  const thread = ensureThread(state.current);
+  const policy = thread.policy;
+  if (!policy) return;
+  $('warn-clause-legend').textContent = `Clause of ${policy.title} v${policy.version} (accepted by this visitor)`;
+  $('warn-clause-options').replaceChildren(...clauseOptions(policy, 'warn-clause'));
+  $('warn-note').value = '';
+  $('warn-error').textContent = '';
+  renderCited('warn-cited');
+  updateWarnConfirm();
+  $('warn-dialog').showModal();
+}
+
+function updateWarnConfirm() {
+  const clause = selectedClause('warn-clause');
+  $('confirm-warn').disabled = !clause;
+  $('confirm-warn').textContent = clause ? `Warn citing clause ${clause}` : 'Warn citing a clause';
+}
+
+// The warn or close frame: clause, optional note, and the selected messages as evidence.
+function citingFrame(type, clause, noteId) {
+  const frame = { type, conversation_id: state.current, clause_id: clause };
+  const note = $(noteId).value.trim();
+  if (note) frame.note = note;
+  const seqs = selectedMessages(ensureThread(state.current)).map((m) => m.seq);
+  if (seqs.length) frame.message_seqs = seqs;
+  return frame;
+}
+
+function confirmWarn(ev) {
+  ev.preventDefault();
+  const clause = selectedClause('warn-clause');
+  if (!clause || !state.current) return;
+  $('warn-error').textContent = '';
+  if (!send(citingFrame('warn', clause, 'warn-note'))) {
+    $('warn-error').textContent = 'Not connected. Try again when the console reconnects.';
+    return;
+  }
+  $('confirm-warn').disabled = true;
 }
 
 function updateConfirm() {
@@ -425,11 +558,8 @@ function confirmClose(ev) {
   ev.preventDefault();
   const clause = selectedClause();
   if (!clause || !state.current) return;
-  const frame = { type: 'close', conversation_id: state.current, clause_id: clause };
-  const note = $('close-note').value.trim();
-  if (note) frame.note = note;
   $('close-error').textContent = '';
-  if (!send(frame)) { $('close-error').textContent = 'Not connected. Try again when the console reconnects.'; return; }
+  if (!send(citingFrame('close', clause, 'close-note'))) { $('close-error').textContent = 'Not connected. Try again when the console reconnects.'; return; }
   $('confirm-close').disabled = true;
 }
 
@@ -459,6 +589,12 @@ function init() {
   $('clause-options').addEventListener('change', updateConfirm);
   $('close-form').addEventListener('submit', confirmClose);
   $('cancel-close').addEventListener('click', () => $('close-dialog').close());
+  $('warn').addEventListener('click', openWarnDialog);
+  $('warn-clause-options').addEventListener('change', updateWarnConfirm);
+  $('warn-form').addEventListener('submit', confirmWarn);
+  $('cancel-warn').addEventListener('click', () => $('warn-dialog').close());
+  $('transcript').addEventListener('change', onSelect);
+  $('clear-selection').addEventListener('click', () => clearSelection(state.current));
   // Arrow keys move between conversation rows, as in a listbox.
   $('conversations').addEventListener('keydown', (ev) => {
     if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp') return;

@@ -21,8 +21,10 @@ from parley.domain.transcript import format_time
 class AuditAction(StrEnum):
     AGENT_JOINED = "agent_joined"
     REPLIED = "replied"
+    WARNED = "warned"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    BAN_LIFTED = "ban_lifted"
     STAFF_ADDED = "staff_added"
     STAFF_REVOKED = "staff_revoked"
     EVIDENCE_EXPORTED = "evidence_exported"

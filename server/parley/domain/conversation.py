@@ -119,7 +119,7 @@ class Transition:
     event: Event
 
 
-def _append(
+def append_event(
     conv: Conversation,
     type: EventType,
     author: Author,
@@ -128,6 +128,7 @@ def _append(
     client_id: str | None = None,
     **changes: Any,
 ) -> Transition:
+    """Seal the next event of ``conv`` and apply ``changes`` to its snapshot."""
     event = seal(
         conversation_id=conv.id,
         seq=conv.last_seq + 1,
@@ -142,7 +143,7 @@ def _append(
     return Transition(after, event)
 
 
-def _require_open(conv: Conversation) -> None:
+def require_open(conv: Conversation) -> None:
     if not conv.is_open:
         raise ConversationClosed(f"conversation {conv.id} is {conv.state.value}")
 
@@ -199,12 +200,12 @@ def start(
         "widget_build": client.widget_build,
         "affirmation": affirmation,
     }
-    return _append(empty, EventType.ACCEPTANCE, Author(Role.VISITOR, visitor_id), at, data)
+    return append_event(empty, EventType.ACCEPTANCE, Author(Role.VISITOR, visitor_id), at, data)
 
 
 def visitor_message(conv: Conversation, text: str, client_id: str, at: datetime) -> Transition:
-    _require_open(conv)
-    return _append(
+    require_open(conv)
+    return append_event(
         conv,
         EventType.MESSAGE,
         Author(Role.VISITOR, conv.visitor_id),
@@ -219,19 +220,21 @@ def visitor_message(conv: Conversation, text: str, client_id: str, at: datetime)
 
 def agent_join(conv: Conversation, agent: Author, at: datetime) -> Transition | None:
     """Record that ``agent`` joined; ``None`` if they already had (nothing is recorded twice)."""
-    _require_open(conv)
+    require_open(conv)
     if agent.id in conv.agents:
         return None
-    return _append(conv, EventType.AGENT_JOINED, agent, at, {}, agents=(*conv.agents, agent.id))
+    return append_event(
+        conv, EventType.AGENT_JOINED, agent, at, {}, agents=(*conv.agents, agent.id)
+    )
 
 
 def agent_reply(
     conv: Conversation, agent: Author, text: str, client_id: str, at: datetime
 ) -> Transition:
-    _require_open(conv)
+    require_open(conv)
     if agent.id not in conv.agents:
         raise NotJoined(f"join conversation {conv.id} before replying")
-    return _append(
+    return append_event(
         conv,
         EventType.MESSAGE,
         agent,
@@ -246,8 +249,8 @@ def agent_reply(
 
 def resolve(conv: Conversation, agent: Author, note: str | None, at: datetime) -> Transition:
     """End the conversation normally."""
-    _require_open(conv)
-    return _append(
+    require_open(conv)
+    return append_event(
         conv,
         EventType.RESOLVED,
         agent,
@@ -256,44 +259,6 @@ def resolve(conv: Conversation, agent: Author, note: str | None, at: datetime) -
         state=ConversationState.RESOLVED,
         waiting_since=None,
         ended_at=format_time(at),
-    )
-
-
-def close_for_violation(
-    conv: Conversation,
-    accepted: PolicyVersion,
-    agent: Author,
-    clause_id: str,
-    note: str | None,
-    at: datetime,
-) -> Transition:
-    """End the conversation citing a clause of the version the visitor accepted here.
-
-    ``accepted`` must be the version named by ``conv.policy`` — never the one in
-    force now. Raises :class:`UnknownClause` if it has no such clause and
-    :class:`ConversationClosed` if the conversation already ended.
-    """
-    _require_open(conv)
-    if accepted.ref != conv.policy:
-        raise ValueError(f"conversation {conv.id} accepted {conv.policy}, not {accepted.ref}")
-    clause = accepted.clause(clause_id)
-    data = {
-        "policy_id": accepted.policy_id,
-        "version": accepted.version,
-        "sha256": accepted.sha256,
-        "clause": {"id": clause.id, "title": clause.title, "text": clause.text},
-        "note": note,
-    }
-    return _append(
-        conv,
-        EventType.CLOSED,
-        agent,
-        at,
-        data,
-        state=ConversationState.CLOSED,
-        waiting_since=None,
-        ended_at=format_time(at),
-        closed_clause=clause.id,
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from string import Formatter
 from typing import Any
 
 from parley.errors import PolicyConflict, PolicyInvalid, UnknownClause
@@ -45,6 +46,34 @@ class Section:
     clauses: tuple[Clause, ...]
 
 
+#: The placeholders a notice template may use.
+NOTICE_FIELDS = frozenset(
+    {"clause_id", "clause_title", "clause_text", "examples", "conversation_id"}
+)
+
+DEFAULT_NOTICE = {
+    "warning": 'Please follow rule {clause_id}, "{clause_title}":\n\n{clause_text}\n\n{examples}',
+    "closure": (
+        'This conversation was ended under rule {clause_id}, "{clause_title}":\n\n'
+        "{clause_text}\n\n{examples}Reference: {conversation_id}"
+    ),
+}
+
+
+def render_notice(template: str, clause: Clause, examples: list[str], conversation_id: str) -> str:
+    """Fill a notice template; ``examples`` become a quoted list, or nothing."""
+    listed = "".join(f"- {e}\n" for e in examples)
+    return template.format_map(
+        {
+            "clause_id": clause.id,
+            "clause_title": clause.title,
+            "clause_text": clause.text,
+            "examples": f"For example:\n{listed}\n" if examples else "",
+            "conversation_id": conversation_id,
+        }
+    ).strip()
+
+
 @dataclass(frozen=True)
 class PolicyRef:
     """Names one version of a policy and pins its exact text by digest."""
@@ -64,6 +93,11 @@ class PolicyVersion:
     effective: datetime
     preamble: str
     sections: tuple[Section, ...]
+    #: Templates of what the visitor is told on a warning or a closure (not part of the text).
+    notice: tuple[tuple[str, str], ...] = ()
+
+    def notice_template(self, kind: str) -> str:
+        return dict(self.notice).get(kind, DEFAULT_NOTICE[kind])
 
     @cached_property
     def text(self) -> str:
@@ -102,7 +136,8 @@ class PolicyVersion:
 
     def to_document(self) -> dict[str, Any]:
         """The policy in the policy file format (the inverse of :func:`from_document`)."""
-        return {
+        notice = {"notice": dict(self.notice)} if self.notice else {}
+        return notice | {
             "policy_id": self.policy_id,
             "version": self.version,
             "title": self.title,
@@ -147,6 +182,18 @@ def from_document(doc: Mapping[str, Any], source: str) -> PolicyVersion:
     except ValueError:
         problems.append(f"{source}: $.effective: {doc['effective']!r} is not a real UTC time")
         effective = datetime.min.replace(tzinfo=UTC)
+    notice = {k: normalize(v) for k, v in doc.get("notice", {}).items()}
+    for kind, template in notice.items():
+        try:
+            names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+        except ValueError as e:
+            problems.append(f"{source}: $.notice.{kind}: {e}")
+            continue
+        if unknown := names - NOTICE_FIELDS:
+            allowed = ", ".join(sorted(NOTICE_FIELDS))
+            problems.append(
+                f"{source}: $.notice.{kind}: unknown placeholder {sorted(unknown)}; use {allowed}"
+            )
     if problems:
         raise PolicyInvalid(problems)
     return PolicyVersion(
@@ -156,6 +203,7 @@ def from_document(doc: Mapping[str, Any], source: str) -> PolicyVersion:
         effective=effective,
         preamble=normalize(doc["preamble"]),
         sections=tuple(sections),
+        notice=tuple(sorted(notice.items())),
     )
 
 
@@ -182,7 +230,18 @@ def check_catalog(versions: Sequence[tuple[str, PolicyVersion]]) -> None:
 
 
 def check_unchanged(published: PolicyVersion, candidate: PolicyVersion, source: str) -> None:
-    """Refuse ``candidate`` if its text differs from the version already published (invariant 3)."""
+    """Refuse ``candidate`` if it differs from the version already published (invariant 3).
+
+    The text is compared by digest; the notice templates, reviewed with it, must not
+    change either.
+    """
+    if published.sha256 == candidate.sha256 and published.notice != candidate.notice:
+        raise PolicyConflict(
+            f"{source}: the notice templates of policy {candidate.policy_id} version "
+            f"{candidate.version} differ from those published with it. A published version "
+            f"never changes: restore them, or publish the change as version "
+            f"{candidate.version + 1}."
+        )
     if published.sha256 != candidate.sha256:
         raise PolicyConflict(
             f"{source}: policy {candidate.policy_id} version {candidate.version} was already "

@@ -22,6 +22,7 @@ class EventType(StrEnum):
     ACCEPTANCE = "acceptance"
     MESSAGE = "message"
     AGENT_JOINED = "agent_joined"
+    WARNING = "warning"
     RESOLVED = "resolved"
     CLOSED = "closed"
 

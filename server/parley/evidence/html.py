@@ -23,15 +23,19 @@ from zoneinfo import ZoneInfo
 
 from parley.evidence.markup import (
     MISSING,
+    cited_clause,
     clause_name,
     details,
     e,
+    event_author,
     exact,
     fields,
     grid,
     mono,
+    note,
     page,
     person,
+    quotes,
     said,
     section,
     short,
@@ -160,12 +164,7 @@ def _policy_text(bundle: dict[str, Any]) -> str:
     return section(2, "policy", "The policy text accepted, in full", pre, lead)
 
 
-def _note(data: dict[str, Any]) -> str:
-    note = data.get("note")
-    return f"<p>Agent's note:</p>{said(note, 'note')}" if note else ""
-
-
-def _happened(event: dict[str, Any]) -> str:
+def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
     kind, data = event.get("type"), event.get("data") or {}
     if kind == "acceptance":
         return (
@@ -177,30 +176,29 @@ def _happened(event: dict[str, Any]) -> str:
     if kind == "agent_joined":
         return "Joined the conversation."
     if kind == "resolved":
-        return "Resolved the conversation." + _note(data)
+        return "Resolved the conversation." + note(data)
+    if kind == "warning":
+        name, cited = clause_name(data.get("clause")), data.get("messages")
+        quoted = quotes(cited, transcript, event.get("seq")) if cited else ""
+        return f"Warned the visitor under {name}; the conversation stays open.{note(data)}{quoted}"
     if kind == "closed":
         name = clause_name(data.get("clause"))
-        return f"Closed the conversation for violation of {name} (section 4).{_note(data)}"
+        return f"Closed the conversation for violation of {name} (section 4).{note(data)}"
     return f"{e(kind)} {said(json.dumps(data, ensure_ascii=False))}"
 
 
-def _author(author: Any) -> str:
-    author = author or {}
-    if author.get("role") == "visitor":
-        return "Visitor"
-    return f"{e(author.get('name'))}<br>{mono(author.get('id'))}"
-
-
 def _transcript(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
+    events = bundle.get("transcript") or []
     rows = [
-        [e(ev.get("seq")), when(ev.get("at"), zone), _author(ev.get("author")),
-         _happened(ev), short(ev.get("hash"))]
-        for ev in bundle.get("transcript") or []
+        [e(ev.get("seq")), when(ev.get("at"), zone), event_author(ev.get("author")),
+         _happened(ev, events), short(ev.get("hash"))]
+        for ev in events
     ]  # fmt: skip
     lead = (
         "Every event of the conversation, in order. Each event's hash covers the one "
         "before it; the first 12 hexadecimal digits are shown here and the full hashes are "
-        "in the JSON bundle. Invisible characters in messages are shown as [U+XXXX]."
+        "in the JSON bundle. Invisible characters in messages are shown as [U+XXXX]. A "
+        "warning's quotes are checked against the events they name."
     )
     table = grid("transcript", ["#", "Time", "Author", "What happened", "Hash"], rows)
     return section(3, "transcript", "Transcript", table, lead)
@@ -211,16 +209,13 @@ def _closure(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
     data, author = closure.get("data") or {}, closure.get("author") or {}
     by, at = e(author.get("name")), when(closure.get("at"), zone)
     if closure.get("type") == "resolved":
-        intro, body = f"The conversation was resolved by {by} at {at}.", _note(data)
+        intro, body = f"The conversation was resolved by {by} at {at}.", note(data)
     elif closure.get("type") != "closed":
         intro = "The conversation was still open when this record was generated."
         body = ""
     else:
         intro = "The conversation was closed for a violation of the conduct policy."
         clause = data.get("clause") or {}
-        accepted = str((bundle.get("acceptance") or {}).get("text", ""))
-        block = f"\n{clause.get('id')} {clause.get('title')}\n{clause.get('text')}\n"
-        cited = "appears" if block in accepted else "<strong>does NOT appear</strong>"
         rows = [
             ("Clause", clause_name(clause)),
             ("Policy", f"{e(data.get('policy_id'))} version {e(data.get('version'))}, "
@@ -230,12 +225,15 @@ def _closure(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
             ("Agent's note", said(data.get("note"), "note")),
             ("Transcript event", f"{e(closure.get('seq'))}, hash {mono(closure.get('hash'))}"),
         ]  # fmt: skip
+        messages = quotes(data.get("messages"), bundle.get("transcript"), closure.get("seq"))
+        accepted = (bundle.get("acceptance") or {}).get("text")
         body = (
-            f'{fields(rows)}<div class="keep"><p>The clause cited, exactly as recorded. It '
-            f"{cited} word for word in the policy text the visitor accepted (section 2).</p>"
-            f'<blockquote><p class="clause-title">{e(clause.get("id"))} '
-            f'{e(clause.get("title"))}</p><pre class="clause-text">{exact(clause.get("text"))}'
-            "</pre></blockquote></div>"
+            f"{fields(rows)}{cited_clause(clause, accepted)}"
+            "<h3>The messages cited</h3><p>The visitor's messages the "
+            "agent selected as the evidence, exactly as recorded, each checked against the "
+            f"transcript (section 3).</p>{messages}<h3>The notice the visitor was shown</h3>"
+            "<p>Rendered from the notice template of the version the visitor accepted; "
+            f"invisible characters are shown as [U+XXXX].</p>{said(data.get('notice'), 'notice')}"
         )
     return section(4, "closure", "Closure", body, intro)
 

@@ -25,7 +25,7 @@ _INVISIBLE = re.compile(
     "\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
 )
 _HEX = re.compile(r"[0-9a-fA-F]{12,}")
-_DETAIL_LABELS = {"seq": "transcript event", "clause_id": "clause"}
+_DETAIL_LABELS = {"seq": "transcript event", "clause_id": "clause", "ban_id": "bar"}
 
 
 def e(value: Any) -> str:
@@ -124,7 +124,66 @@ def details(facts: Any) -> str:
     """An audit entry's details as words: ``transcript event 6, clause 1.2``."""
     if not isinstance(facts, dict) or not facts:
         return "—"
-    return ", ".join(f"{e(_DETAIL_LABELS.get(k, k))} {e(v)}" for k, v in facts.items())
+    return ", ".join(
+        f"{e(_DETAIL_LABELS.get(k, k))} {'none' if v is None else e(v)}" for k, v in facts.items()
+    )
+
+
+def note(data: dict[str, Any]) -> str:
+    """The agent's note on an event, if it has one."""
+    text = data.get("note")
+    return f"<p>Agent's note:</p>{said(text, 'note')}" if text else ""
+
+
+def event_author(who: Any) -> str:
+    """Who wrote a transcript event: the visitor, or an agent's name and id."""
+    who = who or {}
+    if who.get("role") == "visitor":
+        return "Visitor"
+    return f"{e(who.get('name'))}<br>{mono(who.get('id'))}"
+
+
+def cited_clause(clause: dict[str, Any], accepted: Any) -> str:
+    """The clause a closure cites, exactly as recorded, and whether it appears word for word
+    in the ``accepted`` policy text."""
+    block = f"\n{clause.get('id')} {clause.get('title')}\n{clause.get('text')}\n"
+    found = "appears" if block in str(accepted or "") else "<strong>does NOT appear</strong>"
+    return (
+        f'<div class="keep"><p>The clause cited, exactly as recorded. It {found} word for word '
+        "in the policy text the visitor accepted (section 2).</p><blockquote>"
+        f'<p class="clause-title">{e(clause.get("id"))} {e(clause.get("title"))}</p>'
+        f'<pre class="clause-text">{exact(clause.get("text"))}</pre></blockquote></div>'
+    )
+
+
+def _is_source(quote: dict[str, Any], source: Any, before: Any) -> bool:
+    """Whether ``source`` is a message the visitor sent before event ``before``, reading
+    exactly as ``quote`` says."""
+    source = source if isinstance(source, dict) else {}
+    seq, data = source.get("seq"), source.get("data") or {}
+    return (isinstance(seq, int) and isinstance(before, int) and seq < before
+            and source.get("type") == "message" and data.get("text") == quote.get("text")
+            and (source.get("author") or {}).get("role") == "visitor")  # fmt: skip
+
+
+def quotes(messages: Any, transcript: Any, before: Any) -> str:
+    """The visitor's messages a warning or closure (event ``before``) cites, as recorded,
+    each checked against ``transcript``: the visitor's message of that event, sent before
+    it, word for word."""
+    if not isinstance(messages, list) or not messages:
+        return '<p class="missing">No message cited.</p>'
+    events = transcript if isinstance(transcript, list) else []
+    by_seq = {ev.get("seq"): ev for ev in events if isinstance(ev, dict)}
+    items = []
+    for quote in (q if isinstance(q, dict) else {} for q in messages):
+        seq = quote.get("seq")
+        if _is_source(quote, by_seq.get(seq) if isinstance(seq, int) else None, before):
+            check = "matches the visitor's message there, word for word"
+        else:
+            check = "<strong>does NOT match</strong> a message the visitor sent before"
+        head = f'<p class="quote-seq">Event {e(seq)} — {check}</p>'
+        items.append(f"<li>{head}{said(quote.get('text'), 'quote')}</li>")
+    return f'<ul class="quoted">{"".join(items)}</ul>'
 
 
 def section(number: int, name: str, title: str, body: str, intro: str = "") -> str:
@@ -162,12 +221,15 @@ body {
   margin: 2rem auto; padding: 0 1.25rem; max-width: 900px;
   font: 16px/1.5 Georgia, "Times New Roman", Times, serif;
 }
-h1, h2 { font-family: system-ui, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.25; }
+h1, h2, h3 { font-family: system-ui, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.25; }
+h3 { font-size: 1.02em; margin: 1.2em 0 .3em; }
 h1 { font-size: 1.55em; margin: 0 0 .4em; }
 h2 {
   font-size: 1.2em; margin: 2em 0 .6em; padding-bottom: .15em; border-bottom: 1.5px solid #111;
 }
-h1, h2, .head, .intro, thead, .clause-title { break-after: avoid; page-break-after: avoid; }
+h1, h2, h3, .head, .intro, thead, .clause-title, .quote-seq {
+  break-after: avoid; page-break-after: avoid;
+}
 p { margin: .5em 0; orphans: 3; widows: 3; }
 .lead { color: #333; font-style: italic; }
 .box { border: 2px solid #111; padding: .25em .9em; margin: 1em 0 1.5em; }
@@ -179,7 +241,7 @@ th, td {
 }
 thead { display: table-header-group; }
 thead th { border-bottom: 2px solid #111; font-family: system-ui, Helvetica, Arial, sans-serif; }
-tr, .box, .head, .intro, .keep, blockquote, .command {
+tr, .box, .head, .intro, .keep, blockquote, .command, ul.quoted li {
   break-inside: avoid; page-break-inside: avoid;
 }
 table.fields th { width: 27%; font-weight: bold; }
@@ -197,8 +259,12 @@ table.audit th:nth-child(4) { width: 15%; }
 }
 .local { color: #333; }
 table.transcript .local, table.audit .local { display: block; }
-.said, .note, pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.said, .note, .quote, .notice, pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 .note { margin-top: .2em; padding-left: .6em; border-left: 3px solid #777; }
+ul.quoted { list-style: none; margin: .3em 0 .8em; padding-left: 0; }
+.quote-seq { margin: .3em 0 0; font-size: .92em; }
+.quote { padding-left: .6em; border-left: 3px solid #111; }
+.notice { margin: .5em 0 1em; padding: .6em .9em; border: 1px solid #777; }
 .missing { font-style: italic; color: #444; }
 .ctl { font-family: monospace; font-size: .8em; border: 1px solid #111; padding: 0 .15em; }
 pre { margin: .5em 0; font-family: inherit; font-size: 1em; }

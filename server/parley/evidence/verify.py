@@ -10,8 +10,10 @@ the record:
 2. the acceptance is event 1; its text is exactly the canonical text of the
    structured policy it carries and hashes to its recorded digest; the
    bundle's acceptance record is a faithful copy of it (a swapped policy text);
-3. a closure cites, word for word, a clause of the version the visitor
-   accepted, and the bundle's closure record is a faithful copy of it;
+3. every warning and closure cites, word for word, a clause of the version
+   the visitor accepted, quotes the visitor's messages exactly as the
+   transcript holds them, and carries the notice that version's template
+   gives; the bundle's closure record is a faithful copy of the closing event;
 4. the audit entries about this conversation each match their hash and link
    to one another, and the last export they record is by the bundle's
    ``generated_by`` (the agents listed are checked against the events in 1);
@@ -36,6 +38,7 @@ from parley.domain.anchor import Checkpoint, Leaf, key_id, signature_valid
 from parley.domain.audit import AuditAction, AuditEntry
 from parley.domain.chain import GENESIS, verify_links
 from parley.domain.conversation import Conversation
+from parley.domain.moderation import notice_for
 from parley.domain.policy import Clause, PolicyVersion, from_document
 from parley.domain.transcript import Event, EventType
 from parley.errors import PolicyInvalid, UnknownClause
@@ -179,21 +182,43 @@ def _closure(bundle: Mapping[str, Any]) -> None:
         raise Failed("the closure record differs from the closing event of the transcript")
     if ending is not None and ending.seq != events[-1].seq:
         raise Failed(f"event {events[-1].seq} comes after the conversation ended")
-    if ending is None or ending.type is not EventType.CLOSED:
-        return
-    accepted, cited = events[0].data, ending.data
+    version = _accepted(events)
+    by_seq = {e.seq: e for e in events}
+    for e in events:
+        if e.type in (EventType.WARNING, EventType.CLOSED):
+            _citation(e, events[0], version, by_seq)
+
+
+def _citation(
+    e: Event, acceptance: Event, version: PolicyVersion, by_seq: Mapping[int, Event]
+) -> None:
+    """A warning or closure cites the accepted version exactly and quotes exactly."""
+    accepted, cited = acceptance.data, e.data
     if (cited["policy_id"], cited["version"], cited["sha256"]) != (
         accepted["policy_id"],
         accepted["version"],
         accepted["sha256"],
     ):
-        raise Failed(f"event {ending.seq}: the closure cites a policy version not accepted here")
+        raise Failed(f"event {e.seq}: it cites a policy version not accepted here")
     try:
-        clause = _accepted(events).clause(cited["clause"]["id"])
+        clause = version.clause(cited["clause"]["id"])
     except UnknownClause:
-        raise Failed(f"event {ending.seq}: the accepted version has no such clause") from None
+        raise Failed(f"event {e.seq}: the accepted version has no such clause") from None
     if Clause(**cited["clause"]) != clause:
-        raise Failed(f"event {ending.seq}: clause {clause.id} is not quoted word for word")
+        raise Failed(f"event {e.seq}: clause {clause.id} is not quoted word for word")
+    for quoted in cited["messages"]:
+        source = by_seq.get(quoted["seq"])
+        if (
+            source is None
+            or source.seq >= e.seq
+            or source.type is not EventType.MESSAGE
+            or source.author.role.value != "visitor"
+            or source.data["text"] != quoted["text"]
+        ):
+            raise Failed(f"event {e.seq}: the message it quotes as seq {quoted['seq']} differs")
+    kind = "closure" if e.type is EventType.CLOSED else "warning"
+    if cited["notice"] != notice_for(version, kind, clause, cited["messages"], e.conversation_id):
+        raise Failed(f"event {e.seq}: the notice is not the one the policy's template gives")
 
 
 def _audit(bundle: Mapping[str, Any]) -> None:

@@ -20,6 +20,8 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.ConversationNotFound: ("not_found", 404),
     e.NotJoined: ("not_joined", 409),
     e.UnknownClause: ("unknown_clause", 422),
+    e.BadEvidence: ("bad_evidence", 422),
+    e.Barred: ("barred", 403),
     e.BadJson: ("bad_json", 400),
     e.UnknownType: ("unknown_type", 400),
     e.InvalidFrame: ("invalid_frame", 400),
@@ -28,8 +30,10 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.Unauthorized: ("unauthorized", 401),
     e.Forbidden: ("forbidden", 403),
     e.InvalidResumeToken: ("invalid_token", 401),
+    e.RateLimited: ("rate_limited", 429),
     e.BadRequest: ("bad_request", 400),
     e.StaffNotFound: ("staff_not_found", 404),
+    e.BanNotFound: ("ban_not_found", 404),
     e.StoreUnavailable: ("unavailable", 503),
 }
 
@@ -46,12 +50,18 @@ def code_of(error: e.ParleyError) -> tuple[str, int]:
 
 def error_frame(error: e.ParleyError, **context: Any) -> dict[str, Any]:
     """The typed error frame sent on a WebSocket: ``{"type": "error", "code", "message", ...}``."""
-    return {"type": "error", "code": code_of(error)[0], "message": str(error), **context}
+    return {
+        "type": "error",
+        "code": code_of(error)[0],
+        "message": str(error),
+        **error.extra,
+        **context,
+    }
 
 
 def error_body(error: e.ParleyError) -> dict[str, Any]:
     """The JSON body of an HTTP error response."""
-    return {"error": {"code": code_of(error)[0], "message": str(error)}}
+    return {"error": {"code": code_of(error)[0], "message": str(error), **error.extra}}
 
 
 def http_error_body(status: int, message: str) -> dict[str, Any]:

@@ -6,15 +6,25 @@ from collections.abc import Callable
 from typing import Any
 
 from parley.bus.base import LOBBY, staff_topic
+from parley.domain import bans, moderation
 from parley.domain import conversation as rules
 from parley.domain.agent import CHAT_ROLES, Staff
 from parley.domain.audit import AuditAction, AuditDraft
+from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, Transition
+from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Author, Event, EventType
-from parley.errors import ConversationNotFound, HelloRequired, InvalidFrame, Unauthorized
+from parley.errors import (
+    BadEvidence,
+    ConversationNotFound,
+    HelloRequired,
+    InvalidFrame,
+    Unauthorized,
+)
 from parley.service import evidence
 from parley.service.core import Core, policy_view
 from parley.service.feed import Send
+from parley.service.history import visitor_history
 from parley.service.session import Session
 
 
@@ -53,6 +63,8 @@ class AgentSession(Session):
             await self._end(frame, lambda c, at: rules.resolve(c, self._me, frame.get("note"), at))
         elif kind == "close":
             await self._close(frame)
+        elif kind == "warn":
+            await self._warn(frame)
 
     @property
     def _me(self) -> Author:
@@ -84,7 +96,10 @@ class AgentSession(Session):
 
     async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
         if topic == LOBBY:
-            await self.send({"type": "conversation", "conversation": message["conversation"]})
+            frame = {"type": "conversation", "conversation": message["conversation"]}
+            if "flag" in message:
+                frame["flag"] = message["flag"]
+            await self.send(frame)
         elif "revoked" in message:
             raise Unauthorized(f"this token was revoked at {message['revoked']}")
         else:
@@ -113,7 +128,12 @@ class AgentSession(Session):
                 await self._record(AuditAction.AGENT_JOINED, applied.event)
         accepted = await self.core.policy(conv.policy)
         await self.send(
-            {"type": "joined", "conversation": conv.to_dict(), "policy": policy_view(accepted)}
+            {
+                "type": "joined",
+                "conversation": conv.to_dict(),
+                "policy": policy_view(accepted),
+                "history": await visitor_history(self.core, conv),
+            }
         )
         await self.watch(conv, last_seq)
 
@@ -144,21 +164,71 @@ class AgentSession(Session):
             await self.core.announce(applied.conversation, applied.event)
             await self._record(AuditAction.REPLIED, applied.event)
 
-    async def _close(self, frame: dict[str, Any]) -> None:
+    async def _evidence(self, frame: dict[str, Any]) -> tuple[PolicyVersion, list[Event]]:
+        """The version the visitor accepted, and the events the agent quotes as examples."""
         conv = await self._get(frame["conversation_id"])
-        accepted = await self.core.policy(conv.policy)
+        quoted = sorted(frame.get("message_seqs", []))
+        events = await self.core.store.events(conv.id, 0, quoted[-1]) if quoted else []
+        by_seq = {e.seq: e for e in events}
+        missing = [seq for seq in quoted if seq not in by_seq]
+        if missing:
+            raise BadEvidence(f"conversation {conv.id} has no event {missing[0]}")
+        return await self.core.policy(conv.policy), [by_seq[seq] for seq in quoted]
+
+    async def _close(self, frame: dict[str, Any]) -> None:
+        accepted, examples = await self._evidence(frame)
+        clause = accepted.clause(frame["clause_id"])
+        ban = None
+        if "bar" in frame:
+            assert self.staff is not None
+            conv = await self._get(frame["conversation_id"])
+            acceptance = (await self.core.store.events(conv.id, 0, 1))[0]
+            ban = bans.place(
+                frame["bar"],
+                ban_id=self.core.ids("b"),
+                visitor_id=conv.visitor_id,
+                visitor_ip=acceptance.data["ip"],
+                conversation_id=conv.id,
+                clause={"id": clause.id, "title": clause.title, "text": clause.text},
+                by=self.staff.id,
+                at=self.core.clock(),
+            )
+        summary = {"id": ban.id, "until": ban.until, "network": ban.network} if ban else None
         await self._end(
             frame,
-            lambda c, at: rules.close_for_violation(
-                c, accepted, self._me, frame["clause_id"], frame.get("note"), at
+            lambda c, at: moderation.close_for_violation(
+                c, accepted, self._me, frame["clause_id"], frame.get("note"), at, examples, summary
             ),
+            ban,
         )
 
+    async def _warn(self, frame: dict[str, Any]) -> None:
+        accepted, examples = await self._evidence(frame)
+        at = self.core.clock()
+        applied = await self.core.store.apply(
+            frame["conversation_id"],
+            lambda c: moderation.warn(
+                c, accepted, self._me, frame["clause_id"], frame.get("note"), examples, at
+            ),
+        )
+        assert applied.event is not None
+        await self.send(
+            {"type": "done", "request": "warn", "conversation_id": applied.conversation.id,
+             "seq": applied.event.seq}
+        )  # fmt: skip
+        await self.core.announce(applied.conversation, applied.event)
+        await self._record(AuditAction.WARNED, applied.event, clause_id=frame["clause_id"])
+
     async def _end(
-        self, frame: dict[str, Any], decide: Callable[[Conversation, Any], Transition]
+        self,
+        frame: dict[str, Any],
+        decide: Callable[[Conversation, Any], Transition],
+        ban: Ban | None = None,
     ) -> None:
         at = self.core.clock()
-        applied = await self.core.store.apply(frame["conversation_id"], lambda c: decide(c, at))
+        applied = await self.core.store.apply(
+            frame["conversation_id"], lambda c: decide(c, at), ban=ban
+        )
         assert applied.event is not None
         await self.send(
             {
@@ -171,7 +241,10 @@ class AgentSession(Session):
         await self.core.announce(applied.conversation, applied.event)
         if applied.event.type is EventType.CLOSED:
             await self._record(
-                AuditAction.CLOSED, applied.event, clause_id=applied.event.data["clause"]["id"]
+                AuditAction.CLOSED,
+                applied.event,
+                clause_id=applied.event.data["clause"]["id"],
+                ban_id=ban.id if ban else None,
             )
         else:
             await self._record(AuditAction.RESOLVED, applied.event)

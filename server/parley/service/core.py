@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,8 +15,10 @@ from parley.bus.base import LOBBY, Bus, conversation_topic, staff_topic
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole, token_hash
 from parley.domain.audit import Actor, AuditAction, AuditDraft, AuditEntry
+from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation
 from parley.domain.policy import PolicyRef, PolicyVersion
+from parley.domain.ratelimit import Limiter
 from parley.domain.transcript import Event, format_time
 from parley.errors import Forbidden, PolicyInvalid, Unauthorized
 from parley.store.base import Store
@@ -43,6 +46,10 @@ class Core:
     key: Ed25519PrivateKey
     clock: Callable[[], datetime] = utc_now
     ids: Callable[[str], str] = new_id
+    #: Messages per visitor, and new conversations per address (per process).
+    message_limit: Limiter = field(default_factory=lambda: Limiter(20, 60))
+    conversation_limit: Limiter = field(default_factory=lambda: Limiter(10, 3600))
+    monotonic: Callable[[], float] = time.monotonic
     _policies: dict[tuple[str, int], PolicyVersion] = field(default_factory=dict)
 
     async def publish_policies(self, versions: list[PolicyVersion]) -> list[PolicyVersion]:
@@ -103,6 +110,21 @@ class Core:
             await self.audit(AuditDraft(by, AuditAction.STAFF_REVOKED, staff_id=staff_id))
             await self.bus.publish(staff_topic(staff_id), {"revoked": staff.revoked_at})
         return staff
+
+    async def bar_on(self, visitor_id: str | None, ip: str | None) -> Ban | None:
+        """The bar that keeps this visitor or address out now, if any (the longest)."""
+        now = self.clock()
+        applying = [b for b in await self.store.bans() if b.applies(visitor_id, ip, now)]
+        return max(applying, key=lambda b: b.until or "9999", default=None)
+
+    async def lift_ban(self, ban_id: str, reason: str, by: Actor) -> Ban | None:
+        ban = await self.store.lift_ban(ban_id, by.id, reason, self.clock())
+        if ban is not None:
+            await self.audit(
+                AuditDraft(by, AuditAction.BAN_LIFTED, ban.conversation_id,
+                           details={"ban_id": ban_id, "reason": reason})
+            )  # fmt: skip
+        return ban
 
     async def audit(self, draft: AuditDraft) -> AuditEntry:
         """Record a privileged action in the hash-chained audit trail."""

@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from parley.bus.base import POLICY, visitor_topic
+from parley.bus.base import LOBBY, POLICY, visitor_topic
 from parley.domain import conversation as rules
 from parley.domain.agent import token_hash
+from parley.domain.bans import Ban
 from parley.domain.conversation import ClientContext, Conversation
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import EventType
 from parley.errors import (
+    Barred,
     HelloRequired,
     InvalidFrame,
     InvalidResumeToken,
     PolicyMismatch,
     PolicyNotAccepted,
+    RateLimited,
 )
 from parley.protocol.errors import error_frame
 from parley.service.core import Core, new_token, policy_view
@@ -24,11 +27,29 @@ from parley.service.feed import Send
 from parley.service.session import Session
 
 ENDING_EVENTS = {EventType.CLOSED.value, EventType.RESOLVED.value}
+#: Seconds between two "flooding" flags about one visitor.
+FLAG_EVERY = 10.0
 
 
 def policy_offer(policy: PolicyVersion) -> dict[str, Any]:
     """The frame that shows a visitor the version in force, to accept by echoing its digest."""
     return {"type": "policy", **policy_view(policy)}
+
+
+def barred_notice(ban: Ban) -> dict[str, Any]:
+    """What a barred visitor is told instead of being offered the policy."""
+    until = f"until {ban.until} (UTC)" if ban.until else "permanently"
+    clause = ban.clause
+    return {
+        "type": "barred",
+        "until": ban.until,
+        "clause": dict(clause),
+        "message": (
+            f"You cannot start a conversation {until}, because an earlier conversation broke "
+            f'rule {clause["id"]}, "{clause["title"]}", of our conduct policy. You can contest '
+            f"this as the policy describes, quoting the reference {ban.conversation_id}."
+        ),
+    }
 
 
 def visitor_view(conv: Conversation) -> dict[str, Any]:
@@ -63,6 +84,7 @@ class VisitorSession(Session):
         self.client = ClientContext(ip, user_agent)
         self.conversation: Conversation | None = None
         self._offered_after: str | None = None
+        self._flagged_at = -FLAG_EVERY
 
     async def handle(self, frame: dict[str, Any]) -> None:
         """Act on one validated frame; raise a ParleyError for the client to be told."""
@@ -127,7 +149,11 @@ class VisitorSession(Session):
         key = current.id if current is not None else ""
         if (current is None or not current.is_open) and self._offered_after != key:
             self._offered_after = key
-            await self.send(policy_offer(self.core.policy_in_force()))
+            ban = await self.core.bar_on(self.visitor_id, self.ip)
+            if ban is not None:
+                await self.send(barred_notice(ban))
+            else:
+                await self.send(policy_offer(self.core.policy_in_force()))
 
     async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
         if topic == POLICY:
@@ -157,9 +183,22 @@ class VisitorSession(Session):
             self.conversation = await self.core.store.conversation(self.conversation.id)
             await self._offer_if_ended()
 
+    async def _flag_flooding(self, conv: Conversation) -> None:
+        """Tell agents the visitor is flooding, at most every FLAG_EVERY seconds."""
+        now = self.core.monotonic()
+        if now - self._flagged_at >= FLAG_EVERY:
+            self._flagged_at = now
+            await self.core.bus.publish(LOBBY, {"conversation": conv.to_dict(), "flag": "flooding"})
+
     async def _accept(self, frame: dict[str, Any]) -> None:
         assert self.visitor_id is not None
         visitor_id = self.visitor_id
+        ban = await self.core.bar_on(visitor_id, self.ip)
+        if ban is not None:
+            raise Barred(barred_notice(ban)["message"], ban.until, ban.clause)
+        wait = self.core.conversation_limit.take(self.ip or visitor_id, self.core.monotonic())
+        if wait is not None:
+            raise RateLimited(f"too many new conversations; try again in {wait:.0f} s", wait)
         offered = self.core.policy_in_force()
         answer = PolicyRef(frame["policy_id"], frame["version"], frame["sha256"])
         conversation_id = self.core.ids("c")
@@ -197,6 +236,10 @@ class VisitorSession(Session):
         current = self.conversation
         if current is None:
             raise PolicyNotAccepted("accept the conduct policy before sending messages")
+        wait = self.core.message_limit.take(current.visitor_id, self.core.monotonic())
+        if wait is not None:
+            await self._flag_flooding(current)
+            raise RateLimited(f"too many messages; try again in {wait:.0f} s", wait)
         client_id, text, at = frame["client_id"], frame["text"], self.core.clock()
         applied = await self.core.store.apply(
             current.id,

@@ -39,6 +39,7 @@ from typing import Generic, TypeVar
 from parley.domain.agent import Staff
 from parley.domain.anchor import Checkpoint, Leaf
 from parley.domain.audit import AuditDraft, AuditEntry
+from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event
@@ -126,8 +127,12 @@ class Store(ABC):
         conversation_id: str,
         decide: Callable[[Conversation], Transition | None],
         dedupe: str | None = None,
+        ban: Ban | None = None,
     ) -> Applied:
-        """Write the outcome of ``decide`` on the conversation; raise ConversationNotFound."""
+        """Write the outcome of ``decide`` on the conversation; raise ConversationNotFound.
+
+        ``ban``, if given, is stored in the same transaction as the event.
+        """
 
     @abstractmethod
     async def conversation(self, conversation_id: str) -> Conversation | None: ...
@@ -174,6 +179,14 @@ class Store(ABC):
         self, policy_id: str, version: int, cursor: str | None, limit: int
     ) -> Page[Conversation]:
         """Conversations whose visitor accepted this version, oldest first."""
+
+    @abstractmethod
+    async def bans(self) -> list[Ban]:
+        """Every bar ever placed (lifted and expired ones too), oldest first."""
+
+    @abstractmethod
+    async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
+        """Lift a bar (once; lifting again changes nothing); ``None`` if there is none."""
 
     @abstractmethod
     async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:

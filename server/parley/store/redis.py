@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole
+from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, ConversationState, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time
@@ -25,6 +26,7 @@ from parley.errors import ConversationNotFound
 from parley.store.base import Applied, Store
 from parley.store.redis_db import (
     ALL,
+    BANS,
     CLOSED,
     CONVERSATION_N,
     OPEN,
@@ -153,6 +155,7 @@ class RedisStore(RedisRecords, Store):
         conversation_id: str,
         decide: Callable[[Conversation], Transition | None],
         dedupe: str | None = None,
+        ban: Ban | None = None,
     ) -> Applied:
         key, events = conv_key(conversation_id, "conv"), conv_key(conversation_id, "events")
         dedupe_key = conv_key(conversation_id, "dedupe")
@@ -181,6 +184,8 @@ class RedisStore(RedisRecords, Store):
                     p.zrem(OPEN, conversation_id)
                 if after.state is ConversationState.CLOSED:
                     p.zadd(CLOSED, {conversation_id: n})
+                if ban is not None:
+                    p.hset(BANS, ban.id, dumps(ban.to_dict()))
 
             return Commit(writes, Applied(after, t.event))
 
@@ -207,6 +212,26 @@ class RedisStore(RedisRecords, Store):
             return []
         raw = await self.guard(self.r.lrange(conv_key(conversation_id, "events"), after_seq, end))
         return [Event.from_dict(json.loads(r)) for r in raw]
+
+    # bans
+
+    async def bans(self) -> list[Ban]:
+        raw = await self.guard(self.r.hgetall(BANS))
+        return sorted(
+            (Ban.from_dict(json.loads(v)) for v in raw.values()), key=lambda b: (b.created_at, b.id)
+        )
+
+    async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
+        async def body(pipe: Any) -> Any:
+            raw = await pipe.hget(BANS, ban_id)
+            ban = Ban.from_dict(json.loads(raw)) if raw else None
+            if ban is None or ban.lifted_at is not None:
+                return ban
+            lifted = ban.lifted(by, reason, at)
+            return Commit(lambda p: p.hset(BANS, ban_id, dumps(lifted.to_dict())), lifted)
+
+        result: Ban | None = await self.transaction([BANS], body)
+        return result
 
     # staff
 

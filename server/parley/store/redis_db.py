@@ -55,6 +55,7 @@ STAFF_TOKENS = f"{G}:staff-tokens"
 AUDIT = f"{G}:audit"
 LEAVES = f"{G}:leaves"
 CHECKPOINTS = f"{G}:checkpoints"
+BANS = f"{G}:bans"
 
 
 def conv_key(conversation_id: str, part: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole
+from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, ConversationState, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time
@@ -133,6 +134,7 @@ class SQLiteStore(RecordTables, Store):
         conversation_id: str,
         decide: Callable[[Conversation], Transition | None],
         dedupe: str | None = None,
+        ban: Ban | None = None,
     ) -> Applied:
         def write(db: sqlite3.Connection) -> Applied:
             current = self._get(conversation_id)
@@ -159,6 +161,10 @@ class SQLiteStore(RecordTables, Store):
                 ),
             )
             self._insert_event(db, t.event, dedupe)
+            if ban is not None:
+                db.execute(
+                    "INSERT INTO bans (id, body) VALUES (?, ?)", (ban.id, json.dumps(ban.to_dict()))
+                )
             return Applied(t.conversation, t.event)
 
         return await self.write(write)
@@ -191,6 +197,28 @@ class SQLiteStore(RecordTables, Store):
             return [Event.from_dict(json.loads(r[0])) for r in rows]
 
         return await self._run(read)
+
+    # bans
+
+    def _bans(self, where: str = "", args: tuple[str, ...] = ()) -> list[Ban]:
+        rows = self.db.execute(f"SELECT body FROM bans {where} ORDER BY n", args)
+        return [Ban.from_dict(json.loads(r[0])) for r in rows]
+
+    async def bans(self) -> list[Ban]:
+        return await self.read(self._bans)
+
+    async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
+        def write(db: sqlite3.Connection) -> Ban | None:
+            found = self._bans("WHERE id = ?", (ban_id,))
+            if not found or found[0].lifted_at is not None:
+                return found[0] if found else None
+            lifted = found[0].lifted(by, reason, at)
+            db.execute(
+                "UPDATE bans SET body = ? WHERE id = ?", (json.dumps(lifted.to_dict()), ban_id)
+            )
+            return lifted
+
+        return await self.write(write)
 
     # staff
 

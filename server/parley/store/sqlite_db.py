@@ -67,6 +67,11 @@ MIGRATIONS = [
         tree_size INTEGER PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE bans (
+        n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL
+    );
+    """,
 ]
 
 

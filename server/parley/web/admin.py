@@ -1,4 +1,4 @@
-"""Admin endpoints: staff tokens. Only the ``admin`` role; every change is audited."""
+"""Admin endpoints: staff tokens and bars. Only the ``admin`` role; every change is audited."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 
 from parley.domain.agent import StaffRole
-from parley.errors import BadJson, BadRequest, StaffNotFound
+from parley.errors import BadJson, BadRequest, BanNotFound, StaffNotFound
 from parley.schemas import validator
 from parley.web.api import core_of, json_endpoint, staff_of
 
@@ -27,6 +27,19 @@ NEW_STAFF = validator(
 )
 
 
+async def _json_body(request: Request, schema: Any) -> dict[str, Any]:
+    """The request's JSON body, valid against ``schema``; BadJson or BadRequest otherwise."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise BadJson("the request body is not JSON") from None
+    errors = sorted(schema.iter_errors(body), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise BadRequest(f"{errors[0].json_path}: {errors[0].message}")
+    result: dict[str, Any] = body
+    return result
+
+
 @json_endpoint
 async def list_staff(request: Request) -> dict[str, Any]:
     await staff_of(request, ADMIN)
@@ -36,13 +49,7 @@ async def list_staff(request: Request) -> dict[str, Any]:
 @json_endpoint
 async def add_staff(request: Request) -> dict[str, Any]:
     admin = await staff_of(request, ADMIN)
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise BadJson("the request body is not JSON") from None
-    errors = sorted(NEW_STAFF.iter_errors(body), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise BadRequest(f"{errors[0].json_path}: {errors[0].message}")
+    body = await _json_body(request, NEW_STAFF)
     staff, token = await core_of(request).add_staff(
         body["name"], StaffRole(body["role"]), admin.actor
     )
@@ -56,3 +63,34 @@ async def revoke_staff(request: Request) -> dict[str, Any]:
     if staff is None:
         raise StaffNotFound(f"no staff member {request.path_params['id']}")
     return {"staff": staff.to_dict()}
+
+
+LIFT = validator(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
+    }
+)
+
+
+@json_endpoint
+async def list_bans(request: Request) -> dict[str, Any]:
+    """Bars in force; ``?all=true`` lists lifted and expired ones too."""
+    await staff_of(request, ADMIN)
+    core = core_of(request)
+    everything = request.query_params.get("all") == "true"
+    now = core.clock()
+    found = [b for b in await core.store.bans() if everything or b.active(now)]
+    return {"items": [b.to_dict() for b in found]}
+
+
+@json_endpoint
+async def lift_ban(request: Request) -> dict[str, Any]:
+    admin = await staff_of(request, ADMIN)
+    body = await _json_body(request, LIFT)
+    ban = await core_of(request).lift_ban(request.path_params["id"], body["reason"], admin.actor)
+    if ban is None:
+        raise BanNotFound(f"no bar {request.path_params['id']}")
+    return {"ban": ban.to_dict()}

@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from parley import keys, policy_files
 from parley.bus import open_bus
 from parley.config import Settings
+from parley.domain.ratelimit import Limiter
 from parley.errors import PolicyConflict
 from parley.protocol.errors import http_error_body
 from parley.service import tasks
@@ -30,7 +31,13 @@ async def start_core(settings: Settings) -> Core:
     key, _ = keys.load_or_create(settings.signing_key)
     store = await open_store(settings.store)
     try:
-        core = Core(store, open_bus(settings.store), key)
+        core = Core(
+            store,
+            open_bus(settings.store),
+            key,
+            message_limit=Limiter(settings.messages_per_minute, 60),
+            conversation_limit=Limiter(settings.conversations_per_hour, 3600),
+        )
         try:
             await core.publish_policies(versions)
         except PolicyConflict as e:
@@ -93,6 +100,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/admin/staff", admin.list_staff, methods=["GET"]),
             Route("/api/admin/staff", admin.add_staff, methods=["POST"]),
             Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
+            Route("/api/admin/bans", admin.list_bans, methods=["GET"]),
+            Route("/api/admin/bans/{id:str}/lift", admin.lift_ban, methods=["POST"]),
             *pages.routes(settings.widget_dir),
         ],
         lifespan=lifespan,

@@ -1,0 +1,100 @@
+"""Bars: a visitor (and optionally an address or network) kept out of the chat for a while.
+
+A bar is placed in the same action as a closure for violation, cites its
+clause, expires on its own (or never), and can be lifted by an admin. It
+matches by visitor id, or by address, so clearing the widget's storage does
+not get round an address bar.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from parley.domain.transcript import format_time
+from parley.errors import InvalidFrame
+
+
+@dataclass(frozen=True)
+class Ban:
+    id: str
+    visitor_id: str
+    #: An address (as a /32 or /128) or a network in CIDR form; None bars the visitor id only.
+    network: str | None
+    conversation_id: str
+    clause: Mapping[str, str]
+    created_at: str
+    created_by: str
+    #: When it ends by itself; None is permanent.
+    until: str | None
+    lifted_at: str | None = None
+    lifted_by: str | None = None
+    lift_reason: str | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.lifted_at is None and (self.until is None or format_time(now) < self.until)
+
+    def applies(self, visitor_id: str | None, ip: str | None, now: datetime) -> bool:
+        """Whether this bar keeps out a connection of ``visitor_id`` from ``ip`` at ``now``."""
+        if not self.active(now):
+            return False
+        if visitor_id is not None and visitor_id == self.visitor_id:
+            return True
+        if self.network is None or ip is None:
+            return False
+        try:
+            return ipaddress.ip_address(ip) in ipaddress.ip_network(self.network)
+        except ValueError:
+            return False
+
+    def lifted(self, by: str, reason: str, at: datetime) -> Ban:
+        return replace(self, lifted_at=format_time(at), lifted_by=by, lift_reason=reason)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "clause": dict(self.clause)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Ban:
+        return cls(**d)
+
+
+def place(
+    request: Mapping[str, Any],
+    *,
+    ban_id: str,
+    visitor_id: str,
+    visitor_ip: str | None,
+    conversation_id: str,
+    clause: Mapping[str, str],
+    by: str,
+    at: datetime,
+) -> Ban:
+    """The bar an agent asked for: ``{"hours": int | None, "ip": bool, "network": str | None}``.
+
+    ``hours`` None is permanent; ``ip`` bars the address the visitor accepted from;
+    ``network`` bars a CIDR block. Raises InvalidFrame for a network that is not one.
+    """
+    network = None
+    if request.get("network"):
+        try:
+            network = str(ipaddress.ip_network(request["network"], strict=False))
+        except ValueError:
+            raise InvalidFrame(
+                f"close: $.bar.network: {request['network']!r} is not a network"
+            ) from None
+    elif request.get("ip") and visitor_ip:
+        network = str(ipaddress.ip_network(visitor_ip))
+    hours = request.get("hours")
+    return Ban(
+        id=ban_id,
+        visitor_id=visitor_id,
+        network=network,
+        conversation_id=conversation_id,
+        clause=dict(clause),
+        created_at=format_time(at),
+        created_by=by,
+        until=format_time(at + timedelta(hours=hours)) if hours is not None else None,
+    )
