@@ -42,6 +42,7 @@ button, input, textarea { font: inherit; }
   box-shadow: 0 10px 40px rgb(0 0 0 / .3); }
 :host([data-side="right"]) .panel { right: 0; } :host([data-side="left"]) .panel { left: 0; }
 .panel[hidden], [hidden] { display: none !important; }
+.panel:focus { outline: none; }
 header { display: flex; align-items: center; gap: 8px; padding: 12px 14px; background: #0b63ce; color: #fff; }
 header h2 { flex: 1; margin: 0; font-size: 16px; }
 .status { font-size: 12px; opacity: .9; }
@@ -66,6 +67,9 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
 .notice h3 { margin: 0 0 6px; font-size: 15px; }
 .notice blockquote, .warning blockquote { margin: 8px 0; padding: 6px 10px; border-left: 3px solid #d4a72c; background: #fff; white-space: pre-wrap; }
 .notice-text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0 0 8px; }
+.barred { border-color: #cf222e; background: #ffebe9; }
+.barred blockquote { border-left-color: #cf222e; }
+.barred b { display: block; }
 .warning { border: 1px solid #d4a72c; border-left-width: 4px; background: #fff8c5; border-radius: 8px; padding: 8px 12px; font-size: 14px; }
 .warning h3 { margin: 0 0 4px; font-size: 14px; color: #7d4e00; }
 .error { color: #82071e; font-size: 13px; }
@@ -119,6 +123,7 @@ textarea:disabled { background: #f6f8fa; }
       this.lastSeq = 0;
       this.policy = null;
       this.ended = null; // the closed/resolved event of the current conversation
+      this.barred = null; // the barred frame, while this visitor may not start a conversation
       this.unread = 0;
       this.retries = 0;
       this.ws = null;
@@ -161,20 +166,22 @@ textarea:disabled { background: #f6f8fa; }
         v.policyTitle, v.policyMeta, v.policyText,
         h("label", { class: "agree" }, v.agree, v.agreeLabel), v.start, v.gateError);
       v.notice = h("div", { class: "notice", id: "notice", role: "alert", hidden: true, tabindex: "-1" });
+      v.barred = h("div", { class: "notice barred", id: "barred", role: "alert", hidden: true, tabindex: "-1" });
       v.log = h("ol", { class: "log", id: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
       v.input = h("textarea", { id: "message", maxlength: MAX_CHARS, disabled: true,
         placeholder: "Type your message…", onkeydown: (e) => this.onKey(e) });
       v.send = h("button", { class: "primary", id: "send", type: "submit", disabled: true }, "Send");
       v.form = h("form", { onsubmit: (e) => { e.preventDefault(); this.sendMessage(); } },
         h("label", { class: "sr-only", for: "message" }, "Message"), v.input, v.send);
-      v.body = h("div", { class: "body" }, v.gate, v.log, v.notice);
+      v.body = h("div", { class: "body" }, v.gate, v.log, v.notice, v.barred);
       v.panel = h("section", { class: "panel", id: "panel", role: "dialog", "aria-label": settings.title,
-        hidden: true, onkeydown: (e) => { if (e.key === "Escape") this.open(false); } },
+        hidden: true, tabindex: "-1", onkeydown: (e) => { if (e.key === "Escape") this.open(false); } },
         h("header", {}, h("h2", {}, settings.title), v.status,
           h("button", { class: "close", id: "close", type: "button", "aria-label": "Close chat",
             onclick: () => this.open(false) }, "×")),
         v.body, v.form);
       root.append(v.launcher, v.panel);
+      this.root = root;
       document.body.append(host);
     }
 
@@ -186,10 +193,19 @@ textarea:disabled { background: #f6f8fa; }
       if (show) {
         this.unread = 0;
         v.badge.hidden = true;
-        (v.input.disabled ? (v.gate.hidden ? v.notice : v.policyText) : v.input).focus();
+        this.focusIn();
       } else {
         v.launcher.focus();
       }
+    }
+
+    // Focus what the visitor can act on or must read; the panel itself until the server has said.
+    focusIn() {
+      const v = this.view;
+      const target = !v.input.disabled ? v.input : !v.gate.hidden ? v.policyText : !v.notice.hidden ? v.notice
+        : !v.barred.hidden ? v.barred : v.panel;
+      this.awaiting = target === v.panel;
+      target.focus();
     }
 
     setStatus(text) { this.view.status.textContent = text; }
@@ -212,13 +228,14 @@ textarea:disabled { background: #f6f8fa; }
       v.gate.hidden = false;
       v.log.hidden = true;
       v.notice.hidden = true;
+      v.barred.hidden = true;
       v.form.hidden = true;
       this.updateStart();
     }
 
     showChat() {
       const v = this.view;
-      v.notice.hidden = true;
+      v.notice.hidden = v.barred.hidden = true;
       v.gate.hidden = true;
       v.log.hidden = false;
       v.form.hidden = false;
@@ -254,6 +271,10 @@ textarea:disabled { background: #f6f8fa; }
     onFrame(frame) {
       const handler = this.handlers[frame.type];
       if (handler) handler.call(this, frame);
+      if (this.awaiting) { // opened before the server had said what to show: focus it once it has
+        this.awaiting = false;
+        if (this.root.activeElement === this.view.panel) this.focusIn();
+      }
     }
 
     // ---- actions ----------------------------------------------------------
@@ -334,10 +355,28 @@ textarea:disabled { background: #f6f8fa; }
       } else {
         v.notice.append(h("h3", {}, "This conversation is resolved"), h("p", {}, "Thank you for chatting with us."));
       }
-      v.notice.append(h("button", { class: "primary", id: "new-conversation", type: "button",
+      if (!this.barred) v.notice.append(h("button", { class: "primary", id: "new-conversation", type: "button",
         onclick: () => this.policy && this.showGate(this.policy) }, "Start a new conversation"));
       v.notice.hidden = false;
       this.setChatEnabled(false);
+    }
+
+    // Instead of the gate: why this visitor cannot start a conversation, and until when.
+    showBarred(f) {
+      const v = this.view;
+      const c = f.clause || {};
+      const until = f.until ? `until ${new Date(f.until).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })} ` +
+        `(${f.until.slice(0, 16).replace("T", " ")} UTC)` : "permanently";
+      this.barred = f;
+      v.barred.replaceChildren(h("h3", {}, "You can't start a new conversation"),
+        h("p", { class: "notice-text", id: "barred-text" }, f.message),
+        h("blockquote", { id: "barred-clause" }, h("b", {}, `Rule ${c.id}, “${c.title}”`), c.text),
+        h("p", { id: "barred-until" }, `This applies ${until}.`));
+      v.gate.hidden = true;
+      v.barred.hidden = v.form.hidden = false;
+      this.setChatEnabled(false);
+      if (this.ended) this.showEnded(this.ended); // without "Start a new conversation"
+      v.body.scrollTop = v.barred.offsetTop - v.body.offsetTop - 12; // its heading in view
     }
 
     bump() { // count unread news while the panel is closed
@@ -388,10 +427,14 @@ textarea:disabled { background: #f6f8fa; }
         this.view.notice.hidden = true;
       }
       this.conversation = conversation;
+      this.barred = null; // this connection will say again, with a barred frame or a policy offer
       if (conversation && conversation.state === "open") this.showChat();
     },
+    barred(f) { this.showBarred(f); },
     policy(f) {
       this.policy = f;
+      if (this.barred) return; // still barred: no gate, whatever version comes into force
+      this.view.barred.hidden = true;
       if (!this.conversation || this.conversation.state !== "open" || this.ended) {
         if (this.ended) this.showEnded(this.ended);
         else this.showGate(f);
@@ -418,6 +461,8 @@ textarea:disabled { background: #f6f8fa; }
         this.token = null;
         this.save();
         this.send({ type: "hello", client: clientFacts() });
+      } else if (f.code === "barred") {
+        this.showBarred(f); // barred meanwhile, e.g. by address
       } else if (f.code === "policy_mismatch") {
         this.view.gateError.textContent = "The policy has just changed. Please read the new version.";
       } else if (f.client_id && this.outbox.has(f.client_id)) {

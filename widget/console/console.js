@@ -14,6 +14,9 @@ const state = {
   threads: new Map(),   // conversation id -> {conv, policy, events: [], lastSeq}
   current: null,        // id of the conversation shown in the transcript
   pending: new Map(),   // reply client_id -> {conversationId, text, status, error}
+  flags: new Map(),     // conversation id -> when the server last flagged the visitor as flooding
+  view: 'conversations', // or 'bans' (admins only)
+  lifting: null,        // the bar the lift dialog is about
 };
 
 // ---------- small DOM helpers (text only) ----------
@@ -32,6 +35,7 @@ function el(tag, attrs = {}, ...children) {
 const visitorLabel = (id) => `Visitor ${String(id ?? '').slice(-6)}`;
 const shortHash = (h) => (h && h.length > 16 ? `${h.slice(0, 8)}…${h.slice(-8)}` : String(h ?? ''));
 const localTime = (iso) => new Date(iso).toLocaleString();
+const utcTime = (iso) => `${String(iso).slice(0, 16).replace('T', ' ')} UTC`;
 function clock(iso) {
   const d = new Date(iso);
   const sameDay = d.toDateString() === new Date().toDateString();
@@ -107,6 +111,12 @@ function showSignIn(message = '') {
   state.list.clear(); state.threads.clear(); state.pending.clear();
   resetThreadView();
   $('app-view').hidden = true;
+  $('bans-view').hidden = true;
+  $('views').hidden = true;
+  state.view = 'conversations';
+  state.flags.clear();
+  $('bans-rows').replaceChildren();
+  if ($('lift-dialog').open) $('lift-dialog').close();
   $('who').hidden = true;
   $('signin-view').hidden = false;
   $('sign-in').disabled = false;
@@ -129,8 +139,10 @@ const handlers = {
     $('agent-role').textContent = f.agent.role;
     $('who').hidden = false;
     $('signin-view').hidden = true;
-    $('app-view').hidden = false;
     $('sign-in').disabled = false;
+    // Admins also get the Bans view.
+    $('views').hidden = f.agent.role !== 'admin';
+    showView(f.agent.role === 'admin' ? state.view : 'conversations', false);
     // After a reconnect: resume the open transcript where we left it, then retry unacked replies
     // with their original client_id (the server deduplicates them).
     if (state.current) joinThread(state.current);
@@ -142,18 +154,25 @@ const handlers = {
     state.list = new Map(f.items.filter((c) => c.state === 'open').map((c) => [c.id, c]));
     renderList();
   },
-  conversation({ conversation: c }) {
+  conversation({ conversation: c, flag }) {
+    if (flag) {
+      // A flag carries the summary the visitor's connection last loaded, which may be stale
+      // (no last message, or open when already ended): mark the row, change nothing else.
+      if (flag === 'flooding' && state.list.has(c.id)) { state.flags.set(c.id, Date.now()); renderList(); }
+      return;
+    }
     if (c.state === 'open') state.list.set(c.id, c); else state.list.delete(c.id);
     const thread = state.threads.get(c.id);
     if (thread) thread.conv = c;
     renderList();
     if (c.id === state.current) renderThreadHead();
   },
-  joined({ conversation: c, policy }) {
+  joined({ conversation: c, policy, history }) {
     const thread = ensureThread(c.id);
     thread.conv = c;
     thread.policy = policy;
-    if (c.id === state.current) renderThreadHead();
+    thread.history = history ?? [];
+    if (c.id === state.current) { renderThreadHead(); renderHistory(); }
   },
   event({ event: e }) {
     const thread = ensureThread(e.conversation_id);
@@ -204,7 +223,9 @@ const handlers = {
 
 function ensureThread(id) {
   if (!state.threads.has(id)) {
-    state.threads.set(id, { conv: null, policy: null, events: [], lastSeq: 0, ended: false, selected: new Set() });
+    state.threads.set(id, {
+      conv: null, policy: null, history: null, events: [], lastSeq: 0, ended: false, selected: new Set(),
+    });
   }
   return state.threads.get(id);
 }
@@ -225,10 +246,14 @@ function renderRow(c) {
   const preview = c.last_message == null
     ? el('span', { class: 'preview muted' }, 'No messages yet')
     : el('span', { class: 'preview' }, el('span', { class: 'preview-who' }, who), c.last_message);
+  const flag = flooding(c.id)
+    ? el('span', { class: 'flag', 'data-flag': 'flooding', title: 'The visitor is sending messages faster than allowed' }, 'Flooding')
+    : null;
   const button = el('button', {
     type: 'button', class: 'conv', 'data-conversation-id': c.id,
     'aria-current': c.id === state.current ? 'true' : null,
-  }, el('span', { class: 'conv-top' }, el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id)), wait), preview);
+  }, el('span', { class: 'conv-top' },
+    el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag), wait), preview);
   button.addEventListener('click', () => openConversation(c.id));
   return el('li', {}, button);
 }
@@ -243,8 +268,15 @@ function renderList() {
   if (focusedId) ul.querySelector(`[data-conversation-id="${CSS.escape(focusedId)}"]`)?.focus();
 }
 
+// The server flags a flooding visitor at most every 10 s while it goes on; the badge stays a while.
+const FLAG_SHOWN_MS = 120000;
+const flooding = (id) => Date.now() - (state.flags.get(id) ?? -Infinity) < FLAG_SHOWN_MS;
+
 function tickWaits() {
   for (const node of document.querySelectorAll('[data-since]')) node.textContent = waited(node.dataset.since);
+  let expired = false;
+  for (const id of state.flags.keys()) if (!flooding(id)) { state.flags.delete(id); expired = true; }
+  if (expired) renderList();
 }
 
 // ---------- transcript ----------
@@ -276,6 +308,7 @@ function renderTranscript() {
   for (const e of thread.events) insertEvent(e, false);
   for (const [clientId, p] of state.pending) if (p.conversationId === state.current) log.append(renderPending(clientId, p));
   renderThreadHead();
+  renderHistory();
   renderSelection();
   log.scrollTop = log.scrollHeight;
 }
@@ -284,6 +317,7 @@ function resetThreadView() {
   $('transcript').replaceChildren(el('p', { class: 'empty' }, 'Select a conversation to read its transcript and reply.'));
   hideNotice();
   renderThreadHead();
+  renderHistory();
   renderSelection();
 }
 
@@ -302,6 +336,34 @@ function renderThreadHead() {
   if (ended && $('warn-dialog').open) $('warn-dialog').close();
   for (const box of $('transcript').querySelectorAll('input[data-select-seq]')) box.disabled = !!ended;
   if (ended && thread.selected?.size) clearSelection(state.current);
+}
+
+// ---------- the visitor's earlier conversations ----------
+
+function renderHistory() {
+  const thread = state.current ? ensureThread(state.current) : null;
+  $('history').hidden = !thread;
+  if (!thread) return;
+  const items = thread.history ?? [];
+  $('history-title').textContent = items.length ? `Earlier conversations (${items.length})` : 'Earlier conversations';
+  $('history-empty').textContent = thread.history ? 'No earlier conversations' : 'Loading…';
+  $('history-empty').hidden = items.length > 0;
+  $('history-list').replaceChildren(...items.map(historyItem));
+}
+
+function historyItem(h) {
+  const outcome = h.closure ? `closed under rule ${h.closure.clause_id} “${h.closure.clause_title}”`
+    : h.state === 'resolved' ? 'resolved' : h.state === 'open' ? 'open' : String(h.state);
+  const kind = h.closure ? 'closed' : h.state === 'resolved' ? 'resolved' : 'open';
+  const warnings = h.warnings ?? [];
+  return el('li', { class: `history-item is-${kind}`, 'data-history-id': h.conversation_id },
+    el('p', { class: 'history-line' },
+      el('time', { datetime: h.started_at, title: `${localTime(h.started_at)} (${utcTime(h.started_at)})` },
+        new Date(h.started_at).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })),
+      ' · ', el('span', { class: 'outcome' }, outcome)),
+    warnings.length ? el('ul', { class: 'history-warnings' }, ...warnings.map((w) =>
+      el('li', {}, `Warned under rule ${w.clause_id} “${w.clause_title}”`))) : null,
+    el('p', { class: 'muted small' }, `${h.conversation_id} · ${h.policy?.policy_id ?? ''} v${h.policy?.version ?? '?'}`));
 }
 
 // Insert in seq order (before any later event and before pending bubbles).
@@ -502,6 +564,10 @@ function openCloseDialog() {
   $('clause-options').replaceChildren(...clauseOptions(policy, 'clause'));
   $('close-note').value = '';
   $('close-error').textContent = '';
+  $('bar-duration').value = '';
+  $('bar-ip').checked = false;
+  $('bar-network').value = '';
+  updateBar();
   renderCited('close-cited');
   updateConfirm();
   $('close-dialog').showModal();
@@ -550,8 +616,28 @@ function confirmWarn(ev) {
 
 function updateConfirm() {
   const clause = selectedClause();
+  const barring = $('bar-duration').value ? ' and bar the visitor' : '';
   $('confirm-close').disabled = !clause;
-  $('confirm-close').textContent = clause ? `End conversation citing clause ${clause}` : 'End conversation citing a clause';
+  $('confirm-close').textContent = clause ? `End conversation citing clause ${clause}${barring}` : 'End conversation citing a clause';
+}
+
+// The address and network only mean something with a duration.
+function updateBar() {
+  const off = !$('bar-duration').value;
+  $('bar-ip').disabled = off;
+  $('bar-network').disabled = off;
+  updateConfirm();
+}
+
+// {hours, ip, network} for the close frame, or null for "Don't bar".
+function barRequest() {
+  const duration = $('bar-duration').value;
+  if (!duration) return null;
+  return {
+    hours: duration === 'permanent' ? null : Number(duration),
+    ip: $('bar-ip').checked,
+    network: $('bar-network').value.trim() || null,
+  };
 }
 
 function confirmClose(ev) {
@@ -559,8 +645,102 @@ function confirmClose(ev) {
   const clause = selectedClause();
   if (!clause || !state.current) return;
   $('close-error').textContent = '';
-  if (!send(citingFrame('close', clause, 'close-note'))) { $('close-error').textContent = 'Not connected. Try again when the console reconnects.'; return; }
+  const frame = citingFrame('close', clause, 'close-note');
+  const bar = barRequest();
+  if (bar) frame.bar = bar;
+  if (!send(frame)) { $('close-error').textContent = 'Not connected. Try again when the console reconnects.'; return; }
   $('confirm-close').disabled = true;
+}
+
+// ---------- bans (admins only) ----------
+
+function showView(view, load = true) {
+  state.view = view;
+  $('app-view').hidden = view !== 'conversations';
+  $('bans-view').hidden = view !== 'bans';
+  $('conversations-tab').setAttribute('aria-pressed', String(view === 'conversations'));
+  $('bans-tab').setAttribute('aria-pressed', String(view === 'bans'));
+  if (view === 'bans' && load) loadBans();
+}
+
+// The admin HTTP API, with the token this tab signed in with.
+async function adminApi(path, body) {
+  const token = sessionStorage.getItem(TOKEN_KEY) ?? state.token;
+  const init = { headers: { Authorization: `Bearer ${token}` } };
+  if (body !== undefined) {
+    init.method = 'POST';
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  const answer = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(answer?.error?.message ?? `The server answered ${res.status}.`);
+  return answer;
+}
+
+async function loadBans(message = '') {
+  $('bans-status').textContent = 'Loading…';
+  try {
+    const { items } = await adminApi('/api/admin/bans');
+    renderBans(items);
+    const n = items.length;
+    $('bans-status').textContent = `${message ? `${message} ` : ''}${n} bar${n === 1 ? '' : 's'} in force · updated ${clock(new Date().toISOString())}`;
+  } catch (err) {
+    $('bans-status').textContent = `Could not load the bars: ${err.message}`;
+  }
+}
+
+function untilText(until) {
+  return until ? `${localTime(until)} (${utcTime(until)})` : 'permanently';
+}
+
+function renderBans(items) {
+  $('bans-rows').replaceChildren(...items.map((b) => {
+    const lift = el('button', { type: 'button', class: 'btn btn-small', 'data-lift': b.id,
+      'aria-label': `Lift the bar on ${visitorLabel(b.visitor_id)}` }, 'Lift…');
+    lift.addEventListener('click', () => openLiftDialog(b));
+    return el('tr', { 'data-ban-id': b.id },
+      el('td', {}, el('span', { title: b.visitor_id }, visitorLabel(b.visitor_id))),
+      el('td', {}, b.network ? el('code', {}, b.network) : el('span', { class: 'muted' }, 'visitor only')),
+      el('td', { title: b.clause?.text ?? '' }, `${b.clause?.id} ${b.clause?.title}`),
+      el('td', {}, b.until ? el('time', { datetime: b.until }, untilText(b.until)) : 'permanently'),
+      el('td', {}, el('code', {}, b.conversation_id)),
+      el('td', { class: 'bans-actions' }, lift));
+  }));
+  $('bans').hidden = items.length === 0;
+  $('bans-empty').hidden = items.length > 0;
+}
+
+function openLiftDialog(ban) {
+  state.lifting = ban;
+  const who = visitorLabel(ban.visitor_id) + (ban.network ? ` and ${ban.network}` : '');
+  $('lift-dialog-desc').textContent = `${who}: barred under rule ${ban.clause?.id} “${ban.clause?.title}” ` +
+    `${ban.until ? `until ${untilText(ban.until)}` : 'permanently'}. Once lifted, they can start a conversation again.`;
+  $('lift-reason').value = '';
+  $('lift-error').textContent = '';
+  $('confirm-lift').disabled = true;
+  $('lift-dialog').showModal();
+  $('lift-reason').focus();
+}
+
+async function confirmLift(ev) {
+  ev.preventDefault();
+  const ban = state.lifting;
+  const reason = $('lift-reason').value.trim();
+  if (!ban || !reason) return;
+  $('confirm-lift').disabled = true;
+  $('lift-error').textContent = '';
+  try {
+    await adminApi(`/api/admin/bans/${encodeURIComponent(ban.id)}/lift`, { reason });
+  } catch (err) {
+    $('lift-error').textContent = err.message;
+    $('confirm-lift').disabled = false;
+    return;
+  }
+  state.lifting = null;
+  $('lift-dialog').close();
+  $('refresh-bans').focus();
+  await loadBans(`Lifted the bar on ${visitorLabel(ban.visitor_id)}.`);
 }
 
 // ---------- notices ----------
@@ -587,6 +767,8 @@ function init() {
   });
   $('end-conversation').addEventListener('click', openCloseDialog);
   $('clause-options').addEventListener('change', updateConfirm);
+  $('bar-duration').addEventListener('change', updateBar);
+  $('bar-network').addEventListener('input', () => { $('close-error').textContent = ''; });
   $('close-form').addEventListener('submit', confirmClose);
   $('cancel-close').addEventListener('click', () => $('close-dialog').close());
   $('warn').addEventListener('click', openWarnDialog);
@@ -594,6 +776,12 @@ function init() {
   $('warn-form').addEventListener('submit', confirmWarn);
   $('cancel-warn').addEventListener('click', () => $('warn-dialog').close());
   $('transcript').addEventListener('change', onSelect);
+  $('conversations-tab').addEventListener('click', () => showView('conversations'));
+  $('bans-tab').addEventListener('click', () => showView('bans'));
+  $('refresh-bans').addEventListener('click', () => loadBans());
+  $('lift-form').addEventListener('submit', confirmLift);
+  $('lift-reason').addEventListener('input', () => { $('confirm-lift').disabled = !$('lift-reason').value.trim(); });
+  $('cancel-lift').addEventListener('click', () => $('lift-dialog').close());
   $('clear-selection').addEventListener('click', () => clearSelection(state.current));
   // Arrow keys move between conversation rows, as in a listbox.
   $('conversations').addEventListener('keydown', (ev) => {

@@ -158,7 +158,8 @@ class VisitorSession(Session):
     async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
         if topic == POLICY:
             # A new version came into force: a visitor still at the gate must see it.
-            if self.conversation is None or not self.conversation.is_open:
+            waiting = self.conversation is None or not self.conversation.is_open
+            if waiting and await self.core.bar_on(self.visitor_id, self.ip) is None:
                 await self.send({"type": "policy", **message["policy"]})
             return
         started = message.get("conversation")
