@@ -3,12 +3,12 @@ flooding badge and the admins' Bans view, against a real server."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from test_console import open_conversation, sign_in
 from test_moderation_ui import select_evidence
 from test_widget import accept, open_widget, say
@@ -21,30 +21,13 @@ THREAT = "I know where your office is and I will come round"
 
 
 @pytest.fixture
-def page_at(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """Visitor pages in fresh contexts (cleared storage) that reach the server from ``address``
-    (through X-Forwarded-For, which a server trusting 127.0.0.1 as a proxy believes)."""
-    errors: list[str] = []
-    contexts = []
+def page_at(new_page: Callable[..., Page]) -> Callable[..., Page]:
+    """Visitor pages in fresh contexts (cleared storage) that reach the server from ``address``."""
 
     def make(address: str, width: int = 1280, height: int = 800) -> Page:
-        context = browser.new_context(
-            viewport={"width": width, "height": height},
-            extra_http_headers={"X-Forwarded-For": address},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-        page.on(
-            "console",
-            lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None,
-        )
-        return page
+        return new_page(width, height, address=address)
 
-    yield make
-    for context in contexts:
-        context.close()
-    assert errors == [], "the browser reported errors"
+    return make
 
 
 def bans(server: Server, token: str, everything: bool = False) -> list[dict]:
