@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from contract import Reopen, StoreContract, start
+from contract import Reopen, StoreContract, say, start
 
 from parley.errors import StoreUnavailable
 from parley.store import open_store
@@ -69,3 +71,53 @@ async def test_urls_name_the_backend(tmp_path: Path) -> None:
     assert (tmp_path / "x.db").exists()
     with pytest.raises(ValueError, match="unsupported scheme"):
         await open_store("mongodb://localhost")
+
+
+async def test_writes_that_arrive_together_share_one_commit(tmp_path: Path) -> None:
+    """Group commit: writes queued while the thread is busy are committed in one transaction."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    try:
+        await start(s, "v_group", "c_group00000")
+        busy = asyncio.create_task(s.read(lambda: time.sleep(0.2)))  # holds the database thread
+        await asyncio.sleep(0.05)
+        before = s.commits
+        said = await asyncio.gather(*(say(s, "c_group00000", f"m{i}", f"m{i}") for i in range(50)))
+        await busy
+        assert s.commits == before + 1, "fifty writes, one commit (one fsync)"
+        assert sorted(a.event.seq for a in said if a.event) == list(range(2, 52))
+        assert [e.seq for e in await s.events("c_group00000")] == list(range(1, 52))
+    finally:
+        await s.close()
+
+
+async def test_a_failing_write_is_undone_alone_and_its_batch_still_commits(tmp_path: Path) -> None:
+    """A write that fails mid-way leaves nothing behind; the writes beside it are committed."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+
+    def half_then_fail(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO visitors VALUES ('v_half', 'h', '2026-01-01T00:00:00.000Z')")
+        raise ValueError("fails after writing")
+
+    try:
+        await start(s, "v_batch", "c_batch00000")
+        busy = asyncio.create_task(s.read(lambda: time.sleep(0.2)))
+        await asyncio.sleep(0.05)
+        before = s.commits
+        first, failed, last = await asyncio.gather(
+            say(s, "c_batch00000", "before", "a"),
+            s.write(half_then_fail),
+            say(s, "c_batch00000", "after", "b"),
+            return_exceptions=True,
+        )
+        await busy
+        assert s.commits == before + 1, "the three writes shared one transaction"
+        assert isinstance(failed, ValueError)
+        assert (
+            s.db.execute("SELECT count(*) FROM visitors WHERE visitor_id = 'v_half'").fetchone()[0]
+            == 0
+        ), "the failed write's first statement was rolled back"
+        assert not isinstance(first, BaseException) and not isinstance(last, BaseException)
+        texts = [e.data["text"] for e in await s.events("c_batch00000", after_seq=1)]
+        assert texts == ["before", "after"]
+    finally:
+        await s.close()

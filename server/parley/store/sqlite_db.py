@@ -4,20 +4,33 @@ All database work runs on one dedicated thread, so transactions never
 interleave inside the process; ``BEGIN IMMEDIATE`` and a busy timeout keep the
 CLI (another process) safe beside a running server. WAL with
 ``synchronous=FULL`` makes every commit durable before it returns.
+
+**Group commit.** Writes that arrive while the thread is busy (usually waiting
+for the disk to confirm the previous commit) queue up, and the next
+transaction runs them all, each inside its own ``SAVEPOINT``, with a single
+``COMMIT``: one fsync for the batch instead of one per write. Every write still
+runs alone against the state the writes before it left, one that fails is
+rolled back to its savepoint without touching the others, and no caller hears
+of success before the ``COMMIT`` that made its write durable has returned.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from parley.errors import BadRequest, StoreUnavailable
 
 T = TypeVar("T")
+
+#: Most writes one transaction takes from the queue, so a huge burst still commits in steps.
+MAX_BATCH = 256
 
 #: Each entry upgrades the schema by one version (PRAGMA user_version); never edit one.
 MIGRATIONS = [
@@ -82,6 +95,12 @@ class Database:
         self.path = path
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-sqlite")
         self._db: sqlite3.Connection | None = None
+        # Writes waiting for the next group commit, and whether one is already on its way.
+        self._queue: list[_Write[Any]] = []
+        self._queue_lock = threading.Lock()
+        self._flush_queued = False
+        #: Transactions committed by group commit, one fsync each (writes / commits = batch size).
+        self.commits = 0
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +130,7 @@ class Database:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
         except sqlite3.Error as e:
-            raise StoreUnavailable(f"the embedded store could not complete the request: {e}") from e
+            raise _unavailable(e) from e
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -119,7 +138,7 @@ class Database:
         return self._db
 
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in one immediate transaction: all of it commits, or none of it."""
+        """Run ``fn`` alone in one immediate transaction (schema migrations)."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             result = fn(self.db)
@@ -130,7 +149,67 @@ class Database:
         return result
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._run(self._write, fn)
+        """Run ``fn`` in a transaction; return once it is durably committed (group commit)."""
+        loop = asyncio.get_running_loop()
+        job: _Write[T] = _Write(fn, loop)
+        with self._queue_lock:
+            self._queue.append(job)
+            start = not self._flush_queued
+            self._flush_queued = True
+        if start:
+            self._thread.submit(self._flush)
+        return await job.future
+
+    def _flush(self) -> None:
+        """On the database thread: commit one batch, then queue another flush if writes wait.
+
+        The next flush goes to the back of the thread's queue, so reads that
+        arrived meanwhile are not starved by a steady stream of writes.
+        """
+        with self._queue_lock:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        self._commit(batch)
+        with self._queue_lock:
+            self._flush_queued = bool(self._queue)
+            if self._flush_queued:
+                self._thread.submit(self._flush)
+
+    def _commit(self, batch: list[_Write[Any]]) -> None:
+        if (db := self._db) is None:
+            closed = StoreUnavailable("the embedded store is closed")
+            done: list[tuple[_Write[Any], Any, BaseException | None]]
+            done = [(job, None, closed) for job in batch]
+        else:
+            done = self._run_batch(db, batch)
+        for job, result, error in done:
+            job.loop.call_soon_threadsafe(job.settle, result, error)
+
+    def _run_batch(
+        self, db: sqlite3.Connection, batch: list[_Write[Any]]
+    ) -> list[tuple[_Write[Any], Any, BaseException | None]]:
+        """One transaction, a savepoint per write; what each write's caller should hear."""
+        done: list[tuple[_Write[Any], Any, BaseException | None]] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                db.execute("SAVEPOINT write")
+                try:
+                    result = job.fn(db)
+                except Exception as e:
+                    db.execute("ROLLBACK TO write")
+                    done.append((job, None, _unavailable(e) if isinstance(e, sqlite3.Error) else e))
+                else:
+                    done.append((job, result, None))
+                db.execute("RELEASE write")
+            db.execute("COMMIT")
+            self.commits += 1
+        except sqlite3.Error as e:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            failed = _unavailable(e)
+            done = [(job, None, failed) for job in batch]
+        return done
 
     async def read(self, fn: Callable[[], T]) -> T:
         return await self._run(fn)
@@ -146,3 +225,24 @@ class Database:
         more = len(rows) > limit
         rows = rows[:limit]
         return [r[1] for r in rows], (str(rows[-1][0]) if more else None)
+
+
+def _unavailable(e: sqlite3.Error) -> StoreUnavailable:
+    return StoreUnavailable(f"the embedded store could not complete the request: {e}")
+
+
+class _Write(Generic[T]):
+    """One queued write: the work, and the future its caller awaits on its own loop."""
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], T], loop: asyncio.AbstractEventLoop):
+        self.fn = fn
+        self.loop = loop
+        self.future: asyncio.Future[T] = loop.create_future()
+
+    def settle(self, result: Any, error: BaseException | None) -> None:
+        if self.future.cancelled():
+            return
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(result)
