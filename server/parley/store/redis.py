@@ -23,7 +23,7 @@ from parley.domain.conversation import Conversation, ConversationState, Transiti
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time
 from parley.errors import ConversationNotFound
-from parley.store.base import Applied, Store
+from parley.store.base import Applied, Store, dumps
 from parley.store.redis_db import (
     ALL,
     BANS,
@@ -36,7 +36,6 @@ from parley.store.redis_db import (
     VISITOR_TOKENS,
     Commit,
     conv_key,
-    dumps,
     policy_index,
     visitor_index,
 )

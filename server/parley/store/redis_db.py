@@ -16,7 +16,6 @@ so ``decide`` (pure) may run more than once. Connection failures become
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -76,10 +75,6 @@ def audit_thread(conversation_id: str) -> str:
 
 def leaf_thread(conversation_id: str) -> str:
     return f"{G}:leaves:{conversation_id}"
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class RedisDatabase:

@@ -16,7 +16,7 @@ from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.transcript import Event
 from parley.errors import BadRequest
-from parley.store.base import ClauseCount, Filter, Page
+from parley.store.base import ClauseCount, Filter, Page, dumps
 from parley.store.redis_db import (
     ALL,
     AUDIT,
@@ -27,7 +27,6 @@ from parley.store.redis_db import (
     RedisDatabase,
     audit_thread,
     conv_key,
-    dumps,
     leaf_thread,
     policy_index,
     visitor_index,

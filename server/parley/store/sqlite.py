@@ -15,7 +15,7 @@ from parley.domain.conversation import Conversation, ConversationState, Transiti
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time
 from parley.errors import ConversationNotFound
-from parley.store.base import Applied, Store
+from parley.store.base import Applied, Store, dumps
 from parley.store.sqlite_records import RecordTables
 
 
@@ -48,7 +48,7 @@ class SQLiteStore(RecordTables, Store):
                     version.policy_id,
                     version.version,
                     version.sha256,
-                    json.dumps(version.to_document()),
+                    dumps(version.to_document()),
                     format_time(at),
                 ),
             )
@@ -101,7 +101,7 @@ class SQLiteStore(RecordTables, Store):
     def _insert_event(db: sqlite3.Connection, event: Event, dedupe: str | None) -> None:
         db.execute(
             "INSERT INTO events VALUES (?, ?, ?, ?)",
-            (event.conversation_id, event.seq, dedupe, json.dumps(event.to_dict())),
+            (event.conversation_id, event.seq, dedupe, dumps(event.to_dict())),
         )
 
     async def start_conversation(
@@ -120,7 +120,7 @@ class SQLiteStore(RecordTables, Store):
                     c.state.value,
                     c.policy.policy_id,
                     c.policy.version,
-                    json.dumps(c.to_dict()),
+                    dumps(c.to_dict()),
                     c.started_at,
                 ),
             )
@@ -155,7 +155,7 @@ class SQLiteStore(RecordTables, Store):
                 "UPDATE conversations SET state = ?, snapshot = ?, closed_clause = ? WHERE id = ?",
                 (
                     after.state.value,
-                    json.dumps(after.to_dict()),
+                    dumps(after.to_dict()),
                     after.closed_clause,
                     conversation_id,
                 ),
@@ -163,7 +163,7 @@ class SQLiteStore(RecordTables, Store):
             self._insert_event(db, t.event, dedupe)
             if ban is not None:
                 db.execute(
-                    "INSERT INTO bans (id, body) VALUES (?, ?)", (ban.id, json.dumps(ban.to_dict()))
+                    "INSERT INTO bans (id, body) VALUES (?, ?)", (ban.id, dumps(ban.to_dict()))
                 )
             return Applied(t.conversation, t.event)
 
@@ -213,9 +213,7 @@ class SQLiteStore(RecordTables, Store):
             if not found or found[0].lifted_at is not None:
                 return found[0] if found else None
             lifted = found[0].lifted(by, reason, at)
-            db.execute(
-                "UPDATE bans SET body = ? WHERE id = ?", (json.dumps(lifted.to_dict()), ban_id)
-            )
+            db.execute("UPDATE bans SET body = ? WHERE id = ?", (dumps(lifted.to_dict()), ban_id))
             return lifted
 
         return await self.write(write)

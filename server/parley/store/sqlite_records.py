@@ -11,7 +11,7 @@ from parley.domain.anchor import Checkpoint, Leaf
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event
-from parley.store.base import ClauseCount, Filter, Page
+from parley.store.base import ClauseCount, Filter, Page, dumps
 from parley.store.sqlite_db import Database
 
 
@@ -99,7 +99,7 @@ class RecordTables(Database):
             entry = draft.after(head, self._last_audit(draft.conversation_id), at)
             db.execute(
                 "INSERT INTO audit VALUES (?, ?, ?)",
-                (entry.seq, entry.conversation_id, json.dumps(entry.to_dict())),
+                (entry.seq, entry.conversation_id, dumps(entry.to_dict())),
             )
             return entry
 
@@ -142,7 +142,7 @@ class RecordTables(Database):
             index: int = db.execute("SELECT count(*) FROM leaves").fetchone()[0]
             db.execute(
                 "INSERT INTO leaves VALUES (?, ?, ?, ?)",
-                (index, leaf.conversation_id, leaf.hash(), json.dumps(leaf.to_dict())),
+                (index, leaf.conversation_id, leaf.hash(), dumps(leaf.to_dict())),
             )
             return index
 
@@ -172,7 +172,7 @@ class RecordTables(Database):
         def write(db: sqlite3.Connection) -> None:
             db.execute(
                 "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)",
-                (checkpoint.tree_size, json.dumps(checkpoint.to_dict()), signature),
+                (checkpoint.tree_size, dumps(checkpoint.to_dict()), signature),
             )
 
         await self.write(write)
