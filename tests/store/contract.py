@@ -335,3 +335,19 @@ class StoreContract:
         assert again == lifted
         assert await store.bans() == [lifted]
         assert await store.lift_ban("b_none", "s_admin", "x", T0) is None
+
+    async def test_a_burst_of_writes_to_many_conversations_all_land(self, store: Store) -> None:
+        """Under load every write commits (or waits its turn); none fails for lack of room.
+
+        More writes at once than the Redis connection pool holds, and enough to
+        fill several SQLite group commits.
+        """
+        n = 200
+        ids = [f"c_burst{i:05d}" for i in range(n)]
+        await asyncio.gather(*(start(store, f"v_burst{i}", c) for i, c in enumerate(ids)))
+        said = await asyncio.gather(*(say(store, c, f"hello {c}", "m1") for c in ids))
+        assert [a.event.seq for a in said if a.event] == [2] * n
+        for c in ids:
+            events = await store.events(c)
+            assert [e.seq for e in events] == [1, 2]
+            assert events[1].data["text"] == f"hello {c}"

@@ -20,12 +20,11 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from parley.bus.base import Bus, Deliver
 from parley.bus.memory import MemoryBus
-from parley.store.redis_db import CONNECTION_OPTIONS
+from parley.store.redis_db import client
 
 PREFIX = "parley:bus:"
 log = logging.getLogger("parley.bus")
@@ -33,8 +32,7 @@ log = logging.getLogger("parley.bus")
 
 class RedisBus(Bus):
     def __init__(self, url: str) -> None:
-        # Loosely typed for the same reason as the Redis store's client.
-        self.r: Any = aioredis.from_url(url, decode_responses=True, **CONNECTION_OPTIONS)
+        self.r = client(url)
         self.origin = secrets.token_hex(8)
         self.local = MemoryBus()
         self._listener: asyncio.Task[None] | None = None

@@ -34,13 +34,31 @@ MAX_ATTEMPTS = 50
 #: After a Redis restart, pooled connections are dead: check idle ones before use and
 #: retry a command on a fresh connection, so the first request after a restart works.
 #: (A transaction interrupted this way fails its WATCH and is re-run on fresh state.)
+#: Under load, a request waits up to ``timeout`` seconds for one of ``max_connections``
+#: rather than failing at once: a plain pool refuses the request that would open one too
+#: many, which inside a transaction looks like a lost race and is retried until it gives up.
 CONNECTION_OPTIONS: dict[str, Any] = {
     "socket_timeout": 5,
     "socket_connect_timeout": 5,
     "health_check_interval": 2,
     "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
     "retry_on_error": [ConnectionError, TimeoutError],
+    "max_connections": 64,
+    "timeout": 5,
 }
+
+
+def client(url: str) -> Any:
+    """A Redis client for ``url`` on a blocking pool with :data:`CONNECTION_OPTIONS`.
+
+    Typed loosely: with ``decode_responses=True`` every reply is ``str``, which
+    redis-py's annotations cannot express.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, **CONNECTION_OPTIONS
+    )
+    return aioredis.Redis.from_pool(pool)
+
 
 G = "parley:{g}"
 POLICIES = f"{G}:policies"
@@ -80,9 +98,7 @@ def leaf_thread(conversation_id: str) -> str:
 class RedisDatabase:
     def __init__(self, url: str) -> None:
         self.url = url
-        # Typed loosely: with decode_responses=True every reply is str, which redis-py's
-        # annotations cannot express.
-        self.r: Any = aioredis.from_url(url, decode_responses=True, **CONNECTION_OPTIONS)
+        self.r = client(url)
 
     async def close(self) -> None:
         await self.r.aclose()
