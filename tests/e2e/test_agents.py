@@ -206,3 +206,28 @@ async def test_closure_cites_the_version_the_visitor_accepted_not_the_current_on
     closure = (await conversation_record(upgraded, compliance, conversation_id))["closure"]["data"]
     assert (closure["version"], closure["sha256"]) == (1, v1.sha256)
     assert closure["clause"]["text"] == v1.clause("1.1").text
+
+
+async def test_list_updates_merge_a_burst_and_end_on_the_newest_summary(
+    server: Server, agent_token: str, compliance_token: str
+) -> None:
+    """A burst of changes reaches the list as few frames, each conversation once per frame
+    with its newest summary, never an older one after a newer one."""
+    burst = 30
+    async with agent(server, agent_token) as a, visitor(server) as v:
+        conversation_id = await v.accept()
+        for i in range(burst):
+            await v.send({"type": "message", "client_id": f"b{i}", "text": f"burst {i}"})
+        seen: list[int] = []
+        frames = 0
+        while not seen or seen[-1] < burst + 1:
+            update = await a.expect("conversation_updates")
+            mine = [c for c in update["items"] if c["id"] == conversation_id]
+            assert len(mine) <= 1, "one summary per conversation per frame"
+            if mine:
+                frames += 1
+                seen.append(mine[0]["last_seq"])
+    assert seen == sorted(set(seen)), "summaries only move forward"
+    assert frames < burst + 1, f"{burst + 1} changes were not merged ({frames} frames)"
+    record = await conversation_record(server, compliance_token, conversation_id)
+    assert record["conversation"]["last_seq"] == seen[-1] == burst + 1

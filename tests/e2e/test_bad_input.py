@@ -62,8 +62,8 @@ def assert_clean(error: dict[str, Any]) -> None:
 
 
 async def next_frame(c: Client) -> dict[str, Any]:
-    """The next frame, skipping the agent lobby's ``conversation`` summaries."""
-    while (frame := await c.recv())["type"] == "conversation":
+    """The next frame, skipping the agent's live list updates."""
+    while (frame := await c.recv())["type"] == "conversation_updates":
         pass
     return frame
 
@@ -79,7 +79,9 @@ async def closed_with(c: Client) -> int | None:
     with pytest.raises(ConnectionClosed):
         while True:
             frame = await c.recv()
-            assert frame["type"] == "conversation", f"unexpected frame before close: {frame}"
+            assert frame["type"] == "conversation_updates", (
+                f"unexpected frame before close: {frame}"
+            )
     return c.ws.close_code
 
 

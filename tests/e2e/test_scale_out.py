@@ -50,8 +50,8 @@ async def test_a_visitor_on_a_and_an_agent_on_b_converse_and_b_closes(
     token = b.add_staff("Bea on B", "agent")
     async with visitor(a) as v, agent(b, token) as staff:
         conversation_id = await v.accept()
-        listed = await staff.expect("conversation")
-        assert listed["conversation"]["id"] == conversation_id, "B heard of A's new conversation"
+        listed = await staff.expect("conversation_updates")
+        assert [c["id"] for c in listed["items"]] == [conversation_id], "B heard of A's new one"
         await join(staff, conversation_id)
         await v.say("hello from process A", "a1")
         heard = (await staff.expect("event"))["event"]

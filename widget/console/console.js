@@ -154,18 +154,16 @@ const handlers = {
     state.list = new Map(f.items.filter((c) => c.state === 'open').map((c) => [c.id, c]));
     renderList();
   },
-  conversation({ conversation: c, flag }) {
-    if (flag) {
-      // A flag carries the summary the visitor's connection last loaded, which may be stale
-      // (no last message, or open when already ended): mark the row, change nothing else.
-      if (flag === 'flooding' && state.list.has(c.id)) { state.flags.set(c.id, Date.now()); renderList(); }
-      return;
+  conversation_updates({ items, flooding }) {
+    // Changes since the last update, newest summary per conversation, merged by the server.
+    for (const c of items) {
+      if (c.state === 'open') state.list.set(c.id, c); else state.list.delete(c.id);
+      const thread = state.threads.get(c.id);
+      if (thread) thread.conv = c;
+      if (c.id === state.current) renderThreadHead();
     }
-    if (c.state === 'open') state.list.set(c.id, c); else state.list.delete(c.id);
-    const thread = state.threads.get(c.id);
-    if (thread) thread.conv = c;
+    for (const id of flooding) if (state.list.has(id)) state.flags.set(id, Date.now());
     renderList();
-    if (c.id === state.current) renderThreadHead();
   },
   joined({ conversation: c, policy, history }) {
     const thread = ensureThread(c.id);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +29,12 @@ from parley.service.feed import Send
 from parley.service.history import visitor_history
 from parley.service.session import Session
 
+log = logging.getLogger("parley.agent")
+
+#: The live conversation list goes out at most this often per connection: a change after a
+#: quiet spell is sent at once, a burst is merged into one ``conversation_updates`` frame.
+UPDATE_INTERVAL = 0.1
+
 
 class AgentSession(Session):
     def __init__(
@@ -36,6 +44,11 @@ class AgentSession(Session):
         self.staff: Staff | None = None
         self._token = ""
         self._lobby: Callable[[], None] | None = None
+        # List changes not yet sent: the newest summary per conversation, and flooding flags.
+        self._updates: dict[str, dict[str, Any]] = {}
+        self._flooding: dict[str, None] = {}
+        self._updates_task: asyncio.Task[None] | None = None
+        self._updates_sent_at = float("-inf")
 
     async def handle(self, frame: dict[str, Any]) -> None:
         """Act on one validated frame; raise a ParleyError for the client to be told."""
@@ -96,14 +109,38 @@ class AgentSession(Session):
 
     async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
         if topic == LOBBY:
-            frame = {"type": "conversation", "conversation": message["conversation"]}
-            if "flag" in message:
-                frame["flag"] = message["flag"]
-            await self.send(frame)
+            self._queue_update(message)
         elif "revoked" in message:
             raise Unauthorized(f"this token was revoked at {message['revoked']}")
         else:
             await super().on_bus(topic, message)
+
+    def _queue_update(self, message: dict[str, Any]) -> None:
+        if "flooding" in message:
+            self._flooding[message["flooding"]] = None
+        else:
+            summary = message["conversation"]
+            self._updates[summary["id"]] = summary
+        if self._updates_task is None:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, self._updates_sent_at + UPDATE_INTERVAL - loop.time())
+            self._updates_task = asyncio.create_task(self._send_updates(delay))
+
+    async def _send_updates(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._updates_task = None
+        self._updates_sent_at = asyncio.get_running_loop().time()
+        frame = {
+            "type": "conversation_updates",
+            "items": list(self._updates.values()),
+            "flooding": list(self._flooding),
+        }
+        self._updates.clear()
+        self._flooding.clear()
+        try:
+            await self.send(frame)
+        except Exception:  # the client has gone; the connection's reader ends the session
+            log.debug("could not send list updates", exc_info=True)
 
     async def _list(self) -> None:
         conversations = rules.waiting_first(await self.core.store.open_conversations())
@@ -253,6 +290,8 @@ class AgentSession(Session):
 
     def close(self) -> None:
         super().close()
+        if self._updates_task is not None:
+            self._updates_task.cancel()
         if self._lobby is not None:
             self._lobby()
             self._lobby = None

@@ -189,7 +189,7 @@ class VisitorSession(Session):
         now = self.core.monotonic()
         if now - self._flagged_at >= FLAG_EVERY:
             self._flagged_at = now
-            await self.core.bus.publish(LOBBY, {"conversation": conv.to_dict(), "flag": "flooding"})
+            await self.core.bus.publish(LOBBY, {"flooding": conv.id})
 
     async def _accept(self, frame: dict[str, Any]) -> None:
         assert self.visitor_id is not None
