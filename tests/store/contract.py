@@ -291,6 +291,16 @@ class StoreContract:
         assert await store.last_audit("c_audit1") == thread[-1]
         assert await store.last_audit("c_unaudited") is None
 
+    async def test_a_crowd_of_audit_appends_all_land_on_one_chain(self, store: Store) -> None:
+        """Many writers racing for the chain's head (agents joining at once) all succeed."""
+        actor = Actor("s_crowd", "Crowd", "agent")
+        n = 120
+        drafts = [AuditDraft(actor, AuditAction.AGENT_JOINED, f"c_crowd{i}") for i in range(n)]
+        entries = await asyncio.gather(*(store.append_audit(d, T0) for d in drafts))
+        assert sorted(e.seq for e in entries) == list(range(1, n + 1))
+        page = await store.audit(None, n)
+        assert verify_links(page.items, "audit entry") is None
+
     async def test_the_merkle_log_appends_leaves_and_keeps_checkpoints(self, store: Store) -> None:
         leaves = [
             Leaf(f"c_leaf{i % 3}", i, f"{i:064x}", None, "2026-11-01T12:00:00.000Z")

@@ -9,13 +9,16 @@ Key layout (``docs/deployment.md`` explains it for operators):
 
 A logical write is one ``MULTI/EXEC`` under ``WATCH`` of what ``decide`` read;
 if another process wrote first, the transaction is retried with fresh state,
-so ``decide`` (pure) may run more than once. Connection failures become
+so ``decide`` (pure) may run more than once. Retries back off with jitter, so
+writers racing for one key (the audit chain's head) take turns instead of
+colliding again. Connection failures become
 :class:`~parley.errors.StoreUnavailable`: nothing was acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -28,8 +31,10 @@ from parley.errors import StoreUnavailable
 
 T = TypeVar("T")
 
-#: How often a transaction is retried when other writers keep winning the race.
+#: How often a transaction is retried when other writers keep winning the race,
+#: and the longest pause (seconds) between two attempts.
 MAX_ATTEMPTS = 50
+MAX_BACKOFF = 0.05
 
 #: After a Redis restart, pooled connections are dead: check idle ones before use and
 #: retry a command on a fresh connection, so the first request after a restart works.
@@ -99,6 +104,9 @@ class RedisDatabase:
     def __init__(self, url: str) -> None:
         self.url = url
         self.r = client(url)
+        # Appends to a global list (the audit chain, the Merkle log) take turns inside a
+        # process, so only writers in other processes can make one of them retry.
+        self.chain_lock = asyncio.Lock()
 
     async def close(self) -> None:
         await self.r.aclose()
@@ -117,7 +125,7 @@ class RedisDatabase:
         """
 
         async def attempt() -> Any:
-            for _ in range(MAX_ATTEMPTS):
+            for tries in range(MAX_ATTEMPTS):
                 async with self.r.pipeline(transaction=True) as pipe:
                     try:
                         await pipe.watch(*watch)
@@ -129,7 +137,8 @@ class RedisDatabase:
                         await pipe.execute()
                         return outcome.result
                     except WatchError:
-                        await asyncio.sleep(0)
+                        pass
+                await asyncio.sleep(random.uniform(0, min(MAX_BACKOFF, 0.001 * 2**tries)))
             raise StoreUnavailable("the Redis store is too busy: a write kept losing races")
 
         return await self.guard(attempt())

@@ -159,7 +159,8 @@ class RedisRecords(RedisDatabase):
 
             return Commit(writes, entry)
 
-        result: AuditEntry = await self.transaction([AUDIT], body)
+        async with self.chain_lock:
+            result: AuditEntry = await self.transaction([AUDIT], body)
         return result
 
     async def audit(
@@ -200,7 +201,8 @@ class RedisRecords(RedisDatabase):
 
             return Commit(writes, index)
 
-        result: int = await self.transaction([LEAVES], body)
+        async with self.chain_lock:
+            result: int = await self.transaction([LEAVES], body)
         return result
 
     async def leaf_hashes(self, tree_size: int | None = None) -> list[bytes]:
