@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from harness import Server
 
@@ -25,3 +30,16 @@ def test_policy_in_force_is_public(server: Server) -> None:
     body = httpx.get(f"{server.http}/api/policy").json()
     assert (body["policy_id"], body["version"]) == ("conduct", 2)
     assert len(body["sha256"]) == 64 and body["text"].startswith(body["title"])
+
+
+async def test_websockets_only_open_on_the_two_endpoints(server: Server) -> None:
+    """The visitor and agent paths accept WebSockets; any other path refuses the upgrade."""
+    for path in ("/ws/visitor", "/ws/agent"):
+        async with connect(f"{server.ws}{path}") as ws:
+            await ws.send('{"type":"ping"}')
+            assert json.loads(await ws.recv()) == {"type": "pong"}
+    for path in ("/ws/visitors", "/ws", "/api/policy", "/ws/visitor/"):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{server.ws}{path}"):
+                pass
+        assert refused.value.response.status_code == 403, path
