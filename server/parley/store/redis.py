@@ -172,7 +172,9 @@ class RedisStore(RedisRecords, Store):
             if t is None:
                 return Applied(current, None)
             after = t.conversation
-            n = await pipe.zscore(ALL, conversation_id)
+            closing = after.state is ConversationState.CLOSED
+            # The conversation's number orders the closed index; only a closure needs it.
+            n = await pipe.zscore(ALL, conversation_id) if closing else None
 
             def writes(p: Any) -> None:
                 p.set(key, dumps(after.to_dict()))
@@ -181,7 +183,7 @@ class RedisStore(RedisRecords, Store):
                     p.hset(dedupe_key, dedupe, t.event.seq)
                 if current.is_open and not after.is_open:
                     p.zrem(OPEN, conversation_id)
-                if after.state is ConversationState.CLOSED:
+                if closing:
                     p.zadd(CLOSED, {conversation_id: n})
                 if ban is not None:
                     p.hset(BANS, ban.id, dumps(ban.to_dict()))
