@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint format clean system-deps
+.PHONY: run test bench lint format clean system-deps
 
 # The virtual environment, rebuilt when the project's dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -43,14 +43,20 @@ system-deps:
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/pytest
 
+# Benchmarks against a bare websockets echo server (BENCHMARKS.md): about 8 minutes,
+# results in bench/results/. Not part of `make test`: figures are measured, not asserted.
+bench: system-deps $(VENV)/.installed-test
+	$(BIN)/python bench/run.py
+
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check server tests
-	$(BIN)/ruff format --check server tests
+	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy
+	MYPYPATH=server:tests:bench $(BIN)/mypy --strict --follow-imports=silent bench
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff check --fix server tests
-	$(BIN)/ruff format server tests
+	$(BIN)/ruff check --fix server tests bench
+	$(BIN)/ruff format server tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,44 @@
+"""The benchmark harness runs end to end at tiny sizes, and its checks can fail.
+
+This is not a performance test: it proves ``make bench`` still works (servers
+start, every scenario runs against Parley and the echo baseline, the JSON is
+written) and that the correctness counters it reports are real.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import REPO
+
+
+def test_quick_run_covers_every_scenario_and_loses_nothing(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    [path] = tmp_path.glob("*-quick.json")
+    results = json.loads(path.read_text())
+    assert results["machine"]["cores"] >= 1 and results["machine"]["python"]
+    scenarios = {r["scenario"] for r in results["rows"]}
+    assert scenarios == {"relay", "latency", "gate", "idle", "scale-out", "resume"}
+    for row in results["rows"]:
+        assert row["parley"] is not None and row["echo"] is not None, row
+    detail = results["scenarios"]
+    assert detail["latency"]["sqlite"]["lost"] == 0
+    assert detail["latency"]["sqlite"]["samples"] > 0
+    assert detail["resume"]["sqlite"]["lost_or_repeated"] == 0
+    assert detail["resume"]["sqlite"]["complete"] == results["sizes"]["resume_clients"]
+    idle = detail["idle"]["sqlite"]
+    assert idle["alive_after_hold"] == idle["connections"] == results["sizes"]["idle_connections"]
+    for name in ("relay", "scaleout"):
+        for figures in detail[name].values():
+            assert figures["messages"] > 0, (name, figures)
+    assert "relay" in run.stdout and "results:" in run.stdout
