@@ -107,13 +107,12 @@ class Visitor:
         """connect → hello → welcome + policy → accept → accepted → caught_up."""
         ws = await dial(url)
         await ws.send('{"type":"hello"}')
-        probe = cls(ws, "", "")
-        welcome = await probe.read_until("welcome")
-        offer = await probe.read_until("policy")
+        visitor = cls(ws, token="", conversation_id="")
+        visitor.token = (await visitor.read_until("welcome"))["token"]
+        offer = await visitor.read_until("policy")
         accept = {k: offer[k] for k in ("policy_id", "version", "sha256")}
         await ws.send(json.dumps({"type": "accept", **accept}))
-        accepted = await probe.read_until("accepted")
-        visitor = cls(ws, welcome["token"], accepted["conversation"]["id"])
+        visitor.conversation_id = (await visitor.read_until("accepted"))["conversation"]["id"]
         await visitor.read_until("caught_up")
         return visitor
 

@@ -35,6 +35,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def listening(port: int, within: float = 20) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:``port`` within ``within`` s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real ``parley`` CLI."""
     return subprocess.run(
@@ -155,15 +165,9 @@ class RedisServer:
         args += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
         with (self.folder / "redis.log").open("ab") as log:
             self.proc = subprocess.Popen(["redis-server", *args], stdout=log, stderr=log)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.2),
-            ):
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        if not listening(self.port):
+            raise RuntimeError("redis-server did not start")
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -77,10 +76,6 @@ class ParleyApp:
     def __init__(self, app: Starlette, sockets: Mapping[str, SocketEndpoint]) -> None:
         self.app = app
         self.sockets = sockets
-
-    @property
-    def state(self) -> Any:
-        return self.app.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.sockets.get(scope["path"]) if scope["type"] == "websocket" else None
