@@ -331,13 +331,15 @@ class StoreContract:
             raise ConversationClosed("refused")
 
         with pytest.raises(ConversationClosed):
-            await store.apply("c_barred0000", refuse, ban=ban)
+            await store.apply("c_barred0000", refuse)
         assert await store.bans() == [], "a refused closure places no bar"
         await store.apply(
             "c_barred0000",
-            lambda c: moderation.close_for_violation(c, accepted, AGENT, "1.2", None, T0),
-            ban=ban,
+            lambda c: replace(
+                moderation.close_for_violation(c, accepted, AGENT, "1.2", None, T0), ban=ban
+            ),
         )
+        await store.settle()
         assert await store.bans() == [ban]
         lifted = await store.lift_ban("b_1", "s_admin", "appeal", T0 + timedelta(hours=1))
         assert lifted is not None and lifted.lift_reason == "appeal"

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-Deliver = Callable[[str, dict[str, Any]], None]
+if TYPE_CHECKING:
+    from parley.bus.messages import Message
+
+Deliver = Callable[[str, "Message"], None]
 
 LOBBY = "lobby"
 #: A new policy version came into force.
@@ -44,7 +47,17 @@ class Bus(ABC):
         """Call ``deliver(topic, message)`` for each message published; return an unsubscribe."""
 
     @abstractmethod
-    async def publish(self, topic: str, message: dict[str, Any]) -> None: ...
+    async def publish(self, message: Message) -> None:
+        """Deliver ``message`` to the subscribers of its topic, here and in other processes."""
+
+    @abstractmethod
+    async def committed(self, messages: list[Message]) -> None:
+        """Deliver the messages that announce an action the store just committed.
+
+        The one publisher of committed actions. In-process, this delivers them;
+        beside the Redis store, whose commit script already published them to
+        every process (this one included), it has nothing left to do.
+        """
 
     @abstractmethod
     async def close(self) -> None:

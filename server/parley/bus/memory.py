@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
 from parley.bus.base import Bus, Deliver
+from parley.bus.messages import Message
 
 
 class MemoryBus(Bus):
@@ -25,7 +25,16 @@ class MemoryBus(Bus):
 
         return unsubscribe
 
-    async def publish(self, topic: str, message: dict[str, Any]) -> None:
+    async def publish(self, message: Message) -> None:
+        self.deliver(message)
+
+    async def committed(self, messages: list[Message]) -> None:
+        for message in messages:
+            self.deliver(message)
+
+    def deliver(self, message: Message) -> None:
+        """Hand ``message`` to this process's subscribers of its topic."""
+        topic = message.topic
         for deliver in list(self._subscribers.get(topic, ())):
             deliver(topic, message)
 

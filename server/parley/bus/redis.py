@@ -3,8 +3,14 @@
 Every process subscribes once to the pattern ``parley:bus:*`` and hands each
 message to its local subscribers, so a visitor on one process and an agent on
 another see each other's events without sticky sessions. A process delivers
-its own messages locally and directly (they still reach local subscribers
+its own notifications locally and directly (they still reach local subscribers
 while Redis is down) and skips their echo from Redis.
+
+Committed actions are announced by the Redis store itself: its commit script
+publishes their messages in the same round trip as the write, to every process
+(this one included), so :meth:`RedisBus.committed` has nothing to do. Payloads
+are ``{"origin": ..., "messages": [...]}``; one that does not decode is logged
+and skipped, and the listener goes on.
 
 Like every bus this carries notifications, not the record: a message lost
 while Redis is unreachable is recovered from the store by the next event's gap
@@ -14,19 +20,18 @@ fill or by the client's resume.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Any
 
+import orjson
 from redis.exceptions import RedisError
 
 from parley.bus.base import Bus, Deliver
 from parley.bus.memory import MemoryBus
-from parley.store.redis_db import client
+from parley.bus.messages import MalformedMessage, Message, decode, envelope
+from parley.store.redis_db import BUS_PREFIX, client
 
-PREFIX = "parley:bus:"
 log = logging.getLogger("parley.bus")
 
 
@@ -46,25 +51,27 @@ class RedisBus(Bus):
     def subscribe(self, topic: str, deliver: Deliver) -> Callable[[], None]:
         return self.local.subscribe(topic, deliver)
 
-    async def publish(self, topic: str, message: dict[str, Any]) -> None:
-        await self.local.publish(topic, message)
-        payload = json.dumps({"origin": self.origin, "message": message}, ensure_ascii=False)
+    async def publish(self, message: Message) -> None:
+        self.local.deliver(message)
         try:
-            await self.r.publish(PREFIX + topic, payload)
+            await self.r.publish(BUS_PREFIX + message.topic, envelope([message], self.origin))
         except (RedisError, OSError) as e:
-            log.warning("could not tell other processes about %s: %s", topic, e)
+            log.warning("could not tell other processes about %s: %s", message.topic, e)
+
+    async def committed(self, messages: list[Message]) -> None:
+        """Nothing to do: the Redis store's commit published them (see the module's doc)."""
 
     async def _listen(self) -> None:
         delay = 0.1
         while True:
             pubsub = self.r.pubsub()
             try:
-                await pubsub.psubscribe(PREFIX + "*")
+                await pubsub.psubscribe(BUS_PREFIX + "*")
                 self._ready.set()
                 delay = 0.1
                 async for item in pubsub.listen():
                     if item["type"] == "pmessage":
-                        await self._relay(item["channel"], item["data"])
+                        self._relay(item["data"])
             except (RedisError, OSError) as e:
                 log.warning("lost the Redis bus (%s); reconnecting in %.1f s", e, delay)
                 await asyncio.sleep(delay)
@@ -72,10 +79,18 @@ class RedisBus(Bus):
             finally:
                 await pubsub.aclose()
 
-    async def _relay(self, channel: str, data: str) -> None:
-        envelope = json.loads(data)
-        if envelope["origin"] != self.origin:
-            await self.local.publish(channel.removeprefix(PREFIX), envelope["message"])
+    def _relay(self, data: str) -> None:
+        """Deliver a payload's messages here, unless this process sent it; skip a bad one."""
+        try:
+            payload = orjson.loads(data)
+            if payload["origin"] == self.origin:
+                return
+            messages = [decode(m) for m in payload["messages"]]
+        except (orjson.JSONDecodeError, MalformedMessage, KeyError, TypeError) as e:
+            log.error("skipped a bus payload that does not decode (%s): %.200r", e, data)
+            return
+        for message in messages:
+            self.local.deliver(message)
 
     async def close(self) -> None:
         if self._listener is not None:

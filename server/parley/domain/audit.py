@@ -105,6 +105,25 @@ class AuditDraft:
     staff_id: str | None = None
     details: Mapping[str, Any] | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor.to_dict(),
+            "action": self.action.value,
+            "conversation_id": self.conversation_id,
+            "staff_id": self.staff_id,
+            "details": dict(self.details or {}),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AuditDraft:
+        return cls(
+            Actor(**d["actor"]),
+            AuditAction(d["action"]),
+            d["conversation_id"],
+            d["staff_id"],
+            d["details"],
+        )
+
     def after(
         self, previous: AuditEntry | None, thread: AuditEntry | None, at: datetime
     ) -> AuditEntry:

@@ -17,6 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from parley.domain.audit import Actor, AuditAction, AuditDraft
+from parley.domain.bans import Ban
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import GENESIS, Author, Event, EventType, Role, format_time, seal
 from parley.errors import (
@@ -115,8 +117,32 @@ class Conversation:
 
 @dataclass(frozen=True)
 class Transition:
+    """The whole outcome of one action, which a store commits in one transaction.
+
+    ``conversation`` is the snapshot after it and ``event`` the transcript event
+    that records it; ``audit`` is the audit entry a staff action owes (sealed by
+    the store after the chain's head); ``ban`` a bar placed in the same action.
+    What must be announced and anchored follows from these (see
+    :mod:`parley.bus.messages` and :func:`ends`).
+    """
+
     conversation: Conversation
     event: Event
+    audit: AuditDraft | None = None
+    ban: Ban | None = None
+
+    @property
+    def ends(self) -> bool:
+        """Whether this action ended the conversation (its head is anchored at once)."""
+        return not self.conversation.is_open
+
+
+def audited(t: Transition, actor: Actor, action: AuditAction, **details: Any) -> Transition:
+    """``t`` with the audit entry of a staff action: who did it, to which event."""
+    draft = AuditDraft(
+        actor, action, t.event.conversation_id, details={"seq": t.event.seq, **details}
+    )
+    return replace(t, audit=draft)
 
 
 def append_event(

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from parley.bus.base import LOBBY, staff_topic
+from parley.bus.messages import ConversationChanged, Flooding, Message, StaffRevoked
 from parley.domain import bans, moderation
 from parley.domain import conversation as rules
 from parley.domain.agent import CHAT_ROLES, Staff
-from parley.domain.audit import AuditAction, AuditDraft
-from parley.domain.bans import Ban
-from parley.domain.conversation import Conversation, Transition
+from parley.domain.audit import AuditAction
+from parley.domain.conversation import Conversation, Transition, audited
 from parley.domain.policy import PolicyVersion
-from parley.domain.transcript import Author, Event, EventType
+from parley.domain.transcript import Author, Event
 from parley.errors import (
     BadEvidence,
     ConversationNotFound,
@@ -73,7 +75,12 @@ class AgentSession(Session):
         elif kind == "reply":
             await self._reply(frame)
         elif kind == "resolve":
-            await self._end(frame, lambda c, at: rules.resolve(c, self._me, frame.get("note"), at))
+            await self._end(
+                frame,
+                lambda c, at: self._audited(
+                    rules.resolve(c, self._me, frame.get("note"), at), AuditAction.RESOLVED
+                ),
+            )
         elif kind == "close":
             await self._close(frame)
         elif kind == "warn":
@@ -84,13 +91,10 @@ class AgentSession(Session):
         assert self.staff is not None
         return self.staff.author
 
-    async def _record(self, action: AuditAction, event: Event, **details: Any) -> None:
-        """Audit what this agent just did to a conversation."""
+    def _audited(self, t: Transition, action: AuditAction, **details: Any) -> Transition:
+        """``t`` with the audit entry this agent owes for it, committed with it."""
         assert self.staff is not None
-        draft = AuditDraft(
-            self.staff.actor, action, event.conversation_id, details={"seq": event.seq, **details}
-        )
-        await self.core.audit(draft)
+        return audited(t, self.staff.actor, action, **details)
 
     async def _hello(self, token: str) -> None:
         if self.staff is not None:
@@ -107,11 +111,13 @@ class AgentSession(Session):
         )
         await self._list()
 
-    async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
-        if topic == LOBBY:
-            self._queue_update(message)
-        elif "revoked" in message:
-            raise Unauthorized(f"this token was revoked at {message['revoked']}")
+    async def on_bus(self, topic: str, message: Message) -> None:
+        if isinstance(message, ConversationChanged):
+            self._queue_update({"conversation": message.summary})
+        elif isinstance(message, Flooding):
+            self._queue_update({"flooding": message.conversation_id})
+        elif isinstance(message, StaffRevoked):
+            raise Unauthorized(f"this token was revoked at {message.revoked_at}")
         else:
             await super().on_bus(topic, message)
 
@@ -156,13 +162,15 @@ class AgentSession(Session):
         conv = await self._get(conversation_id)
         if conv.is_open:
             at = self.core.clock()
-            applied = await self.core.store.apply(
-                conversation_id, lambda c: rules.agent_join(c, self._me, at) if c.is_open else None
-            )
+
+            def join(c: Conversation) -> Transition | None:
+                t = rules.agent_join(c, self._me, at) if c.is_open else None
+                return self._audited(t, AuditAction.AGENT_JOINED) if t else None
+
+            applied = await self.core.store.apply(conversation_id, join)
             conv = applied.conversation
             if applied.event is not None:
-                await self.core.announce(conv, applied.event)
-                await self._record(AuditAction.AGENT_JOINED, applied.event)
+                await self.core.committed(applied)
         accepted = await self.core.policy(conv.policy)
         await self.send(
             {
@@ -184,7 +192,9 @@ class AgentSession(Session):
         at = self.core.clock()
         applied = await self.core.store.apply(
             conversation_id,
-            lambda c: rules.agent_reply(c, self._me, text, client_id, at),
+            lambda c: self._audited(
+                rules.agent_reply(c, self._me, text, client_id, at), AuditAction.REPLIED
+            ),
             dedupe=f"agent:{self.staff.id}:{client_id}",
         )
         assert applied.event is not None
@@ -197,9 +207,7 @@ class AgentSession(Session):
                 "at": applied.event.at,
             }
         )
-        if not applied.duplicate:
-            await self.core.announce(applied.conversation, applied.event)
-            await self._record(AuditAction.REPLIED, applied.event)
+        await self.core.committed(applied)
 
     async def _evidence(self, frame: dict[str, Any]) -> tuple[PolicyVersion, list[Event]]:
         """The version the visitor accepted, and the events the agent quotes as examples."""
@@ -231,21 +239,28 @@ class AgentSession(Session):
                 at=self.core.clock(),
             )
         summary = {"id": ban.id, "until": ban.until, "network": ban.network} if ban else None
-        await self._end(
-            frame,
-            lambda c, at: moderation.close_for_violation(
+
+        def close(c: Conversation, at: datetime) -> Transition:
+            t = moderation.close_for_violation(
                 c, accepted, self._me, frame["clause_id"], frame.get("note"), at, examples, summary
-            ),
-            ban,
-        )
+            )
+            ban_id = ban.id if ban else None
+            t = self._audited(t, AuditAction.CLOSED, clause_id=frame["clause_id"], ban_id=ban_id)
+            return replace(t, ban=ban)
+
+        await self._end(frame, close)
 
     async def _warn(self, frame: dict[str, Any]) -> None:
         accepted, examples = await self._evidence(frame)
         at = self.core.clock()
         applied = await self.core.store.apply(
             frame["conversation_id"],
-            lambda c: moderation.warn(
-                c, accepted, self._me, frame["clause_id"], frame.get("note"), examples, at
+            lambda c: self._audited(
+                moderation.warn(
+                    c, accepted, self._me, frame["clause_id"], frame.get("note"), examples, at
+                ),
+                AuditAction.WARNED,
+                clause_id=frame["clause_id"],
             ),
         )
         assert applied.event is not None
@@ -253,20 +268,16 @@ class AgentSession(Session):
             {"type": "done", "request": "warn", "conversation_id": applied.conversation.id,
              "seq": applied.event.seq}
         )  # fmt: skip
-        await self.core.announce(applied.conversation, applied.event)
-        await self._record(AuditAction.WARNED, applied.event, clause_id=frame["clause_id"])
+        await self.core.committed(applied)
 
     async def _end(
-        self,
-        frame: dict[str, Any],
-        decide: Callable[[Conversation, Any], Transition],
-        ban: Ban | None = None,
+        self, frame: dict[str, Any], decide: Callable[[Conversation, datetime], Transition]
     ) -> None:
+        """Resolve or close in one commit; answer once its bar and audit entry are in force."""
         at = self.core.clock()
-        applied = await self.core.store.apply(
-            frame["conversation_id"], lambda c: decide(c, at), ban=ban
-        )
+        applied = await self.core.store.apply(frame["conversation_id"], lambda c: decide(c, at))
         assert applied.event is not None
+        await self.core.store.settle()
         await self.send(
             {
                 "type": "done",
@@ -275,16 +286,7 @@ class AgentSession(Session):
                 "seq": applied.event.seq,
             }
         )
-        await self.core.announce(applied.conversation, applied.event)
-        if applied.event.type is EventType.CLOSED:
-            await self._record(
-                AuditAction.CLOSED,
-                applied.event,
-                clause_id=applied.event.data["clause"]["id"],
-                ban_id=ban.id if ban else None,
-            )
-        else:
-            await self._record(AuditAction.RESOLVED, applied.event)
+        await self.core.committed(applied)
         # An ended conversation's head goes into the signed log at once.
         await evidence.anchor(self.core, [applied.conversation])
 

@@ -11,17 +11,17 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from parley.bus.base import LOBBY, Bus, conversation_topic, staff_topic
+from parley.bus import messages
+from parley.bus.base import Bus
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole, token_hash
 from parley.domain.audit import Actor, AuditAction, AuditDraft, AuditEntry
 from parley.domain.bans import Ban
-from parley.domain.conversation import Conversation
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.ratelimit import Limiter
-from parley.domain.transcript import Event, format_time
+from parley.domain.transcript import format_time
 from parley.errors import Forbidden, PolicyInvalid, Unauthorized
-from parley.store.base import Store
+from parley.store.base import Applied, Store
 
 
 def utc_now() -> datetime:
@@ -108,11 +108,16 @@ class Core:
         staff = await self.store.revoke_staff(staff_id, self.clock())
         if staff is not None:
             await self.audit(AuditDraft(by, AuditAction.STAFF_REVOKED, staff_id=staff_id))
-            await self.bus.publish(staff_topic(staff_id), {"revoked": staff.revoked_at})
+            await self.bus.publish(messages.StaffRevoked(staff_id, staff.revoked_at or ""))
         return staff
 
     async def bar_on(self, visitor_id: str | None, ip: str | None) -> Ban | None:
-        """The bar that keeps this visitor or address out now, if any (the longest)."""
+        """The bar that keeps this visitor or address out now, if any (the longest).
+
+        Bars placed by committed closures count even if another process has not
+        yet applied them from the outbox: the store settles first.
+        """
+        await self.store.settle()
         now = self.clock()
         applying = [b for b in await self.store.bans() if b.applies(visitor_id, ip, now)]
         return max(applying, key=lambda b: b.until or "9999", default=None)
@@ -127,14 +132,21 @@ class Core:
         return ban
 
     async def audit(self, draft: AuditDraft) -> AuditEntry:
-        """Record a privileged action in the hash-chained audit trail."""
+        """Record a privileged action that is not a transcript event in the audit trail.
+
+        Actions on a conversation commit their audit entry with their event
+        (:attr:`Transition.audit`); this is for the rest (staff, bars, exports).
+        Outbox entries owed before it are sealed first, so a conversation's
+        audit thread keeps the order of its actions.
+        """
+        if draft.conversation_id is not None:
+            await self.store.settle()
         return await self.store.append_audit(draft, self.clock())
 
-    async def announce(self, conversation: Conversation, event: Event | None) -> None:
-        """Tell watchers about a committed event and the conversation's new summary."""
-        if event is not None:
-            await self.bus.publish(conversation_topic(conversation.id), event_message(event))
-        await self.bus.publish(LOBBY, {"conversation": conversation.to_dict()})
+    async def committed(self, applied: Applied) -> None:
+        """Announce a committed action: the one place that publishes one (nothing on a retry)."""
+        if not applied.duplicate:
+            await self.bus.committed(messages.committed(applied.conversation, applied.event))
 
 
 def policy_view(policy: PolicyVersion) -> dict[str, Any]:
@@ -150,7 +162,3 @@ def policy_view(policy: PolicyVersion) -> dict[str, Any]:
             {"id": c.id, "title": c.title, "text": c.text} for c in policy.clauses.values()
         ],
     }
-
-
-def event_message(event: Event) -> dict[str, Any]:
-    return {"type": "event", "event": event.to_dict()}

@@ -45,12 +45,12 @@ async def anchor(core: Core, conversations: list[Conversation]) -> tuple[Checkpo
     at = format_time(core.clock())
     appended = False
     for conv in conversations:
-        if await _anchored_leaf(core, conv) is not None:
-            continue
-        audit = await core.store.last_audit(conv.id)
-        leaf = Leaf(conv.id, conv.last_seq, conv.head_hash, audit.hash if audit else None, at)
-        await core.store.append_leaf(leaf)
-        appended = True
+        if await _anchored_leaf(core, conv) is None:
+            audit = await core.store.last_audit(conv.id)
+            leaf = Leaf(conv.id, conv.last_seq, conv.head_hash, audit.hash if audit else None, at)
+            await core.store.append_leaf(leaf)
+            appended = True
+        await core.store.mark_anchored(conv.id, conv.last_seq)
     latest = await core.store.latest_checkpoint()
     hashes = await core.store.leaf_hashes()
     if not hashes or (not appended and latest is not None and latest[0].tree_size == len(hashes)):
@@ -62,9 +62,22 @@ async def anchor(core: Core, conversations: list[Conversation]) -> tuple[Checkpo
     return checkpoint, signature
 
 
-async def anchor_open_conversations(core: Core) -> tuple[Checkpoint, str] | None:
-    """The periodic anchor: every open conversation whose head moved since it was anchored."""
-    return await anchor(core, await core.store.open_conversations())
+#: Conversations one periodic anchoring reads at a time.
+ANCHOR_BATCH = 500
+
+
+async def anchor_moved(core: Core) -> int:
+    """The periodic anchor: only the conversations whose head moved since they were anchored.
+
+    The store knows them from the actions it committed (no scan of every open
+    conversation). Returns how many heads were looked at.
+    """
+    await core.store.settle()
+    seen = 0
+    while moved := await core.store.moved_heads(ANCHOR_BATCH):
+        await anchor(core, moved)
+        seen += len(moved)
+    return seen
 
 
 async def _anchored_leaf(core: Core, conv: Conversation) -> tuple[int, Leaf] | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from parley.bus.base import conversation_topic
+from parley.bus.messages import EventAdded, Message
 from parley.domain.conversation import Conversation
 from parley.service.core import Core
 from parley.service.feed import Feed, OnEvent, Send
@@ -50,12 +50,11 @@ class Session:
         if unsubscribe is not None:
             unsubscribe()
 
-    async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
-        event = message.get("event")
-        if event is not None:
-            feed = self.feeds.get(event["conversation_id"])
+    async def on_bus(self, topic: str, message: Message) -> None:
+        if isinstance(message, EventAdded):
+            feed = self.feeds.get(message.event["conversation_id"])
             if feed is not None:
-                await feed.offer(event)
+                await feed.offer(dict(message.event))
 
     def close(self) -> None:
         for conversation_id in list(self.feeds):

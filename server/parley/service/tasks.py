@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from parley.bus.base import POLICY, staff_topic
+from parley.bus.messages import PolicyInForce, StaffRevoked
 from parley.domain.policy import in_force
 from parley.errors import StoreUnavailable
 from parley.service import evidence
@@ -15,11 +15,11 @@ log = logging.getLogger("parley.tasks")
 
 
 async def anchor_periodically(core: Core, interval: float) -> None:
-    """Anchor the heads of open conversations every ``interval`` seconds."""
+    """Anchor the heads that moved every ``interval`` seconds."""
     while True:
         await asyncio.sleep(interval)
         try:
-            await evidence.anchor_open_conversations(core)
+            await evidence.anchor_moved(core)
         except StoreUnavailable as e:
             log.warning("periodic anchoring failed (%s); retrying at the next interval", e)
         except Exception:
@@ -47,7 +47,7 @@ async def watch_revocations(core: Core, interval: float = 1.0) -> None:
         for staff in revoked:
             if staff.id not in announced:
                 announced.add(staff.id)
-                await core.bus.publish(staff_topic(staff.id), {"revoked": staff.revoked_at})
+                await core.bus.publish(StaffRevoked(staff.id, staff.revoked_at or ""))
 
 
 async def announce_policy_changes(core: Core, poll: float = 60.0) -> None:
@@ -74,4 +74,4 @@ async def announce_policy_changes(core: Core, poll: float = 60.0) -> None:
         if latest is not None and latest != current:
             current = latest
             log.info("policy %s v%d is now in force", latest.policy_id, latest.version)
-            await core.bus.publish(POLICY, {"policy": policy_view(latest)})
+            await core.bus.publish(PolicyInForce(policy_view(latest)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from parley.bus.base import LOBBY, POLICY, visitor_topic
+from parley.bus.base import POLICY, visitor_topic
+from parley.bus.messages import ConversationStarted, Flooding, Message, PolicyInForce
 from parley.domain import conversation as rules
 from parley.domain.agent import token_hash
 from parley.domain.bans import Ban
@@ -155,17 +156,17 @@ class VisitorSession(Session):
             else:
                 await self.send(policy_offer(self.core.policy_in_force()))
 
-    async def on_bus(self, topic: str, message: dict[str, Any]) -> None:
-        if topic == POLICY:
+    async def on_bus(self, topic: str, message: Message) -> None:
+        if isinstance(message, PolicyInForce):
             # A new version came into force: a visitor still at the gate must see it.
             waiting = self.conversation is None or not self.conversation.is_open
             if waiting and await self.core.bar_on(self.visitor_id, self.ip) is None:
-                await self.send({"type": "policy", **message["policy"]})
+                await self.send({"type": "policy", **message.policy})
             return
-        started = message.get("conversation")
-        if started is None:
+        if not isinstance(message, ConversationStarted):
             await super().on_bus(topic, message)
             return
+        started = message.conversation
         current = self.conversation
         if current is not None and current.id == started["id"]:
             return
@@ -189,7 +190,7 @@ class VisitorSession(Session):
         now = self.core.monotonic()
         if now - self._flagged_at >= FLAG_EVERY:
             self._flagged_at = now
-            await self.core.bus.publish(LOBBY, {"flooding": conv.id})
+            await self.core.bus.publish(Flooding(conv.id))
 
     async def _accept(self, frame: dict[str, Any]) -> None:
         assert self.visitor_id is not None
@@ -228,9 +229,9 @@ class VisitorSession(Session):
         self.conversation = applied.conversation
         await self.send({"type": "accepted", "conversation": visitor_view(applied.conversation)})
         await self.watch(applied.conversation, 0, self._on_event)
-        await self.core.announce(applied.conversation, applied.event)
+        await self.core.committed(applied)
         await self.core.bus.publish(
-            visitor_topic(visitor_id), {"conversation": visitor_view(applied.conversation)}
+            ConversationStarted(visitor_id, visitor_view(applied.conversation))
         )
 
     async def _message(self, frame: dict[str, Any]) -> None:
@@ -257,5 +258,4 @@ class VisitorSession(Session):
                 "at": applied.event.at,
             }
         )
-        if not applied.duplicate:
-            await self.core.announce(applied.conversation, applied.event)
+        await self.core.committed(applied)

@@ -5,12 +5,22 @@ Guarantees every backend gives (checked by ``tests/store/contract.py``):
 * **Durability.** When a write method returns, its effect is committed to
   stable storage (SQLite: WAL with ``synchronous=FULL``). Callers acknowledge
   to clients only after that. If a write raises, nothing of it was written.
-* **Atomicity.** :meth:`Store.start_conversation` and :meth:`Store.apply` run
-  their ``decide`` function against the latest committed state of the
-  conversation, then write the new snapshot and the event together or not at
-  all. ``decide`` is pure and may be called more than once (backends with
-  optimistic concurrency retry it); if it raises, nothing is written and the
-  error propagates.
+* **Atomicity: one action, one commit.** :meth:`Store.start_conversation` and
+  :meth:`Store.apply` run their ``decide`` function against the latest
+  committed state of the conversation and commit its whole
+  :class:`~parley.domain.conversation.Transition` — the new snapshot, the
+  event, the audit entry the action owes and a bar it places — together or
+  not at all. ``decide`` is pure and may be called more than once (backends
+  with optimistic concurrency retry it on fresh state); if it raises, nothing
+  is written and the error propagates.
+* **The outbox.** What an action changes outside its conversation (the global
+  audit chain, the open/closed indexes, the bars, the clause counts, the
+  heads to anchor) is either written in the same transaction (SQLite) or
+  recorded in an outbox in the same transaction and applied from it exactly
+  once, in order per conversation (Redis). :meth:`Store.settle` returns once
+  every action committed before the call has all of its effects; a crash in
+  between loses nothing, because the outbox record was committed with the
+  event.
 * **Ordering.** Events of one conversation have sequence numbers 1, 2, 3, ...
   with no gap; :meth:`Store.events` returns them in that order. Two concurrent
   writers never get the same number: one of them sees the other's state.
@@ -129,12 +139,35 @@ class Store(ABC):
         conversation_id: str,
         decide: Callable[[Conversation], Transition | None],
         dedupe: str | None = None,
-        ban: Ban | None = None,
     ) -> Applied:
-        """Write the outcome of ``decide`` on the conversation; raise ConversationNotFound.
+        """Commit the outcome of ``decide`` on the conversation; raise ConversationNotFound.
 
-        ``ban``, if given, is stored in the same transaction as the event.
+        Everything the transition holds (event, snapshot, audit entry, bar)
+        commits together. With ``dedupe`` already used in this conversation,
+        nothing is written and the original event is returned, even if
+        ``decide`` would now refuse the action.
         """
+
+    @abstractmethod
+    async def settle(self) -> None:
+        """Return once every action committed before the call has all its effects (outbox)."""
+
+    @abstractmethod
+    async def maintain(self) -> None:
+        """Background work a serving process does for the store; cancelled at shutdown.
+
+        The Redis store drains its outbox here (one process at a time holds the
+        appender's lease); SQLite has nothing to do and returns at once.
+        """
+
+    @abstractmethod
+    async def moved_heads(self, limit: int) -> list[Conversation]:
+        """Up to ``limit`` conversations whose head moved since :meth:`mark_anchored`."""
+
+    @abstractmethod
+    async def mark_anchored(self, conversation_id: str, seq: int) -> None:
+        """The head at ``seq`` is in the Merkle log: drop the conversation from
+        :meth:`moved_heads` unless it has moved past ``seq`` since."""
 
     @abstractmethod
     async def conversation(self, conversation_id: str) -> Conversation | None: ...

@@ -10,25 +10,30 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
 
+from parley.bus import messages
+from parley.bus.messages import envelope
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole
 from parley.domain.bans import Ban
-from parley.domain.conversation import Conversation, ConversationState, Transition
+from parley.domain.conversation import Conversation, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time
-from parley.errors import ConversationNotFound
+from parley.errors import ConversationError, ConversationNotFound, StoreUnavailable
 from parley.store.base import Applied, Store, dumps
 from parley.store.redis_db import (
     ALL,
     BANS,
-    CLOSED,
+    COMMITTED,
     CONVERSATION_N,
+    MAX_ATTEMPTS,
     OPEN,
     POLICIES,
     STAFF,
@@ -36,10 +41,17 @@ from parley.store.redis_db import (
     VISITOR_TOKENS,
     Commit,
     conv_key,
+    migrate_layout,
+    outbox_key,
     policy_index,
+    shard,
     visitor_index,
 )
+from parley.store.redis_outbox import COMMIT, UNANCHORED, UNMARK, record
 from parley.store.redis_records import RedisRecords, conversation_of
+
+#: Open conversations' snapshots one process keeps, at most.
+SNAPSHOTS = 10_000
 
 log = logging.getLogger("parley.store")
 
@@ -52,11 +64,19 @@ def _staff(raw: str | None) -> Staff | None:
 
 
 class RedisStore(RedisRecords, Store):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._commit = self.r.register_script(COMMIT)
+        self._unmark = self.r.register_script(UNMARK)
+        # Open conversations' latest snapshots known to this process, oldest first.
+        self._snapshots: OrderedDict[str, Conversation] = OrderedDict()
+
     @classmethod
     async def open(cls, url: str) -> RedisStore:
         store = cls(url)
         await store.guard(store.r.ping())
         await store._check_durability()
+        await store.guard(migrate_layout(store.r))
         return store
 
     async def _check_durability(self) -> None:
@@ -128,13 +148,18 @@ class RedisStore(RedisRecords, Store):
             t = decide(previous)
             c = t.conversation
 
+            e = t.event
+
+            # The gate's one write that spans slots: the visitor's index must change with it.
             def writes(p: Any) -> None:
                 p.set(conv_key(c.id, "conv"), dumps(c.to_dict()))
-                p.rpush(conv_key(c.id, "events"), dumps(t.event.to_dict()))
+                p.rpush(conv_key(c.id, "events"), dumps(e.to_dict()))
+                p.xadd(outbox_key(shard(c.id)), {"r": record(c.id, e.seq, e.at, None, None, None)})
                 p.zadd(visitor_index(visitor_id), {c.id: n})
                 p.zadd(ALL, {c.id: n})
                 p.zadd(OPEN, {c.id: n})
                 p.zadd(policy_index(c.policy.policy_id, c.policy.version), {c.id: n})
+                p.publish(COMMITTED, envelope(messages.committed(c, e), "store"))
 
             return Commit(writes, Applied(c, t.event))
 
@@ -154,44 +179,83 @@ class RedisStore(RedisRecords, Store):
         conversation_id: str,
         decide: Callable[[Conversation], Transition | None],
         dedupe: str | None = None,
-        ban: Ban | None = None,
     ) -> Applied:
-        key, events = conv_key(conversation_id, "conv"), conv_key(conversation_id, "events")
-        dedupe_key = conv_key(conversation_id, "dedupe")
-
-        async def body(pipe: Any) -> Any:
-            current = conversation_of(await pipe.get(key))
+        """One commit script per action (:mod:`parley.store.redis_outbox`), decided against
+        this process's copy of the snapshot; refreshed and decided again if it is stale."""
+        keys = [
+            conv_key(conversation_id, "conv"),
+            conv_key(conversation_id, "events"),
+            conv_key(conversation_id, "dedupe"),
+            outbox_key(shard(conversation_id)),
+        ]
+        current = self._snapshots.get(conversation_id) or await self.conversation(conversation_id)
+        for _ in range(MAX_ATTEMPTS):
             if current is None:
                 raise ConversationNotFound(f"no conversation {conversation_id}")
-            if dedupe is not None:
-                seq = await pipe.hget(dedupe_key, dedupe)
-                if seq is not None:
-                    original = json.loads(await pipe.lindex(events, int(seq) - 1))
-                    return Applied(current, Event.from_dict(original), duplicate=True)
-            t = decide(current)
+            try:
+                t = decide(current)
+            except ConversationError:
+                if dedupe is not None and (sent := await self._duplicate(conversation_id, dedupe)):
+                    return sent
+                raise
             if t is None:
                 return Applied(current, None)
-            after = t.conversation
-            closing = after.state is ConversationState.CLOSED
-            # The conversation's number orders the closed index; only a closure needs it.
-            n = await pipe.zscore(ALL, conversation_id) if closing else None
+            after, event = t.conversation, t.event
+            ended = after.state.value if t.ends else None
+            ban = t.ban.to_dict() if t.ban else None
+            outcome = await self.guard(
+                self._commit(
+                    keys=keys,
+                    args=[
+                        current.last_seq,
+                        dedupe or "",
+                        dumps(after.to_dict()),
+                        dumps(event.to_dict()),
+                        record(conversation_id, event.seq, event.at, t.audit, ban, ended),
+                        COMMITTED,
+                        envelope(messages.committed(after, event), "store"),
+                    ],
+                )
+            )
+            verdict = outcome[0]
+            if verdict == "ok":
+                self._remember(after)
+                return Applied(after, event)
+            if verdict == "duplicate":
+                snapshot = conversation_of(outcome[1])
+                assert snapshot is not None
+                return Applied(snapshot, Event.from_dict(json.loads(outcome[2])), duplicate=True)
+            current = conversation_of(outcome[1]) if verdict == "stale" else None
+        raise StoreUnavailable("the Redis store is too busy: a write kept losing races")
 
-            def writes(p: Any) -> None:
-                p.set(key, dumps(after.to_dict()))
-                p.rpush(events, dumps(t.event.to_dict()))
-                if dedupe is not None:
-                    p.hset(dedupe_key, dedupe, t.event.seq)
-                if current.is_open and not after.is_open:
-                    p.zrem(OPEN, conversation_id)
-                if closing:
-                    p.zadd(CLOSED, {conversation_id: n})
-                if ban is not None:
-                    p.hset(BANS, ban.id, dumps(ban.to_dict()))
+    async def _duplicate(self, conversation_id: str, dedupe: str) -> Applied | None:
+        """The event first stored under ``dedupe``, if any."""
+        seq = await self.guard(self.r.hget(conv_key(conversation_id, "dedupe"), dedupe))
+        if seq is None:
+            return None
+        snapshot = await self.conversation(conversation_id)
+        raw = await self.guard(self.r.lindex(conv_key(conversation_id, "events"), int(seq) - 1))
+        assert snapshot is not None
+        return Applied(snapshot, Event.from_dict(json.loads(raw)), duplicate=True)
 
-            return Commit(writes, Applied(after, t.event))
+    def _remember(self, conversation: Conversation) -> None:
+        """Keep an open conversation's latest snapshot, so its next action needs no read."""
+        self._snapshots.pop(conversation.id, None)
+        if conversation.is_open:
+            self._snapshots[conversation.id] = conversation
+            if len(self._snapshots) > SNAPSHOTS:
+                self._snapshots.popitem(last=False)
 
-        result: Applied = await self.transaction([key], body)
-        return result
+    async def maintain(self) -> None:
+        await self.run_appender(secrets.token_hex(8))
+
+    async def moved_heads(self, limit: int) -> list[Conversation]:
+        await self.settle()
+        moved = await self.guard(self.r.hrandfield(UNANCHORED, limit))
+        return [c for c in await self.snapshots(moved or []) if c is not None]
+
+    async def mark_anchored(self, conversation_id: str, seq: int) -> None:
+        await self.guard(self._unmark(keys=[UNANCHORED], args=[conversation_id, seq]))
 
     async def conversation(self, conversation_id: str) -> Conversation | None:
         return conversation_of(await self.guard(self.r.get(conv_key(conversation_id, "conv"))))

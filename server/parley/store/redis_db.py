@@ -2,12 +2,17 @@
 
 Key layout (``docs/deployment.md`` explains it for operators):
 
-* one conversation's keys share the hash tag ``{c:<id>}``: its snapshot, its
-  events (a list, index = seq - 1) and its dedupe hash;
+* conversations are spread over :data:`SHARDS` shards by a hash of their id;
+  a conversation's keys — its snapshot, its events (a list, index = seq - 1),
+  its dedupe hash — and its shard's outbox stream share the hash tag
+  ``{s<shard>}``, so an action on a conversation touches one hash slot
+  (ready for Redis Cluster: one slot per script);
 * every cross-conversation key (policies, visitors, staff, indexes, the audit
-  trail, the Merkle log) shares the hash tag ``{g}``.
+  trail, the Merkle log) shares the hash tag ``{g}``; these are fed from the
+  outbox (:mod:`parley.store.redis_outbox`), not written by the action.
 
-A logical write is one ``MULTI/EXEC`` under ``WATCH`` of what ``decide`` read;
+An action on a conversation is one script (:mod:`parley.store.redis_outbox`).
+Other logical writes are one ``MULTI/EXEC`` under ``WATCH`` of what they read;
 if another process wrote first, the transaction is retried with fresh state,
 so ``decide`` (pure) may run more than once. Retries back off with jitter, so
 writers racing for one key (the audit chain's head) take turns instead of
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -65,6 +71,11 @@ def client(url: str) -> Any:
     return aioredis.Redis.from_pool(pool)
 
 
+#: Pub/sub channels of the bus (``parley.bus.redis``): ``BUS_PREFIX + topic``. Commit
+#: scripts publish what they committed on :data:`COMMITTED`, with the origin ``store``.
+BUS_PREFIX = "parley:bus:"
+COMMITTED = BUS_PREFIX + "committed"
+
 G = "parley:{g}"
 POLICIES = f"{G}:policies"
 VISITOR_TOKENS = f"{G}:visitor-tokens"
@@ -80,7 +91,27 @@ CHECKPOINTS = f"{G}:checkpoints"
 BANS = f"{G}:bans"
 
 
+#: Key layout version, in ``LAYOUT``: 2 is the sharded layout (:func:`conv_key`).
+LAYOUT = f"{G}:layout"
+#: How many shards conversations are spread over: each has its own slot and outbox.
+SHARDS = 16
+
+
+def shard(conversation_id: str) -> int:
+    return zlib.crc32(conversation_id.encode()) % SHARDS
+
+
 def conv_key(conversation_id: str, part: str) -> str:
+    return f"parley:{{s{shard(conversation_id)}}}:c:{conversation_id}:{part}"
+
+
+def outbox_key(shard_number: int) -> str:
+    """The stream of committed actions' records for one shard, in commit order."""
+    return f"parley:{{s{shard_number}}}:outbox"
+
+
+def legacy_conv_key(conversation_id: str, part: str) -> str:
+    """Where layout 1 kept a conversation's keys (one hash tag per conversation)."""
     return f"parley:{{c:{conversation_id}}}:{part}"
 
 
@@ -150,3 +181,19 @@ class Commit:
     def __init__(self, writes: Callable[[Any], None], result: Any) -> None:
         self.writes = writes
         self.result = result
+
+
+async def migrate_layout(r: Any) -> None:
+    """Move layout-1 conversation keys to their shard (once; run before serving).
+
+    Every process of a deployment must run this version before any serves: the
+    rename is idempotent, but an older process would keep writing the old keys.
+    """
+    if await r.get(LAYOUT) == "2":
+        return
+    for cid in await r.zrange(ALL, 0, -1):
+        for part in ("conv", "events", "dedupe"):
+            old = legacy_conv_key(cid, part)
+            if await r.exists(old):
+                await r.rename(old, conv_key(cid, part))
+    await r.set(LAYOUT, "2")

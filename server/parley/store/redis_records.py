@@ -24,13 +24,13 @@ from parley.store.redis_db import (
     CLOSED,
     LEAVES,
     Commit,
-    RedisDatabase,
     audit_thread,
     conv_key,
     leaf_thread,
     policy_index,
     visitor_index,
 )
+from parley.store.redis_outbox import Outbox
 
 BATCH = 200
 
@@ -50,7 +50,9 @@ def conversation_of(raw: str | None) -> Conversation | None:
     return Conversation.from_dict(json.loads(raw)) if raw else None
 
 
-class RedisRecords(RedisDatabase):
+class RedisRecords(Outbox):
+    """Listings read the global indexes after applying the outbox (read your writes)."""
+
     async def snapshots(self, ids: list[str]) -> list[Conversation | None]:
         """The snapshots of these conversations, in order (``None`` for an unknown id)."""
         async with self.r.pipeline(transaction=False) as pipe:
@@ -110,10 +112,12 @@ class RedisRecords(RedisDatabase):
         return Page(await self._event_at([c.id for _, c in found], 0), next_cursor)
 
     async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
+        await self.settle()
         found, next_cursor = await self._scan(self._index(where, True), where, cursor, limit, True)
         return Page(await self._event_at([c.id for _, c in found], -1), next_cursor)
 
     async def closure_counts(self, where: Filter) -> list[ClauseCount]:
+        await self.settle()
         counts: dict[tuple[str, int, str], int] = {}
         cursor: str | None = None
         while True:
@@ -168,6 +172,7 @@ class RedisRecords(RedisDatabase):
     ) -> Page[AuditEntry]:
         if cursor is not None and not cursor.isdigit():
             raise BadRequest(f"cursor {cursor!r} is not one this listing returned")
+        await self.settle()
         after = int(cursor) if cursor else 0
         if conversation_id is None:
             seqs = list(range(after + 1, after + limit + 2))
@@ -184,6 +189,7 @@ class RedisRecords(RedisDatabase):
         return Page(entries, str(entries[-1].seq) if more else None)
 
     async def last_audit(self, conversation_id: str) -> AuditEntry | None:
+        await self.settle()
         seq = await self.guard(self.r.lindex(audit_thread(conversation_id), -1))
         return await self.guard(self._entry(self.r, seq))
 

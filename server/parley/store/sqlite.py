@@ -13,7 +13,7 @@ from parley.domain.agent import Staff, StaffRole
 from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, ConversationState, Transition
 from parley.domain.policy import PolicyVersion
-from parley.domain.transcript import Event, format_time
+from parley.domain.transcript import Event, format_time, parse_time
 from parley.errors import ConversationNotFound
 from parley.store.base import Applied, Store, dumps
 from parley.store.sqlite_records import RecordTables
@@ -97,12 +97,27 @@ class SQLiteStore(RecordTables, Store):
         ).fetchone()
         return Conversation.from_dict(json.loads(row[0])) if row else None
 
-    @staticmethod
-    def _insert_event(db: sqlite3.Connection, event: Event, dedupe: str | None) -> None:
+    def _write_transition(
+        self, db: sqlite3.Connection, t: Transition, dedupe: str | None
+    ) -> Applied:
+        """Write everything ``t`` holds; the caller's transaction makes it one commit."""
+        event = t.event
         db.execute(
             "INSERT INTO events VALUES (?, ?, ?, ?)",
             (event.conversation_id, event.seq, dedupe, dumps(event.to_dict())),
         )
+        if t.ban is not None:
+            db.execute(
+                "INSERT INTO bans (id, body) VALUES (?, ?)", (t.ban.id, dumps(t.ban.to_dict()))
+            )
+        if t.audit is not None:
+            self.seal_audit(db, t.audit, parse_time(event.at))
+        db.execute(
+            "INSERT INTO unanchored VALUES (?, ?)"
+            " ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq",
+            (event.conversation_id, event.seq),
+        )
+        return Applied(t.conversation, event)
 
     async def start_conversation(
         self, visitor_id: str, decide: Callable[[Conversation | None], Transition]
@@ -124,8 +139,7 @@ class SQLiteStore(RecordTables, Store):
                     c.started_at,
                 ),
             )
-            self._insert_event(db, t.event, None)
-            return Applied(c, t.event)
+            return self._write_transition(db, t, None)
 
         return await self.write(write)
 
@@ -134,7 +148,6 @@ class SQLiteStore(RecordTables, Store):
         conversation_id: str,
         decide: Callable[[Conversation], Transition | None],
         dedupe: str | None = None,
-        ban: Ban | None = None,
     ) -> Applied:
         def write(db: sqlite3.Connection) -> Applied:
             current = self._get(conversation_id)
@@ -160,14 +173,35 @@ class SQLiteStore(RecordTables, Store):
                     conversation_id,
                 ),
             )
-            self._insert_event(db, t.event, dedupe)
-            if ban is not None:
-                db.execute(
-                    "INSERT INTO bans (id, body) VALUES (?, ?)", (ban.id, dumps(ban.to_dict()))
-                )
-            return Applied(t.conversation, t.event)
+            return self._write_transition(db, t, dedupe)
 
         return await self.write(write)
+
+    async def maintain(self) -> None:
+        """Nothing to do: there is no outbox to drain."""
+
+    async def settle(self) -> None:
+        """Nothing to do: every effect of an action commits in its own transaction."""
+
+    async def moved_heads(self, limit: int) -> list[Conversation]:
+        def read() -> list[Conversation]:
+            rows = self.db.execute(
+                "SELECT c.snapshot FROM unanchored u"
+                " JOIN conversations c ON c.id = u.conversation_id LIMIT ?",
+                (limit,),
+            )
+            return [Conversation.from_dict(json.loads(r[0])) for r in rows]
+
+        return await self._run(read)
+
+    async def mark_anchored(self, conversation_id: str, seq: int) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "DELETE FROM unanchored WHERE conversation_id = ? AND seq <= ?",
+                (conversation_id, seq),
+            )
+
+        await self.write(write)
 
     async def conversation(self, conversation_id: str) -> Conversation | None:
         return await self._run(self._get, conversation_id)

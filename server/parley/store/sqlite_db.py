@@ -85,6 +85,13 @@ MIGRATIONS = [
         n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL
     );
     """,
+    # Conversations whose head moved since it was last put in the Merkle log (and its seq):
+    # anchoring reads these instead of every open conversation.
+    """
+    CREATE TABLE unanchored (conversation_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+    INSERT INTO unanchored
+        SELECT id, json_extract(snapshot, '$.last_seq') FROM conversations WHERE state = 'open';
+    """,
 ]
 
 

@@ -92,18 +92,19 @@ class RecordTables(Database):
 
     # audit trail
 
-    async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:
-        def write(db: sqlite3.Connection) -> AuditEntry:
-            row = db.execute("SELECT body FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            head = AuditEntry.from_dict(json.loads(row[0])) if row else None
-            entry = draft.after(head, self._last_audit(draft.conversation_id), at)
-            db.execute(
-                "INSERT INTO audit VALUES (?, ?, ?)",
-                (entry.seq, entry.conversation_id, dumps(entry.to_dict())),
-            )
-            return entry
+    def seal_audit(self, db: sqlite3.Connection, draft: AuditDraft, at: datetime) -> AuditEntry:
+        """Seal ``draft`` after the chain's head, inside the caller's transaction."""
+        row = db.execute("SELECT body FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        head = AuditEntry.from_dict(json.loads(row[0])) if row else None
+        entry = draft.after(head, self._last_audit(draft.conversation_id), at)
+        db.execute(
+            "INSERT INTO audit VALUES (?, ?, ?)",
+            (entry.seq, entry.conversation_id, dumps(entry.to_dict())),
+        )
+        return entry
 
-        return await self.write(write)
+    async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:
+        return await self.write(lambda db: self.seal_audit(db, draft, at))
 
     def _last_audit(self, conversation_id: str | None) -> AuditEntry | None:
         if conversation_id is None:

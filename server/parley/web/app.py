@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> ParleyApp:
             asyncio.create_task(tasks.anchor_periodically(core, settings.anchor_interval)),
             asyncio.create_task(tasks.announce_policy_changes(core)),
             asyncio.create_task(tasks.watch_revocations(core)),
+            asyncio.create_task(core.store.maintain()),
         ]
         try:
             yield

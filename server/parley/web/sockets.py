@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from parley.bus.messages import Message
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError, StoreUnavailable
 from parley.protocol.codec import Codec, Endpoint, encode, request_context
@@ -49,7 +50,7 @@ class Connection:
         self.ws = ws
         self.core = core
         self.max_pending = max_pending
-        self._inbox: collections.deque[tuple[str, dict[str, Any]]] = collections.deque()
+        self._inbox: collections.deque[tuple[str, Message]] = collections.deque()
         self._overflowed = False
         self._session: Session | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -66,7 +67,7 @@ class Connection:
     def subscribe(self, topic: str) -> Any:
         return self.core.bus.subscribe(topic, self._deliver)
 
-    def _deliver(self, topic: str, message: dict[str, Any]) -> None:
+    def _deliver(self, topic: str, message: Message) -> None:
         if self._overflowed:
             return
         if len(self._inbox) >= self.max_pending:
@@ -103,7 +104,7 @@ class Connection:
         log.warning("closing a connection that fell %d frames behind", self.max_pending)
         await self._close(CLOSE_TRY_AGAIN)
 
-    async def _relay(self, session: Session, topic: str, message: dict[str, Any]) -> None:
+    async def _relay(self, session: Session, topic: str, message: Message) -> None:
         """Hand one bus message to the session, waiting out a store that is briefly away.
 
         A gap fill may need the store; while it is unavailable the same message is

@@ -1,0 +1,138 @@
+"""The messages the bus carries: one frozen dataclass per kind, and their wire form.
+
+Every message names its topic (:attr:`topic`) and encodes to a JSON object
+with a ``kind`` field (:func:`encode`); :func:`decode` is the only way back and
+raises :class:`MalformedMessage` for anything else, so a subscriber never sees
+a dict it has to guess about. :func:`committed` is the one place that turns a
+committed action into the messages that announce it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from parley.bus.base import LOBBY, POLICY, conversation_topic, staff_topic, visitor_topic
+from parley.domain.conversation import Conversation
+from parley.domain.transcript import Event
+
+
+class MalformedMessage(ValueError):
+    """A payload that is not the encoding of any bus message."""
+
+
+@dataclass(frozen=True)
+class EventAdded:
+    """A transcript event was committed (to the conversation's watchers)."""
+
+    event: Mapping[str, Any]
+
+    @property
+    def topic(self) -> str:
+        return conversation_topic(self.event["conversation_id"])
+
+
+@dataclass(frozen=True)
+class ConversationChanged:
+    """A conversation's summary after a committed action (to the agents' list)."""
+
+    summary: Mapping[str, Any]
+    topic = LOBBY
+
+
+@dataclass(frozen=True)
+class Flooding:
+    """A visitor is being rate-limited (to the agents' list)."""
+
+    conversation_id: str
+    topic = LOBBY
+
+
+@dataclass(frozen=True)
+class ConversationStarted:
+    """A visitor started a conversation (to the visitor's other tabs)."""
+
+    visitor_id: str
+    conversation: Mapping[str, Any]
+
+    @property
+    def topic(self) -> str:
+        return visitor_topic(self.visitor_id)
+
+
+@dataclass(frozen=True)
+class StaffRevoked:
+    staff_id: str
+    revoked_at: str
+
+    @property
+    def topic(self) -> str:
+        return staff_topic(self.staff_id)
+
+
+@dataclass(frozen=True)
+class PolicyInForce:
+    """A published version came into force (to visitors at the gate)."""
+
+    policy: Mapping[str, Any]
+    topic = POLICY
+
+
+Message = (
+    EventAdded | ConversationChanged | Flooding | ConversationStarted | StaffRevoked | PolicyInForce
+)
+
+_KINDS: dict[str, type[Message]] = {
+    "event": EventAdded,
+    "conversation": ConversationChanged,
+    "flooding": Flooding,
+    "started": ConversationStarted,
+    "revoked": StaffRevoked,
+    "policy": PolicyInForce,
+}
+_NAMES = {cls: name for name, cls in _KINDS.items()}
+
+
+def encode(message: Message) -> dict[str, Any]:
+    fields = {k: v if isinstance(v, str) else dict(v) for k, v in vars(message).items()}
+    return {"kind": _NAMES[type(message)], **fields}
+
+
+def decode(payload: Any) -> Message:
+    """The message ``payload`` encodes; raise MalformedMessage if it encodes none."""
+    if not isinstance(payload, dict):
+        raise MalformedMessage(f"a bus message is a JSON object, not {type(payload).__name__}")
+    fields = dict(payload)
+    cls = _KINDS.get(fields.pop("kind", None))
+    if cls is None:
+        raise MalformedMessage(f"unknown bus message kind {payload.get('kind')!r}")
+    try:
+        message = cls(**fields)
+    except TypeError as e:
+        raise MalformedMessage(f"{payload['kind']} message: {e}") from None
+    expected = cls.__dataclass_fields__
+    for name, value in vars(message).items():
+        str_field = expected[name].type == "str"
+        if not isinstance(value, str if str_field else dict):
+            raise MalformedMessage(f"{payload['kind']} message: {name} has the wrong type")
+    if isinstance(message, EventAdded) and not _event_shaped(message.event):
+        raise MalformedMessage("event message: the event has no conversation_id and seq")
+    return message
+
+
+def _event_shaped(event: Mapping[str, Any]) -> bool:
+    return isinstance(event.get("conversation_id"), str) and type(event.get("seq")) is int
+
+
+def committed(conversation: Conversation, event: Event | None) -> list[Message]:
+    """What announces a committed action: its event to watchers, the new summary to agents."""
+    summary = ConversationChanged(conversation.to_dict())
+    return [EventAdded(event.to_dict()), summary] if event is not None else [summary]
+
+
+def envelope(messages: list[Message], origin: str) -> str:
+    """The payload that carries ``messages`` between processes, and who sent them."""
+    return orjson.dumps({"origin": origin, "messages": [encode(m) for m in messages]}).decode()

@@ -1,0 +1,216 @@
+"""One action, one round trip: the commit script, the outbox, and the appender that drains it.
+
+**The commit script** (:data:`COMMIT`) runs an action on a conversation inside
+Redis, atomically, touching only keys of the conversation's shard: it checks
+the dedupe key, then that the conversation still has the ``last_seq`` the
+process decided against (a compare-and-append: if another process wrote first
+it answers ``stale`` with the current snapshot, and the process decides again);
+then it appends the event, replaces the snapshot, records the dedupe key,
+appends the action's outbox record to the shard's stream, and publishes the
+messages that announce it. One round trip in the common case.
+
+**The outbox record** carries what the action changes outside its
+conversation: its audit entry (still a draft: the global chain is not in the
+shard), a bar, the end of the conversation (open/closed indexes, clause
+counts), and its new head (to anchor).
+
+**The appender** (:meth:`Outbox.drain`) reads the shard streams from the
+positions recorded in ``{g}:outbox-cursor``, seals the audit drafts after the
+chain's head, applies the rest, and advances the positions — all in one
+``MULTI/EXEC`` under ``WATCH`` of the positions and of the chain's head, so a
+record is applied exactly once, whichever process drains and however many try
+at once. Records of one conversation are in one stream, so they are applied
+in commit order. Any process may drain; a lease (``{g}:appender``) lets one at
+a time do it in the background, and :meth:`Outbox.drain` called directly (to
+settle) is safe beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from parley.domain.audit import AuditDraft, AuditEntry
+from parley.domain.transcript import parse_time
+from parley.errors import StoreUnavailable
+from parley.store.base import dumps
+from parley.store.redis_db import (
+    ALL,
+    AUDIT,
+    BANS,
+    CLOSED,
+    OPEN,
+    SHARDS,
+    Commit,
+    G,
+    RedisDatabase,
+    audit_thread,
+    outbox_key,
+)
+
+log = logging.getLogger("parley.store")
+
+CURSOR = f"{G}:outbox-cursor"
+UNANCHORED = f"{G}:unanchored"
+LEASE = f"{G}:appender"
+#: How long the background appender's lease lasts without renewal (ms).
+LEASE_MS = 3000
+#: Most records one drain step applies in one transaction.
+BATCH = 500
+
+# KEYS: snapshot, events, dedupe, outbox.
+# ARGV: expected last_seq, dedupe key or "", snapshot, event, outbox record, channel, payload.
+COMMIT = """
+if ARGV[2] ~= '' then
+  local seq = redis.call('HGET', KEYS[3], ARGV[2])
+  if seq then
+    return {'duplicate', redis.call('GET', KEYS[1]), redis.call('LINDEX', KEYS[2], seq - 1)}
+  end
+end
+local current = redis.call('GET', KEYS[1])
+if not current then return {'missing'} end
+local n = redis.call('LLEN', KEYS[2])
+if n ~= tonumber(ARGV[1]) then return {'stale', current} end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('RPUSH', KEYS[2], ARGV[4])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[3], ARGV[2], n + 1) end
+redis.call('XADD', KEYS[4], '*', 'r', ARGV[5])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return {'ok'}
+"""
+
+# Forget KEYS[1][ARGV[1]] unless the head moved past seq ARGV[2] since.
+UNMARK = """
+local seq = redis.call('HGET', KEYS[1], ARGV[1])
+if seq and tonumber(seq) <= tonumber(ARGV[2]) then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"""
+
+# Take or renew the lease KEYS[1] for ARGV[1] (who) for ARGV[2] ms; 1 if held.
+LEASE_SCRIPT = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+def record(
+    conversation_id: str,
+    seq: int,
+    at: str,
+    audit: AuditDraft | None,
+    ban: dict[str, Any] | None,
+    ended: str | None,
+) -> str:
+    """The outbox record of one committed action (see the module's doc)."""
+    return dumps(
+        {
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "at": at,
+            "audit": audit.to_dict() if audit else None,
+            "ban": ban,
+            "ended": ended,
+        }
+    )
+
+
+class Outbox(RedisDatabase):
+    async def drain(self) -> int:
+        """Apply every outbox record committed so far; return how many this call applied."""
+        applied = 0
+        async with self.chain_lock:
+            while (count := await self.transaction([CURSOR, AUDIT], self._step)) > 0:
+                applied += count
+        return applied
+
+    async def settle(self) -> None:
+        await self.drain()
+
+    async def _step(self, pipe: Any) -> Any:
+        """One transaction: up to BATCH records after the cursors, applied and consumed."""
+        cursors = await pipe.hgetall(CURSOR)
+        streams = {outbox_key(s): cursors.get(str(s), "0-0") for s in range(SHARDS)}
+        found = await pipe.xread(streams, count=BATCH)
+        if not found:
+            return 0
+        raw = await pipe.lindex(AUDIT, -1)
+        head = AuditEntry.from_dict(json.loads(raw)) if raw else None
+        threads: dict[str, AuditEntry | None] = {}
+        entries: list[AuditEntry] = []
+        moved: dict[str, int] = {}
+        ended: list[tuple[str, str]] = []
+        bans: list[dict[str, Any]] = []
+        advanced: dict[str, str] = {}
+        for stream, items in found:
+            shard_number = stream.rsplit("{s", 1)[1].split("}", 1)[0]
+            for item_id, fields in items:
+                advanced[shard_number] = item_id
+                r = json.loads(fields["r"])
+                cid = r["conversation_id"]
+                moved[cid] = max(moved.get(cid, 0), r["seq"])
+                if r["ended"] is not None:
+                    ended.append((cid, r["ended"]))
+                if r["ban"] is not None:
+                    bans.append(r["ban"])
+                if r["audit"] is not None:
+                    if cid not in threads:
+                        threads[cid] = await self._thread_head(pipe, cid)
+                    draft = AuditDraft.from_dict(r["audit"])
+                    head = draft.after(head, threads[cid], parse_time(r["at"]))
+                    threads[cid] = head
+                    entries.append(head)
+        numbers = [await pipe.zscore(ALL, cid) for cid, state in ended if state == "closed"]
+
+        def writes(p: Any) -> None:
+            for entry in entries:
+                p.rpush(AUDIT, dumps(entry.to_dict()))
+                p.rpush(audit_thread(entry.conversation_id or ""), entry.seq)
+            closed = iter(numbers)
+            for cid, state in ended:
+                p.zrem(OPEN, cid)
+                if state == "closed":
+                    p.zadd(CLOSED, {cid: next(closed)})
+            for ban in bans:
+                p.hset(BANS, ban["id"], dumps(ban))
+            if moved:
+                p.hset(UNANCHORED, mapping=moved)
+            p.hset(CURSOR, mapping=advanced)
+
+        count = sum(len(items) for _, items in found)
+        return Commit(writes, count)
+
+    async def _thread_head(self, reader: Any, conversation_id: str) -> AuditEntry | None:
+        seq = await reader.lindex(audit_thread(conversation_id), -1)
+        if seq is None:
+            return None
+        raw = await reader.lindex(AUDIT, int(seq) - 1)
+        return AuditEntry.from_dict(json.loads(raw)) if raw else None
+
+    async def trim(self) -> None:
+        """Drop the records every process has applied (the streams' heads up to the cursors)."""
+        cursors = await self.guard(self.r.hgetall(CURSOR))
+        async with self.r.pipeline(transaction=False) as pipe:
+            for shard_number, position in cursors.items():
+                pipe.xtrim(outbox_key(int(shard_number)), minid=position)
+            await self.guard(pipe.execute())
+
+    async def run_appender(self, holder: str, idle: float = 0.05) -> None:
+        """Drain in the background while this process holds the lease; forever."""
+        lease = self.r.register_script(LEASE_SCRIPT)
+        while True:
+            try:
+                if await self.guard(lease(keys=[LEASE], args=[holder, LEASE_MS])):
+                    if await self.drain() == 0:
+                        await self.trim()
+                        await asyncio.sleep(idle)
+                else:
+                    await asyncio.sleep(LEASE_MS / 3000)
+            except StoreUnavailable as e:
+                log.warning("the outbox appender could not drain (%s); retrying", e)
+                await asyncio.sleep(0.5)
