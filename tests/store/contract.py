@@ -23,7 +23,7 @@ from parley.domain.anchor import ORIGIN, Checkpoint, Leaf
 from parley.domain.audit import Actor, AuditAction, AuditDraft
 from parley.domain.bans import place
 from parley.domain.chain import GENESIS, verify_links
-from parley.domain.conversation import ClientContext, Conversation
+from parley.domain.conversation import ClientContext, Conversation, audited
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Author, Event, Role, verify_chain
 from parley.errors import (
@@ -67,6 +67,10 @@ async def say(store: Store, conversation_id: str, text: str, client_id: str) -> 
         lambda c: rules.visitor_message(c, text, client_id, T0),
         dedupe=f"visitor:{client_id}",
     )
+
+
+def _never() -> rules.Transition:
+    raise AssertionError("the agent had already joined")
 
 
 class StoreContract:
@@ -363,3 +367,72 @@ class StoreContract:
             events = await store.events(c)
             assert [e.seq for e in events] == [1, 2]
             assert events[1].data["text"] == f"hello {c}"
+
+    async def test_a_staff_action_commits_its_audit_entry_with_its_event(
+        self, store: Store
+    ) -> None:
+        """One action, one commit: the event, its audit entry and its bar, or none of them."""
+        await start(store, "v_audit", "c_audit00000")
+        staff = Actor("s_agent", "Alice", "agent")
+
+        def join(c: Conversation) -> rules.Transition:
+            return audited(
+                rules.agent_join(c, AGENT, T0) or _never(), staff, AuditAction.AGENT_JOINED
+            )
+
+        def refused(c: Conversation) -> rules.Transition:
+            audited(rules.agent_join(c, AGENT, T0) or _never(), staff, AuditAction.AGENT_JOINED)
+            raise ConversationClosed("refused after deciding")
+
+        with pytest.raises(ConversationClosed):
+            await store.apply("c_audit00000", refused)
+        joined = await store.apply("c_audit00000", join)
+        assert joined.event is not None
+        await store.settle()
+        entries = (await store.audit(None, 50, "c_audit00000")).items
+        assert [(e.action, e.details["seq"]) for e in entries] == [
+            (AuditAction.AGENT_JOINED, joined.event.seq)
+        ], "exactly one audit entry, for the committed event; none for the refused one"
+        assert entries[0].at == joined.event.at
+        assert verify_links((await store.audit(None, 50)).items, "audit entry") is None
+
+    async def test_a_stale_snapshot_is_decided_again_never_overwritten(
+        self, store: Store, reopen: Reopen
+    ) -> None:
+        """Two processes write one conversation: whoever holds an old snapshot decides again."""
+        await start(store, "v_race", "c_race000000")
+        await say(store, "c_race000000", "from A, first", "a1")  # A now knows seq 2
+        other = await reopen()
+        try:
+            await say(other, "c_race000000", "from B", "b1")  # seq 3, behind A's back
+            seen: list[int] = []
+
+            def message(c: Conversation) -> rules.Transition:
+                seen.append(c.last_seq)
+                return rules.visitor_message(c, "from A, second", "a2", T0)
+
+            applied = await store.apply("c_race000000", message, dedupe="visitor:a2")
+            assert applied.event is not None and applied.event.seq == 4
+            assert seen[-1] == 3, "the last decision was made on the fresh snapshot"
+            events = await other.events("c_race000000")
+            assert [e.data.get("text") for e in events[1:]] == [
+                "from A, first", "from B", "from A, second"
+            ]  # fmt: skip
+            assert verify_chain(events) is None
+            # A duplicate is still recognised, whichever process holds which snapshot.
+            again = await other.apply("c_race000000", message, dedupe="visitor:a2")
+            assert again.duplicate and again.event == applied.event
+        finally:
+            await other.close()
+
+    async def test_heads_that_moved_are_listed_until_anchored_at_their_seq(
+        self, store: Store
+    ) -> None:
+        await start(store, "v_moved", "c_moved00000")
+        moved = await store.moved_heads(10)
+        assert [c.id for c in moved] == ["c_moved00000"]
+        await say(store, "c_moved00000", "later", "m1")  # moves past seq 1
+        await store.mark_anchored("c_moved00000", 1)
+        assert [c.last_seq for c in await store.moved_heads(10)] == [2], "moved since: kept"
+        await store.mark_anchored("c_moved00000", 2)
+        assert await store.moved_heads(10) == []

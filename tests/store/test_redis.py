@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from contract import Reopen, StoreContract, start
+import redis
+from contract import AGENT, T0, Reopen, StoreContract, start
 
 from harness import RedisServer
+from parley.domain import conversation as rules
+from parley.domain.audit import Actor, AuditAction
+from parley.domain.chain import verify_links
+from parley.domain.conversation import audited
 from parley.errors import StoreUnavailable
 from parley.store import open_store
 from parley.store.base import Store
+from parley.store.redis_db import AUDIT, LAYOUT, conv_key, legacy_conv_key
 
 
 @pytest.fixture
@@ -27,6 +34,9 @@ def reopen(redis_server: RedisServer) -> Reopen:
         return await open_store(redis_server.url)
 
     return again
+
+
+JOINED, REPLIED = AuditAction.AGENT_JOINED, AuditAction.REPLIED
 
 
 class TestRedisStore(StoreContract):
@@ -51,3 +61,85 @@ async def test_an_unreachable_redis_is_unavailable_and_writes_nothing(
         assert [e.seq for e in await s.events("c_down000000")] == [1]
     finally:
         await s.close()
+
+
+async def _audited_replies(store: Store, conversation_id: str, n: int) -> None:
+    staff = Actor("s_agent", "Alice", "agent")
+
+    def join(c: rules.Conversation) -> rules.Transition:
+        t = rules.agent_join(c, AGENT, T0)
+        assert t is not None
+        return audited(t, staff, JOINED)
+
+    await store.apply(conversation_id, join)
+    for i in range(n):
+        await store.apply(
+            conversation_id,
+            lambda c, i=i: audited(
+                rules.agent_reply(c, AGENT, f"reply {i}", f"r{i}", T0), staff, REPLIED
+            ),
+            dedupe=f"agent:s_agent:r{i}",
+        )
+
+
+async def test_outbox_records_outlive_the_process_that_committed_them(
+    redis_server: RedisServer,
+) -> None:
+    """A crash after the commit script and before the appender loses no audit entry."""
+    redis_server.flush()
+    first = await open_store(redis_server.url)
+    await start(first, "v_crash", "c_crash00000")
+    await _audited_replies(first, "c_crash00000", 3)
+    await first.close()  # never drained: the audit entries exist only as outbox records
+    raw = redis.Redis.from_url(redis_server.url)
+    assert raw.llen(AUDIT) == 0
+    second = await open_store(redis_server.url)
+    try:
+        await second.settle()
+        entries = (await second.audit(None, 50)).items
+        assert [e.details["seq"] for e in entries] == [2, 3, 4, 5]
+        assert verify_links(entries, "audit entry") is None
+    finally:
+        await second.close()
+
+
+async def test_many_appenders_apply_each_outbox_record_exactly_once(
+    redis_server: RedisServer,
+) -> None:
+    redis_server.flush()
+    stores = [await open_store(redis_server.url) for _ in range(4)]
+    try:
+        for i, s in enumerate(stores):
+            await start(s, f"v_many{i}", f"c_many{i:06d}")
+            await _audited_replies(s, f"c_many{i:06d}", 10)
+        await asyncio.gather(*(s.settle() for s in stores for _ in range(3)))
+        entries = (await stores[0].audit(None, 500)).items
+        assert len(entries) == 4 * 11, "one entry per audited action, none twice"
+        assert verify_links(entries, "audit entry") is None
+        for i in range(4):
+            thread = [e.details["seq"] for e in entries if e.conversation_id == f"c_many{i:06d}"]
+            assert thread == list(range(2, 13)), "each conversation's entries in commit order"
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_conversations_stored_in_the_first_key_layout_are_moved_to_their_shard(
+    redis_server: RedisServer,
+) -> None:
+    redis_server.flush()
+    s = await open_store(redis_server.url)
+    await start(s, "v_old", "c_oldlayout0")
+    await s.close()
+    raw = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    for part in ("conv", "events"):
+        raw.rename(conv_key("c_oldlayout0", part), legacy_conv_key("c_oldlayout0", part))
+    raw.delete(LAYOUT)
+    again = await open_store(redis_server.url)
+    try:
+        found = await again.conversation("c_oldlayout0")
+        assert found is not None and found.last_seq == 1
+        assert [e.seq for e in await again.events("c_oldlayout0")] == [1]
+        assert raw.get(LAYOUT) == "2" and not raw.exists(legacy_conv_key("c_oldlayout0", "conv"))
+    finally:
+        await again.close()

@@ -1,0 +1,57 @@
+"""Bus messages: typed, and nothing but their own encoding decodes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from parley.bus.messages import (
+    ConversationChanged,
+    ConversationStarted,
+    EventAdded,
+    Flooding,
+    MalformedMessage,
+    Message,
+    PolicyInForce,
+    StaffRevoked,
+    decode,
+    encode,
+)
+
+EVERY_KIND: list[Message] = [
+    EventAdded({"conversation_id": "c_1234567890", "seq": 2, "type": "message"}),
+    ConversationChanged({"id": "c_1234567890", "last_seq": 2}),
+    Flooding("c_1234567890"),
+    ConversationStarted("v_1", {"id": "c_1234567890"}),
+    StaffRevoked("s_1", "2026-11-01T12:00:00.000Z"),
+    PolicyInForce({"policy_id": "conduct", "version": 2}),
+]
+
+
+@pytest.mark.parametrize("message", EVERY_KIND, ids=lambda m: type(m).__name__)
+def test_every_kind_survives_its_encoding(message: Message) -> None:
+    assert decode(encode(message)) == message
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "event",
+        {},
+        {"kind": "nope"},
+        {"kind": "event"},
+        {"kind": "event", "event": {"seq": 1}},
+        {"kind": "event", "event": {"conversation_id": "c_1", "seq": "1"}},
+        {"kind": "event", "event": {"conversation_id": "c_1", "seq": True}},
+        {"kind": "flooding", "conversation_id": 7},
+        {"kind": "flooding", "conversation_id": "c_1", "extra": 1},
+        {"kind": "conversation", "summary": "not an object"},
+        {"kind": "revoked", "staff_id": "s_1"},
+    ],
+)
+def test_anything_else_is_refused_with_a_typed_error(payload: Any) -> None:
+    with pytest.raises(MalformedMessage):
+        decode(payload)
