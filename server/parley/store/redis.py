@@ -31,7 +31,6 @@ from parley.store.base import Applied, Store, dumps
 from parley.store.redis_db import (
     ALL,
     BANS,
-    COMMITTED,
     CONVERSATION_N,
     MAX_ATTEMPTS,
     OPEN,
@@ -154,12 +153,17 @@ class RedisStore(RedisRecords, Store):
             def writes(p: Any) -> None:
                 p.set(conv_key(c.id, "conv"), dumps(c.to_dict()))
                 p.rpush(conv_key(c.id, "events"), dumps(e.to_dict()))
-                p.xadd(outbox_key(shard(c.id)), {"r": record(c.id, e.seq, e.at, None, None, None)})
+                p.xadd(
+                    outbox_key(shard(c.id)),
+                    {
+                        "r": record(c.id, e.seq, e.at, None, None, None),
+                        "m": envelope(messages.committed(c, e), "store"),
+                    },
+                )
                 p.zadd(visitor_index(visitor_id), {c.id: n})
                 p.zadd(ALL, {c.id: n})
                 p.zadd(OPEN, {c.id: n})
                 p.zadd(policy_index(c.policy.policy_id, c.policy.version), {c.id: n})
-                p.publish(COMMITTED, envelope(messages.committed(c, e), "store"))
 
             return Commit(writes, Applied(c, t.event))
 
@@ -212,7 +216,6 @@ class RedisStore(RedisRecords, Store):
                         dumps(after.to_dict()),
                         dumps(event.to_dict()),
                         record(conversation_id, event.seq, event.at, t.audit, ban, ended),
-                        COMMITTED,
                         envelope(messages.committed(after, event), "store"),
                     ],
                 )

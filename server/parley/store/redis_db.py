@@ -71,10 +71,8 @@ def client(url: str) -> Any:
     return aioredis.Redis.from_pool(pool)
 
 
-#: Pub/sub channels of the bus (``parley.bus.redis``): ``BUS_PREFIX + topic``. Commit
-#: scripts publish what they committed on :data:`COMMITTED`, with the origin ``store``.
+#: Pub/sub channels of the bus (``parley.bus.redis``): ``BUS_PREFIX + topic``.
 BUS_PREFIX = "parley:bus:"
-COMMITTED = BUS_PREFIX + "committed"
 
 G = "parley:{g}"
 POLICIES = f"{G}:policies"

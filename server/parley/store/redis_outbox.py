@@ -5,9 +5,10 @@ Redis, atomically, touching only keys of the conversation's shard: it checks
 the dedupe key, then that the conversation still has the ``last_seq`` the
 process decided against (a compare-and-append: if another process wrote first
 it answers ``stale`` with the current snapshot, and the process decides again);
-then it appends the event, replaces the snapshot, records the dedupe key,
-appends the action's outbox record to the shard's stream, and publishes the
-messages that announce it. One round trip in the common case.
+then it appends the event, replaces the snapshot, records the dedupe key, and
+appends to the shard's stream the action's outbox record and the bus messages
+that announce it (which every process reads from the stream, by position:
+:mod:`parley.bus.redis`). One round trip in the common case.
 
 **The outbox record** carries what the action changes outside its
 conversation: its audit entry (still a draft: the global chain is not in the
@@ -30,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from parley.domain.audit import AuditDraft, AuditEntry
@@ -59,9 +61,11 @@ LEASE = f"{G}:appender"
 LEASE_MS = 3000
 #: Most records one drain step applies in one transaction.
 BATCH = 500
+#: How long applied records stay in the streams for processes catching up (ms).
+KEEP_MS = 60_000
 
 # KEYS: snapshot, events, dedupe, outbox.
-# ARGV: expected last_seq, dedupe key or "", snapshot, event, outbox record, channel, payload.
+# ARGV: expected last_seq, dedupe key or "", snapshot, event, outbox record, bus messages.
 COMMIT = """
 if ARGV[2] ~= '' then
   local seq = redis.call('HGET', KEYS[3], ARGV[2])
@@ -76,8 +80,7 @@ if n ~= tonumber(ARGV[1]) then return {'stale', current} end
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('RPUSH', KEYS[2], ARGV[4])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[3], ARGV[2], n + 1) end
-redis.call('XADD', KEYS[4], '*', 'r', ARGV[5])
-redis.call('PUBLISH', ARGV[6], ARGV[7])
+redis.call('XADD', KEYS[4], '*', 'r', ARGV[5], 'm', ARGV[6])
 return {'ok'}
 """
 
@@ -193,11 +196,17 @@ class Outbox(RedisDatabase):
         return AuditEntry.from_dict(json.loads(raw)) if raw else None
 
     async def trim(self) -> None:
-        """Drop the records every process has applied (the streams' heads up to the cursors)."""
+        """Drop records the appender has applied and that are older than :data:`KEEP_MS`.
+
+        Processes read committed messages from the streams by position; keeping
+        the last minute lets one that lost its connection for a moment catch up.
+        """
         cursors = await self.guard(self.r.hgetall(CURSOR))
+        recent = int(time.time() * 1000) - KEEP_MS
         async with self.r.pipeline(transaction=False) as pipe:
             for shard_number, position in cursors.items():
-                pipe.xtrim(outbox_key(int(shard_number)), minid=position)
+                applied = int(position.split("-")[0])
+                pipe.xtrim(outbox_key(int(shard_number)), minid=min(applied, recent))
             await self.guard(pipe.execute())
 
     async def run_appender(self, holder: str, idle: float = 0.05) -> None:
