@@ -39,6 +39,7 @@ from parley.store.redis_db import (
     policy_index,
     visitor_index,
 )
+from parley.store.redis_merkle import RedisMerkle
 from parley.store.redis_records import RedisRecords, conversation_of
 
 log = logging.getLogger("parley.store")
@@ -51,12 +52,13 @@ def _staff(raw: str | None) -> Staff | None:
     return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
 
 
-class RedisStore(RedisRecords, Store):
+class RedisStore(RedisRecords, RedisMerkle, Store):
     @classmethod
     async def open(cls, url: str) -> RedisStore:
         store = cls(url)
         await store.guard(store.r.ping())
         await store._check_durability()
+        await store._extend(None)  # nodes for a log from before they were kept
         return store
 
     async def _check_durability(self) -> None:
