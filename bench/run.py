@@ -9,6 +9,9 @@ noisy and only ratios travel between runs.
     .venv/bin/python bench/run.py                 # everything, about 11 minutes
     .venv/bin/python bench/run.py --quick         # tiny sizes: checks the harness works
     .venv/bin/python bench/run.py --only relay latency
+
+One scenario has no echo counterpart: ``anchor`` times the Merkle log inside
+this process, and its baseline column is the old full rebuild of the tree.
 """
 
 from __future__ import annotations
@@ -40,10 +43,11 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests"))  # the tests' real-process harness: Server, RedisServer
 
 import loadgen  # noqa: E402
+import merkle_log  # noqa: E402
 from harness import POLICIES, RedisServer, Server, free_port, listening  # noqa: E402
 from loadgen import Target  # noqa: E402
 
-SCENARIOS = ("relay", "latency", "gate", "idle", "scaleout", "resume")
+SCENARIOS = ("relay", "latency", "gate", "idle", "scaleout", "resume", "anchor")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class Sizes:
     idle_connections: int
     idle_hold: float
     resume_clients: int
+    anchor_leaves: int
+    anchor_repetitions: int
+    anchor_before: int  # repetitions of the old full rebuild, each about a third of a second
 
 
 FULL = Sizes(
@@ -71,6 +78,9 @@ FULL = Sizes(
     idle_connections=10_000,
     idle_hold=25,  # longer than the 20 s keepalive interval: every connection is pinged
     resume_clients=1000,
+    anchor_leaves=100_000,
+    anchor_repetitions=2000,
+    anchor_before=10,
 )
 QUICK = Sizes(
     agents=2,
@@ -83,6 +93,9 @@ QUICK = Sizes(
     idle_connections=50,
     idle_hold=0.5,
     resume_clients=20,
+    anchor_leaves=300,
+    anchor_repetitions=50,
+    anchor_before=5,
 )
 
 # Every benchmark visitor comes from 127.0.0.1 and sends as fast as it can: the
@@ -398,6 +411,31 @@ async def resume(b: Bench, s: Sizes, out: dict[str, Any]) -> list[dict[str, Any]
     ]
 
 
+async def anchor(b: Bench, s: Sizes, out: dict[str, Any]) -> list[dict[str, Any]]:
+    n, args = s.anchor_leaves, (s.anchor_leaves, s.anchor_repetitions, s.anchor_before)
+    store, all_hashes = await merkle_log.sqlite_log(b.folder / "anchor.db", n)
+    try:
+        out["sqlite"] = await merkle_log.measure(store, all_hashes, *args)
+    finally:
+        await store.close()
+    redis = b.redis()
+    with stopping(redis):
+        out["redis"] = {}
+        redis_store, all_hashes = await merkle_log.redis_log(redis.url, n, out["redis"])
+        try:
+            out["redis"].update(await merkle_log.measure(redis_store, all_hashes, *args))
+        finally:
+            await redis_store.close()
+    rows = []
+    for name, figures in (("SQLite", out["sqlite"]), ("Redis", out["redis"])):
+        for q, target in (("p50", ""), ("p99", "≤ 1 ms")):
+            after, before = figures["after"][f"{q}_ms"], figures["before"][f"{q}_ms"]
+            met = after <= 1 if target else None
+            metric = f"{name} {q} ms vs full rebuild"
+            rows.append(row("anchor", metric, after, before, target, met, higher_is_better=False))
+    return rows
+
+
 RUNNERS: dict[str, Callable[[Bench, Sizes, dict[str, Any]], Any]] = {
     "relay": relay,
     "latency": latency,
@@ -405,6 +443,7 @@ RUNNERS: dict[str, Callable[[Bench, Sizes, dict[str, Any]], Any]] = {
     "idle": idle,
     "scaleout": scaleout,
     "resume": resume,
+    "anchor": anchor,
 }
 
 

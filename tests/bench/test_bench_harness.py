@@ -28,7 +28,7 @@ def test_quick_run_covers_every_scenario_and_loses_nothing(tmp_path: Path) -> No
     results = json.loads(path.read_text())
     assert results["machine"]["cores"] >= 1 and results["machine"]["python"]
     scenarios = {r["scenario"] for r in results["rows"]}
-    assert scenarios == {"relay", "latency", "gate", "idle", "scale-out", "resume"}
+    assert scenarios == {"relay", "latency", "gate", "idle", "scale-out", "resume", "anchor"}
     for row in results["rows"]:
         assert row["parley"] is not None and row["echo"] is not None, row
     detail = results["scenarios"]
@@ -38,6 +38,10 @@ def test_quick_run_covers_every_scenario_and_loses_nothing(tmp_path: Path) -> No
     assert detail["resume"]["sqlite"]["complete"] == results["sizes"]["resume_clients"]
     idle = detail["idle"]["sqlite"]
     assert idle["alive_after_hold"] == idle["connections"] == results["sizes"]["idle_connections"]
+    for backend in ("sqlite", "redis"):
+        anchor = detail["anchor"][backend]
+        assert anchor["leaves"] == results["sizes"]["anchor_leaves"]
+        assert anchor["after"]["p50_ms"] > 0 and anchor["before"]["p50_ms"] > 0
     for name in ("relay", "scaleout"):
         for figures in detail[name].values():
             assert figures["messages"] > 0, (name, figures)

@@ -1,7 +1,8 @@
 """The guarantees of ``parley.store.base.Store``, run against every backend.
 
 A backend's test module subclasses :class:`StoreContract` and provides an
-async ``store`` fixture (and ``reopen`` to open the same data again).
+async ``store`` fixture (and ``reopen`` to open the same data again, and
+``write_old_leaves``, see :mod:`contract_merkle`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from contract_merkle import MerkleContract, Reopen
 
 from harness import POLICIES
 from parley import policy_files
 from parley.domain import conversation as rules
 from parley.domain import moderation
 from parley.domain.agent import Staff, StaffRole
-from parley.domain.anchor import ORIGIN, Checkpoint, Leaf
 from parley.domain.audit import Actor, AuditAction, AuditDraft
 from parley.domain.bans import place
 from parley.domain.chain import GENESIS, verify_links
@@ -38,7 +39,6 @@ from parley.store.base import Applied, ClauseCount, Filter, Store
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 AGENT = Author(Role.AGENT, "s_agent", "Alice")
 CLIENT = ClientContext("192.0.2.1", "pytest")
-Reopen = Callable[[], Awaitable[Store]]
 
 
 def versions() -> list[PolicyVersion]:
@@ -73,7 +73,7 @@ def _never() -> rules.Transition:
     raise AssertionError("the agent had already joined")
 
 
-class StoreContract:
+class StoreContract(MerkleContract):
     async def test_publishing_is_idempotent_and_a_version_never_changes(self, store: Store) -> None:
         """Invariant 3 in the store: same text again is a no-op, different text is refused."""
         v1, v2 = versions()
@@ -304,23 +304,6 @@ class StoreContract:
         assert sorted(e.seq for e in entries) == list(range(1, n + 1))
         page = await store.audit(None, n)
         assert verify_links(page.items, "audit entry") is None
-
-    async def test_the_merkle_log_appends_leaves_and_keeps_checkpoints(self, store: Store) -> None:
-        leaves = [
-            Leaf(f"c_leaf{i % 3}", i, f"{i:064x}", None, "2026-11-01T12:00:00.000Z")
-            for i in range(5)
-        ]
-        indexes = [await store.append_leaf(leaf) for leaf in leaves]
-        assert indexes == [0, 1, 2, 3, 4]
-        assert await store.leaf_hashes() == [leaf.hash() for leaf in leaves]
-        assert await store.leaf_hashes(3) == [leaf.hash() for leaf in leaves[:3]]
-        assert await store.leaves_of("c_leaf1") == [(1, leaves[1]), (4, leaves[4])]
-        assert await store.latest_checkpoint() is None
-        small = Checkpoint(ORIGIN, 3, "aa" * 32, "2026-11-01T12:00:00.000Z", "k")
-        large = Checkpoint(ORIGIN, 5, "bb" * 32, "2026-11-01T12:00:01.000Z", "k")
-        await store.save_checkpoint(large, "sig-large")
-        await store.save_checkpoint(small, "sig-small")
-        assert await store.latest_checkpoint() == (large, "sig-large")
 
     async def test_a_bar_is_stored_with_its_closure_and_lifted_once(self, store: Store) -> None:
         accepted = versions()[-1]

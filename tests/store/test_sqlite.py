@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 from contract import Reopen, StoreContract, say, start
+from contract_merkle import OldLeaves, assert_matches_reference, leaves
 
+from parley.domain.anchor import Leaf
 from parley.errors import StoreUnavailable
 from parley.store import open_store
-from parley.store.base import Store
+from parley.store.base import Store, dumps
 from parley.store.sqlite import SQLiteStore
+from parley.store.sqlite_db import MIGRATIONS
 
 
 @pytest.fixture
@@ -30,6 +33,31 @@ def reopen(tmp_path: Path) -> Reopen:
         return await open_store(f"sqlite:{tmp_path / 'parley.db'}")
 
     return again
+
+
+def insert_old_leaves(db: sqlite3.Connection, written: list[Leaf]) -> None:
+    """Leaves as a version from before ``merkle_nodes`` appended them: the row alone."""
+    with db:
+        start = db.execute("SELECT count(*) FROM leaves").fetchone()[0]
+        db.executemany(
+            "INSERT INTO leaves VALUES (?, ?, ?, ?)",
+            [
+                (start + i, leaf.conversation_id, leaf.hash(), dumps(leaf.to_dict()))
+                for i, leaf in enumerate(written)
+            ],
+        )
+
+
+@pytest.fixture
+def write_old_leaves(tmp_path: Path) -> OldLeaves:
+    async def write(written: list[Leaf]) -> None:
+        db = sqlite3.connect(tmp_path / "parley.db")
+        try:
+            insert_old_leaves(db, written)
+        finally:
+            db.close()
+
+    return write
 
 
 class TestSQLiteStore(StoreContract):
@@ -119,5 +147,51 @@ async def test_a_failing_write_is_undone_alone_and_its_batch_still_commits(tmp_p
         assert not isinstance(first, BaseException) and not isinstance(last, BaseException)
         texts = [e.data["text"] for e in await s.events("c_batch00000", after_seq=1)]
         assert texts == ["before", "after"]
+    finally:
+        await s.close()
+
+
+async def test_a_file_from_before_merkle_nodes_is_migrated_and_filled_from_its_leaves(
+    tmp_path: Path,
+) -> None:
+    """The migration adds ``merkle_nodes``; opening fills it from the leaves already there."""
+    before = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE merkle_nodes" in m)
+    db = sqlite3.connect(tmp_path / "parley.db", isolation_level=None)
+    for script in MIGRATIONS[:before]:
+        db.executescript(script)
+    db.execute(f"PRAGMA user_version = {before}")
+    old = leaves(0, 300)
+    insert_old_leaves(db, old)
+    db.close()
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    try:
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        await assert_matches_reference(s, [leaf.hash() for leaf in old])
+    finally:
+        await s.close()
+
+
+async def test_roots_and_proofs_read_single_rows_by_key_and_never_the_leaves(
+    tmp_path: Path,
+) -> None:
+    """O(log n) reads: the log's size, then one node per statement, found by its key."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    single_rows = {
+        "SEARCH leaves",  # max(idx): the last entry of the primary key
+        "SEARCH merkle_nodes USING PRIMARY KEY (level=? AND idx=?)",
+    }
+    statements: list[str] = []
+    try:
+        for leaf in leaves(0, 200):
+            await s.append_leaf(leaf)
+        s.db.set_trace_callback(statements.append)
+        await s.merkle_root(200)
+        await s.inclusion_proof(77, 200)
+        await s.consistency_proof(123, 200)
+        s.db.set_trace_callback(None)
+        assert 3 < len(statements) <= 3 * (1 + 2 * (200).bit_length())
+        for sql in set(statements):
+            [plan] = [row[3] for row in s.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert plan in single_rows, (sql, plan)
     finally:
         await s.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.domain import merkle
 from parley.domain.anchor import ORIGIN, Checkpoint, Leaf, key_id, public_bytes, sign
 from parley.domain.audit import Actor, AuditAction, AuditDraft
 from parley.domain.conversation import Conversation
@@ -52,11 +51,12 @@ async def anchor(core: Core, conversations: list[Conversation]) -> tuple[Checkpo
             appended = True
         await core.store.mark_anchored(conv.id, conv.last_seq)
     latest = await core.store.latest_checkpoint()
-    hashes = await core.store.leaf_hashes()
-    if not hashes or (not appended and latest is not None and latest[0].tree_size == len(hashes)):
+    size = await core.store.tree_size()
+    if not size or (not appended and latest is not None and latest[0].tree_size == size):
         return None
+    root = await core.store.merkle_root(size)
     public = public_bytes(core.key.public_key())
-    checkpoint = Checkpoint(ORIGIN, len(hashes), merkle.root(hashes).hex(), at, key_id(public))
+    checkpoint = Checkpoint(ORIGIN, size, root.hex(), at, key_id(public))
     signature = sign(core.key, checkpoint)
     await core.store.save_checkpoint(checkpoint, signature)
     return checkpoint, signature
@@ -102,11 +102,11 @@ async def _proof(core: Core, conv: Conversation) -> dict[str, Any]:
     assert found is not None and latest is not None
     index, leaf = found
     checkpoint, signature = latest
-    hashes = await core.store.leaf_hashes(checkpoint.tree_size)
+    proof = await core.store.inclusion_proof(index, checkpoint.tree_size)
     return {
         "leaf": leaf.to_dict(),
         "leaf_index": index,
-        "inclusion_proof": [h.hex() for h in merkle.inclusion_proof(index, hashes)],
+        "inclusion_proof": [h.hex() for h in proof],
         "checkpoint": checkpoint.to_dict(),
         "signature": signature,
         "public_key": public_key_base64(core.key),

@@ -33,6 +33,12 @@ Guarantees every backend gives (checked by ``tests/store/contract.py``):
 * **Chains.** :meth:`Store.append_audit` places each entry after the current
   head of the audit chain, atomically; :meth:`Store.append_leaf` gives each
   leaf the next index of the Merkle log.
+* **Merkle nodes.** :meth:`Store.append_leaf` stores, in the same transaction
+  as the leaf, the hash of every perfect subtree the leaf completes
+  (:mod:`parley.domain.merkle_nodes`); roots and proofs are read from O(log n)
+  of them, never from every leaf. Leaves without nodes (a log from before
+  they were kept, or leaves an older version appended) get them when the
+  store opens and before the next leaf is appended.
 
 Backends raise :class:`~parley.errors.StoreUnavailable` when they cannot
 commit; nothing was written then.
@@ -41,7 +47,7 @@ commit; nothing was written then.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -53,6 +59,7 @@ from parley.domain.anchor import Checkpoint, Leaf
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, Transition
+from parley.domain.merkle_nodes import NodeId, Plan, consistency_plan, inclusion_plan, root_plan
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event
 
@@ -242,8 +249,45 @@ class Store(ABC):
         """Append ``leaf`` to the Merkle log; return its index (0-based)."""
 
     @abstractmethod
-    async def leaf_hashes(self, tree_size: int | None = None) -> list[bytes]:
-        """The first ``tree_size`` leaf hashes (all when ``None``), in log order."""
+    async def merkle_nodes(self, nodes: Sequence[NodeId]) -> tuple[int, dict[NodeId, bytes]]:
+        """How many leaves the log holds, and the hashes of these perfect subtrees, read together.
+
+        A node not (yet) complete is left out. Costs O(1) per node, whatever the log's size.
+        """
+
+    async def tree_size(self) -> int:
+        """How many leaves the Merkle log holds."""
+        size, _ = await self.merkle_nodes(())
+        return size
+
+    async def merkle_root(self, tree_size: int) -> bytes:
+        """MTH of the first ``tree_size`` leaves (RFC 9162 §2.1.1).
+
+        Raises ValueError if the size is negative or the log is shorter.
+        """
+        [root] = await self._read(root_plan(tree_size), tree_size)
+        return root
+
+    async def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
+        """PATH(index, D[tree_size]) of RFC 9162 §2.1.3.1, leaf first.
+
+        Raises ValueError unless ``0 <= index < tree_size`` and the log holds ``tree_size``.
+        """
+        return await self._read(inclusion_plan(index, tree_size), tree_size)
+
+    async def consistency_proof(self, old_size: int, tree_size: int) -> list[bytes]:
+        """PROOF(old_size, D[tree_size]) of RFC 9162 §2.1.4.1, as
+        :func:`parley.domain.merkle.consistency_proof` gives it.
+
+        Raises ValueError unless ``0 <= old_size <= tree_size`` and the log holds ``tree_size``.
+        """
+        return await self._read(consistency_plan(old_size, tree_size), tree_size)
+
+    async def _read(self, plan: Plan, tree_size: int) -> list[bytes]:
+        size, stored = await self.merkle_nodes(plan.nodes)
+        if size < tree_size:
+            raise ValueError(f"the Merkle log holds only {size} leaves, not {tree_size}")
+        return plan.hashes(stored)
 
     @abstractmethod
     async def leaves_of(self, conversation_id: str) -> list[tuple[int, Leaf]]:

@@ -46,6 +46,7 @@ from parley.store.redis_db import (
     shard,
     visitor_index,
 )
+from parley.store.redis_merkle import RedisMerkle
 from parley.store.redis_outbox import COMMIT, UNANCHORED, UNMARK, record
 from parley.store.redis_records import RedisRecords, conversation_of
 
@@ -62,7 +63,7 @@ def _staff(raw: str | None) -> Staff | None:
     return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
 
 
-class RedisStore(RedisRecords, Store):
+class RedisStore(RedisRecords, RedisMerkle, Store):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._commit = self.r.register_script(COMMIT)
@@ -76,6 +77,7 @@ class RedisStore(RedisRecords, Store):
         await store.guard(store.r.ping())
         await store._check_durability()
         await store.guard(migrate_layout(store.r))
+        await store._extend(None)  # nodes for a log from before they were kept
         return store
 
     async def _check_durability(self) -> None:

@@ -129,6 +129,11 @@ def leaf_thread(conversation_id: str) -> str:
     return f"{G}:leaves:{conversation_id}"
 
 
+def merkle_level(level: int) -> str:
+    """The list of the Merkle log's perfect subtrees of ``2**level`` leaves, in order."""
+    return f"{G}:merkle:{level}"
+
+
 class RedisDatabase:
     def __init__(self, url: str) -> None:
         self.url = url

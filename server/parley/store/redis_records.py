@@ -1,4 +1,4 @@
-"""Redis keys of the records compliance relies on: audit trail, Merkle log, listings.
+"""Redis keys of the records compliance relies on: audit trail and listings.
 
 Listings page through a sorted-set index (score = conversation number, the
 cursor) and apply the remaining filters while reading, so a page may read more
@@ -11,7 +11,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from parley.domain.anchor import Checkpoint, Leaf
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.transcript import Event
@@ -20,13 +19,10 @@ from parley.store.base import ClauseCount, Filter, Page, dumps
 from parley.store.redis_db import (
     ALL,
     AUDIT,
-    CHECKPOINTS,
     CLOSED,
-    LEAVES,
     Commit,
     audit_thread,
     conv_key,
-    leaf_thread,
     policy_index,
     visitor_index,
 )
@@ -192,56 +188,3 @@ class RedisRecords(Outbox):
         await self.settle()
         seq = await self.guard(self.r.lindex(audit_thread(conversation_id), -1))
         return await self.guard(self._entry(self.r, seq))
-
-    # Merkle log
-
-    async def append_leaf(self, leaf: Leaf) -> int:
-        record = dumps({"leaf": leaf.to_dict(), "hash": leaf.hash().hex()})
-
-        async def body(pipe: Any) -> Any:
-            index = int(await pipe.llen(LEAVES))
-
-            def writes(p: Any) -> None:
-                p.rpush(LEAVES, record)
-                p.rpush(leaf_thread(leaf.conversation_id), index)
-
-            return Commit(writes, index)
-
-        async with self.chain_lock:
-            result: int = await self.transaction([LEAVES], body)
-        return result
-
-    async def leaf_hashes(self, tree_size: int | None = None) -> list[bytes]:
-        if tree_size == 0:
-            return []
-        end = -1 if tree_size is None else tree_size - 1
-        raw = await self.guard(self.r.lrange(LEAVES, 0, end))
-        return [bytes.fromhex(json.loads(r)["hash"]) for r in raw]
-
-    async def leaves_of(self, conversation_id: str) -> list[tuple[int, Leaf]]:
-        indexes = [
-            int(i) for i in await self.guard(self.r.lrange(leaf_thread(conversation_id), 0, -1))
-        ]
-        async with self.r.pipeline(transaction=False) as pipe:
-            for i in indexes:
-                pipe.lindex(LEAVES, i)
-            raw = await self.guard(pipe.execute())
-        return [(i, Leaf(**json.loads(r)["leaf"])) for i, r in zip(indexes, raw, strict=True)]
-
-    async def save_checkpoint(self, checkpoint: Checkpoint, signature: str) -> None:
-        record = dumps({"checkpoint": checkpoint.to_dict(), "signature": signature})
-        size = checkpoint.tree_size
-
-        async def body(pipe: Any) -> Any:
-            if await pipe.zcount(CHECKPOINTS, size, size):
-                return None  # the first checkpoint of a size stands, as in every store
-            return Commit(lambda p: p.zadd(CHECKPOINTS, {record: size}), None)
-
-        await self.transaction([CHECKPOINTS], body)
-
-    async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
-        raw = await self.guard(self.r.zrange(CHECKPOINTS, -1, -1))
-        if not raw:
-            return None
-        record = json.loads(raw[0])
-        return Checkpoint(**record["checkpoint"]), record["signature"]

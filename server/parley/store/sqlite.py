@@ -16,10 +16,11 @@ from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time, parse_time
 from parley.errors import ConversationNotFound
 from parley.store.base import Applied, Store, dumps
+from parley.store.sqlite_merkle import MerkleTables
 from parley.store.sqlite_records import RecordTables
 
 
-class SQLiteStore(RecordTables, Store):
+class SQLiteStore(RecordTables, MerkleTables, Store):
     """A :class:`Store` on one SQLite file."""
 
     @classmethod

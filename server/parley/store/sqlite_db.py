@@ -85,6 +85,13 @@ MIGRATIONS = [
         n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL
     );
     """,
+    # Filled from the existing leaves when the file is opened (store/sqlite_merkle.py).
+    """
+    CREATE TABLE merkle_nodes (
+        level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID;
+    """,
     # Conversations whose head moved since it was last put in the Merkle log (and its seq):
     # anchoring reads these instead of every open conversation.
     """

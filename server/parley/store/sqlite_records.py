@@ -1,4 +1,4 @@
-"""SQLite tables of the records compliance relies on: audit trail, Merkle log, listings."""
+"""SQLite tables of the records compliance relies on: audit trail and listings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from parley.domain.anchor import Checkpoint, Leaf
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event
@@ -133,56 +132,5 @@ class RecordTables(Database):
                 limit,
             )
             return Page([AuditEntry.from_dict(json.loads(b)) for b in items], next_cursor)
-
-        return await self.read(read)
-
-    # Merkle log
-
-    async def append_leaf(self, leaf: Leaf) -> int:
-        def write(db: sqlite3.Connection) -> int:
-            index: int = db.execute("SELECT count(*) FROM leaves").fetchone()[0]
-            db.execute(
-                "INSERT INTO leaves VALUES (?, ?, ?, ?)",
-                (index, leaf.conversation_id, leaf.hash(), dumps(leaf.to_dict())),
-            )
-            return index
-
-        return await self.write(write)
-
-    async def leaf_hashes(self, tree_size: int | None = None) -> list[bytes]:
-        def read() -> list[bytes]:
-            rows = self.db.execute(
-                "SELECT hash FROM leaves WHERE idx < ? ORDER BY idx",
-                (tree_size if tree_size is not None else 2**62,),
-            )
-            return [bytes(r[0]) for r in rows]
-
-        return await self.read(read)
-
-    async def leaves_of(self, conversation_id: str) -> list[tuple[int, Leaf]]:
-        def read() -> list[tuple[int, Leaf]]:
-            rows = self.db.execute(
-                "SELECT idx, body FROM leaves WHERE conversation_id = ? ORDER BY idx",
-                (conversation_id,),
-            )
-            return [(r[0], Leaf(**json.loads(r[1]))) for r in rows]
-
-        return await self.read(read)
-
-    async def save_checkpoint(self, checkpoint: Checkpoint, signature: str) -> None:
-        def write(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)",
-                (checkpoint.tree_size, dumps(checkpoint.to_dict()), signature),
-            )
-
-        await self.write(write)
-
-    async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
-        def read() -> tuple[Checkpoint, str] | None:
-            row = self.db.execute(
-                "SELECT body, signature FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
-            ).fetchone()
-            return (Checkpoint(**json.loads(row[0])), row[1]) if row else None
 
         return await self.read(read)
