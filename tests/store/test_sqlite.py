@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from contract import Reopen, StoreContract, say, start
+from contract import T0, Reopen, StoreContract, say, start
+from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
 
 from parley.errors import StoreUnavailable
 from parley.store import open_store
-from parley.store.base import Store
+from parley.store.bars import single_address, wide_network
+from parley.store.base import Store, dumps
 from parley.store.sqlite import SQLiteStore
+from parley.store.sqlite_db import MIGRATIONS
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def reopen(tmp_path: Path) -> Reopen:
     return again
 
 
-class TestSQLiteStore(StoreContract):
+class TestSQLiteStore(StoreContract, BarContract):
     pass
 
 
@@ -119,5 +122,52 @@ async def test_a_failing_write_is_undone_alone_and_its_batch_still_commits(tmp_p
         assert not isinstance(first, BaseException) and not isinstance(last, BaseException)
         texts = [e.data["text"] for e in await s.events("c_batch00000", after_seq=1)]
         assert texts == ["before", "after"]
+    finally:
+        await s.close()
+
+
+def plans_of(s: SQLiteStore, statements: list[str]) -> list[str]:
+    """What SQLite does for each statement run (EXPLAIN QUERY PLAN details)."""
+    return [row[3] for sql in statements for row in s.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+
+
+async def test_a_bar_lookup_searches_indexes_and_reads_no_other_bar(tmp_path: Path) -> None:
+    """No full scan of the bars on a visitor's hello: every query of a lookup uses an index."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    statements: list[str] = []
+    try:
+        s.db.set_trace_callback(statements.append)
+        await s.bars_on("v_someone", "192.0.2.1", T0)
+        s.db.set_trace_callback(None)
+        plans = plans_of(s, statements)
+        assert any("INDEX bans_by_visitor" in p for p in plans)
+        assert any("INDEX bans_by_address" in p for p in plans)
+        assert any("INDEX bans_on_networks" in p for p in plans)
+        assert not [p for p in plans if p.startswith("SCAN bans")], plans
+    finally:
+        await s.close()
+
+
+async def test_bars_placed_before_the_lookup_columns_are_found_after_upgrading(
+    tmp_path: Path,
+) -> None:
+    """The migration that adds the lookup columns fills them in for the bars already there."""
+    path = tmp_path / "parley.db"
+    before = sqlite3.connect(path)
+    for script in MIGRATIONS[:3]:
+        before.executescript(script)
+    before.execute("PRAGMA user_version = 3")
+    for bar in legacy_bars():
+        before.execute("INSERT INTO bans (id, body) VALUES (?, ?)", (bar.id, dumps(bar.to_dict())))
+    before.commit()
+    before.close()
+    s = await SQLiteStore.open(path)
+    try:
+        await check_legacy_bars_found(s)
+        columns = s.db.execute("SELECT id, visitor_id, address, network, lifted_at FROM bans")
+        assert columns.fetchall() == [
+            (b.id, b.visitor_id, single_address(b.network), wide_network(b.network), b.lifted_at)
+            for b in legacy_bars()
+        ], "filled in exactly as for a bar placed now"
     finally:
         await s.close()

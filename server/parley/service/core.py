@@ -15,7 +15,7 @@ from parley.bus.base import LOBBY, Bus, conversation_topic, staff_topic
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole, token_hash
 from parley.domain.audit import Actor, AuditAction, AuditDraft, AuditEntry
-from parley.domain.bans import Ban
+from parley.domain.bans import Ban, longest
 from parley.domain.conversation import Conversation
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.ratelimit import Limiter
@@ -113,9 +113,7 @@ class Core:
 
     async def bar_on(self, visitor_id: str | None, ip: str | None) -> Ban | None:
         """The bar that keeps this visitor or address out now, if any (the longest)."""
-        now = self.clock()
-        applying = [b for b in await self.store.bans() if b.applies(visitor_id, ip, now)]
-        return max(applying, key=lambda b: b.until or "9999", default=None)
+        return longest(await self.store.bars_on(visitor_id, ip, self.clock()))
 
     async def lift_ban(self, ban_id: str, reason: str, by: Actor) -> Ban | None:
         ban = await self.store.lift_ban(ban_id, by.id, reason, self.clock())

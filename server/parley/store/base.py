@@ -187,6 +187,16 @@ class Store(ABC):
         """Every bar ever placed (lifted and expired ones too), oldest first."""
 
     @abstractmethod
+    async def bars_on(self, visitor_id: str | None, ip: str | None, now: datetime) -> list[Ban]:
+        """The bars that keep out ``visitor_id`` or ``ip`` at ``now``, oldest first.
+
+        A bar applies by its visitor id, by its exact address, or by a network
+        holding ``ip``; a lifted or expired one never applies. Found through
+        indexes, not by reading every bar; a bar placed or lifted by any process
+        applies from the first call that starts after its commit.
+        """
+
+    @abstractmethod
     async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
         """Lift a bar (once; lifting again changes nothing); ``None`` if there is none."""
 

@@ -24,9 +24,9 @@ from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time
 from parley.errors import ConversationNotFound
 from parley.store.base import Applied, Store, dumps
+from parley.store.redis_bans import RedisBans
 from parley.store.redis_db import (
     ALL,
-    BANS,
     CLOSED,
     CONVERSATION_N,
     OPEN,
@@ -51,12 +51,13 @@ def _staff(raw: str | None) -> Staff | None:
     return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
 
 
-class RedisStore(RedisRecords, Store):
+class RedisStore(RedisRecords, RedisBans, Store):
     @classmethod
     async def open(cls, url: str) -> RedisStore:
         store = cls(url)
         await store.guard(store.r.ping())
         await store._check_durability()
+        await store._backfill_bars()
         return store
 
     async def _check_durability(self) -> None:
@@ -186,7 +187,7 @@ class RedisStore(RedisRecords, Store):
                 if closing:
                     p.zadd(CLOSED, {conversation_id: n})
                 if ban is not None:
-                    p.hset(BANS, ban.id, dumps(ban.to_dict()))
+                    self._write_ban(p, ban)
 
             return Commit(writes, Applied(after, t.event))
 
@@ -213,26 +214,6 @@ class RedisStore(RedisRecords, Store):
             return []
         raw = await self.guard(self.r.lrange(conv_key(conversation_id, "events"), after_seq, end))
         return [Event.from_dict(json.loads(r)) for r in raw]
-
-    # bans
-
-    async def bans(self) -> list[Ban]:
-        raw = await self.guard(self.r.hgetall(BANS))
-        return sorted(
-            (Ban.from_dict(json.loads(v)) for v in raw.values()), key=lambda b: (b.created_at, b.id)
-        )
-
-    async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
-        async def body(pipe: Any) -> Any:
-            raw = await pipe.hget(BANS, ban_id)
-            ban = Ban.from_dict(json.loads(raw)) if raw else None
-            if ban is None or ban.lifted_at is not None:
-                return ban
-            lifted = ban.lifted(by, reason, at)
-            return Commit(lambda p: p.hset(BANS, ban_id, dumps(lifted.to_dict())), lifted)
-
-        result: Ban | None = await self.transaction([BANS], body)
-        return result
 
     # staff
 

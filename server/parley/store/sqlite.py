@@ -16,10 +16,11 @@ from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time
 from parley.errors import ConversationNotFound
 from parley.store.base import Applied, Store, dumps
+from parley.store.sqlite_bans import BanTables
 from parley.store.sqlite_records import RecordTables
 
 
-class SQLiteStore(RecordTables, Store):
+class SQLiteStore(RecordTables, BanTables, Store):
     """A :class:`Store` on one SQLite file."""
 
     @classmethod
@@ -162,9 +163,7 @@ class SQLiteStore(RecordTables, Store):
             )
             self._insert_event(db, t.event, dedupe)
             if ban is not None:
-                db.execute(
-                    "INSERT INTO bans (id, body) VALUES (?, ?)", (ban.id, dumps(ban.to_dict()))
-                )
+                self._write_ban(db, ban)
             return Applied(t.conversation, t.event)
 
         return await self.write(write)
@@ -197,26 +196,6 @@ class SQLiteStore(RecordTables, Store):
             return [Event.from_dict(json.loads(r[0])) for r in rows]
 
         return await self._run(read)
-
-    # bans
-
-    def _bans(self, where: str = "", args: tuple[str, ...] = ()) -> list[Ban]:
-        rows = self.db.execute(f"SELECT body FROM bans {where} ORDER BY n", args)
-        return [Ban.from_dict(json.loads(r[0])) for r in rows]
-
-    async def bans(self) -> list[Ban]:
-        return await self.read(self._bans)
-
-    async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
-        def write(db: sqlite3.Connection) -> Ban | None:
-            found = self._bans("WHERE id = ?", (ban_id,))
-            if not found or found[0].lifted_at is not None:
-                return found[0] if found else None
-            lifted = found[0].lifted(by, reason, at)
-            db.execute("UPDATE bans SET body = ? WHERE id = ?", (dumps(lifted.to_dict()), ban_id))
-            return lifted
-
-        return await self.write(write)
 
     # staff
 
