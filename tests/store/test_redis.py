@@ -8,6 +8,7 @@ import pytest
 import redis
 from contract import Reopen, StoreContract, start
 from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_history import HistoryContract
 
 from harness import RedisServer
 from parley.errors import StoreUnavailable
@@ -32,7 +33,7 @@ def reopen(redis_server: RedisServer) -> Reopen:
     return again
 
 
-class TestRedisStore(StoreContract, BarContract):
+class TestRedisStore(StoreContract, BarContract, HistoryContract):
     pass
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from contract import T0, Reopen, StoreContract, say, start
 from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_history import HistoryContract
 
 from parley.errors import StoreUnavailable
 from parley.store import open_store
@@ -35,7 +36,7 @@ def reopen(tmp_path: Path) -> Reopen:
     return again
 
 
-class TestSQLiteStore(StoreContract, BarContract):
+class TestSQLiteStore(StoreContract, BarContract, HistoryContract):
     pass
 
 
@@ -169,5 +170,21 @@ async def test_bars_placed_before_the_lookup_columns_are_found_after_upgrading(
             (b.id, b.visitor_id, single_address(b.network), wide_network(b.network), b.lifted_at)
             for b in legacy_bars()
         ], "filled in exactly as for a bar placed now"
+    finally:
+        await s.close()
+
+
+async def test_a_visitors_history_is_one_query_through_indexes(tmp_path: Path) -> None:
+    """One statement for every earlier conversation, reading no other visitor's."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    statements: list[str] = []
+    try:
+        s.db.set_trace_callback(statements.append)
+        await s.earlier_conversations("v_someone", "c_current000", 20)
+        s.db.set_trace_callback(None)
+        assert len(statements) == 1
+        plans = plans_of(s, statements)
+        assert any("INDEX conversations_by_visitor" in p for p in plans)
+        assert not [p for p in plans if p.startswith(("SCAN conversations", "SCAN e"))], plans
     finally:
         await s.close()

@@ -89,6 +89,15 @@ class ClauseCount:
 
 
 @dataclass(frozen=True)
+class PastConversation:
+    """An earlier conversation of a visitor, as agents see it before replying."""
+
+    conversation: Conversation
+    #: Its warning and closure events, in sequence order.
+    moderation: list[Event]
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a listing; pass ``next_cursor`` back to get the next one."""
 
@@ -144,6 +153,16 @@ class Store(ABC):
 
     @abstractmethod
     async def open_conversations(self) -> list[Conversation]: ...
+
+    @abstractmethod
+    async def earlier_conversations(
+        self, visitor_id: str, conversation_id: str, limit: int
+    ) -> list[PastConversation]:
+        """The visitor's ``limit`` latest conversations started before ``conversation_id``.
+
+        Newest first, each with its warning and closure events, read in one
+        query; empty when ``conversation_id`` is not one of the visitor's.
+        """
 
     @abstractmethod
     async def events(

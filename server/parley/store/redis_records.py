@@ -14,9 +14,9 @@ from typing import Any
 from parley.domain.anchor import Checkpoint, Leaf
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation, ConversationState
-from parley.domain.transcript import Event
+from parley.domain.transcript import Event, EventType
 from parley.errors import BadRequest
-from parley.store.base import ClauseCount, Filter, Page, dumps
+from parley.store.base import ClauseCount, Filter, Page, PastConversation, dumps
 from parley.store.redis_db import (
     ALL,
     AUDIT,
@@ -33,6 +33,7 @@ from parley.store.redis_db import (
 )
 
 BATCH = 200
+MODERATION = (EventType.WARNING, EventType.CLOSED)
 
 
 def _matches(c: Conversation, f: Filter) -> bool:
@@ -134,6 +135,30 @@ class RedisRecords(RedisDatabase):
             self._index(where, False), where, cursor, limit, False
         )
         return Page([c for _, c in found], next_cursor)
+
+    async def earlier_conversations(
+        self, visitor_id: str, conversation_id: str, limit: int
+    ) -> list[PastConversation]:
+        """Three round trips, whatever ``limit``: the conversation's number, the ids before
+        it, then every snapshot and transcript at once (filtered here)."""
+        index = visitor_index(visitor_id)
+        n = await self.guard(self.r.zscore(index, conversation_id))
+        if n is None:
+            return []
+        ids = await self.guard(
+            self.r.zrevrangebyscore(index, f"({int(n)}", "-inf", start=0, num=limit)
+        )
+        async with self.r.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.get(conv_key(cid, "conv"))
+                pipe.lrange(conv_key(cid, "events"), 0, -1)
+            raw = await self.guard(pipe.execute())
+        past = []
+        for snapshot, transcript in zip(raw[::2], raw[1::2], strict=True):
+            events = [Event.from_dict(json.loads(e)) for e in transcript]
+            moderation = [e for e in events if e.type in MODERATION]
+            past.append(PastConversation(Conversation.from_dict(json.loads(snapshot)), moderation))
+        return past
 
     # audit trail
 
