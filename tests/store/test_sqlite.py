@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from contract import T0, Reopen, StoreContract, say, start
 from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_counts import CountContract
 from contract_history import HistoryContract
 
 from parley.errors import StoreUnavailable
 from parley.store import open_store
 from parley.store.bars import single_address, wide_network
-from parley.store.base import Store, dumps
+from parley.store.base import Filter, Store, dumps
 from parley.store.sqlite import SQLiteStore
 from parley.store.sqlite_db import MIGRATIONS
 
@@ -36,7 +37,7 @@ def reopen(tmp_path: Path) -> Reopen:
     return again
 
 
-class TestSQLiteStore(StoreContract, BarContract, HistoryContract):
+class TestSQLiteStore(StoreContract, BarContract, HistoryContract, CountContract):
     pass
 
 
@@ -186,5 +187,24 @@ async def test_a_visitors_history_is_one_query_through_indexes(tmp_path: Path) -
         plans = plans_of(s, statements)
         assert any("INDEX conversations_by_visitor" in p for p in plans)
         assert not [p for p in plans if p.startswith(("SCAN conversations", "SCAN e"))], plans
+    finally:
+        await s.close()
+
+
+async def test_closure_counts_read_only_the_closed_conversations(tmp_path: Path) -> None:
+    """Counts by policy, version and clause come from an index of closed conversations only."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    statements: list[str] = []
+    try:
+        s.db.set_trace_callback(statements.append)
+        await s.closure_counts(Filter())
+        await s.closure_counts(Filter(policy_id="conduct", version=2))
+        s.db.set_trace_callback(None)
+        plans = plans_of(s, statements)
+        assert [p for p in plans if p.startswith(("SCAN c ", "SEARCH c "))] == [
+            "SCAN c USING COVERING INDEX conversations_closed",
+            "SEARCH c USING COVERING INDEX conversations_closed"
+            " (policy_id=? AND version=? AND closed_clause>?)",
+        ]
     finally:
         await s.close()

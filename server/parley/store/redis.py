@@ -25,6 +25,7 @@ from parley.domain.transcript import Event, format_time
 from parley.errors import ConversationNotFound
 from parley.store.base import Applied, Store, dumps
 from parley.store.redis_bans import RedisBans
+from parley.store.redis_counts import ClosureCounts
 from parley.store.redis_db import (
     ALL,
     CLOSED,
@@ -39,7 +40,7 @@ from parley.store.redis_db import (
     policy_index,
     visitor_index,
 )
-from parley.store.redis_records import RedisRecords, conversation_of
+from parley.store.redis_records import conversation_of
 
 log = logging.getLogger("parley.store")
 
@@ -51,13 +52,14 @@ def _staff(raw: str | None) -> Staff | None:
     return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
 
 
-class RedisStore(RedisRecords, RedisBans, Store):
+class RedisStore(ClosureCounts, RedisBans, Store):
     @classmethod
     async def open(cls, url: str) -> RedisStore:
         store = cls(url)
         await store.guard(store.r.ping())
         await store._check_durability()
         await store._backfill_bars()
+        await store._backfill_closure_counts()
         return store
 
     async def _check_durability(self) -> None:
@@ -186,6 +188,7 @@ class RedisStore(RedisRecords, RedisBans, Store):
                     p.zrem(OPEN, conversation_id)
                 if closing:
                     p.zadd(CLOSED, {conversation_id: n})
+                    self._count_closure(p, after)
                 if ban is not None:
                     self._write_ban(p, ban)
 

@@ -80,6 +80,8 @@ CHECKPOINTS = f"{G}:checkpoints"
 BANS = f"{G}:bans"
 BAN_NETWORKS = f"{G}:bans:networks"
 BAN_CHANGES = f"{G}:bans:changes"
+#: Closures for violation so far, by ``policy_id:version:clause_id``.
+CLOSURE_COUNTS = f"{G}:closure-counts"
 #: Names of the derived indexes already built from the records (see RedisDatabase.backfill).
 INDEXES = f"{G}:indexes"
 

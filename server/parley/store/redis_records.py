@@ -16,7 +16,7 @@ from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.transcript import Event, EventType
 from parley.errors import BadRequest
-from parley.store.base import ClauseCount, Filter, Page, PastConversation, dumps
+from parley.store.base import Filter, Page, PastConversation, dumps
 from parley.store.redis_db import (
     ALL,
     AUDIT,
@@ -113,19 +113,6 @@ class RedisRecords(RedisDatabase):
     async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
         found, next_cursor = await self._scan(self._index(where, True), where, cursor, limit, True)
         return Page(await self._event_at([c.id for _, c in found], -1), next_cursor)
-
-    async def closure_counts(self, where: Filter) -> list[ClauseCount]:
-        counts: dict[tuple[str, int, str], int] = {}
-        cursor: str | None = None
-        while True:
-            found, cursor = await self._scan(self._index(where, True), where, cursor, BATCH, True)
-            for _, c in found:
-                key = (c.policy.policy_id, c.policy.version, c.closed_clause or "")
-                counts[key] = counts.get(key, 0) + 1
-            if cursor is None:
-                break
-        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [ClauseCount(p, v, clause, n) for (p, v, clause), n in ordered]
 
     async def conversations_by_policy(
         self, policy_id: str, version: int, cursor: str | None, limit: int

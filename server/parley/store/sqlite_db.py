@@ -108,6 +108,11 @@ MIGRATIONS = [
     CREATE TABLE ban_changes (n INTEGER NOT NULL);
     INSERT INTO ban_changes VALUES (0);
     """,
+    # Closure counts read only the closed conversations' entries of this index.
+    """
+    CREATE INDEX conversations_closed ON conversations (policy_id, version, closed_clause)
+        WHERE closed_clause IS NOT NULL;
+    """,
 ]
 
 
