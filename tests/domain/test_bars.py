@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from parley.domain.bans import place
+from parley.domain.bans import longest, place
 from parley.errors import InvalidFrame
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -48,3 +48,10 @@ def test_by_visitor_only_unless_an_address_or_network_is_barred() -> None:
 def test_a_network_that_is_not_one_is_refused() -> None:
     with pytest.raises(InvalidFrame, match="not a network"):
         bar(hours=1, network="300.1.2.0/24")
+
+
+def test_the_longest_bar_wins_and_a_permanent_one_is_longest() -> None:
+    day, week, forever = bar(hours=24), bar(hours=168), bar(hours=None)
+    assert longest([day, week]) == week
+    assert longest([day, forever, week]) == forever
+    assert longest([]) is None

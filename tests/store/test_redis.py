@@ -8,6 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 from contract import AGENT, T0, Reopen, StoreContract, start
+from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_counts import COUNTED, CountContract, check_counts, close_some, listed
+from contract_history import HistoryContract
 from contract_merkle import OldLeaves, leaves
 
 from harness import RedisServer
@@ -18,8 +21,18 @@ from parley.domain.chain import verify_links
 from parley.domain.conversation import audited
 from parley.errors import StoreUnavailable
 from parley.store import open_store
-from parley.store.base import Store, dumps
-from parley.store.redis_db import AUDIT, LAYOUT, LEAVES, conv_key, leaf_thread, legacy_conv_key
+from parley.store.base import ClauseCount, Filter, Store, dumps
+from parley.store.redis_db import (
+    AUDIT,
+    BANS,
+    CLOSURE_COUNTS,
+    INDEXES,
+    LAYOUT,
+    LEAVES,
+    conv_key,
+    leaf_thread,
+    legacy_conv_key,
+)
 
 
 @pytest.fixture
@@ -55,7 +68,7 @@ def write_old_leaves(redis_server: RedisServer) -> OldLeaves:
     return write
 
 
-class TestRedisStore(StoreContract):
+class TestRedisStore(StoreContract, BarContract, HistoryContract, CountContract):
     pass
 
 
@@ -174,3 +187,64 @@ async def test_conversations_stored_in_the_first_key_layout_are_moved_to_their_s
         assert raw.get(LAYOUT) == "2" and not raw.exists(legacy_conv_key("c_oldlayout0", "conv"))
     finally:
         await again.close()
+
+
+async def test_bars_placed_before_the_lookup_keys_are_found_after_upgrading(
+    redis_server: RedisServer,
+) -> None:
+    """Opening the store builds the lookup keys for bars that have none, once."""
+    redis_server.flush()
+    with redis.Redis(port=redis_server.port) as r:
+        for bar in legacy_bars():
+            r.hset(BANS, bar.id, dumps(bar.to_dict()))
+    s = await open_store(redis_server.url)
+    try:
+        await check_legacy_bars_found(s)
+    finally:
+        await s.close()
+
+
+async def test_closure_counts_are_built_on_open_for_closures_from_before_them(
+    redis_server: RedisServer,
+) -> None:
+    """Counts not marked as built (data from a release that kept none) are counted afresh."""
+    redis_server.flush()
+    s = await open_store(redis_server.url)
+    try:
+        await close_some(s)
+    finally:
+        await s.close()
+    with redis.Redis(port=redis_server.port) as r:
+        r.delete(CLOSURE_COUNTS)
+        r.hset(CLOSURE_COUNTS, "conduct:9:9.9", 99)  # a leftover the recount must drop
+        r.srem(INDEXES, "closure-counts")
+    s = await open_store(redis_server.url)
+    try:
+        assert await s.closure_counts(Filter()) == COUNTED
+        await check_counts(s)
+    finally:
+        await s.close()
+
+
+async def test_policy_filters_read_the_kept_counts_and_opening_does_not_recount(
+    redis_server: RedisServer,
+) -> None:
+    redis_server.flush()
+    s = await open_store(redis_server.url)
+    try:
+        await close_some(s)
+    finally:
+        await s.close()
+    with redis.Redis(port=redis_server.port) as r:
+        r.hincrby(CLOSURE_COUNTS, "conduct:1:1.1", 10)  # a mark only the kept counts carry
+    s = await open_store(redis_server.url)
+    try:
+        assert (await s.closure_counts(Filter()))[0] == ClauseCount("conduct", 1, "1.1", 12)
+        by_version = await s.closure_counts(Filter(policy_id="conduct", version=1))
+        assert by_version[0] == ClauseCount("conduct", 1, "1.1", 12)
+        visitor = Filter(visitor_id="v_count0")
+        assert await s.closure_counts(visitor) == await listed(s, visitor), (
+            "a visitor filter counts the closures themselves"
+        )
+    finally:
+        await s.close()

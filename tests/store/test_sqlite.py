@@ -9,13 +9,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from contract import Reopen, StoreContract, say, start
+from contract import T0, Reopen, StoreContract, say, start
+from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_counts import CountContract
+from contract_history import HistoryContract
 from contract_merkle import OldLeaves, assert_matches_reference, leaves
 
 from parley.domain.anchor import Leaf
 from parley.errors import StoreUnavailable
 from parley.store import open_store
-from parley.store.base import Store, dumps
+from parley.store.bars import single_address, wide_network
+from parley.store.base import Filter, Store, dumps
 from parley.store.sqlite import SQLiteStore
 from parley.store.sqlite_db import MIGRATIONS
 
@@ -60,7 +64,7 @@ def write_old_leaves(tmp_path: Path) -> OldLeaves:
     return write
 
 
-class TestSQLiteStore(StoreContract):
+class TestSQLiteStore(StoreContract, BarContract, HistoryContract, CountContract):
     pass
 
 
@@ -193,5 +197,87 @@ async def test_roots_and_proofs_read_single_rows_by_key_and_never_the_leaves(
         for sql in set(statements):
             [plan] = [row[3] for row in s.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
             assert plan in single_rows, (sql, plan)
+    finally:
+        await s.close()
+
+
+def plans_of(s: SQLiteStore, statements: list[str]) -> list[str]:
+    """What SQLite does for each statement run (EXPLAIN QUERY PLAN details)."""
+    return [row[3] for sql in statements for row in s.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+
+
+async def test_a_bar_lookup_searches_indexes_and_reads_no_other_bar(tmp_path: Path) -> None:
+    """No full scan of the bars on a visitor's hello: every query of a lookup uses an index."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    statements: list[str] = []
+    try:
+        s.db.set_trace_callback(statements.append)
+        await s.bars_on("v_someone", "192.0.2.1", T0)
+        s.db.set_trace_callback(None)
+        plans = plans_of(s, statements)
+        assert any("INDEX bans_by_visitor" in p for p in plans)
+        assert any("INDEX bans_by_address" in p for p in plans)
+        assert any("INDEX bans_on_networks" in p for p in plans)
+        assert not [p for p in plans if p.startswith("SCAN bans")], plans
+    finally:
+        await s.close()
+
+
+async def test_bars_placed_before_the_lookup_columns_are_found_after_upgrading(
+    tmp_path: Path,
+) -> None:
+    """The migration that adds the lookup columns fills them in for the bars already there."""
+    path = tmp_path / "parley.db"
+    before = sqlite3.connect(path)
+    for script in MIGRATIONS[:3]:
+        before.executescript(script)
+    before.execute("PRAGMA user_version = 3")
+    for bar in legacy_bars():
+        before.execute("INSERT INTO bans (id, body) VALUES (?, ?)", (bar.id, dumps(bar.to_dict())))
+    before.commit()
+    before.close()
+    s = await SQLiteStore.open(path)
+    try:
+        await check_legacy_bars_found(s)
+        columns = s.db.execute("SELECT id, visitor_id, address, network, lifted_at FROM bans")
+        assert columns.fetchall() == [
+            (b.id, b.visitor_id, single_address(b.network), wide_network(b.network), b.lifted_at)
+            for b in legacy_bars()
+        ], "filled in exactly as for a bar placed now"
+    finally:
+        await s.close()
+
+
+async def test_a_visitors_history_is_one_query_through_indexes(tmp_path: Path) -> None:
+    """One statement for every earlier conversation, reading no other visitor's."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    statements: list[str] = []
+    try:
+        s.db.set_trace_callback(statements.append)
+        await s.earlier_conversations("v_someone", "c_current000", 20)
+        s.db.set_trace_callback(None)
+        assert len(statements) == 1
+        plans = plans_of(s, statements)
+        assert any("INDEX conversations_by_visitor" in p for p in plans)
+        assert not [p for p in plans if p.startswith(("SCAN conversations", "SCAN e"))], plans
+    finally:
+        await s.close()
+
+
+async def test_closure_counts_read_only_the_closed_conversations(tmp_path: Path) -> None:
+    """Counts by policy, version and clause come from an index of closed conversations only."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    statements: list[str] = []
+    try:
+        s.db.set_trace_callback(statements.append)
+        await s.closure_counts(Filter())
+        await s.closure_counts(Filter(policy_id="conduct", version=2))
+        s.db.set_trace_callback(None)
+        plans = plans_of(s, statements)
+        assert [p for p in plans if p.startswith(("SCAN c ", "SEARCH c "))] == [
+            "SCAN c USING COVERING INDEX conversations_closed",
+            "SEARCH c USING COVERING INDEX conversations_closed"
+            " (policy_id=? AND version=? AND closed_clause>?)",
+        ]
     finally:
         await s.close()

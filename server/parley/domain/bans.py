@@ -9,7 +9,7 @@ not get round an address bar.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,6 +59,11 @@ class Ban:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Ban:
         return cls(**d)
+
+
+def longest(bars: Iterable[Ban]) -> Ban | None:
+    """The bar that ends last (a permanent one before any other); ``None`` if there is none."""
+    return max(bars, key=lambda b: b.until or "9999", default=None)
 
 
 def place(

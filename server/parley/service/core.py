@@ -16,7 +16,7 @@ from parley.bus.base import Bus
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole, token_hash
 from parley.domain.audit import Actor, AuditAction, AuditDraft, AuditEntry
-from parley.domain.bans import Ban
+from parley.domain.bans import Ban, longest
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.ratelimit import Limiter
 from parley.domain.transcript import format_time
@@ -118,9 +118,7 @@ class Core:
         yet applied them from the outbox: the store settles first.
         """
         await self.store.settle()
-        now = self.clock()
-        applying = [b for b in await self.store.bans() if b.applies(visitor_id, ip, now)]
-        return max(applying, key=lambda b: b.until or "9999", default=None)
+        return longest(await self.store.bars_on(visitor_id, ip, self.clock()))
 
     async def lift_ban(self, ban_id: str, reason: str, by: Actor) -> Ban | None:
         ban = await self.store.lift_ban(ban_id, by.id, reason, self.clock())

@@ -7,7 +7,6 @@ from typing import Any
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event, EventType
 from parley.service.core import Core
-from parley.store.base import Filter
 
 #: How many earlier conversations an agent sees when joining.
 HISTORY_SIZE = 20
@@ -26,17 +25,13 @@ def _citation(event: Event) -> dict[str, Any]:
 
 
 async def visitor_history(core: Core, current: Conversation) -> list[dict[str, Any]]:
-    """The visitor's earlier conversations, newest first: outcome, warnings, closure."""
-    page = await core.store.acceptances(Filter(visitor_id=current.visitor_id), None, 500)
-    earlier = [e.conversation_id for e in page.items if e.conversation_id != current.id]
+    """The visitor's conversations before this one, newest first: outcome, warnings, closure."""
+    earlier = await core.store.earlier_conversations(current.visitor_id, current.id, HISTORY_SIZE)
     history = []
-    for conversation_id in reversed(earlier[-HISTORY_SIZE:]):
-        conv = await core.store.conversation(conversation_id)
-        if conv is None:
-            continue
-        events = await core.store.events(conversation_id)
-        warnings = [_citation(e) for e in events if e.type is EventType.WARNING]
-        closure = next((_citation(e) for e in events if e.type is EventType.CLOSED), None)
+    for past in earlier:
+        conv = past.conversation
+        warnings = [_citation(e) for e in past.moderation if e.type is EventType.WARNING]
+        closure = next((_citation(e) for e in past.moderation if e.type is EventType.CLOSED), None)
         history.append(
             {
                 "conversation_id": conv.id,

@@ -106,6 +106,15 @@ class ClauseCount:
 
 
 @dataclass(frozen=True)
+class PastConversation:
+    """An earlier conversation of a visitor, as agents see it before replying."""
+
+    conversation: Conversation
+    #: Its warning and closure events, in sequence order.
+    moderation: list[Event]
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a listing; pass ``next_cursor`` back to get the next one."""
 
@@ -186,6 +195,16 @@ class Store(ABC):
     async def open_conversations(self) -> list[Conversation]: ...
 
     @abstractmethod
+    async def earlier_conversations(
+        self, visitor_id: str, conversation_id: str, limit: int
+    ) -> list[PastConversation]:
+        """The visitor's ``limit`` latest conversations started before ``conversation_id``.
+
+        Newest first, each with its warning and closure events, read in one
+        query; empty when ``conversation_id`` is not one of the visitor's.
+        """
+
+    @abstractmethod
     async def events(
         self, conversation_id: str, after_seq: int = 0, until_seq: int | None = None
     ) -> list[Event]:
@@ -225,6 +244,16 @@ class Store(ABC):
     @abstractmethod
     async def bans(self) -> list[Ban]:
         """Every bar ever placed (lifted and expired ones too), oldest first."""
+
+    @abstractmethod
+    async def bars_on(self, visitor_id: str | None, ip: str | None, now: datetime) -> list[Ban]:
+        """The bars that keep out ``visitor_id`` or ``ip`` at ``now``, oldest first.
+
+        A bar applies by its visitor id, by its exact address, or by a network
+        holding ``ip``; a lifted or expired one never applies. Found through
+        indexes, not by reading every bar; a bar placed or lifted by any process
+        applies from the first call that starts after its commit.
+        """
 
     @abstractmethod
     async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:

@@ -22,15 +22,15 @@ from parley.bus import messages
 from parley.bus.messages import envelope
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole
-from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time
 from parley.errors import ConversationError, ConversationNotFound, StoreUnavailable
 from parley.store.base import Applied, Store, dumps
+from parley.store.redis_bans import RedisBans
+from parley.store.redis_counts import ClosureCounts
 from parley.store.redis_db import (
     ALL,
-    BANS,
     CONVERSATION_N,
     MAX_ATTEMPTS,
     OPEN,
@@ -48,7 +48,7 @@ from parley.store.redis_db import (
 )
 from parley.store.redis_merkle import RedisMerkle
 from parley.store.redis_outbox import COMMIT, UNANCHORED, UNMARK, record
-from parley.store.redis_records import RedisRecords, conversation_of
+from parley.store.redis_records import conversation_of
 
 #: Open conversations' snapshots one process keeps, at most.
 SNAPSHOTS = 10_000
@@ -63,7 +63,7 @@ def _staff(raw: str | None) -> Staff | None:
     return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
 
 
-class RedisStore(RedisRecords, RedisMerkle, Store):
+class RedisStore(ClosureCounts, RedisBans, RedisMerkle, Store):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._commit = self.r.register_script(COMMIT)
@@ -78,6 +78,8 @@ class RedisStore(RedisRecords, RedisMerkle, Store):
         await store._check_durability()
         await store.guard(migrate_layout(store.r))
         await store._extend(None)  # nodes for a log from before they were kept
+        await store._backfill_bars()
+        await store._backfill_closure_counts()
         return store
 
     async def _check_durability(self) -> None:
@@ -207,7 +209,7 @@ class RedisStore(RedisRecords, RedisMerkle, Store):
             if t is None:
                 return Applied(current, None)
             after, event = t.conversation, t.event
-            ended = after.state.value if t.ends else None
+            ended = after if t.ends else None
             ban = t.ban.to_dict() if t.ban else None
             outcome = await self.guard(
                 self._commit(
@@ -282,26 +284,6 @@ class RedisStore(RedisRecords, RedisMerkle, Store):
             return []
         raw = await self.guard(self.r.lrange(conv_key(conversation_id, "events"), after_seq, end))
         return [Event.from_dict(json.loads(r)) for r in raw]
-
-    # bans
-
-    async def bans(self) -> list[Ban]:
-        raw = await self.guard(self.r.hgetall(BANS))
-        return sorted(
-            (Ban.from_dict(json.loads(v)) for v in raw.values()), key=lambda b: (b.created_at, b.id)
-        )
-
-    async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
-        async def body(pipe: Any) -> Any:
-            raw = await pipe.hget(BANS, ban_id)
-            ban = Ban.from_dict(json.loads(raw)) if raw else None
-            if ban is None or ban.lifted_at is not None:
-                return ban
-            lifted = ban.lifted(by, reason, at)
-            return Commit(lambda p: p.hset(BANS, ban_id, dumps(lifted.to_dict())), lifted)
-
-        result: Ban | None = await self.transaction([BANS], body)
-        return result
 
     # staff
 

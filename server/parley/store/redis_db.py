@@ -87,6 +87,12 @@ AUDIT = f"{G}:audit"
 LEAVES = f"{G}:leaves"
 CHECKPOINTS = f"{G}:checkpoints"
 BANS = f"{G}:bans"
+BAN_NETWORKS = f"{G}:bans:networks"
+BAN_CHANGES = f"{G}:bans:changes"
+#: Closures for violation so far, by ``policy_id:version:clause_id``.
+CLOSURE_COUNTS = f"{G}:closure-counts"
+#: Names of the derived indexes already built from the records (see RedisDatabase.backfill).
+INDEXES = f"{G}:indexes"
 
 
 #: Key layout version, in ``LAYOUT``: 2 is the sharded layout (:func:`conv_key`).
@@ -108,6 +114,11 @@ def outbox_key(shard_number: int) -> str:
     return f"parley:{{s{shard_number}}}:outbox"
 
 
+def closure_field(policy_id: str, version: int, clause_id: str) -> str:
+    """The field of ``CLOSURE_COUNTS`` that counts closures under one clause of one version."""
+    return f"{policy_id}:{version}:{clause_id}"
+
+
 def legacy_conv_key(conversation_id: str, part: str) -> str:
     """Where layout 1 kept a conversation's keys (one hash tag per conversation)."""
     return f"parley:{{c:{conversation_id}}}:{part}"
@@ -119,6 +130,11 @@ def visitor_index(visitor_id: str) -> str:
 
 def policy_index(policy_id: str, version: int) -> str:
     return f"{G}:policy:{policy_id}:{version}"
+
+
+def ban_index(by: str, value: str) -> str:
+    """Bars in force by ``visitor`` id or exact ``address``: a hash of bar id -> bar."""
+    return f"{G}:bans:{by}:{value}"
 
 
 def audit_thread(conversation_id: str) -> str:
@@ -176,6 +192,30 @@ class RedisDatabase:
             raise StoreUnavailable("the Redis store is too busy: a write kept losing races")
 
         return await self.guard(attempt())
+
+    async def backfill(
+        self, index: str, watch: list[str], build: Callable[[], Awaitable[Callable[[Any], None]]]
+    ) -> None:
+        """Build the derived ``index`` from the records once, unless some process already did.
+
+        ``build`` reads the records (after ``watch`` is watched: a write to them
+        meanwhile makes it run again) and returns the writes that fill the index;
+        they commit together with the mark that the index exists. From then on,
+        the writes that change the records keep the index current.
+        """
+
+        async def body(pipe: Any) -> Any:
+            if await pipe.sismember(INDEXES, index):
+                return None
+            writes = await build()
+
+            def fill(p: Any) -> None:
+                writes(p)
+                p.sadd(INDEXES, index)
+
+            return Commit(fill, None)
+
+        await self.transaction([INDEXES, *watch], body)
 
 
 class Commit:

@@ -35,20 +35,24 @@ import time
 from typing import Any
 
 from parley.domain.audit import AuditDraft, AuditEntry
+from parley.domain.bans import Ban
+from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.transcript import parse_time
 from parley.errors import StoreUnavailable
 from parley.store.base import dumps
+from parley.store.redis_bans import write_ban
 from parley.store.redis_db import (
     ALL,
     AUDIT,
-    BANS,
     CLOSED,
+    CLOSURE_COUNTS,
     OPEN,
     SHARDS,
     Commit,
     G,
     RedisDatabase,
     audit_thread,
+    closure_field,
     outbox_key,
 )
 
@@ -108,9 +112,17 @@ def record(
     at: str,
     audit: AuditDraft | None,
     ban: dict[str, Any] | None,
-    ended: str | None,
+    ended: Conversation | None,
 ) -> str:
-    """The outbox record of one committed action (see the module's doc)."""
+    """The outbox record of one committed action (see the module's doc).
+
+    ``ended`` is the conversation's snapshot if the action ended it.
+    """
+    clause = None
+    if ended is not None and ended.state is ConversationState.CLOSED:
+        clause = closure_field(
+            ended.policy.policy_id, ended.policy.version, ended.closed_clause or ""
+        )
     return dumps(
         {
             "conversation_id": conversation_id,
@@ -118,7 +130,8 @@ def record(
             "at": at,
             "audit": audit.to_dict() if audit else None,
             "ban": ban,
-            "ended": ended,
+            "ended": ended.state.value if ended is not None else None,
+            "clause": clause,
         }
     )
 
@@ -148,6 +161,7 @@ class Outbox(RedisDatabase):
         entries: list[AuditEntry] = []
         moved: dict[str, int] = {}
         ended: list[tuple[str, str]] = []
+        clauses: list[str] = []
         bans: list[dict[str, Any]] = []
         advanced: dict[str, str] = {}
         for stream, items in found:
@@ -159,6 +173,8 @@ class Outbox(RedisDatabase):
                 moved[cid] = max(moved.get(cid, 0), r["seq"])
                 if r["ended"] is not None:
                     ended.append((cid, r["ended"]))
+                if r.get("clause"):
+                    clauses.append(r["clause"])
                 if r["ban"] is not None:
                     bans.append(r["ban"])
                 if r["audit"] is not None:
@@ -180,7 +196,9 @@ class Outbox(RedisDatabase):
                 if state == "closed":
                     p.zadd(CLOSED, {cid: next(closed)})
             for ban in bans:
-                p.hset(BANS, ban["id"], dumps(ban))
+                write_ban(p, Ban.from_dict(ban))
+            for clause in clauses:
+                p.hincrby(CLOSURE_COUNTS, clause, 1)
             if moved:
                 p.hset(UNANCHORED, mapping=moved)
             p.hset(CURSOR, mapping=advanced)

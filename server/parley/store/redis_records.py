@@ -13,9 +13,9 @@ from typing import Any
 
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation, ConversationState
-from parley.domain.transcript import Event
+from parley.domain.transcript import Event, EventType
 from parley.errors import BadRequest
-from parley.store.base import ClauseCount, Filter, Page, dumps
+from parley.store.base import Filter, Page, PastConversation, dumps
 from parley.store.redis_db import (
     ALL,
     AUDIT,
@@ -29,6 +29,7 @@ from parley.store.redis_db import (
 from parley.store.redis_outbox import Outbox
 
 BATCH = 200
+MODERATION = (EventType.WARNING, EventType.CLOSED)
 
 
 def _matches(c: Conversation, f: Filter) -> bool:
@@ -112,20 +113,6 @@ class RedisRecords(Outbox):
         found, next_cursor = await self._scan(self._index(where, True), where, cursor, limit, True)
         return Page(await self._event_at([c.id for _, c in found], -1), next_cursor)
 
-    async def closure_counts(self, where: Filter) -> list[ClauseCount]:
-        await self.settle()
-        counts: dict[tuple[str, int, str], int] = {}
-        cursor: str | None = None
-        while True:
-            found, cursor = await self._scan(self._index(where, True), where, cursor, BATCH, True)
-            for _, c in found:
-                key = (c.policy.policy_id, c.policy.version, c.closed_clause or "")
-                counts[key] = counts.get(key, 0) + 1
-            if cursor is None:
-                break
-        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [ClauseCount(p, v, clause, n) for (p, v, clause), n in ordered]
-
     async def conversations_by_policy(
         self, policy_id: str, version: int, cursor: str | None, limit: int
     ) -> Page[Conversation]:
@@ -134,6 +121,30 @@ class RedisRecords(Outbox):
             self._index(where, False), where, cursor, limit, False
         )
         return Page([c for _, c in found], next_cursor)
+
+    async def earlier_conversations(
+        self, visitor_id: str, conversation_id: str, limit: int
+    ) -> list[PastConversation]:
+        """Three round trips, whatever ``limit``: the conversation's number, the ids before
+        it, then every snapshot and transcript at once (filtered here)."""
+        index = visitor_index(visitor_id)
+        n = await self.guard(self.r.zscore(index, conversation_id))
+        if n is None:
+            return []
+        ids = await self.guard(
+            self.r.zrevrangebyscore(index, f"({int(n)}", "-inf", start=0, num=limit)
+        )
+        async with self.r.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.get(conv_key(cid, "conv"))
+                pipe.lrange(conv_key(cid, "events"), 0, -1)
+            raw = await self.guard(pipe.execute())
+        past = []
+        for snapshot, transcript in zip(raw[::2], raw[1::2], strict=True):
+            events = [Event.from_dict(json.loads(e)) for e in transcript]
+            moderation = [e for e in events if e.type in MODERATION]
+            past.append(PastConversation(Conversation.from_dict(json.loads(snapshot)), moderation))
+        return past
 
     # audit trail
 

@@ -10,17 +10,17 @@ from pathlib import Path
 
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole
-from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, ConversationState, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time, parse_time
 from parley.errors import ConversationNotFound
 from parley.store.base import Applied, Store, dumps
+from parley.store.sqlite_bans import BanTables
 from parley.store.sqlite_merkle import MerkleTables
 from parley.store.sqlite_records import RecordTables
 
 
-class SQLiteStore(RecordTables, MerkleTables, Store):
+class SQLiteStore(RecordTables, BanTables, MerkleTables, Store):
     """A :class:`Store` on one SQLite file."""
 
     @classmethod
@@ -108,9 +108,7 @@ class SQLiteStore(RecordTables, MerkleTables, Store):
             (event.conversation_id, event.seq, dedupe, dumps(event.to_dict())),
         )
         if t.ban is not None:
-            db.execute(
-                "INSERT INTO bans (id, body) VALUES (?, ?)", (t.ban.id, dumps(t.ban.to_dict()))
-            )
+            self._write_ban(db, t.ban)
         if t.audit is not None:
             self.seal_audit(db, t.audit, parse_time(event.at))
         db.execute(
@@ -232,26 +230,6 @@ class SQLiteStore(RecordTables, MerkleTables, Store):
             return [Event.from_dict(json.loads(r[0])) for r in rows]
 
         return await self._run(read)
-
-    # bans
-
-    def _bans(self, where: str = "", args: tuple[str, ...] = ()) -> list[Ban]:
-        rows = self.db.execute(f"SELECT body FROM bans {where} ORDER BY n", args)
-        return [Ban.from_dict(json.loads(r[0])) for r in rows]
-
-    async def bans(self) -> list[Ban]:
-        return await self.read(self._bans)
-
-    async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
-        def write(db: sqlite3.Connection) -> Ban | None:
-            found = self._bans("WHERE id = ?", (ban_id,))
-            if not found or found[0].lifted_at is not None:
-                return found[0] if found else None
-            lifted = found[0].lifted(by, reason, at)
-            db.execute("UPDATE bans SET body = ? WHERE id = ?", (dumps(lifted.to_dict()), ban_id))
-            return lifted
-
-        return await self.write(write)
 
     # staff
 

@@ -99,6 +99,34 @@ MIGRATIONS = [
     INSERT INTO unanchored
         SELECT id, json_extract(snapshot, '$.last_seq') FROM conversations WHERE state = 'open';
     """,
+    # Bar lookups by visitor, by exact address (a /32 or /128 bar), and the wider networks;
+    # ban_changes counts bars placed or lifted, so processes know when to re-read networks.
+    """
+    ALTER TABLE bans ADD COLUMN visitor_id TEXT;
+    ALTER TABLE bans ADD COLUMN address TEXT;
+    ALTER TABLE bans ADD COLUMN network TEXT;
+    ALTER TABLE bans ADD COLUMN lifted_at TEXT;
+    UPDATE bans SET
+        visitor_id = json_extract(body, '$.visitor_id'),
+        lifted_at = json_extract(body, '$.lifted_at'),
+        address = CASE
+            WHEN json_extract(body, '$.network') LIKE '%.%/32'
+              OR json_extract(body, '$.network') LIKE '%/128'
+            THEN substr(json_extract(body, '$.network'), 1,
+                        instr(json_extract(body, '$.network'), '/') - 1)
+        END;
+    UPDATE bans SET network = json_extract(body, '$.network') WHERE address IS NULL;
+    CREATE INDEX bans_by_visitor ON bans (visitor_id) WHERE lifted_at IS NULL;
+    CREATE INDEX bans_by_address ON bans (address) WHERE lifted_at IS NULL;
+    CREATE INDEX bans_on_networks ON bans (network) WHERE lifted_at IS NULL;
+    CREATE TABLE ban_changes (n INTEGER NOT NULL);
+    INSERT INTO ban_changes VALUES (0);
+    """,
+    # Closure counts read only the closed conversations' entries of this index.
+    """
+    CREATE INDEX conversations_closed ON conversations (policy_id, version, closed_clause)
+        WHERE closed_clause IS NOT NULL;
+    """,
 ]
 
 

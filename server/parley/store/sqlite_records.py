@@ -9,8 +9,8 @@ from typing import Any
 
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation
-from parley.domain.transcript import Event
-from parley.store.base import ClauseCount, Filter, Page, dumps
+from parley.domain.transcript import Event, EventType
+from parley.store.base import ClauseCount, Filter, Page, PastConversation, dumps
 from parley.store.sqlite_db import Database
 
 
@@ -86,6 +86,32 @@ class RecordTables(Database):
                 limit,
             )
             return Page([Conversation.from_dict(json.loads(b)) for b in items], next_cursor)
+
+        return await self.read(read)
+
+    async def earlier_conversations(
+        self, visitor_id: str, conversation_id: str, limit: int
+    ) -> list[PastConversation]:
+        moderation = (EventType.WARNING.value, EventType.CLOSED.value)
+
+        def read() -> list[PastConversation]:
+            rows = self.db.execute(
+                "SELECT c.id, c.snapshot, e.body FROM ("
+                " SELECT n, id, snapshot FROM conversations WHERE visitor_id = ?"
+                " AND n < (SELECT n FROM conversations WHERE id = ? AND visitor_id = ?)"
+                " ORDER BY n DESC LIMIT ?"
+                ") c LEFT JOIN events e ON e.conversation_id = c.id"
+                " AND json_extract(e.body, '$.type') IN (?, ?)"
+                " ORDER BY c.n DESC, e.seq",
+                (visitor_id, conversation_id, visitor_id, limit, *moderation),
+            )
+            past: dict[str, PastConversation] = {}
+            for cid, snapshot, body in rows:
+                if cid not in past:
+                    past[cid] = PastConversation(Conversation.from_dict(json.loads(snapshot)), [])
+                if body is not None:
+                    past[cid].moderation.append(Event.from_dict(json.loads(body)))
+            return list(past.values())
 
         return await self.read(read)
 
