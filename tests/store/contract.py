@@ -408,6 +408,25 @@ class StoreContract(MerkleContract):
         finally:
             await other.close()
 
+    async def test_a_remembered_snapshot_that_lags_never_refuses_a_valid_action(
+        self, store: Store, reopen: Reopen
+    ) -> None:
+        """The agent joined through another process; replying here must not say NotJoined."""
+        await start(store, "v_lag", "c_lag0000000")
+        await say(store, "c_lag0000000", "hello", "m1")  # this process remembers seq 2
+        other = await reopen()
+        try:
+            joined = await other.apply("c_lag0000000", lambda c: rules.agent_join(c, AGENT, T0))
+            assert joined.event is not None
+            replied = await store.apply(
+                "c_lag0000000",
+                lambda c: rules.agent_reply(c, AGENT, "hi", "r1", T0),
+                dedupe="agent:s_agent:r1",
+            )
+            assert replied.event is not None and replied.event.seq == 4
+        finally:
+            await other.close()
+
     async def test_heads_that_moved_are_listed_until_anchored_at_their_seq(
         self, store: Store
     ) -> None:

@@ -281,3 +281,25 @@ async def test_closure_counts_read_only_the_closed_conversations(tmp_path: Path)
         ]
     finally:
         await s.close()
+
+
+async def test_a_write_that_fails_leaves_the_writers_snapshot_as_committed(
+    tmp_path: Path,
+) -> None:
+    """The writer's cached snapshot never runs ahead of what was committed."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    try:
+        await start(s, "v_cache", "c_cache00000")
+        s.db.execute(
+            "CREATE TEMP TRIGGER refuse BEFORE INSERT ON unanchored"
+            " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+        s.db.execute("DELETE FROM unanchored")
+        with pytest.raises(StoreUnavailable):
+            await say(s, "c_cache00000", "lost", "m1")
+        s.db.execute("DROP TRIGGER refuse")
+        said = await say(s, "c_cache00000", "kept", "m2")
+        assert said.event is not None and said.event.seq == 2, "no gap after the failed write"
+        assert [e.seq for e in await s.events("c_cache00000")] == [1, 2]
+    finally:
+        await s.close()

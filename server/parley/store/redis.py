@@ -196,13 +196,20 @@ class RedisStore(ClosureCounts, RedisBans, RedisMerkle, Store):
             conv_key(conversation_id, "dedupe"),
             outbox_key(shard(conversation_id)),
         ]
-        current = self._snapshots.get(conversation_id) or await self.conversation(conversation_id)
+        current = self._snapshots.get(conversation_id)
+        fresh = current is None
+        if current is None:
+            current = await self.conversation(conversation_id)
         for _ in range(MAX_ATTEMPTS):
             if current is None:
                 raise ConversationNotFound(f"no conversation {conversation_id}")
             try:
                 t = decide(current)
             except ConversationError:
+                if not fresh:
+                    # A remembered snapshot may lag another process: refuse only on the latest.
+                    current, fresh = await self.conversation(conversation_id), True
+                    continue
                 if dedupe is not None and (sent := await self._duplicate(conversation_id, dedupe)):
                     return sent
                 raise
@@ -232,7 +239,7 @@ class RedisStore(ClosureCounts, RedisBans, RedisMerkle, Store):
                 snapshot = conversation_of(outcome[1])
                 assert snapshot is not None
                 return Applied(snapshot, Event.from_dict(json.loads(outcome[2])), duplicate=True)
-            current = conversation_of(outcome[1]) if verdict == "stale" else None
+            current, fresh = (conversation_of(outcome[1]) if verdict == "stale" else None), True
         raise StoreUnavailable("the Redis store is too busy: a write kept losing races")
 
     async def _duplicate(self, conversation_id: str, dedupe: str) -> Applied | None:

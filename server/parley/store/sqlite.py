@@ -13,15 +13,40 @@ from parley.domain.agent import Staff, StaffRole
 from parley.domain.conversation import Conversation, ConversationState, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time, parse_time
-from parley.errors import ConversationNotFound
+from parley.errors import ConversationError, ConversationNotFound
 from parley.store.base import Applied, Store, dumps
 from parley.store.sqlite_bans import BanTables
 from parley.store.sqlite_merkle import MerkleTables
 from parley.store.sqlite_records import RecordTables
 
+#: Open conversations' snapshots the writer keeps, at most.
+SNAPSHOTS = 10_000
+
 
 class SQLiteStore(RecordTables, BanTables, MerkleTables, Store):
-    """A :class:`Store` on one SQLite file."""
+    """A :class:`Store` on one SQLite file.
+
+    The writer keeps open conversations' latest snapshots, so an action does not
+    read and parse its conversation again. That is exact because one server
+    process owns the file and every write to a conversation goes through its
+    one database thread (the CLI writes no conversation); a rolled-back batch
+    empties the cache.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        # Touched only on the database thread, inside writes.
+        self._snapshots: dict[str, Conversation] = {}
+
+    def rolled_back(self) -> None:
+        self._snapshots.clear()
+
+    def _remember(self, conversation: Conversation) -> None:
+        self._snapshots.pop(conversation.id, None)
+        if conversation.is_open:
+            self._snapshots[conversation.id] = conversation
+            if len(self._snapshots) > SNAPSHOTS:
+                del self._snapshots[next(iter(self._snapshots))]
 
     @classmethod
     async def open(cls, path: Path) -> SQLiteStore:
@@ -116,6 +141,7 @@ class SQLiteStore(RecordTables, BanTables, MerkleTables, Store):
             " ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq",
             (event.conversation_id, event.seq),
         )
+        self._remember(t.conversation)
         return Applied(t.conversation, event)
 
     async def start_conversation(
@@ -149,32 +175,55 @@ class SQLiteStore(RecordTables, BanTables, MerkleTables, Store):
         dedupe: str | None = None,
     ) -> Applied:
         def write(db: sqlite3.Connection) -> Applied:
-            current = self._get(conversation_id)
-            if current is None:
-                raise ConversationNotFound(f"no conversation {conversation_id}")
             if dedupe is not None:
                 row = db.execute(
                     "SELECT body FROM events WHERE conversation_id = ? AND dedupe = ?",
                     (conversation_id, dedupe),
                 ).fetchone()
                 if row is not None:
-                    return Applied(current, Event.from_dict(json.loads(row[0])), duplicate=True)
-            t = decide(current)
-            if t is None:
-                return Applied(current, None)
-            after = t.conversation
-            db.execute(
-                "UPDATE conversations SET state = ?, snapshot = ?, closed_clause = ? WHERE id = ?",
-                (
-                    after.state.value,
-                    dumps(after.to_dict()),
-                    after.closed_clause,
-                    conversation_id,
-                ),
-            )
+                    first = Event.from_dict(json.loads(row[0]))
+                    return Applied(self._found(conversation_id), first, duplicate=True)
+            current = self._snapshots.get(conversation_id)
+            fresh = current is None
+            current = current or self._found(conversation_id)
+            while True:
+                try:
+                    t = decide(current)
+                except ConversationError:
+                    if fresh:
+                        raise
+                    # A remembered snapshot may lag another writer: refuse only on the latest.
+                    current, fresh = self._found(conversation_id), True
+                    continue
+                if t is None:
+                    return Applied(current, None)
+                after = t.conversation
+                # Compare and set: if another writer moved the conversation since the
+                # snapshot was read, decide again on the fresh one.
+                moved = db.execute(
+                    "UPDATE conversations SET state = ?, snapshot = ?, closed_clause = ?"
+                    " WHERE id = ? AND json_extract(snapshot, '$.last_seq') = ?",
+                    (
+                        after.state.value,
+                        dumps(after.to_dict()),
+                        after.closed_clause,
+                        conversation_id,
+                        current.last_seq,
+                    ),
+                )
+                if moved.rowcount == 1:
+                    break
+                current, fresh = self._found(conversation_id), True
             return self._write_transition(db, t, dedupe)
 
         return await self.write(write)
+
+    def _found(self, conversation_id: str) -> Conversation:
+        """The committed snapshot; raise ConversationNotFound."""
+        found = self._get(conversation_id)
+        if found is None:
+            raise ConversationNotFound(f"no conversation {conversation_id}")
+        return found
 
     async def maintain(self) -> None:
         """Nothing to do: there is no outbox to drain."""

@@ -251,7 +251,11 @@ class Database:
                     db.execute("ROLLBACK")
             failed = _unavailable(e)
             done = [(job, None, failed) for job in batch]
+            self.rolled_back()
         return done
+
+    def rolled_back(self) -> None:
+        """A whole batch was undone: forget anything remembered from its writes."""
 
     async def read(self, fn: Callable[[], T]) -> T:
         return await self._run(fn)
