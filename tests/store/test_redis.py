@@ -248,3 +248,29 @@ async def test_policy_filters_read_the_kept_counts_and_opening_does_not_recount(
         )
     finally:
         await s.close()
+
+
+async def test_the_background_appender_seals_audit_entries_without_being_asked(
+    redis_server: RedisServer,
+) -> None:
+    """Two serving processes: one holds the lease and drains; every entry is sealed once."""
+    redis_server.flush()
+    stores = [await open_store(redis_server.url) for _ in range(2)]
+    appenders = [asyncio.create_task(s.maintain()) for s in stores]
+    raw = redis.Redis.from_url(redis_server.url)
+    try:
+        await start(stores[0], "v_bg", "c_bg00000000")
+        await _audited_replies(stores[1], "c_bg00000000", 5)
+        for _ in range(250):
+            if raw.llen(AUDIT) >= 6:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # time for a second appender to (wrongly) seal them again
+        assert raw.llen(AUDIT) == 6, "each of the six actions audited exactly once, unasked"
+    finally:
+        raw.close()
+        for task in appenders:
+            task.cancel()
+        await asyncio.gather(*appenders, return_exceptions=True)
+        for s in stores:
+            await s.close()

@@ -67,6 +67,8 @@ LEASE_MS = 3000
 BATCH = 500
 #: How long applied records stay in the streams for processes catching up (ms).
 KEEP_MS = 60_000
+#: The longest the idle appender waits on the streams before it renews its lease (ms).
+WAIT_MS = 1000
 
 # KEYS: snapshot, events, dedupe, outbox.
 # ARGV: expected last_seq, dedupe key or "", snapshot, event, outbox record, bus messages.
@@ -227,17 +229,31 @@ class Outbox(RedisDatabase):
                 pipe.xtrim(outbox_key(int(shard_number)), minid=min(applied, recent))
             await self.guard(pipe.execute())
 
-    async def run_appender(self, holder: str, idle: float = 0.05) -> None:
-        """Drain in the background while this process holds the lease; forever."""
+    async def run_appender(self, holder: str) -> None:
+        """Drain in the background while this process holds the lease; forever.
+
+        The holder waits on the streams for the next record (a blocking read, so
+        an audit entry is sealed moments after its action) and trims applied
+        records once a second; the others try to take the lease every second.
+        """
         lease = self.r.register_script(LEASE_SCRIPT)
+        trimmed = 0.0
         while True:
             try:
-                if await self.guard(lease(keys=[LEASE], args=[holder, LEASE_MS])):
-                    if await self.drain() == 0:
-                        await self.trim()
-                        await asyncio.sleep(idle)
-                else:
+                if not await self.guard(lease(keys=[LEASE], args=[holder, LEASE_MS])):
                     await asyncio.sleep(LEASE_MS / 3000)
+                    continue
+                if await self.drain() == 0:
+                    if time.monotonic() - trimmed >= 1:
+                        await self.trim()
+                        trimmed = time.monotonic()
+                    await self._wait_for_records()
             except StoreUnavailable as e:
                 log.warning("the outbox appender could not drain (%s); retrying", e)
                 await asyncio.sleep(0.5)
+
+    async def _wait_for_records(self) -> None:
+        """Return when a record lies after the cursors, or after a second without one."""
+        cursors = await self.guard(self.r.hgetall(CURSOR))
+        streams = {outbox_key(s): cursors.get(str(s), "0-0") for s in range(SHARDS)}
+        await self.guard(self.r.xread(streams, count=1, block=WAIT_MS))
