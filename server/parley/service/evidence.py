@@ -62,8 +62,10 @@ async def anchor(core: Core, conversations: list[Conversation]) -> tuple[Checkpo
     return checkpoint, signature
 
 
-#: Conversations one periodic anchoring reads at a time.
+#: Conversations one periodic anchoring reads at a time, and the most batches it takes
+#: (under constant load heads keep moving; the rest waits for the next anchoring).
 ANCHOR_BATCH = 500
+ANCHOR_BATCHES = 20
 
 
 async def anchor_moved(core: Core) -> int:
@@ -74,9 +76,13 @@ async def anchor_moved(core: Core) -> int:
     """
     await core.store.settle()
     seen = 0
-    while moved := await core.store.moved_heads(ANCHOR_BATCH):
-        await anchor(core, moved)
+    for _ in range(ANCHOR_BATCHES):
+        moved = await core.store.moved_heads(ANCHOR_BATCH)
+        if moved:
+            await anchor(core, moved)
         seen += len(moved)
+        if len(moved) < ANCHOR_BATCH:
+            break
     return seen
 
 

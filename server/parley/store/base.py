@@ -271,7 +271,11 @@ class Store(ABC):
 
     @abstractmethod
     async def last_audit(self, conversation_id: str) -> AuditEntry | None:
-        """The latest audit entry about the conversation."""
+        """The latest audit entry about the conversation that is sealed in the chain.
+
+        Entries still in the outbox are not: callers that need every committed
+        action's entry call :meth:`settle` first (anchoring and export do).
+        """
 
     @abstractmethod
     async def append_leaf(self, leaf: Leaf) -> int:

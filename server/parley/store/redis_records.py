@@ -196,6 +196,5 @@ class RedisRecords(Outbox):
         return Page(entries, str(entries[-1].seq) if more else None)
 
     async def last_audit(self, conversation_id: str) -> AuditEntry | None:
-        await self.settle()
         seq = await self.guard(self.r.lindex(audit_thread(conversation_id), -1))
         return await self.guard(self._entry(self.r, seq))
