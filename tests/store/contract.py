@@ -8,6 +8,7 @@ async ``store`` fixture (and ``reopen`` to open the same data again, and
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -41,8 +42,11 @@ AGENT = Author(Role.AGENT, "s_agent", "Alice")
 CLIENT = ClientContext("192.0.2.1", "pytest")
 
 
-def versions() -> list[PolicyVersion]:
-    return sorted(policy_files.load_folder(POLICIES), key=lambda v: v.version)
+@functools.cache
+def versions() -> tuple[PolicyVersion, ...]:
+    """The repository's policy versions, read once: parsing and validating the files costs
+    tens of milliseconds, and 200 starts at once would hold the event loop for seconds."""
+    return tuple(sorted(policy_files.load_folder(POLICIES), key=lambda v: v.version))
 
 
 async def start(store: Store, visitor_id: str, conversation_id: str) -> Applied:
