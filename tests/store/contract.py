@@ -203,8 +203,11 @@ class StoreContract(MerkleContract):
             offered.policy_id, offered.version, None, 10
         )
         assert [c.id for c in by_policy.items] == ids and by_policy.next_cursor is None
-        with pytest.raises(BadRequest):
-            await store.acceptances(Filter(visitor_id="v_pager"), "not-a-cursor", 2)
+        for never_returned in ("not-a-cursor", "", "²", "-1", str(2**63), "9" * 40):
+            with pytest.raises(BadRequest):
+                await store.acceptances(Filter(visitor_id="v_pager"), never_returned, 2)
+            with pytest.raises(BadRequest):
+                await store.audit(never_returned, 2)
 
     async def test_everything_committed_survives_reopening(
         self, store: Store, reopen: Reopen

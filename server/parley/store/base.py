@@ -46,6 +46,7 @@ commit; nothing was written then.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,11 +63,27 @@ from parley.domain.conversation import Conversation, Transition
 from parley.domain.merkle_nodes import NodeId, Plan, consistency_plan, inclusion_plan, root_plan
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event
+from parley.errors import BadRequest
 
 T = TypeVar("T")
 
 #: The largest page any listing returns.
 MAX_PAGE = 500
+
+#: A position a listing pages by: a conversation's number or an audit seq, a 64-bit integer.
+POSITION = re.compile(r"[0-9]{1,19}")
+
+
+def position_after(cursor: str | None) -> int:
+    """The position a page starts after: 0 without a cursor, else the one ``cursor`` names.
+
+    Raises :class:`~parley.errors.BadRequest` for a cursor no listing returns.
+    """
+    if cursor is None:
+        return 0
+    if POSITION.fullmatch(cursor) is None or int(cursor) >= 2**63:
+        raise BadRequest(f"cursor {cursor[:64]!r} is not one this listing returned")
+    return int(cursor)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from typing import Any
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.transcript import Event, EventType
-from parley.errors import BadRequest
-from parley.store.base import Filter, Page, PastConversation, dumps
+from parley.store.base import Filter, Page, PastConversation, dumps, position_after
 from parley.store.redis_db import (
     ALL,
     AUDIT,
@@ -70,9 +69,7 @@ class RedisRecords(Outbox):
     async def _scan(
         self, index: str, f: Filter, cursor: str | None, limit: int, closed: bool
     ) -> tuple[list[tuple[int, Conversation]], str | None]:
-        if cursor is not None and not cursor.isdigit():
-            raise BadRequest(f"cursor {cursor!r} is not one this listing returned")
-        after = int(cursor) if cursor else 0
+        after = position_after(cursor)
         found: list[tuple[int, Conversation]] = []
         while len(found) <= limit:
             batch = await self.guard(
@@ -177,10 +174,8 @@ class RedisRecords(Outbox):
     async def audit(
         self, cursor: str | None, limit: int, conversation_id: str | None = None
     ) -> Page[AuditEntry]:
-        if cursor is not None and not cursor.isdigit():
-            raise BadRequest(f"cursor {cursor!r} is not one this listing returned")
+        after = position_after(cursor)
         await self.settle()
-        after = int(cursor) if cursor else 0
         if conversation_id is None:
             seqs = list(range(after + 1, after + limit + 2))
         else:
