@@ -125,6 +125,43 @@ async def test_closures_under_a_clause_with_counts(
     assert {r["clause_id"] for r in csv.DictReader(io.StringIO(sheet.text))} == {"3.1"}
 
 
+def utc_ms(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+async def test_closures_are_found_by_when_they_were_closed_acceptances_by_when_accepted(
+    server: Server, agent_token: str, compliance_token: str
+) -> None:
+    """Compliance staff ask "what was closed last week": ``since``/``until`` on /closures
+    apply to the closure time, on /acceptances to the acceptance time."""
+    async with visitor(server) as v:
+        conversation_id = await v.accept()
+        await asyncio.sleep(0.05)
+        between = utc_ms(datetime.now(UTC))
+        await asyncio.sleep(0.05)
+        async with agent(server, agent_token) as a:
+            await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": "2.2"})
+            await a.expect("done")
+
+    async def found(listing: str, query: str) -> list[str]:
+        path = f"/api/compliance/{listing}?visitor_id={v.visitor_id}&{query}"
+        return [
+            i["conversation_id"]
+            for i in (await api(server, path, compliance_token)).json()["items"]
+        ]
+
+    assert await found("closures", f"since={between}") == [conversation_id]
+    assert await found("closures", f"until={between}") == []
+    assert await found("acceptances", f"since={between}") == []
+    assert await found("acceptances", f"until={between}") == [conversation_id]
+    counted = await api(
+        server,
+        f"/api/compliance/closures?visitor_id={v.visitor_id}&since={between}",
+        compliance_token,
+    )
+    assert [(c["clause_id"], c["count"]) for c in counted.json()["counts"]] == [("2.2", 1)]
+
+
 async def test_the_audit_trail_records_agents_actions_and_only_compliance_reads_it(
     server: Server, agent_token: str, compliance_token: str
 ) -> None:

@@ -103,7 +103,9 @@ class Applied:
 class Filter:
     """Which records a compliance listing returns; ``None`` fields do not filter.
 
-    ``since`` and ``until`` are RFC 3339 UTC times (inclusive, exclusive).
+    ``since`` and ``until`` are times in the stored form (inclusive, exclusive):
+    acceptances and conversations are filtered on when they started (the acceptance),
+    closures and their counts on when the conversation was closed.
     """
 
     visitor_id: str | None = None
@@ -246,11 +248,13 @@ class Store(ABC):
 
     @abstractmethod
     async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
-        """Closure-for-violation events matching ``where``, oldest first."""
+        """Closure-for-violation events matching ``where`` (times: the closure's), oldest
+        conversation first."""
 
     @abstractmethod
     async def closure_counts(self, where: Filter) -> list[ClauseCount]:
-        """How many conversations were closed under each clause of each version."""
+        """How many conversations matching ``where`` (times: the closure's) were closed
+        under each clause of each version."""
 
     @abstractmethod
     async def conversations_by_policy(

@@ -31,14 +31,17 @@ BATCH = 200
 MODERATION = (EventType.WARNING, EventType.CLOSED)
 
 
-def _matches(c: Conversation, f: Filter) -> bool:
+def _matches(c: Conversation, f: Filter, closed: bool) -> bool:
+    """Whether ``c`` passes ``f``; ``since`` and ``until`` apply to when it ended if
+    ``closed`` (a closure's time), else to when it started."""
+    at = c.ended_at if closed else c.started_at
     return (
         (f.visitor_id is None or c.visitor_id == f.visitor_id)
         and (f.policy_id is None or c.policy.policy_id == f.policy_id)
         and (f.version is None or c.policy.version == f.version)
         and (f.clause_id is None or c.closed_clause == f.clause_id)
-        and (f.since is None or c.started_at >= f.since)
-        and (f.until is None or c.started_at < f.until)
+        and (f.since is None or (at is not None and at >= f.since))
+        and (f.until is None or (at is not None and at < f.until))
     )
 
 
@@ -83,7 +86,7 @@ class RedisRecords(Outbox):
                 batch, await self.snapshots([b[0] for b in batch]), strict=True
             ):
                 after = int(score)
-                if conv is None or not _matches(conv, f):
+                if conv is None or not _matches(conv, f, closed):
                     continue
                 if closed and conv.state is not ConversationState.CLOSED:
                     continue
