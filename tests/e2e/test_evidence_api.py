@@ -79,8 +79,9 @@ async def test_acceptances_filter_by_visitor_version_and_time_as_json_and_csv(
 ) -> None:
     before = datetime.now(UTC) - timedelta(seconds=1)
     facts = {"locale": "de-DE", "page_url": '=HYPERLINK("http://evil.example")'}
+    affirmation = "Ticked “I have read and accept the Conduct Policy v2” and pressed “Start chat”"
     async with visitor(server, client=facts) as v:
-        conversation_id = await v.accept()
+        conversation_id = await v.accept(affirmation=affirmation)
     query = f"/api/compliance/acceptances?visitor_id={v.visitor_id}"
     listed = (await api(server, query, compliance_token)).json()
     assert [a["conversation_id"] for a in listed["items"]] == [conversation_id]
@@ -101,6 +102,8 @@ async def test_acceptances_filter_by_visitor_version_and_time_as_json_and_csv(
     rows = list(csv.DictReader(io.StringIO(sheet.text)))
     assert [r["conversation_id"] for r in rows] == [conversation_id]
     assert rows[0]["page_url"].startswith("'="), "a formula is defused for spreadsheets"
+    assert rows[0]["affirmation"] == affirmation, "the export keeps the affirmative act"
+    assert set(rows[0]) == set(listed["items"][0]), "the sheet has every field the JSON has"
     bad = await api(server, "/api/compliance/acceptances?since=yesterday", compliance_token)
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_request"
 
