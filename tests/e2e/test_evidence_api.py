@@ -243,15 +243,14 @@ async def test_a_future_version_takes_effect_by_itself_and_open_conversations_ke
 ) -> None:
     """Policy lifecycle: v3 comes into force at its time, with nobody restarting anything;
     the visitor at the gate is offered it; a conversation accepted under v2 keeps v2."""
-    soon = (datetime.now(UTC) + timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Long enough for the server to start on a busy machine before v3 comes into force.
+    soon = (datetime.now(UTC) + timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     v3 = (policies / "conduct-v2.toml").read_text(encoding="utf-8")
     v3 = v3.replace("version = 2", "version = 3").replace(
         'effective = "2026-09-01T00:00:00Z"', f'effective = "{soon}"'
     )
     (policies / "conduct-v3.toml").write_text(v3.replace("Do not insult", "Never insult"))
     s = make_server(policies).start()
-    token = s.add_staff("Alice Agent", "agent")
-    compliance = s.add_staff("Carol", "compliance")
     async with visitor(s) as early, visitor(s) as waiting:
         conversation_id = await early.accept()
         assert early.policy["version"] == 2
@@ -259,6 +258,8 @@ async def test_a_future_version_takes_effect_by_itself_and_open_conversations_ke
         offered = await waiting.expect("policy", timeout=30)
         assert offered["version"] == 3 and "Never insult" in offered["text"]
         assert (await waiting.accept_offer(offered)) != conversation_id
+    token = s.add_staff("Alice Agent", "agent")
+    compliance = s.add_staff("Carol", "compliance")
     async with agent(s, token) as a:
         await a.send({"type": "join", "conversation_id": conversation_id})
         joined = await a.expect("joined")
