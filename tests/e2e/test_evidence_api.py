@@ -91,6 +91,8 @@ async def test_acceptances_filter_by_visitor_version_and_time_as_json_and_csv(
         server, f"/api/compliance/acceptances?since={since}&limit=500", compliance_token
     )
     assert conversation_id in [a["conversation_id"] for a in recent.json()["items"]]
+    long_ago = await api(server, f"{query}&since=0999-01-01T00:00:00Z", compliance_token)
+    assert [a["conversation_id"] for a in long_ago.json()["items"]] == [conversation_id]
     later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     none = await api(server, f"/api/compliance/acceptances?since={later}", compliance_token)
     assert none.json()["items"] == []

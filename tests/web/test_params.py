@@ -18,9 +18,12 @@ from parley.web.params import MAX_VERSION, rfc3339, whole
         ("2026-11-01t01:30:00+01:30", "2026-11-01T00:00:00.000Z"),
         ("2026-11-01 00:00:00.123456789z", "2026-11-01T00:00:00.123Z"),
         ("2026-11-01T00:00:00.9999-00:00", "2026-11-01T00:00:00.999Z"),
+        ("0999-12-31T23:00:00-01:00", "1000-01-01T00:00:00.000Z"),
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
     ],
 )
 def test_rfc3339_times_are_read_in_the_stored_form(raw: str, stored: str) -> None:
+    """The stored form has four digits of year, so times before 1000 still sort first."""
     assert rfc3339("since", raw) == stored
 
 
