@@ -243,11 +243,12 @@ class Visitor(Client):
         self.token = welcome.get("token", frame.get("token"))
         return welcome
 
-    async def accept(self) -> str:
-        """Accept the next policy offered; return the new conversation id."""
-        return await self.accept_offer(await self.expect("policy"))
+    async def accept(self, **frame: Any) -> str:
+        """Accept the next policy offered (``frame``: more accept fields); return the
+        new conversation id."""
+        return await self.accept_offer(await self.expect("policy"), **frame)
 
-    async def accept_offer(self, offer: dict[str, Any]) -> str:
+    async def accept_offer(self, offer: dict[str, Any], **frame: Any) -> str:
         """Accept ``offer`` (a policy frame already received); return the conversation id."""
         self.policy = offer
         await self.send(
@@ -256,6 +257,7 @@ class Visitor(Client):
                 "policy_id": self.policy["policy_id"],
                 "version": self.policy["version"],
                 "sha256": self.policy["sha256"],
+                **frame,
             }
         )
         accepted = await self.expect("accepted")
