@@ -26,7 +26,7 @@
   };
   const storageKey = "parley:" + server;
 
-  const CSS = `
+  const STYLES = `
 :host { all: initial; position: fixed; bottom: 16px; z-index: 2147483000;
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; }
 :host([data-side="right"]) { right: 16px; } :host([data-side="left"]) { left: 16px; }
@@ -142,10 +142,10 @@ textarea:disabled { background: #f6f8fa; }
       const root = host.attachShadow({ mode: "open" });
       if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet) {
         const sheet = new CSSStyleSheet();
-        sheet.replaceSync(CSS);
+        sheet.replaceSync(STYLES);
         root.adoptedStyleSheets = [sheet];
       } else {
-        root.append(h("style", {}, CSS));
+        root.append(h("style", {}, STYLES));
       }
       const v = (this.view = {});
       v.badge = h("span", { class: "badge", hidden: true });
@@ -392,7 +392,7 @@ textarea:disabled { background: #f6f8fa; }
       if (event.type === "acceptance") {
         this.system(`You accepted ${d.title} v${d.version} at ${time(event.at)}. `, this.receipt(event));
       } else if (event.type === "message") {
-        const pending = event.client_id && this.view.log.querySelector(`li[data-client-id="${CSS_escape(event.client_id)}"]`);
+        const pending = event.client_id && this.view.log.querySelector(`li[data-client-id="${CSS.escape(event.client_id)}"]`);
         const node = this.bubble(event.author, d.text, event.client_id, time(event.at));
         node.dataset.seq = event.seq;
         if (pending && event.author.role === "visitor") pending.replaceWith(node);
@@ -412,9 +412,6 @@ textarea:disabled { background: #f6f8fa; }
       this.scrollDown();
     }
   }
-
-  // Client ids are [A-Za-z0-9_.:-] by protocol; escape anyway before using one in a selector.
-  const CSS_escape = (s) => (window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/[^\w-]/g, ""));
 
   Widget.prototype.handlers = {
     welcome(f) {
@@ -453,7 +450,7 @@ textarea:disabled { background: #f6f8fa; }
     ack(f) {
       this.outbox.delete(f.client_id);
       this.save();
-      const node = this.view.log.querySelector(`li[data-client-id="${CSS_escape(f.client_id)}"] .state`);
+      const node = this.view.log.querySelector(`li[data-client-id="${CSS.escape(f.client_id)}"] .state`);
       if (node && node.textContent === "Sending…") node.textContent = time(f.at);
     },
     error(f) {
@@ -468,7 +465,7 @@ textarea:disabled { background: #f6f8fa; }
       } else if (f.client_id && this.outbox.has(f.client_id)) {
         this.outbox.delete(f.client_id);
         this.save();
-        const node = this.view.log.querySelector(`li[data-client-id="${CSS_escape(f.client_id)}"]`);
+        const node = this.view.log.querySelector(`li[data-client-id="${CSS.escape(f.client_id)}"]`);
         if (node) {
           node.classList.add("failed");
           node.querySelector(".state").textContent = `Not sent: ${f.message}`;

@@ -155,3 +155,19 @@ def test_the_affirmative_act_is_recorded_with_the_acceptance(
         "Ticked “I have read and accept the Conduct Policy v2” and pressed “Start chat”"
     )
     assert record["time_zone"] and record["widget_build"].startswith("parley-widget/")
+
+
+def test_a_client_id_with_dots_and_colons_finds_its_own_bubble(
+    server: Server, new_page: Callable[..., Page]
+) -> None:
+    """Client ids may hold `.` and `:` (protocol §1); the widget escapes them with the real
+    CSS.escape, so the acknowledged event replaces the pending bubble instead of doubling it."""
+    page = new_page()
+    page.add_init_script("let n = 0; crypto.randomUUID = () => `m.${++n}:x`;")
+    open_widget(page, server)
+    accept(page)
+    say(page, "an id that needs escaping")
+    mine = page.locator("li.msg.visitor")
+    expect(mine).to_have_count(1)
+    expect(mine).to_have_attribute("data-client-id", "m.1:x")
+    expect(mine.locator(".state")).not_to_have_text("Sending…")
