@@ -27,9 +27,12 @@
   const storageKey = "parley:" + server;
 
   const STYLES = `
-:host { all: initial; position: fixed; bottom: 16px; z-index: 2147483000;
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; }
-:host([data-side="right"]) { right: 16px; } :host([data-side="left"]) { left: 16px; }
+/* The page's rules can match the host element; only !important declarations from inside the
+   shadow root outrank them (even the page's own !important ones), so the host is set here in full. */
+:host { all: initial !important; position: fixed !important;
+  bottom: 16px !important; z-index: 2147483000 !important; direction: ltr !important;
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif !important; color: #1f2328 !important; }
+:host([data-side="right"]) { right: 16px !important; } :host([data-side="left"]) { left: 16px !important; }
 * { box-sizing: border-box; }
 button, input, textarea { font: inherit; }
 :focus-visible { outline: 3px solid #0b63ce; outline-offset: 2px; }
