@@ -64,6 +64,8 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
 .msg.agent { align-self: flex-start; background: #eaeef2; border-bottom-left-radius: 4px; }
 .msg .who, .msg .state { display: block; font-size: 12px; opacity: .85; }
 .msg.failed { background: #ffebe9; color: #82071e; }
+.retry { margin-left: 4px; border: 1px solid #82071e; border-radius: 6px; padding: 1px 8px; background: #fff;
+  color: #82071e; font-size: 12px; font-weight: 600; cursor: pointer; }
 .system { align-self: center; text-align: center; color: #57606a; font-size: 13px; }
 .system a { color: #0b63ce; }
 .notice { border: 1px solid #d4a72c; background: #fff8c5; border-radius: 8px; padding: 10px 12px; }
@@ -129,6 +131,8 @@ textarea:disabled { background: #f6f8fa; }
       this.barred = null; // the barred frame, while this visitor may not start a conversation
       this.unread = 0;
       this.retries = 0;
+      this.held = null; // while set, a timer: the server asked us to wait before sending again
+      this.storeRetries = 0; // unavailable answers in a row, for the backoff
       this.ws = null;
       this.render();
       this.connect();
@@ -309,11 +313,40 @@ textarea:disabled { background: #f6f8fa; }
       this.view.log.append(this.bubble({ role: "visitor" }, text, clientId, "Sending…"));
       this.scrollDown();
       this.view.input.value = "";
-      this.send({ type: "message", client_id: clientId, text });
+      if (!this.held) this.send({ type: "message", client_id: clientId, text });
     }
 
     resendOutbox() {
+      if (this.held) return; // the timer resends it
       for (const [clientId, text] of this.outbox) this.send({ type: "message", client_id: clientId, text });
+    }
+
+    // Send nothing for a while, then the whole outbox in the order it was typed, same client ids.
+    holdOutbox(seconds) {
+      if (this.held) return;
+      this.held = setTimeout(() => { this.held = null; this.resendOutbox(); }, seconds * 1000);
+    }
+
+    // Refused for good: out of the outbox, kept on screen as not sent, with a button to send it again.
+    notSent(clientId, reason) {
+      const text = this.outbox.get(clientId);
+      this.outbox.delete(clientId);
+      this.save();
+      const node = this.view.log.querySelector(`li[data-client-id="${CSS.escape(clientId)}"]`);
+      if (!node) return;
+      node.classList.add("failed");
+      node.querySelector(".state").replaceWith(h("span", { class: "state", role: "alert" }, `Not sent: ${reason} `,
+        h("button", { class: "retry", type: "button", onclick: () => this.retry(clientId, text) }, "Retry")));
+    }
+
+    retry(clientId, text) {
+      this.outbox.set(clientId, text);
+      this.save();
+      const node = this.view.log.querySelector(`li[data-client-id="${CSS.escape(clientId)}"]`);
+      node.classList.remove("failed");
+      node.querySelector(".state").replaceWith(h("span", { class: "state" }, "Sending…"));
+      this.view.input.focus();
+      if (!this.held) this.send({ type: "message", client_id: clientId, text });
     }
 
     // ---- transcript -------------------------------------------------------
@@ -451,6 +484,7 @@ textarea:disabled { background: #f6f8fa; }
     event(f) { this.onEvent(f.event); },
     caught_up() { this.resendOutbox(); },
     ack(f) {
+      this.storeRetries = 0;
       this.outbox.delete(f.client_id);
       this.save();
       const node = this.view.log.querySelector(`li[data-client-id="${CSS.escape(f.client_id)}"] .state`);
@@ -466,13 +500,10 @@ textarea:disabled { background: #f6f8fa; }
       } else if (f.code === "policy_mismatch") {
         this.view.gateError.textContent = "The policy has just changed. Please read the new version.";
       } else if (f.client_id && this.outbox.has(f.client_id)) {
-        this.outbox.delete(f.client_id);
-        this.save();
-        const node = this.view.log.querySelector(`li[data-client-id="${CSS.escape(f.client_id)}"]`);
-        if (node) {
-          node.classList.add("failed");
-          node.querySelector(".state").textContent = `Not sent: ${f.message}`;
-        }
+        // Retryable (docs/protocol.md §8): nothing was stored, so the same client_id goes again.
+        if (f.code === "rate_limited") this.holdOutbox(f.retry_after);
+        else if (f.code === "unavailable") this.holdOutbox(Math.min(10, 0.5 * 2 ** this.storeRetries++));
+        else this.notSent(f.client_id, f.message);
       } else if (f.request === "accept" && !this.view.gate.hidden) {
         this.view.gateError.textContent = f.message; // e.g. too many new conversations
         this.updateStart();

@@ -178,7 +178,8 @@ HOSTILE = {
     "all-unset": "* { all: unset }",
     "huge-text": "* { font-size: 44px !important }",
     "relative-divs": "div { position: relative !important }",
-    "more": "div { display: none !important } * { direction: rtl !important; color: red !important }",
+    "more": "div { display: none !important }\n"
+    "* { direction: rtl !important; color: red !important }",
 }
 
 # Where the widget's parts are and how their text is set, read from inside its shadow root.
