@@ -174,13 +174,15 @@ textarea:disabled { background: #f6f8fa; }
         h("label", { class: "agree" }, v.agree, v.agreeLabel), v.start, v.gateError);
       v.notice = h("div", { class: "notice", id: "notice", role: "alert", hidden: true, tabindex: "-1" });
       v.barred = h("div", { class: "notice barred", id: "barred", role: "alert", hidden: true, tabindex: "-1" });
-      v.log = h("ol", { class: "log", id: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
+      v.log = h("ol", { class: "log", id: "log" });
+      // The live region wraps the list: role="log" on the <ol> itself would orphan its <li>s.
+      v.transcript = h("div", { id: "transcript", role: "log", "aria-live": "polite", "aria-label": "Messages" }, v.log);
       v.input = h("textarea", { id: "message", maxlength: MAX_CHARS, disabled: true,
         placeholder: "Type your message…", onkeydown: (e) => this.onKey(e) });
       v.send = h("button", { class: "primary", id: "send", type: "submit", disabled: true }, "Send");
       v.form = h("form", { onsubmit: (e) => { e.preventDefault(); this.sendMessage(); } },
         h("label", { class: "sr-only", for: "message" }, "Message"), v.input, v.send);
-      v.body = h("div", { class: "body" }, v.gate, v.log, v.notice, v.barred);
+      v.body = h("div", { class: "body" }, v.gate, v.transcript, v.notice, v.barred);
       v.panel = h("section", { class: "panel", id: "panel", role: "dialog", "aria-label": settings.title,
         hidden: true, tabindex: "-1", onkeydown: (e) => { if (e.key === "Escape") this.open(false); } },
         h("header", {}, h("h2", {}, settings.title), v.status,
@@ -233,7 +235,7 @@ textarea:disabled { background: #f6f8fa; }
       v.agree.checked = false;
       v.gateError.textContent = "";
       v.gate.hidden = false;
-      v.log.hidden = true;
+      v.transcript.hidden = true;
       v.notice.hidden = true;
       v.barred.hidden = true;
       v.form.hidden = true;
@@ -244,7 +246,7 @@ textarea:disabled { background: #f6f8fa; }
       const v = this.view;
       v.notice.hidden = v.barred.hidden = true;
       v.gate.hidden = true;
-      v.log.hidden = false;
+      v.transcript.hidden = false;
       v.form.hidden = false;
       this.setChatEnabled(true);
     }

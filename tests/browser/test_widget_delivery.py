@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, WebSocket, expect
+from test_accessibility import check
 from test_widget import accept, open_widget
 
 from harness import RedisServer, Server
@@ -122,6 +123,7 @@ def test_a_refused_message_shows_not_sent_with_a_retry_button(
     expect(failed).to_be_visible()
     expect(failed.locator("[role=alert]")).to_contain_text("Not sent:")
     assert page.evaluate("parley.outbox.size") == 0
+    check(page, "widget: a message not sent")
     retry = failed.get_by_role("button", name="Retry")
     expect(retry).to_be_visible()
     retry.focus()
