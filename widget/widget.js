@@ -64,6 +64,7 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
 .msg.agent { align-self: flex-start; background: #eaeef2; border-bottom-left-radius: 4px; }
 .msg .who, .msg .state { display: block; font-size: 12px; opacity: .85; }
 .msg.failed { background: #ffebe9; color: #82071e; }
+.ctl { font-family: ui-monospace, monospace; font-size: .85em; }
 .retry { margin-left: 4px; border: 1px solid #82071e; border-radius: 6px; padding: 1px 8px; background: #fff;
   color: #82071e; font-size: 12px; font-weight: 600; cursor: pointer; }
 .system { align-self: center; text-align: center; color: #57606a; font-size: 13px; }
@@ -96,6 +97,24 @@ textarea:disabled { background: #f6f8fa; }
       if (child != null) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
     return el;
+  }
+
+  // Characters that hide or reorder text (bidi overrides and isolates, zero-width and control
+  // characters), the set the evidence document shows as [U+XXXX] (parley/evidence/markup.py).
+  const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
+
+  // Text someone else wrote: its invisible characters shown as [U+XXXX], inside a <bdi> so its
+  // direction cannot reorder what follows it.
+  function said(text, attrs) {
+    const parts = [];
+    let from = 0;
+    for (const m of text.matchAll(INVISIBLE)) {
+      const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+      parts.push(text.slice(from, m.index), h("span", { class: "ctl" }, `[U+${code}]`));
+      from = m.index + 1;
+    }
+    parts.push(text.slice(from));
+    return h("bdi", attrs, parts);
   }
 
   const time = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -356,8 +375,8 @@ textarea:disabled { background: #f6f8fa; }
     bubble(author, text, clientId, state) {
       const own = author.role === "visitor";
       return h("li", { class: `msg ${own ? "visitor" : "agent"}`, "data-client-id": clientId },
-        own ? null : h("span", { class: "who" }, author.name || "Support"),
-        h("span", { class: "text" }, text),
+        own ? null : h("span", { class: "who" }, said(author.name || "Support")),
+        said(text, { class: "text" }),
         h("span", { class: "state" }, state));
     }
 
@@ -378,10 +397,10 @@ textarea:disabled { background: #f6f8fa; }
       const text = d.notice || `Our team cited clause ${d.clause.id}, “${d.clause.title}”, ` +
         `of the conduct policy you accepted (version ${d.version}):\n\n${d.clause.text}`;
       const at = text.indexOf(d.clause.text);
-      const quote = h("blockquote", { id: quoteId }, d.clause.text);
-      const node = h("div", { class: "notice-text", id },
-        at < 0 ? [text, quote] : [text.slice(0, at).trimEnd(), quote, text.slice(at + d.clause.text.length).trimStart()]);
-      return d.note ? [node, h("p", {}, "Note from our team: ", d.note)] : [node];
+      const quote = h("blockquote", { id: quoteId }, said(d.clause.text));
+      const node = h("div", { class: "notice-text", id }, at < 0 ? [said(text), quote]
+        : [said(text.slice(0, at).trimEnd()), quote, said(text.slice(at + d.clause.text.length).trimStart())]);
+      return d.note ? [node, h("p", {}, "Note from our team: ", said(d.note))] : [node];
     }
 
     showEnded(event) {
@@ -407,8 +426,8 @@ textarea:disabled { background: #f6f8fa; }
         `(${f.until.slice(0, 16).replace("T", " ")} UTC)` : "permanently";
       this.barred = f;
       v.barred.replaceChildren(h("h3", {}, "You can't start a new conversation"),
-        h("p", { class: "notice-text", id: "barred-text" }, f.message),
-        h("blockquote", { id: "barred-clause" }, h("b", {}, `Rule ${c.id}, “${c.title}”`), c.text),
+        h("p", { class: "notice-text", id: "barred-text" }, said(f.message)),
+        h("blockquote", { id: "barred-clause" }, h("b", {}, `Rule ${c.id}, “${c.title}”`), said(c.text)),
         h("p", { id: "barred-until" }, `This applies ${until}.`));
       v.gate.hidden = true;
       v.barred.hidden = v.form.hidden = false;
@@ -442,7 +461,7 @@ textarea:disabled { background: #f6f8fa; }
           h("h3", {}, "A warning from our team"), ...this.noticeText(d, null, null)));
         this.bump();
       } else if (event.type === "agent_joined") {
-        this.system(`${event.author.name || "An agent"} joined the conversation.`);
+        this.system(said(event.author.name || "An agent"), " joined the conversation.");
       } else if (event.type === "closed" || event.type === "resolved") {
         this.ended = event;
         this.showEnded(event);
