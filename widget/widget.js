@@ -64,6 +64,8 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
 .msg.agent { align-self: flex-start; background: #eaeef2; border-bottom-left-radius: 4px; }
 .msg .who, .msg .state { display: block; font-size: 12px; opacity: .85; }
 .msg.failed { background: #ffebe9; color: #82071e; }
+.name { display: inline-block; max-width: 20em; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: bottom; }
 .ctl { font-family: ui-monospace, monospace; font-size: .85em; }
 .retry { margin-left: 4px; border: 1px solid #82071e; border-radius: 6px; padding: 1px 8px; background: #fff;
   color: #82071e; font-size: 12px; font-weight: 600; cursor: pointer; }
@@ -103,19 +105,23 @@ textarea:disabled { background: #f6f8fa; }
   // characters), the set the evidence document shows as [U+XXXX] (parley/evidence/markup.py).
   const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
+  const control = (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}]`;
+
   // Text someone else wrote: its invisible characters shown as [U+XXXX], inside a <bdi> so its
   // direction cannot reorder what follows it.
   function said(text, attrs) {
     const parts = [];
     let from = 0;
     for (const m of text.matchAll(INVISIBLE)) {
-      const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
-      parts.push(text.slice(from, m.index), h("span", { class: "ctl" }, `[U+${code}]`));
+      parts.push(text.slice(from, m.index), h("span", { class: "ctl" }, control(m[0])));
       from = m.index + 1;
     }
     parts.push(text.slice(from));
     return h("bdi", attrs, parts);
   }
+
+  // A staff name: on one line, cut with an ellipsis when long, whole in its tooltip.
+  const named = (name) => said(name, { class: "name", title: name.replace(INVISIBLE, control) });
 
   const time = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   const newId = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
@@ -375,7 +381,7 @@ textarea:disabled { background: #f6f8fa; }
     bubble(author, text, clientId, state) {
       const own = author.role === "visitor";
       return h("li", { class: `msg ${own ? "visitor" : "agent"}`, "data-client-id": clientId },
-        own ? null : h("span", { class: "who" }, said(author.name || "Support")),
+        own ? null : h("span", { class: "who" }, named(author.name || "Support")),
         said(text, { class: "text" }),
         h("span", { class: "state" }, state));
     }
@@ -461,7 +467,7 @@ textarea:disabled { background: #f6f8fa; }
           h("h3", {}, "A warning from our team"), ...this.noticeText(d, null, null)));
         this.bump();
       } else if (event.type === "agent_joined") {
-        this.system(said(event.author.name || "An agent"), " joined the conversation.");
+        this.system(named(event.author.name || "An agent"), " joined the conversation.");
       } else if (event.type === "closed" || event.type === "resolved") {
         this.ended = event;
         this.showEnded(event);
