@@ -471,6 +471,9 @@ textarea:disabled { background: #f6f8fa; }
       } else if (event.type === "closed" || event.type === "resolved") {
         this.ended = event;
         this.showEnded(event);
+        // Events come in order: a message still unacknowledged now was not stored and never
+        // will be here; held for a retry, it must not go out later into the next conversation.
+        for (const clientId of [...this.outbox.keys()]) this.notSent(clientId, "the conversation has ended.");
       }
       this.scrollDown();
     }

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, WebSocket, expect
 from test_accessibility import check
+from test_console import open_conversation, sign_in
 from test_widget import accept, open_widget
 
 from harness import RedisServer, Server
@@ -134,3 +135,32 @@ def test_a_refused_message_shows_not_sent_with_a_retry_button(
         page.keyboard.press("Enter")
     assert json.loads(sent.value)["client_id"] == too_long[0]["client_id"]
     expect(failed.get_by_role("button", name="Retry")).to_be_visible()
+
+
+def test_a_message_held_for_a_retry_is_not_sent_once_the_conversation_ends(
+    make_server: Callable[..., Server], new_page: Callable[..., Page]
+) -> None:
+    """One message a minute: the second waits for `retry_after` (about a minute). The agent
+    resolves the conversation meanwhile, so it was never stored: it shows as not sent and
+    leaves the outbox, and cannot go out later into the visitor's next conversation."""
+    server = make_server(PARLEY_MESSAGES_PER_MINUTE="1").start()
+    token = server.add_staff("Alice Agent", "agent")
+    page = new_page()
+    ws = open_with_socket(page, server)
+    conversation_id = accept(page)
+    page.fill("#message", "the one message this minute")
+    page.press("#message", "Enter")
+    expect(page.locator("li.msg.visitor[data-seq]")).to_have_count(1)
+    with ws.expect_event("framereceived", lambda p: '"code":"rate_limited"' in p):
+        page.fill("#message", "held for a minute")
+        page.press("#message", "Enter")
+    held = page.locator("li.msg.visitor", has_text="held for a minute")
+    expect(held.locator(".state")).to_have_text("Sending…")
+
+    agent = new_page()
+    sign_in(agent, server, token)
+    open_conversation(agent, conversation_id)
+    agent.click("#resolve")
+    expect(page.locator("#notice")).to_contain_text("This conversation is resolved")
+    expect(held.locator("[role=alert]")).to_contain_text("Not sent: the conversation has ended.")
+    assert page.evaluate("parley.outbox.size") == 0
