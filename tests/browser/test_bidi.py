@@ -78,7 +78,8 @@ def test_a_right_to_left_override_is_shown_and_reorders_nothing(
     expect(seen).to_have_text("Mallory[U+202E] joined the conversation.")
     assert left_to_right(seen, "[U+202E] joined the conversation.")
     reply(agent, "Which order?")
-    expect(visitor.locator("li.msg.agent .who")).to_have_text("Mallory[U+202E]")
+    expect(visitor.locator("li.msg.agent .who > bdi")).to_have_text("Mallory[U+202E]")
+    expect(visitor.locator("li.msg.agent bdi.text")).to_have_text("Which order?")
 
 
 def test_a_right_to_left_name_keeps_to_itself(
