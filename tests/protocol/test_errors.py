@@ -102,6 +102,7 @@ def test_published_codes_never_change() -> None:
         "InvalidResumeToken": "invalid_token",
         "BadRequest": "bad_request",
         "StaffNotFound": "staff_not_found",
+        "StaffNameTooLong": "staff_name_too_long",
         "BadEvidence": "bad_evidence",
         "RateLimited": "rate_limited",
         "Barred": "barred",

@@ -32,6 +32,7 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.InvalidResumeToken: ("invalid_token", 401),
     e.RateLimited: ("rate_limited", 429),
     e.BadRequest: ("bad_request", 400),
+    e.StaffNameTooLong: ("staff_name_too_long", 422),
     e.StaffNotFound: ("staff_not_found", 404),
     e.BanNotFound: ("ban_not_found", 404),
     e.StoreUnavailable: ("unavailable", 503),

@@ -21,7 +21,7 @@ NEW_STAFF = validator(
         "additionalProperties": False,
         "required": ["name", "role"],
         "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": "^[^\\n]+$"},
+            "name": {"type": "string", "minLength": 1, "pattern": "^[^\\n]+$"},
             "role": {"enum": [r.value for r in StaffRole]},
         },
     }
