@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from parley.bus.messages import Message
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError, StoreUnavailable
-from parley.protocol.codec import Codec, Endpoint, encode, request_context
+from parley.protocol.codec import Codec, Endpoint, encode, parse, request_context
 from parley.protocol.errors import error_frame
 from parley.service import AgentSession, Core, VisitorSession
 from parley.service.session import Session
@@ -144,10 +144,12 @@ class Connection:
             if message.get("text") is None:
                 await self._close(CLOSE_UNSUPPORTED, "binary frames are not supported")
                 return
+            frame: dict[str, Any] | None = None
             try:
-                await session.handle(codec.decode(message["text"]))
+                frame = parse(message["text"])
+                await session.handle(codec.check(frame))
             except ParleyError as e:
-                await self.send(error_frame(e, **request_context(message["text"])))
+                await self.send(error_frame(e, **request_context(frame)))
                 if isinstance(e, AuthError) and codec.endpoint is Endpoint.AGENT:
                     await self._close(CLOSE_POLICY)
                     return
