@@ -25,8 +25,9 @@ from parley.bus.messages import Message
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError, StoreUnavailable
 from parley.protocol.codec import Codec, Endpoint, encode, parse, request_context
-from parley.protocol.errors import error_frame
+from parley.protocol.errors import error_frame, fault_frame, is_fault
 from parley.service import AgentSession, Core, VisitorSession
+from parley.service.core import new_id
 from parley.service.session import Session
 from parley.web.clientip import client_ip
 
@@ -97,8 +98,9 @@ class Connection:
                 await self.send(error_frame(e))
             await self._close(CLOSE_POLICY)
             return
-        except Exception:
-            log.exception("could not deliver to a connection; closing it")
+        except Exception as e:
+            with contextlib.suppress(WebSocketDisconnect):
+                await self.answer(e)
             await self._close(CLOSE_INTERNAL)
             return
         log.warning("closing a connection that fell %d frames behind", self.max_pending)
@@ -126,8 +128,9 @@ class Connection:
             await self._read(session, codec)
         except WebSocketDisconnect:
             pass
-        except Exception:
-            log.exception("unexpected error on a %s connection", codec.endpoint)
+        except Exception as e:
+            with contextlib.suppress(WebSocketDisconnect):
+                await self.answer(e)
             await self._close(CLOSE_INTERNAL)
         finally:
             session.close()  # no more bus messages: no new pump
@@ -148,11 +151,34 @@ class Connection:
             try:
                 frame = parse(message["text"])
                 await session.handle(codec.check(frame))
-            except ParleyError as e:
-                await self.send(error_frame(e, **request_context(frame)))
+            except WebSocketDisconnect:
+                raise
+            except Exception as e:
+                await self.answer(e, request_context(frame))
+                if not isinstance(e, ParleyError):
+                    await self._close(CLOSE_INTERNAL)
+                    return
                 if isinstance(e, AuthError) and codec.endpoint is Endpoint.AGENT:
                     await self._close(CLOSE_POLICY)
                     return
+
+    async def answer(self, error: Exception, context: dict[str, str] | None = None) -> None:
+        """Tell the client of ``error``, naming the frame it answers by ``context``.
+
+        A fault of the server's (an unavailable store, an unexpected exception) is
+        logged with its detail under a new error id; the client gets a fixed text
+        and that id, never the detail.
+        """
+        if isinstance(error, ParleyError) and not is_fault(error):
+            await self.send(error_frame(error, **(context or {})))
+            return
+        error_id = new_id("e")
+        frame = fault_frame(error, error_id, **(context or {}))
+        if isinstance(error, ParleyError):
+            log.warning("error %s (%s): %s", error_id, frame["code"], error)
+        else:
+            log.error("error %s (%s): unexpected", error_id, frame["code"], exc_info=error)
+        await self.send(frame)
 
     async def _close(self, code: int, reason: str = "") -> None:
         if self.ws.application_state is not WebSocketState.DISCONNECTED:
