@@ -462,6 +462,26 @@ async def test_invariant7_binary_frame_closes_1003_and_stores_nothing(
 
 
 @pytest.mark.parametrize("endpoint", ["visitor", "agent"])
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"type": "ping", "x": "\xff"}', b'{"type": "ping", "x": "\xed\xa0\x80"}'],
+    ids=["invalid-byte", "encoded-surrogate"],
+)
+async def test_invariant7_a_text_frame_that_is_not_utf8_closes_1007(
+    server: Server, endpoint: str, payload: bytes
+) -> None:
+    """A text frame must be UTF-8 (RFC 6455); a surrogate encoded in it is not. The WebSocket
+    layer closes with 1007 before the frame reaches the codec, and logs no traceback for it
+    (see the last test of this file); the server carries on."""
+    async with client(f"{server.ws}/ws/{endpoint}") as c:
+        await c.ws.send(payload, text=True)
+        assert await closed_with(c) == 1007
+    async with visitor(server) as v:
+        await v.accept()
+        assert (await v.say("after a bad text frame", "u"))["seq"] == 2
+
+
+@pytest.mark.parametrize("endpoint", ["visitor", "agent"])
 async def test_invariant7_frame_over_default_64k_byte_limit_closes_1009_and_stores_nothing(
     server: Server, agent_token: str, compliance_token: str, endpoint: str
 ) -> None:

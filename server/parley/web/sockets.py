@@ -5,10 +5,12 @@ text frame with the endpoint's codec, let the session act, and answer every
 :class:`~parley.errors.ParleyError` with a typed error frame. Close codes:
 
 * 1003 — a binary frame (the protocol is JSON text).
+* 1007 — a text frame that is not UTF-8 (enforced by :mod:`parley.web.transport`).
 * 1008 — an agent's token is refused or revoked (after an ``unauthorized``/``forbidden`` frame).
 * 1009 — a frame over the byte limit (enforced by the WebSocket layer).
 * 1011 — an unexpected server error.
-* 1013 — the client reads too slowly to keep up; reconnect and resume.
+* 1013 — the client reads too slowly to keep up, or left a keepalive ping unanswered;
+  reconnect and resume.
 """
 
 from __future__ import annotations
