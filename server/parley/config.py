@@ -54,8 +54,10 @@ class Settings:
     conversations_per_hour: int = 10
     max_message_chars: int = 4000
     max_frame_bytes: int = 64 * 1024
-    #: Outbound frames queued for one slow client before it is disconnected (1013).
+    #: Events and list updates queued for one slow client before it is disconnected (1013).
     max_pending_frames: int = 1000
+    #: Seconds an outbound frame may wait for a slow client before it is disconnected (1013).
+    send_timeout: float = 10.0
     #: Seconds between keepalive pings; a client that has not answered one within as long again
     #: is disconnected (1013).
     ping_interval: float = 20.0
@@ -95,6 +97,7 @@ class Settings:
             "conversations_per_hour": ("PARLEY_CONVERSATIONS_PER_HOUR", int),
             "max_frame_bytes": ("PARLEY_MAX_FRAME_BYTES", int),
             "max_pending_frames": ("PARLEY_MAX_PENDING_FRAMES", int),
+            "send_timeout": ("PARLEY_SEND_TIMEOUT", parse_seconds),
             "ping_interval": ("PARLEY_PING_INTERVAL", parse_seconds),
         }
         for name, (var, parse) in readers.items():

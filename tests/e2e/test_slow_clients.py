@@ -23,7 +23,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from harness import Client, Server, Visitor, visitor
+from harness import Client, Server, Visitor, agent, visitor
 
 #: Generous: the server needs its send timeout plus its close timeout (5 s).
 RELEASED_WITHIN = 90.0
@@ -96,6 +96,70 @@ async def join(a: Client, conversation_id: str) -> None:
 
 async def log_of(server: Server) -> str:
     return await asyncio.to_thread(server.log.read_text)
+
+
+async def test_a_client_that_takes_no_frame_within_the_send_timeout_is_dropped_others_served(
+    make_server: Callable[..., Server],
+) -> None:
+    """PARLEY_SEND_TIMEOUT=1: an agent that asks for transcripts and never reads them is closed
+    (1013) or reset, and released; a visitor and another agent on the same conversation carry
+    on. (Before, the send waited forever: the stalled socket stayed open for good.)"""
+    server = make_server(PARLEY_SEND_TIMEOUT="1", PARLEY_MAX_MESSAGE_CHARS="60000").start()
+    token = server.add_staff("Ann", "agent")
+    async with visitor(server) as v, agent(server, token) as a:
+        conversation_id = await v.accept()
+        for i in range(5):
+            await v.say(BIG, f"big-{i}")
+        await join(a, conversation_id)
+        async with stalled_agent(server, token) as s:
+            s.stop_reading()
+            for _ in range(100):
+                await s.client.send({"type": "join", "conversation_id": conversation_id})
+            await s.wait_released()
+        assert (await v.say("still served", "after"))["seq"] == 8
+        assert (await a.expect("event"))["event"]["client_id"] == "after"
+    assert "took no frame for 1 s" in await log_of(server)
+
+
+@pytest.mark.parametrize("who", ["agent", "visitor"])
+async def test_a_client_that_falls_max_pending_frames_behind_is_dropped_others_served(
+    make_server: Callable[..., Server], who: str
+) -> None:
+    """PARLEY_MAX_PENDING_FRAMES=20 (and a send timeout too long to matter): a stalled agent
+    watching a busy visitor, or a stalled visitor with a busy agent, is closed as soon as 20
+    events wait for it, even while a send to it is stuck, and released; the other side and a
+    second agent keep being served. (Before, the stuck send kept it open for good.)"""
+    server = make_server(
+        PARLEY_MAX_PENDING_FRAMES="20",
+        PARLEY_SEND_TIMEOUT="600",
+        PARLEY_MAX_MESSAGE_CHARS="60000",
+    ).start()
+    token = server.add_staff("Ann", "agent")
+    async with contextlib.AsyncExitStack() as stack:
+        watcher = await stack.enter_async_context(agent(server, server.add_staff("Bo", "agent")))
+        if who == "agent":
+            busy: Client = await stack.enter_async_context(visitor(server))
+            conversation_id = await busy.accept()  # type: ignore[attr-defined]
+            s = await stack.enter_async_context(stalled_agent(server, token))
+            await join(s.client, conversation_id)
+        else:
+            s = await stack.enter_async_context(stalled(server, "/ws/visitor"))
+            stalled_visitor = Visitor(s.client.ws)
+            await stalled_visitor.hello()
+            conversation_id = await stalled_visitor.accept()
+            busy = await stack.enter_async_context(agent(server, token))
+            await join(busy, conversation_id)
+        await join(watcher, conversation_id)
+        s.stop_reading()
+        # The kernel takes a few MB before a send to the stalled client gets stuck.
+        for sent in range(500):
+            if "fell 20 frames behind" in await log_of(server):
+                break
+            await say(busy, conversation_id, f"busy-{sent}")
+            assert (await watcher.expect("event"))["event"]["client_id"] == f"busy-{sent}"
+        await s.wait_released()
+        await say(busy, conversation_id, "after")
+        assert (await watcher.expect("event"))["event"]["client_id"] == "after"
 
 
 async def say(c: Client, conversation_id: str, client_id: str, text: str = BIG) -> None:

@@ -5,10 +5,11 @@ From then on no frame, not even a close frame, can be written, and asyncio's
 ``transport.close()`` waits for a flush that never comes: the socket, its
 buffers and the session behind it would stay for good. So here:
 
+* the app may **reset** a connection (the ``parley.abort`` scope extension):
+  the socket is closed at once with an RST, which frees its buffers too;
 * every close the server starts (the app's, a keepalive timeout, a protocol
   error, shutdown) is followed by a reset if the connection is not gone within
-  :data:`CLOSE_TIMEOUT` seconds: the socket is closed at once with an RST,
-  which frees its buffers too;
+  :data:`CLOSE_TIMEOUT` seconds;
 * a client that does not answer a keepalive ping is closed with 1013, not 1011:
   1011 is kept for the server's own faults;
 * a text frame that is not UTF-8 is closed with 1007 without logging a
@@ -24,13 +25,21 @@ import struct
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-#: Seconds a closing connection has to finish its closing handshake before it is reset.
+#: Scope extension whose ``abort`` resets the connection.
+ABORT = "parley.abort"
+#: Seconds a close may take (for the close frame to be written, then for the client to
+#: answer it) before the connection is reset.
 CLOSE_TIMEOUT = 5.0
 CLOSE_INVALID_DATA = 1007
 CLOSE_TRY_AGAIN = 1013
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
+    async def run_asgi(self) -> None:
+        """Run the app with the ``parley.abort`` extension in its scope."""
+        self.scope["extensions"][ABORT] = {"abort": self.abort}
+        await super().run_asgi()
+
     async def send(self, message: ASGISendEvent) -> None:
         """As uvicorn; after the app's close frame, reset unless the client answers in time."""
         await super().send(message)
