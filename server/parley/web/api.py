@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse, Response
 from parley.domain.agent import Staff, StaffRole
 from parley.errors import ParleyError, Unauthorized
 from parley.keys import public_key_base64
-from parley.protocol.errors import code_of, error_body
+from parley.protocol.errors import code_of, error_body, is_fault
 from parley.service.core import Core, policy_view
 from parley.web.cursors import Cursors
+from parley.web.errors import fault
 from parley.web.params import Params
 
 Handler = Callable[[Request], Awaitable[Any]]
@@ -38,13 +39,15 @@ def cursors_of(request: Request) -> Cursors:
 def json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Run ``handler``; answer its result as JSON (or as-is if a Response), or a typed error.
 
-    Any other exception is a fault of the server, answered by :func:`parley.web.errors.internal`.
+    Any other exception is a fault of the server, answered by :func:`parley.web.errors.fault`.
     """
 
     async def endpoint(request: Request) -> Response:
         try:
             result = await handler(request)
         except ParleyError as e:
+            if is_fault(e):
+                return await fault(request, e)
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(e, Unauthorized) else None
             return JSONResponse(error_body(e), status_code=code_of(e)[1], headers=headers)
         return result if isinstance(result, Response) else JSONResponse(result)

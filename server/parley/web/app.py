@@ -63,7 +63,7 @@ class ParleyApp:
     any other path, goes through the full Starlette stack.
 
     Starlette re-raises an HTTP request's unexpected exception after
-    :func:`parley.web.errors.internal` has answered it and logged it under an
+    :func:`parley.web.errors.fault` has answered it and logged it under an
     error id; it stops here, so the server does not log it a second time without one.
     """
 
@@ -133,7 +133,7 @@ def create_app(settings: Settings) -> ParleyApp:
             *pages.routes(settings.widget_dir),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: errors.routing, Exception: errors.internal},
+        exception_handlers={HTTPException: errors.routing, Exception: errors.fault},
     )
     app.state.settings = settings
     return ParleyApp(app, sockets)

@@ -4,9 +4,10 @@
   status (``json_endpoint`` in :mod:`parley.web.api`).
 * Routing: an unknown path is 404 ``not_found``, a method the path does not
   take is 405 ``method_not_allowed`` with an ``Allow`` header (:func:`routing`).
-* Anything else is a fault of the server (:func:`internal`): 500 ``internal``
-  with a fixed message and an ``error_id``, and the traceback goes to the log
-  under that id, never to the client.
+* A fault of the server's side (:func:`fault`): the store unavailable (503
+  ``unavailable``) or anything unexpected (500 ``internal``) is answered with a
+  fixed message and an ``error_id``; the detail and traceback go to the log
+  under that id, never to the client (a driver's message names hosts and ports).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from parley.protocol.errors import INTERNAL, http_error_body
+from parley.errors import ParleyError
+from parley.protocol.errors import FAULT_MESSAGES, INTERNAL, code_of, http_error_body
 from parley.service.core import new_id
 
 log = logging.getLogger("parley.web")
@@ -33,8 +35,9 @@ async def routing(request: Request, exc: Exception) -> Response:
     )
 
 
-async def internal(request: Request, exc: Exception) -> Response:
-    """An unexpected exception: logged with its traceback under a new error id, answered 500."""
+async def fault(request: Request, exc: Exception) -> Response:
+    """A fault of the server's side: logged with its traceback under a new error id, answered
+    with its code and a fixed message (``unavailable``, 503) or as ``internal`` (500)."""
     error_id = new_id("e")
     log.error(
         "error_id %s: unexpected error answering %s %s",
@@ -43,6 +46,7 @@ async def internal(request: Request, exc: Exception) -> Response:
         request.url.path,
         exc_info=exc,
     )
-    code, status = INTERNAL
-    body = {"error": {"code": code, "message": INTERNAL_MESSAGE, "error_id": error_id}}
-    return JSONResponse(body, status)
+    code, status = code_of(exc) if isinstance(exc, ParleyError) else INTERNAL
+    message = FAULT_MESSAGES[code] if code in FAULT_MESSAGES and code != INTERNAL[0] else None
+    body = {"code": code, "message": message or INTERNAL_MESSAGE, "error_id": error_id}
+    return JSONResponse({"error": body}, status)
