@@ -200,10 +200,11 @@ class Client:
         return await self.expect_any(type, timeout=timeout)
 
     async def expect_any(self, *types: str, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
-        """The next frame of one of ``types``, skipping others; fail on timeout."""
+        """The next frame of one of ``types``, skipping others; fail after ``timeout`` seconds
+        in all (however long each frame takes: a quiet spell may be what is awaited)."""
         async with asyncio.timeout(timeout):
             while True:
-                frame = await self.recv()
+                frame = await self.recv(timeout)
                 if frame["type"] in types:
                     return frame
 
