@@ -144,6 +144,10 @@ class Visitor:
         self.acked += 1
 
 
+#: How every ``conversation_updates`` frame starts (compact JSON, ``type`` first).
+LIST_UPDATES = '{"type":"conversation_updates"'
+
+
 class Agent:
     """An agent console joined to some conversations; calls ``on_message`` per visitor message.
 
@@ -176,7 +180,7 @@ class Agent:
                         self.on_message(
                             event["conversation_id"], event["data"]["text"], time.monotonic()
                         )
-                elif not raw.startswith('{"type":"conversation"'):
+                elif not raw.startswith(LIST_UPDATES):
                     self._answers.put_nowait(json.loads(raw))
 
     async def _answer(self, *types: str) -> dict[str, Any]:
