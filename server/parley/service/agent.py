@@ -149,8 +149,8 @@ class AgentSession(Session):
             log.debug("could not send list updates", exc_info=True)
 
     async def _list(self) -> None:
-        conversations = rules.waiting_first(await self.core.store.open_conversations())
-        await self.send({"type": "conversations", "items": [c.to_dict() for c in conversations]})
+        summaries = [c.to_dict() for c in await self.core.store.open_conversations()]
+        await self.send({"type": "conversations", "items": rules.waiting_first(summaries)})
 
     async def _get(self, conversation_id: str) -> Conversation:
         conv = await self.core.store.conversation(conversation_id)
