@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness import merge
 from parley.domain.lobby import ConversationList, delta
 
 TIMES = st.sampled_from([f"2026-03-01T09:{m:02d}:00.000Z" for m in range(5)])
@@ -39,16 +40,6 @@ def summary(conversation_id: str, last_seq: int, state: str = "open", **fields: 
         "closed_clause": None,
         **fields,
     }
-
-
-def merge(copy: dict[str, dict], item: dict) -> None:
-    """The rule docs/protocol.md §6.3 gives delta consoles (an unknown id is not expected here)."""
-    if item.get("state", "open") != "open":
-        copy.pop(item["id"], None)
-    elif "visitor_id" in item:
-        copy[item["id"]] = dict(item)
-    else:
-        copy[item["id"]].update(item)
 
 
 def replace(copy: dict[str, dict], item: dict) -> None:

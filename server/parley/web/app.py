@@ -92,6 +92,7 @@ def create_app(settings: Settings) -> ParleyApp:
         core = await start_core(settings)
         app.state.core = core
         await core.bus.start()
+        await core.lobby.start()
         background = [
             asyncio.create_task(tasks.anchor_periodically(core, settings.anchor_interval)),
             asyncio.create_task(tasks.announce_policy_changes(core)),
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> ParleyApp:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            core.lobby.close()
             await core.bus.close()
             await core.store.close()
 

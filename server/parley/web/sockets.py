@@ -41,39 +41,58 @@ CLOSE_TRY_AGAIN = 1013
 class Connection:
     """One accepted WebSocket: a send lock, and bus messages relayed to its session in order.
 
-    Bus messages wait in an inbox that a pump task drains; the task exists only
-    while messages are waiting, so an idle connection costs no task (at 10,000
-    idle visitors per process, that is memory worth keeping).
+    Bus messages, and frames the lobby encoded once for every console
+    (:meth:`push`), wait in one inbox that a pump task drains; the task exists
+    only while something is waiting, so an idle connection costs no task (at
+    10,000 idle visitors per process, that is memory worth keeping). Whatever
+    waits counts towards the limit past which a slow client is closed (1013).
     """
 
     def __init__(self, ws: WebSocket, core: Core, max_pending: int) -> None:
         self.ws = ws
         self.core = core
         self.max_pending = max_pending
-        self._inbox: collections.deque[tuple[str, Message]] = collections.deque()
+        self._inbox: collections.deque[tuple[str, Message] | str] = collections.deque()
         self._overflowed = False
+        self._gone = False  # a send found the client gone
         self._session: Session | None = None
         self._pump: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Send one frame; raise WebSocketDisconnect if the client has already gone."""
+        await self.send_text(encode(frame))
+
+    async def send_text(self, text: str) -> None:
+        """Send one frame already encoded; raise WebSocketDisconnect if the client has gone."""
         async with self._send_lock:
             try:
-                await self.ws.send_text(encode(frame))
+                await self.ws.send_text(text)
             except RuntimeError as e:  # Starlette's "close message has been sent"
                 raise WebSocketDisconnect(1006) from e
 
     def subscribe(self, topic: str) -> Any:
         return self.core.bus.subscribe(topic, self._deliver)
 
+    def push(self, text: str) -> None:
+        """Queue a frame already encoded behind what waits, without waiting for it to go.
+
+        Raises WebSocketDisconnect if this connection takes no more: it fell too
+        far behind, or a send found its client gone.
+        """
+        if self._overflowed or self._gone:
+            raise WebSocketDisconnect(CLOSE_TRY_AGAIN if self._overflowed else 1006)
+        self._enqueue(text)
+
     def _deliver(self, topic: str, message: Message) -> None:
-        if self._overflowed:
-            return
+        if not self._overflowed:
+            self._enqueue((topic, message))
+
+    def _enqueue(self, item: tuple[str, Message] | str) -> None:
         if len(self._inbox) >= self.max_pending:
             self._overflowed = True
         else:
-            self._inbox.append((topic, message))
+            self._inbox.append(item)
         if self._pump is None and self._session is not None:
             self._pump = asyncio.create_task(self._drain(self._session))
 
@@ -86,10 +105,15 @@ class Connection:
     async def _relay_waiting(self, session: Session) -> None:
         try:
             while self._inbox and not self._overflowed:
-                await self._relay(session, *self._inbox.popleft())
+                item = self._inbox.popleft()
+                if isinstance(item, str):
+                    await self.send_text(item)
+                else:
+                    await self._relay(session, *item)
             if not self._overflowed:
                 return
         except WebSocketDisconnect:
+            self._gone = True
             return  # the client left while we were relaying; the reader ends the session
         except AuthError as e:
             # The credentials behind this socket stopped being valid (a revoked token).
@@ -195,5 +219,5 @@ async def agent_endpoint(ws: WebSocket) -> None:
     if accepted is None:
         return
     conn, settings = accepted
-    session = AgentSession(conn.core, conn.send, conn.subscribe)
+    session = AgentSession(conn.core, conn.send, conn.subscribe, conn.push)
     await conn.serve(session, Codec(Endpoint.AGENT, settings.max_message_chars))
