@@ -37,18 +37,22 @@ async def lobby(store: Store) -> AsyncIterator[tuple[Lobby, MemoryBus]]:
 class Console:
     """A console's connection as the lobby sees it: what was pushed, and when."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, full: bool = False, broken: bool = False) -> None:
         self.texts: list[str] = []
         self.times: list[float] = []
-        self.fail = fail
+        self.full = full
+        self.broken = broken
         self.calls = 0
 
-    def push(self, text: str) -> None:
+    def push(self, text: str) -> bool:
         self.calls += 1
-        if self.fail:
-            raise ConnectionError("this client takes no more")
+        if self.broken:
+            raise ConnectionError("this console's connection is broken")
+        if self.full:
+            return False
         self.texts.append(text)
         self.times.append(asyncio.get_running_loop().time())
+        return True
 
     def updates(self) -> list[dict]:
         frames = [json.loads(t) for t in self.texts]
@@ -86,8 +90,9 @@ async def test_a_console_that_takes_no_more_is_dropped_and_the_others_still_hear
     lobby: tuple[Lobby, MemoryBus], store: Store
 ) -> None:
     lobby_, bus = lobby
-    stuck, *others = [Console(fail=True), *(Console() for _ in range(FAN_OUT_BATCH + 5))]
-    for c in (stuck, *others):
+    full, broken = Console(full=True), Console(broken=True)
+    others = [Console() for _ in range(FAN_OUT_BATCH + 5)]
+    for c in (full, broken, *others):
         lobby_.register(ListUpdates.FULL, c.push)
     applied = await start(store, "v_drop", "c_drop000000")
     await announce(bus, applied)
@@ -95,7 +100,7 @@ async def test_a_console_that_takes_no_more_is_dropped_and_the_others_still_hear
     await asyncio.sleep(UPDATE_INTERVAL)
     await announce(bus, await say(store, applied.conversation.id, "again", "m1"))
     await until(lambda: all(len(c.updates()) == 2 for c in others))
-    assert stuck.calls == 1, "dropped after its first failure, never handed a frame again"
+    assert full.calls == broken.calls == 1, "dropped at once, never handed a frame again"
 
 
 async def test_a_big_fan_out_yields_to_the_loop_between_batches(
@@ -112,7 +117,7 @@ async def test_a_big_fan_out_yields_to_the_loop_between_batches(
 
     seen: list[int] = []
     for _ in range(3 * FAN_OUT_BATCH):
-        lobby_.register(ListUpdates.FULL, lambda text: seen.append(turns))
+        lobby_.register(ListUpdates.FULL, lambda text: seen.append(turns) or True)
     counter = asyncio.create_task(count_turns())
     try:
         await announce(bus, await start(store, "v_turns", "c_turns00000"))

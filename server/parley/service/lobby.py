@@ -31,8 +31,8 @@ UPDATE_INTERVAL = 0.1
 #: Consoles handed a frame per event-loop turn, so a big fan-out never stalls the loop.
 FAN_OUT_BATCH = 50
 
-Push = Callable[[str], None]
-"""Queue one encoded frame on a console's connection without waiting; raise if it takes no more."""
+Push = Callable[[str], bool]
+"""Queue one encoded frame on a console's connection without waiting; False if it takes no more."""
 
 
 class ListUpdates(StrEnum):
@@ -67,7 +67,7 @@ class Lobby:
         """Hand ``push`` every later round in ``mode``; return what unregisters it.
 
         A delta console is first pushed the list as announced (:meth:`list_text`): the
-        deltas that follow apply to exactly that list. Raises what ``push`` raises.
+        deltas that follow apply to exactly that list.
         """
         console = _Console(mode, push)
         if mode is ListUpdates.DELTA:
@@ -130,9 +130,11 @@ class Lobby:
                 if console not in self._consoles:
                     continue  # it left during the fan-out
                 try:
-                    console.push(texts[console.mode])
-                except Exception:  # its connection takes no more; the others must still hear
-                    log.debug("dropped a console that takes no more frames", exc_info=True)
+                    taken = console.push(texts[console.mode])
+                except Exception:  # one broken console must not keep the others from hearing
+                    log.exception("could not hand a console the list updates; dropping it")
+                    taken = False
+                if not taken:
                     self._consoles.pop(console, None)
 
     def close(self) -> None:

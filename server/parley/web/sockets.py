@@ -74,15 +74,16 @@ class Connection:
     def subscribe(self, topic: str) -> Any:
         return self.core.bus.subscribe(topic, self._deliver)
 
-    def push(self, text: str) -> None:
+    def push(self, text: str) -> bool:
         """Queue a frame already encoded behind what waits, without waiting for it to go.
 
-        Raises WebSocketDisconnect if this connection takes no more: it fell too
+        False if this connection takes no more (and is being closed): it fell too
         far behind, or a send found its client gone.
         """
         if self._overflowed or self._gone:
-            raise WebSocketDisconnect(CLOSE_TRY_AGAIN if self._overflowed else 1006)
+            return False
         self._enqueue(text)
+        return not self._overflowed
 
     def _deliver(self, topic: str, message: Message) -> None:
         if not self._overflowed:
