@@ -80,7 +80,7 @@ async def test_a_delta_console_gets_what_changed_and_a_full_one_whole_summaries(
         ]
         assert deltas.open[conversation_id] == stored, "the merged copy is the summary"
         for whole in (ListView(f, delta=False), ListView(default, delta=False)):
-            await whole.until(lambda w=whole: w.at(conversation_id, 2))  # type: ignore[misc]
+            await whole.until(lambda w=whole: w.at(conversation_id, 2))
             assert whole.about(conversation_id)[-1] == stored
 
 
@@ -97,7 +97,7 @@ async def test_an_ended_conversation_leaves_a_delta_list_as_its_id_and_state(
         deltas, wholes = ListView(d, delta=True), ListView(f, delta=False)
         resolved_id, closed_id = await v1.accept(), await v2.accept()
         for view in (deltas, wholes):
-            await view.until(lambda v=view: {resolved_id, closed_id} <= v.open.keys())  # type: ignore[misc]
+            await view.until(lambda v=view: {resolved_id, closed_id} <= v.open.keys())
         for conversation_id in (resolved_id, closed_id):
             await join(staff, conversation_id)
         await staff.send({"type": "resolve", "conversation_id": resolved_id})
@@ -105,7 +105,7 @@ async def test_an_ended_conversation_leaves_a_delta_list_as_its_id_and_state(
         await staff.send({"type": "close", "conversation_id": closed_id, "clause_id": "1.1"})
         await staff.expect("done")
         for view in (deltas, wholes):
-            await view.until(lambda v=view: not {resolved_id, closed_id} & v.open.keys())  # type: ignore[misc]
+            await view.until(lambda v=view: not {resolved_id, closed_id} & v.open.keys())
         assert deltas.about(resolved_id)[-1] == {"id": resolved_id, "state": "resolved"}
         assert deltas.about(closed_id)[-1] == {"id": closed_id, "state": "closed"}
         assert wholes.about(closed_id)[-1]["closed_clause"] == "1.1"
@@ -132,7 +132,7 @@ async def test_every_console_of_a_form_gets_the_same_frames(
         await asyncio.gather(*(chat(v, i) for i, v in enumerate(visitors)))
         for i, console in enumerate(consoles):
             view = ListView(console, delta=i % 2 == 0)
-            await view.until(lambda v=view: all(v.at(c, 4) for c in ids))  # type: ignore[misc]
+            await view.until(lambda v=view: all(v.at(c, 4) for c in ids))
     frames = [[f for f in c.seen if f["type"] == "conversation_updates"] for c in consoles]
     assert all(f == frames[0] for f in frames[0::2]), "delta consoles: identical frames"
     assert all(f == frames[1] for f in frames[1::2]), "full consoles: identical frames"
@@ -165,7 +165,7 @@ async def test_a_console_that_stops_reading_or_vanishes_holds_no_other_up(
         for n in range(10):
             text = f"message {n}"
             await asyncio.gather(*(v.say(text, f"m{n}") for v in visitors))
-            await view.until(lambda n=n: all(view.at(c, n + 2) for c in ids), within=5)  # type: ignore[misc]
+            await view.until(lambda n=n: all(view.at(c, n + 2) for c in ids), within=5)
         stuck.ws.transport.resume_reading()
         with pytest.raises(ConnectionClosed) as closed:
             while True:
@@ -231,4 +231,4 @@ async def test_delta_consoles_that_join_mid_burst_end_with_the_list_as_it_is(
         assert set(expected) == set(ids[2:])
         for console in consoles:
             view = ListView(console, delta=True)
-            await view.until(lambda v=view: v.open == expected)  # type: ignore[misc]
+            await view.until(lambda v=view: v.open == expected)
