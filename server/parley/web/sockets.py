@@ -54,7 +54,6 @@ class Connection:
         self.max_pending = max_pending
         self._inbox: collections.deque[tuple[str, Message] | str] = collections.deque()
         self._overflowed = False
-        self._gone = False  # a send found the client gone
         self._session: Session | None = None
         self._pump: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
@@ -77,10 +76,11 @@ class Connection:
     def push(self, text: str) -> bool:
         """Queue a frame already encoded behind what waits, without waiting for it to go.
 
-        False if this connection takes no more (and is being closed): it fell too
-        far behind, or a send found its client gone.
+        False if this connection takes no more: it fell too far behind and is being
+        closed (1013). A client that has gone is noticed by the reader, which ends
+        the session.
         """
-        if self._overflowed or self._gone:
+        if self._overflowed:
             return False
         self._enqueue(text)
         return not self._overflowed
@@ -114,7 +114,6 @@ class Connection:
             if not self._overflowed:
                 return
         except WebSocketDisconnect:
-            self._gone = True
             return  # the client left while we were relaying; the reader ends the session
         except AuthError as e:
             # The credentials behind this socket stopped being valid (a revoked token).
