@@ -356,24 +356,28 @@ async def latency(
     warmup: float,
     consoles: int | None = None,
     list_updates: str | None = None,
+    cpu: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """Open loop: each conversation sends ``rate`` messages/s from a random phase.
 
     A Parley visitor waits for each ack before its next message, as the widget
     does; latency runs from the time a message was due to the agent's copy.
-    ``consoles`` and ``list_updates`` are as for :meth:`Relays.open`; the list
-    updates all consoles received are counted over the measured seconds.
+    ``consoles`` and ``list_updates`` are as for :meth:`Relays.open`. Over the
+    measured seconds it counts the messages acknowledged (echoed), the list
+    updates all consoles received and, given ``cpu`` (the server's CPU seconds so
+    far), what the server spent per message: a figure that, unlike latency, does
+    not depend on how much of a shared machine the server was given.
     """
     r = Relays(target)
     await r.open(conversations, consoles=consoles, list_updates=list_updates)
     start = time.monotonic() + 1.0
     measure_from, end = start + warmup, start + warmup + seconds
 
-    async def list_chars_at(moment: float) -> int:
+    async def tally_at(moment: float) -> tuple[int, int, float]:
         await asyncio.sleep(max(0.0, moment - time.monotonic()))
-        return sum(a.list_chars for a in r.agents)
+        return sum(a.list_chars for a in r.agents), r.sent, cpu() if cpu else 0.0
 
-    window = asyncio.gather(list_chars_at(measure_from), list_chars_at(end))
+    window = asyncio.gather(tally_at(measure_from), tally_at(end))
 
     async def loop(i: int) -> None:
         due = start + random.random() / rate
@@ -383,7 +387,8 @@ async def latency(
             due += 1 / rate
 
     await asyncio.gather(*(loop(i) for i in range(conversations)))
-    list_chars = await window
+    (chars_from, sent_from, cpu_from), (chars_to, sent_to, cpu_to) = await window
+    acked = sent_to - sent_from
     await r.drain(within=10)  # the last messages on their way to the agents
     sent, received = r.sent, len(r.latencies)
     await r.close()
@@ -394,7 +399,12 @@ async def latency(
         "seconds": seconds,
         "consoles": len(r.agents),
         "list_updates": list_updates or "default",
-        "list_bytes_per_second": (list_chars[1] - list_chars[0]) / seconds,
+        "acked_per_second": acked / seconds,
+        "list_bytes_per_second": (chars_to - chars_from) / seconds,
+        "list_bytes_per_message": (chars_to - chars_from) / max(acked, 1),
+        **(
+            {"server_cpu_ms_per_message": (cpu_to - cpu_from) * 1000 / max(acked, 1)} if cpu else {}
+        ),
         "samples": len(measured),
         "sent": sent,
         "lost": sent - received,

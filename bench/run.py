@@ -111,6 +111,12 @@ PARLEY_ENV = {
 }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process (all its threads) has used so far, user and system, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss(pid: int) -> int:
     """Resident set size of a process, in bytes."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -292,16 +298,24 @@ async def consoles(b: Bench, s: Sizes, out: dict[str, Any]) -> list[dict[str, An
     n = s.console_conversations
     args = (n, 1.0, s.latency_seconds, 5 if s is FULL else 0.5)
     e = b.echo()
+    assert e.proc is not None
     with stopping(e):
-        echo = await loadgen.latency(Target("echo", [e.ws]), *args)
+        cpu = functools.partial(cpu_seconds, e.proc.pid)
+        echo = await loadgen.latency(Target("echo", [e.ws]), *args, cpu=cpu)
     servers, target = b.parley()
+    assert servers[0].proc is not None
     with stopping(*servers):
-        parley = await loadgen.latency(target, *args, consoles=n, list_updates=b.list_updates)
+        cpu = functools.partial(cpu_seconds, servers[0].proc.pid)
+        parley = await loadgen.latency(
+            target, *args, consoles=n, list_updates=b.list_updates, cpu=cpu
+        )
     out.update(echo=echo, sqlite=parley)
     p99 = parley["p99_ms"]
+    cpu_ms = parley["server_cpu_ms_per_message"], echo["server_cpu_ms_per_message"]
     return [
         row("consoles", "p50 ms", parley["p50_ms"], echo["p50_ms"], "", None, False),
         row("consoles", "p99 ms", p99, echo["p99_ms"], "≤ 50 ms", p99 <= 50, False),
+        row("consoles", "server CPU ms per message", *cpu_ms, "", None, False),
         row("consoles", "list bytes/s", parley["list_bytes_per_second"], 0, "", None, False),
         row("consoles", "lost messages", parley["lost"], echo["lost"], "0", parley["lost"] == 0),
     ]
