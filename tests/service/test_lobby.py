@@ -176,3 +176,17 @@ async def test_a_delta_console_first_gets_the_list_its_deltas_apply_to(
         assert update["flooding"] == [earlier.conversation.id]
     finally:
         lobby.close()
+
+
+async def test_consoles_arriving_between_two_rounds_share_one_encoded_list(
+    lobby: tuple[Lobby, MemoryBus], store: Store
+) -> None:
+    lobby_, bus = lobby
+    first, second, later = Console(), Console(), Console()
+    lobby_.register(ListUpdates.DELTA, first.push)
+    lobby_.register(ListUpdates.DELTA, second.push)
+    assert first.texts[0] is second.texts[0]
+    await announce(bus, await start(store, "v_share", "c_share00000"))
+    await until(lambda: bool(first.updates()))
+    lobby_.register(ListUpdates.DELTA, later.push)
+    assert [c["id"] for c in json.loads(later.texts[0])["items"]] == ["c_share00000"]

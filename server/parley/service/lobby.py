@@ -57,11 +57,13 @@ class Lobby:
         self._unsubscribe: Callable[[], None] | None = None
         self._round: asyncio.Task[None] | None = None
         self._sent_at = float("-inf")
+        self._list_text: str | None = None  # encoded once per state of the list
 
     async def start(self) -> None:
         """Hear list changes, then load the open conversations, so none is missed between."""
         self._unsubscribe = self._bus.subscribe(LOBBY, self._hear)
         self._list.load(c.to_dict() for c in await self._store.open_conversations())
+        self._list_text = None
 
     def register(self, mode: ListUpdates, push: Push) -> Callable[[], None]:
         """Hand ``push`` every later round in ``mode``; return what unregisters it.
@@ -80,16 +82,17 @@ class Lobby:
         return unregister
 
     def list_text(self) -> str:
-        """The encoded ``conversations`` frame of the list as announced."""
-        return encode({"type": "conversations", "items": self._list.snapshot()})
+        """The encoded ``conversations`` frame of the list as announced (built once per round:
+        consoles that reconnect together after a restart share it)."""
+        if self._list_text is None:
+            self._list_text = encode({"type": "conversations", "items": self._list.snapshot()})
+        return self._list_text
 
     def _hear(self, topic: str, message: Message) -> None:
         if isinstance(message, ConversationChanged):
             self._list.change(message.summary)
         elif isinstance(message, Flooding):
             self._list.flag(message.conversation_id)
-        else:
-            return
         if self._round is None:
             self._schedule()
 
@@ -105,6 +108,7 @@ class Lobby:
             self._sent_at = asyncio.get_running_loop().time()
             round_ = self._list.announce()
             if round_ is not None:
+                self._list_text = None
                 await self._fan_out(round_)
         finally:
             self._round = None
