@@ -95,6 +95,27 @@ def test_a_late_or_repeated_summary_changes_nothing() -> None:
     assert lobby.snapshot() == [summary("c_1", 5, last_message="newest")]
 
 
+def test_a_late_summary_from_before_the_end_does_not_bring_a_conversation_back() -> None:
+    lobby = ConversationList()
+    lobby.change(summary("c_1", 4))
+    lobby.announce()
+    lobby.change(summary("c_1", 5, "resolved"))
+    lobby.announce()
+    lobby.change(summary("c_1", 4))
+    assert lobby.announce() is None
+    lobby.load([summary("c_1", 4)])
+    assert lobby.snapshot() == [], "not from the store's list read before the end either"
+
+
+def test_only_the_latest_ends_are_remembered() -> None:
+    lobby = ConversationList(remember_ended=2)
+    for n in range(3):
+        lobby.change(summary(f"c_{n}", 5, "closed"))
+    lobby.announce()
+    lobby.load([summary(f"c_{n}", 4) for n in range(3)])
+    assert [s["id"] for s in lobby.snapshot()] == ["c_0"], "the oldest end was forgotten"
+
+
 def test_loading_keeps_a_newer_summary_already_announced() -> None:
     lobby = ConversationList()
     lobby.change(summary("c_1", 6))

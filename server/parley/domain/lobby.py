@@ -48,21 +48,26 @@ class Round:
 
 
 class ConversationList:
-    """The open conversations as last announced, and the changes heard since."""
+    """The open conversations as last announced, and the changes heard since.
 
-    def __init__(self) -> None:
+    It remembers the last ``remember_ended`` conversations that ended, so that a
+    summary from before an end, arriving late, does not bring one back.
+    """
+
+    def __init__(self, remember_ended: int = 10_000) -> None:
         self._open: dict[str, Summary] = {}
         self._changed: dict[str, Summary] = {}
         self._flooding: dict[str, None] = {}
+        self._ended: dict[str, int] = {}  # id -> its last_seq, oldest end first
+        self._remember_ended = remember_ended
 
     def load(self, summaries: Iterable[Summary]) -> None:
         """Take the store's open conversations as announced (before any console is told).
 
-        A summary older than one already held (by ``last_seq``) is ignored.
+        A summary no newer than one already held or announced (by ``last_seq``) is ignored.
         """
         for summary in summaries:
-            held = self._open.get(summary["id"])
-            if held is None or summary["last_seq"] > held["last_seq"]:
+            if not self._stale(summary):
                 self._open[summary["id"]] = summary
 
     def change(self, summary: Summary) -> None:
@@ -88,19 +93,32 @@ class ConversationList:
         summaries, deltas = [], []
         for conversation_id, new in self._changed.items():
             old = self._open.get(conversation_id)
-            item = None if old and new["last_seq"] <= old["last_seq"] else delta(old, new)
+            item = None if self._stale(new) else delta(old, new)
             if item is None:
                 continue
             if new["state"] == ConversationState.OPEN:
                 self._open[conversation_id] = new
             else:
                 self._open.pop(conversation_id, None)
+                self._remember_end(conversation_id, new["last_seq"])
             summaries.append(dict(new))
             deltas.append(item)
         flooding = list(self._flooding)
         self._changed.clear()
         self._flooding.clear()
         return Round(summaries, deltas, flooding) if summaries or flooding else None
+
+    def _stale(self, summary: Summary) -> bool:
+        """Whether a summary is no newer than what was announced of its conversation."""
+        held = self._open.get(summary["id"])
+        last_seq = held["last_seq"] if held else self._ended.get(summary["id"])
+        return last_seq is not None and summary["last_seq"] <= last_seq
+
+    def _remember_end(self, conversation_id: str, last_seq: int) -> None:
+        self._ended.pop(conversation_id, None)
+        self._ended[conversation_id] = last_seq
+        if len(self._ended) > self._remember_ended:
+            del self._ended[next(iter(self._ended))]
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The open conversations as announced, in the agents' order (:func:`waiting_first`)."""
