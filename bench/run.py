@@ -6,7 +6,7 @@ with its own data folder. Every Parley figure is printed next to the echo
 figure from the same run and their ratio, because these shared machines are
 noisy and only ratios travel between runs.
 
-    .venv/bin/python bench/run.py                 # everything, about 11 minutes
+    .venv/bin/python bench/run.py                 # everything, about 13 minutes
     .venv/bin/python bench/run.py --quick         # tiny sizes: checks the harness works
     .venv/bin/python bench/run.py --only relay latency
     .venv/bin/python bench/run.py --only consoles --list-updates full   # a server without deltas
