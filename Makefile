@@ -43,7 +43,7 @@ system-deps:
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/pytest
 
-# Benchmarks against a bare websockets echo server (BENCHMARKS.md): about 11 minutes,
+# Benchmarks against a bare websockets echo server (BENCHMARKS.md): about 13 minutes,
 # results in bench/results/. Not part of `make test`: figures are measured, not asserted.
 bench: system-deps $(VENV)/.installed-test
 	$(BIN)/python bench/run.py

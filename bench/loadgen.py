@@ -144,23 +144,32 @@ class Visitor:
         self.acked += 1
 
 
+#: How every ``conversation_updates`` frame starts (compact JSON, ``type`` first).
+LIST_UPDATES = '{"type":"conversation_updates"'
+
+
 class Agent:
     """An agent console joined to some conversations; calls ``on_message`` per visitor message.
 
-    Conversation-list updates (sent for every change anywhere) are skipped by
-    prefix without parsing, as a console that only redraws its list would.
+    Conversation-list updates (sent for every change anywhere) are counted and
+    skipped by prefix without parsing, as a console that only redraws its list
+    would. ``list_updates`` is the hello's option (``"delta"``); None leaves it
+    out, so the server's default applies, which servers predating it understand.
     """
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.on_message: Callable[[str, str, float], None] = lambda conv, text, now: None
         self._answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        #: Characters of the list updates received (bytes, for these ASCII frames).
+        self.list_chars = 0
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, url: str, token: str) -> Agent:
+    async def start(cls, url: str, token: str, list_updates: str | None = None) -> Agent:
         ws = await dial(url)
-        await ws.send(json.dumps({"type": "hello", "token": token}))
+        hello = {"type": "hello", "token": token}
+        await ws.send(json.dumps(hello | ({"list_updates": list_updates} if list_updates else {})))
         agent = cls(ws)
         await agent._answer("welcome")
         await agent._answer("conversations")
@@ -176,7 +185,9 @@ class Agent:
                         self.on_message(
                             event["conversation_id"], event["data"]["text"], time.monotonic()
                         )
-                elif not raw.startswith('{"type":"conversation"'):
+                elif raw.startswith(LIST_UPDATES):
+                    self.list_chars += len(raw)
+                else:
                     self._answers.put_nowait(json.loads(raw))
 
     async def _answer(self, *types: str) -> dict[str, Any]:
@@ -251,14 +262,27 @@ class Relays:
         if self._expected is not None and len(self.latencies) >= self._expected:
             self._drained.set()
 
-    async def open(self, n: int, concurrency: int = 50) -> None:
+    async def open(
+        self,
+        n: int,
+        concurrency: int = 50,
+        consoles: int | None = None,
+        list_updates: str | None = None,
+    ) -> None:
+        """Open ``n`` relays and the consoles: one per agent token unless ``consoles`` says
+        how many (sharing the tokens in turn); console i joins conversations i, i + consoles…"""
         t = self.target
         if not t.parley:
             self.echoes = await gather_limited([lambda: dial(t.bases[0])] * n, concurrency)
             return
         starts = [lambda i=i: Visitor.start(t.visitor_url(i)) for i in range(n)]
         self.visitors = await gather_limited(starts, concurrency)
-        self.agents = [await Agent.start(t.agent_url(i), tk) for i, tk in enumerate(t.agent_tokens)]
+        tokens = t.agent_tokens
+        agents = [
+            lambda i=i: Agent.start(t.agent_url(i), tokens[i % len(tokens)], list_updates)
+            for i in range(consoles or len(tokens))
+        ]
+        self.agents = await gather_limited(agents, concurrency)
         for agent in self.agents:
             agent.on_message = self._arrived
         # Visitor i lands on process i % P and its agent on the other one (see Target.agent_url).
@@ -325,17 +349,35 @@ async def throughput(target: Target, relays: int, seconds: float, warmup: float)
 
 
 async def latency(
-    target: Target, conversations: int, rate: float, seconds: float, warmup: float
+    target: Target,
+    conversations: int,
+    rate: float,
+    seconds: float,
+    warmup: float,
+    consoles: int | None = None,
+    list_updates: str | None = None,
+    cpu: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """Open loop: each conversation sends ``rate`` messages/s from a random phase.
 
     A Parley visitor waits for each ack before its next message, as the widget
     does; latency runs from the time a message was due to the agent's copy.
+    ``consoles`` and ``list_updates`` are as for :meth:`Relays.open`. Over the
+    measured seconds it counts the messages acknowledged (echoed), the list
+    updates all consoles received and, given ``cpu`` (the server's CPU seconds so
+    far), what the server spent per message: a figure that, unlike latency, does
+    not depend on how much of a shared machine the server was given.
     """
     r = Relays(target)
-    await r.open(conversations)
+    await r.open(conversations, consoles=consoles, list_updates=list_updates)
     start = time.monotonic() + 1.0
     measure_from, end = start + warmup, start + warmup + seconds
+
+    async def tally_at(moment: float) -> tuple[int, int, float]:
+        await asyncio.sleep(max(0.0, moment - time.monotonic()))
+        return sum(a.list_chars for a in r.agents), r.sent, cpu() if cpu else 0.0
+
+    window = asyncio.gather(tally_at(measure_from), tally_at(end))
 
     async def loop(i: int) -> None:
         due = start + random.random() / rate
@@ -345,6 +387,8 @@ async def latency(
             due += 1 / rate
 
     await asyncio.gather(*(loop(i) for i in range(conversations)))
+    (chars_from, sent_from, cpu_from), (chars_to, sent_to, cpu_to) = await window
+    acked = sent_to - sent_from
     await r.drain(within=10)  # the last messages on their way to the agents
     sent, received = r.sent, len(r.latencies)
     await r.close()
@@ -353,6 +397,14 @@ async def latency(
         "conversations": conversations,
         "rate_per_conversation": rate,
         "seconds": seconds,
+        "consoles": len(r.agents),
+        "list_updates": list_updates or "default",
+        "acked_per_second": acked / seconds,
+        "list_bytes_per_second": (chars_to - chars_from) / seconds,
+        "list_bytes_per_message": (chars_to - chars_from) / max(acked, 1),
+        **(
+            {"server_cpu_ms_per_message": (cpu_to - cpu_from) * 1000 / max(acked, 1)} if cpu else {}
+        ),
         "samples": len(measured),
         "sent": sent,
         "lost": sent - received,

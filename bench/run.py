@@ -6,9 +6,10 @@ with its own data folder. Every Parley figure is printed next to the echo
 figure from the same run and their ratio, because these shared machines are
 noisy and only ratios travel between runs.
 
-    .venv/bin/python bench/run.py                 # everything, about 11 minutes
+    .venv/bin/python bench/run.py                 # everything, about 13 minutes
     .venv/bin/python bench/run.py --quick         # tiny sizes: checks the harness works
     .venv/bin/python bench/run.py --only relay latency
+    .venv/bin/python bench/run.py --only consoles --list-updates full   # a server without deltas
 
 One scenario has no echo counterpart: ``anchor`` times the Merkle log inside
 this process, and its baseline column is the old full rebuild of the tree.
@@ -48,7 +49,7 @@ from harness import POLICIES, RedisServer, Server, free_port, listening  # noqa:
 from loadgen import Target  # noqa: E402
 from report import layout  # noqa: E402
 
-SCENARIOS = ("relay", "latency", "gate", "idle", "scaleout", "resume", "anchor")
+SCENARIOS = ("relay", "latency", "consoles", "gate", "idle", "scaleout", "resume", "anchor")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Sizes:
     warmup: float
     latency_conversations: int
     latency_seconds: float
+    console_conversations: int  # each with a console of its own, all seeing the list
     gate_concurrency: int
     idle_connections: int
     idle_hold: float
@@ -75,6 +77,7 @@ FULL = Sizes(
     warmup=2,
     latency_conversations=1000,
     latency_seconds=30,
+    console_conversations=500,
     gate_concurrency=20,
     idle_connections=10_000,
     idle_hold=25,  # longer than the 20 s keepalive interval: every connection is pinged
@@ -90,6 +93,7 @@ QUICK = Sizes(
     warmup=0.5,
     latency_conversations=20,
     latency_seconds=2,
+    console_conversations=20,
     gate_concurrency=4,
     idle_connections=50,
     idle_hold=0.5,
@@ -105,6 +109,12 @@ PARLEY_ENV = {
     "PARLEY_MESSAGES_PER_MINUTE": "100000000",
     "PARLEY_CONVERSATIONS_PER_HOUR": "100000000",
 }
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process (all its threads) has used so far, user and system, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss(pid: int) -> int:
@@ -146,10 +156,18 @@ class Echo:
 class Bench:
     """The servers of one run, started on demand and stopped at the end."""
 
-    def __init__(self, folder: Path, agents: int, profiles: Path | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        agents: int,
+        profiles: Path | None = None,
+        list_updates: str | None = None,
+    ) -> None:
         self.folder = folder
         self.agents = agents
         self.profiles = profiles
+        #: What the ``consoles`` scenario's consoles ask for in ``hello`` (None: nothing).
+        self.list_updates = list_updates
         self._stack = contextlib.ExitStack()
         self._count = 0
 
@@ -273,6 +291,34 @@ async def latency(b: Bench, s: Sizes, out: dict[str, Any]) -> list[dict[str, Any
         row("latency", "lost messages", parley["lost"], echo["lost"], "0", parley["lost"] == 0)
     )
     return rows
+
+
+async def consoles(b: Bench, s: Sizes, out: dict[str, Any]) -> list[dict[str, Any]]:
+    """The latency scenario with one console per conversation, each joined to its own."""
+    n = s.console_conversations
+    args = (n, 1.0, s.latency_seconds, 5 if s is FULL else 0.5)
+    e = b.echo()
+    assert e.proc is not None
+    with stopping(e):
+        cpu = functools.partial(cpu_seconds, e.proc.pid)
+        echo = await loadgen.latency(Target("echo", [e.ws]), *args, cpu=cpu)
+    servers, target = b.parley()
+    assert servers[0].proc is not None
+    with stopping(*servers):
+        cpu = functools.partial(cpu_seconds, servers[0].proc.pid)
+        parley = await loadgen.latency(
+            target, *args, consoles=n, list_updates=b.list_updates, cpu=cpu
+        )
+    out.update(echo=echo, sqlite=parley)
+    p99 = parley["p99_ms"]
+    cpu_ms = parley["server_cpu_ms_per_message"], echo["server_cpu_ms_per_message"]
+    return [
+        row("consoles", "p50 ms", parley["p50_ms"], echo["p50_ms"], "", None, False),
+        row("consoles", "p99 ms", p99, echo["p99_ms"], "≤ 50 ms", p99 <= 50, False),
+        row("consoles", "server CPU ms per message", *cpu_ms, "", None, False),
+        row("consoles", "list bytes/s", parley["list_bytes_per_second"], 0, "", None, False),
+        row("consoles", "lost messages", parley["lost"], echo["lost"], "0", parley["lost"] == 0),
+    ]
 
 
 async def gate(b: Bench, s: Sizes, out: dict[str, Any]) -> list[dict[str, Any]]:
@@ -440,6 +486,7 @@ async def anchor(b: Bench, s: Sizes, out: dict[str, Any]) -> list[dict[str, Any]
 RUNNERS: dict[str, Callable[[Bench, Sizes, dict[str, Any]], Any]] = {
     "relay": relay,
     "latency": latency,
+    "consoles": consoles,
     "gate": gate,
     "idle": idle,
     "scaleout": scaleout,
@@ -500,7 +547,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 async def run(
-    names: list[str], sizes: Sizes, folder: Path, profiles: Path | None
+    names: list[str], sizes: Sizes, folder: Path, profiles: Path | None, list_updates: str
 ) -> dict[str, Any]:
     results: dict[str, Any] = {
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -510,7 +557,9 @@ async def run(
         "rows": [],
         "failed": {},
     }
-    with Bench(folder, sizes.agents, profiles) as b:
+    with Bench(
+        folder, sizes.agents, profiles, None if list_updates == "full" else list_updates
+    ) as b:
         for name in names:
             print(f"… {name}", flush=True)
             detail: dict[str, Any] = {}
@@ -536,6 +585,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=BENCH / "results", help="folder for JSON")
     parser.add_argument("--label", default="", help="a note stored with the results")
     parser.add_argument(
+        "--list-updates",
+        choices=("delta", "full"),
+        default="delta",
+        help="what the consoles scenario's consoles ask for; full sends no option (old servers)",
+    )
+    parser.add_argument(
         "--profile", type=Path, metavar="FOLDER", help="sample every Parley process with py-spy"
     )
     args = parser.parse_args()
@@ -544,7 +599,7 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it
     sizes = QUICK if args.quick else FULL
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as folder:
-        results = uvloop.run(run(args.only, sizes, Path(folder), args.profile))
+        results = uvloop.run(run(args.only, sizes, Path(folder), args.profile, args.list_updates))
     results["label"] = args.label
     print(table(results["rows"]))
     args.out.mkdir(parents=True, exist_ok=True)

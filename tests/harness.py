@@ -284,10 +284,21 @@ async def visitor(
 
 
 @contextlib.asynccontextmanager
-async def agent(server: Server, token: str) -> AsyncIterator[Client]:
+async def agent(server: Server, token: str, **hello: Any) -> AsyncIterator[Client]:
+    """An agent console that has said hello (with ``hello``'s options) and had its list."""
     async with connect(f"{server.ws}/ws/agent", open_timeout=10) as ws:
         a = Client(ws)
-        await a.send({"type": "hello", "token": token})
+        await a.send({"type": "hello", "token": token, **hello})
         await a.expect("welcome")
         await a.expect("conversations")
         yield a
+
+
+def merge(listed: dict[str, dict[str, Any]], item: dict[str, Any]) -> None:
+    """Apply one ``conversation_updates`` item of a delta console (docs/protocol.md §6.3)."""
+    if item.get("state", "open") != "open":
+        listed.pop(item["id"], None)
+    elif "visitor_id" in item:
+        listed[item["id"]] = dict(item)
+    else:
+        listed[item["id"]].update(item)

@@ -28,12 +28,22 @@ def test_quick_run_covers_every_scenario_and_loses_nothing(tmp_path: Path) -> No
     results = json.loads(path.read_text())
     assert results["machine"]["cores"] >= 1 and results["machine"]["python"]
     scenarios = {r["scenario"] for r in results["rows"]}
-    assert scenarios == {"relay", "latency", "gate", "idle", "scale-out", "resume", "anchor"}
+    assert scenarios == {
+        "relay", "latency", "consoles", "gate", "idle", "scale-out", "resume", "anchor"
+    }  # fmt: skip
     for row in results["rows"]:
         assert row["parley"] is not None and row["echo"] is not None, row
     detail = results["scenarios"]
     assert detail["latency"]["sqlite"]["lost"] == 0
     assert detail["latency"]["sqlite"]["samples"] > 0
+    consoles = detail["consoles"]["sqlite"]
+    assert consoles["lost"] == 0 and consoles["samples"] > 0
+    assert (
+        consoles["consoles"]
+        == consoles["conversations"]
+        == results["sizes"]["console_conversations"]
+    )
+    assert consoles["list_updates"] == "delta" and consoles["list_bytes_per_second"] > 0
     assert detail["resume"]["sqlite"]["lost_or_repeated"] == 0
     assert detail["resume"]["sqlite"]["complete"] == results["sizes"]["resume_clients"]
     idle = detail["idle"]["sqlite"]

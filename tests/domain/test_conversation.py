@@ -373,7 +373,8 @@ def test_waiting_first_puts_the_longest_wait_first_then_recent_activity() -> Non
     b = snapshot("b", "2026-03-01T09:05:00.000Z", "2026-03-01T09:06:00.000Z")
     c = snapshot("c", None, "2026-03-01T09:10:00.000Z")
     d = snapshot("d", "2026-03-01T09:01:00.000Z", "2026-03-01T09:20:00.000Z")
-    assert [x.id for x in conv.waiting_first([a, b, c, d])] == ["d", "b", "c", "a"]
+    ordered = conv.waiting_first([x.to_dict() for x in (a, b, c, d)])
+    assert [x["id"] for x in ordered] == ["d", "b", "c", "a"]
     assert conv.waiting_first([]) == []
 
 

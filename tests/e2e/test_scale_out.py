@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness import RedisServer, Server, agent, api, conversation_record, visitor
+from harness import RedisServer, Server, agent, api, conversation_record, merge, visitor
 from parley.evidence.verify import verify
 
 
@@ -74,6 +74,47 @@ async def test_a_visitor_on_a_and_an_agent_on_b_converse_and_b_closes(
         closed = (await v.expect("event"))["event"]
         assert closed["type"] == "closed" and closed["data"]["clause"]["id"] == "1.1"
         await v.expect("policy")
+
+
+async def test_delta_consoles_on_either_process_follow_a_conversation_from_the_other(
+    pair: tuple[Server, Server],
+) -> None:
+    """Each process's lobby hears every committed change: consoles on A and on B get the new
+    conversation whole, then deltas that merge into its exact summary, then its removal."""
+    a, b = pair
+    token = b.add_staff("Bea on B", "agent")
+    compliance = b.add_staff("Carol", "compliance")
+    async with (
+        agent(a, token, list_updates="delta") as on_a,
+        agent(b, token, list_updates="delta") as on_b,
+        agent(b, token) as staff,
+        visitor(a) as v,
+    ):
+        conversation_id = await v.accept()
+        await v.say("hello from A", "a1")
+        await join(staff, conversation_id)
+        stored = (await conversation_record(b, compliance, conversation_id))["conversation"]
+
+        async def items(console: Any, done: Callable[[dict[str, Any]], bool]) -> list[Any]:
+            """Its items about the conversation, merged into ``listed``, until ``done``."""
+            got: list[dict[str, Any]] = []
+            while not done(listed[console]):
+                for item in (await console.expect("conversation_updates"))["items"]:
+                    if item["id"] == conversation_id:
+                        got.append(item)
+                        merge(listed[console], item)
+            return got
+
+        listed: dict[Any, dict[str, Any]] = {on_a: {}, on_b: {}}
+        for console in (on_a, on_b):
+            heard = await items(console, lambda copy: copy.get(conversation_id) == stored)
+            assert "visitor_id" in heard[0], "new to the list: whole"
+            assert all("visitor_id" not in item for item in heard[1:]), "then deltas"
+        await staff.send({"type": "resolve", "conversation_id": conversation_id})
+        await staff.expect("done")
+        for console in (on_a, on_b):
+            removed = await items(console, lambda copy: conversation_id not in copy)
+            assert removed == [{"id": conversation_id, "state": "resolved"}]
 
 
 async def test_kill_9_of_a_and_the_visitor_resumes_on_b_with_nothing_lost_or_doubled(

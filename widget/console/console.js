@@ -11,6 +11,7 @@ const state = {
   signedIn: false,   // a welcome was seen on some connection with this token
   attempt: 0, retryTimer: null,
   list: new Map(),      // conversation id -> summary (open ones only)
+  relisting: false,     // a list request is on its way (after a delta for an unknown id)
   threads: new Map(),   // conversation id -> {conv, policy, events: [], lastSeq}
   current: null,        // id of the conversation shown in the transcript
   pending: new Map(),   // reply client_id -> {conversationId, text, status, error}
@@ -91,7 +92,9 @@ function connect() {
   setStatus('connecting', state.attempt ? 'Reconnecting…' : 'Connecting…');
   const ws = new WebSocket(WS_URL);
   state.ws = ws;
-  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'hello', token: state.token })));
+  state.relisting = false;
+  // Deltas: the server sends only what changed in each conversation (docs/protocol.md §6.3).
+  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'hello', token: state.token, list_updates: 'delta' })));
   ws.addEventListener('message', (e) => {
     let frame;
     try { frame = JSON.parse(e.data); } catch { return; }
@@ -173,16 +176,22 @@ const handlers = {
     for (const [clientId, p] of state.pending) if (p.status !== 'error') sendReply(clientId);
   },
   conversations(f) {
+    state.relisting = false;
     state.list = new Map(f.items.filter((c) => c.state === 'open').map((c) => [c.id, c]));
     renderList();
   },
   conversation_updates({ items, flooding }) {
-    // Changes since the last update, newest summary per conversation, merged by the server.
-    for (const c of items) {
-      if (c.state === 'open') state.list.set(c.id, c); else state.list.delete(c.id);
-      const thread = state.threads.get(c.id);
-      if (thread) thread.conv = c;
-      if (c.id === state.current) renderThreadHead();
+    // Changes since the last update, merged by the server, as deltas: a whole summary (it has
+    // visitor_id), {id, state} for one that ended, or the id and the fields that changed.
+    for (const item of items) {
+      const known = state.list.get(item.id);
+      if (item.state && item.state !== 'open') state.list.delete(item.id);
+      else if ('visitor_id' in item) state.list.set(item.id, item);
+      else if (known) state.list.set(item.id, { ...known, ...item });
+      else relist(); // we missed what it applies to: the list again replaces ours
+      const thread = state.threads.get(item.id);
+      if (thread) thread.conv = thread.conv ? { ...thread.conv, ...item } : ('visitor_id' in item ? item : null);
+      if (item.id === state.current) renderThreadHead();
     }
     for (const id of flooding) if (state.list.has(id)) state.flags.set(id, Date.now());
     renderList();
@@ -251,6 +260,10 @@ function ensureThread(id) {
 }
 
 // ---------- conversation list ----------
+
+function relist() {
+  if (!state.relisting && send({ type: 'list' })) state.relisting = true;
+}
 
 function sortKey(a, b) {
   if (a.waiting_since && b.waiting_since) return Date.parse(a.waiting_since) - Date.parse(b.waiting_since);

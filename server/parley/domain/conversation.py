@@ -288,12 +288,12 @@ def resolve(conv: Conversation, agent: Author, note: str | None, at: datetime) -
     )
 
 
-def waiting_first(conversations: list[Conversation]) -> list[Conversation]:
-    """Order open conversations for agents: longest waiting for a reply first, then by activity."""
-    waiting = sorted(
-        (c for c in conversations if c.waiting_since), key=lambda c: c.waiting_since or ""
-    )
+def waiting_first(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order open conversations' summaries for agents: longest waiting first, then by activity."""
+    waiting = sorted((s for s in summaries if s["waiting_since"]), key=lambda s: s["waiting_since"])
     idle = sorted(
-        (c for c in conversations if not c.waiting_since), key=lambda c: c.updated_at, reverse=True
+        (s for s in summaries if not s["waiting_since"]),
+        key=lambda s: s["updated_at"],
+        reverse=True,
     )
     return waiting + idle

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from parley.bus.base import LOBBY, staff_topic
-from parley.bus.messages import ConversationChanged, Flooding, Message, StaffRevoked
+from parley.bus.base import staff_topic
+from parley.bus.messages import Message, StaffRevoked
 from parley.domain import bans, moderation
 from parley.domain import conversation as rules
 from parley.domain.agent import CHAT_ROLES, Staff
@@ -29,28 +27,26 @@ from parley.service import evidence
 from parley.service.core import Core, policy_view
 from parley.service.feed import Send
 from parley.service.history import visitor_history
+from parley.service.lobby import ListUpdates, Push
 from parley.service.session import Session
-
-log = logging.getLogger("parley.agent")
-
-#: The live conversation list goes out at most this often per connection: a change after a
-#: quiet spell is sent at once, a burst is merged into one ``conversation_updates`` frame.
-UPDATE_INTERVAL = 0.1
 
 
 class AgentSession(Session):
+    """``push`` queues frames the lobby encoded once for every console (see Lobby.register)."""
+
     def __init__(
-        self, core: Core, send: Send, subscribe: Callable[[str], Callable[[], None]]
+        self,
+        core: Core,
+        send: Send,
+        subscribe: Callable[[str], Callable[[], None]],
+        push: Push,
     ) -> None:
         super().__init__(core, send, subscribe)
         self.staff: Staff | None = None
         self._token = ""
-        self._lobby: Callable[[], None] | None = None
-        # List changes not yet sent: the newest summary per conversation, and flooding flags.
-        self._updates: dict[str, dict[str, Any]] = {}
-        self._flooding: dict[str, None] = {}
-        self._updates_task: asyncio.Task[None] | None = None
-        self._updates_sent_at = float("-inf")
+        self._push = push
+        self._list_updates = ListUpdates.FULL
+        self._leave_lobby: Callable[[], None] | None = None
 
     async def handle(self, frame: dict[str, Any]) -> None:
         """Act on one validated frame; raise a ParleyError for the client to be told."""
@@ -59,7 +55,7 @@ class AgentSession(Session):
             await self.send({"type": "pong"})
             return
         if kind == "hello":
-            await self._hello(frame["token"])
+            await self._hello(frame["token"], ListUpdates(frame.get("list_updates", "full")))
             return
         if self.staff is None:
             raise HelloRequired("say hello with your agent token first")
@@ -96,12 +92,12 @@ class AgentSession(Session):
         assert self.staff is not None
         return audited(t, self.staff.actor, action, **details)
 
-    async def _hello(self, token: str) -> None:
+    async def _hello(self, token: str, list_updates: ListUpdates) -> None:
         if self.staff is not None:
             raise InvalidFrame("hello: this session already said hello")
         self.staff = await self.core.authenticate(token, CHAT_ROLES)
         self._token = token
-        self._lobby = self._subscribe(LOBBY)
+        self._list_updates = list_updates
         self.follow(staff_topic(self.staff.id))
         await self.send(
             {
@@ -109,48 +105,23 @@ class AgentSession(Session):
                 "agent": {"id": self.staff.id, "name": self.staff.name, "role": self.staff.role},
             }
         )
-        await self._list()
+        # A delta console gets its list from the lobby as it registers (see Lobby.register).
+        self._leave_lobby = self.core.lobby.register(list_updates, self._push)
+        if list_updates is ListUpdates.FULL:
+            await self._list()
 
     async def on_bus(self, topic: str, message: Message) -> None:
-        if isinstance(message, ConversationChanged):
-            self._queue_update({"conversation": message.summary})
-        elif isinstance(message, Flooding):
-            self._queue_update({"flooding": message.conversation_id})
-        elif isinstance(message, StaffRevoked):
+        if isinstance(message, StaffRevoked):
             raise Unauthorized(f"this token was revoked at {message.revoked_at}")
-        else:
-            await super().on_bus(topic, message)
-
-    def _queue_update(self, message: dict[str, Any]) -> None:
-        if "flooding" in message:
-            self._flooding[message["flooding"]] = None
-        else:
-            summary = message["conversation"]
-            self._updates[summary["id"]] = summary
-        if self._updates_task is None:
-            loop = asyncio.get_running_loop()
-            delay = max(0.0, self._updates_sent_at + UPDATE_INTERVAL - loop.time())
-            self._updates_task = asyncio.create_task(self._send_updates(delay))
-
-    async def _send_updates(self, delay: float) -> None:
-        await asyncio.sleep(delay)
-        self._updates_task = None
-        self._updates_sent_at = asyncio.get_running_loop().time()
-        frame = {
-            "type": "conversation_updates",
-            "items": list(self._updates.values()),
-            "flooding": list(self._flooding),
-        }
-        self._updates.clear()
-        self._flooding.clear()
-        try:
-            await self.send(frame)
-        except Exception:  # the client has gone; the connection's reader ends the session
-            log.debug("could not send list updates", exc_info=True)
+        await super().on_bus(topic, message)
 
     async def _list(self) -> None:
-        conversations = rules.waiting_first(await self.core.store.open_conversations())
-        await self.send({"type": "conversations", "items": [c.to_dict() for c in conversations]})
+        """Whole summaries from the store; for a delta console, the list its deltas apply to."""
+        if self._list_updates is ListUpdates.DELTA:
+            self._push(self.core.lobby.list_text())
+            return
+        summaries = [c.to_dict() for c in await self.core.store.open_conversations()]
+        await self.send({"type": "conversations", "items": rules.waiting_first(summaries)})
 
     async def _get(self, conversation_id: str) -> Conversation:
         conv = await self.core.store.conversation(conversation_id)
@@ -292,8 +263,6 @@ class AgentSession(Session):
 
     def close(self) -> None:
         super().close()
-        if self._updates_task is not None:
-            self._updates_task.cancel()
-        if self._lobby is not None:
-            self._lobby()
-            self._lobby = None
+        if self._leave_lobby is not None:
+            self._leave_lobby()
+            self._leave_lobby = None

@@ -1,4 +1,4 @@
-"""What every session shares: the store, the bus, the policy catalog, the clock and ids."""
+"""What every session shares: the store, the bus, the lobby, the policy catalog, the clock, ids."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.ratelimit import Limiter
 from parley.domain.transcript import format_time
 from parley.errors import Forbidden, PolicyInvalid, Unauthorized
+from parley.service.lobby import Lobby
 from parley.store.base import Applied, Store
 
 
@@ -50,7 +51,12 @@ class Core:
     message_limit: Limiter = field(default_factory=lambda: Limiter(20, 60))
     conversation_limit: Limiter = field(default_factory=lambda: Limiter(10, 3600))
     monotonic: Callable[[], float] = time.monotonic
+    #: The one subscriber to list changes in this process; agent consoles register with it.
+    lobby: Lobby = field(init=False)
     _policies: dict[tuple[str, int], PolicyVersion] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.lobby = Lobby(self.bus, self.store)
 
     async def publish_policies(self, versions: list[PolicyVersion]) -> list[PolicyVersion]:
         """Publish every version (refusing changed text); return those newly published."""

@@ -91,6 +91,7 @@ def create_app(settings: Settings) -> ParleyApp:
         app.state.core = core
         app.state.cursors = Cursors.from_signing_key(core.key)
         await core.bus.start()
+        await core.lobby.start()
         background = [
             asyncio.create_task(tasks.anchor_periodically(core, settings.anchor_interval)),
             asyncio.create_task(tasks.announce_policy_changes(core)),
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> ParleyApp:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            core.lobby.close()
             await core.bus.close()
             await core.store.close()
 

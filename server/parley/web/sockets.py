@@ -50,9 +50,11 @@ CLOSE_TRY_AGAIN = 1013
 class Connection:
     """One accepted WebSocket: a send lock, and bus messages relayed to its session in order.
 
-    Bus messages wait in an inbox that a pump task drains; the task exists only
-    while messages are waiting, so an idle connection costs no task (at 10,000
-    idle visitors per process, that is memory worth keeping).
+    Bus messages, and frames the lobby encoded once for every console
+    (:meth:`push`), wait in one inbox that a pump task drains; the task exists
+    only while something is waiting, so an idle connection costs no task (at
+    10,000 idle visitors per process, that is memory worth keeping). Whatever
+    waits counts towards the limit past which a slow client is closed (1013).
     """
 
     def __init__(self, ws: WebSocket, core: Core, max_pending: int, send_timeout: float) -> None:
@@ -60,7 +62,7 @@ class Connection:
         self.core = core
         self.max_pending = max_pending
         self.send_timeout = send_timeout
-        self._inbox: collections.deque[tuple[str, Message]] = collections.deque()
+        self._inbox: collections.deque[tuple[str, Message] | str] = collections.deque()
         self._overflowed = False
         self._session: Session | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -68,12 +70,15 @@ class Connection:
         self._send_lock = asyncio.Lock()
 
     async def send(self, frame: dict[str, Any]) -> None:
-        """Send one frame within the send timeout.
+        """Send one frame within the send timeout (see :meth:`send_text`)."""
+        await self.send_text(encode(frame))
+
+    async def send_text(self, text: str) -> None:
+        """Send one frame already encoded, within the send timeout.
 
         Raises WebSocketDisconnect if the client has gone, or if it did not take the
         frame in time: it is then closed with 1013 (or reset).
         """
-        text = encode(frame)
         try:
             async with asyncio.timeout(self.send_timeout), self._send_lock:
                 await self.ws.send_text(text)
@@ -87,9 +92,23 @@ class Connection:
     def subscribe(self, topic: str) -> Any:
         return self.core.bus.subscribe(topic, self._deliver)
 
-    def _deliver(self, topic: str, message: Message) -> None:
+    def push(self, text: str) -> bool:
+        """Queue a frame already encoded behind what waits, without waiting for it to go.
+
+        False if this connection takes no more: it fell too far behind and is being
+        closed (1013). A client that has gone is noticed by the reader, which ends
+        the session.
+        """
         if self._overflowed:
-            return
+            return False
+        self._enqueue(text)
+        return not self._overflowed
+
+    def _deliver(self, topic: str, message: Message) -> None:
+        if not self._overflowed:
+            self._enqueue((topic, message))
+
+    def _enqueue(self, item: tuple[str, Message] | str) -> None:
         if len(self._inbox) >= self.max_pending:
             # Close at once: the pump may be stuck sending to this client, and would only
             # add to what it cannot read.
@@ -100,7 +119,7 @@ class Connection:
             log.warning("closing a connection that fell %d frames behind", self.max_pending)
             self._start_close(CLOSE_TRY_AGAIN, "too slow; reconnect and resume")
             return
-        self._inbox.append((topic, message))
+        self._inbox.append(item)
         if self._pump is None and self._session is not None:
             self._pump = asyncio.create_task(self._drain(self._session))
 
@@ -113,7 +132,11 @@ class Connection:
     async def _relay_waiting(self, session: Session) -> None:
         try:
             while self._inbox:
-                await self._relay(session, *self._inbox.popleft())
+                item = self._inbox.popleft()
+                if isinstance(item, str):
+                    await self.send_text(item)
+                else:
+                    await self._relay(session, *item)
         except WebSocketDisconnect:
             return  # the client left while we were relaying; the reader ends the session
         except AuthError as e:
@@ -271,5 +294,5 @@ async def agent_endpoint(ws: WebSocket) -> None:
     if accepted is None:
         return
     conn, settings = accepted
-    session = AgentSession(conn.core, conn.send, conn.subscribe)
+    session = AgentSession(conn.core, conn.send, conn.subscribe, conn.push)
     await conn.serve(session, Codec(Endpoint.AGENT, settings.max_message_chars))
