@@ -8,6 +8,7 @@ clients speak the protocol over real sockets.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -28,6 +29,9 @@ from websockets.asyncio.client import ClientConnection, connect
 REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "policies"
 RECV_TIMEOUT = 10.0
+
+#: What the fuzz tests sent in this run, printed at its end (see conftest.py).
+SENT: collections.Counter[str] = collections.Counter()
 
 # A file path or a Python traceback in an error frame leaks the server's insides.
 LEAKS = re.compile(r"Traceback|File \"|\.py\b|/work/|site-packages|/tmp/|/usr/")
@@ -279,7 +283,8 @@ class Visitor(Client):
         await self.send({"type": "hello", **frame})
         welcome = await self.expect("welcome")
         self.visitor_id = welcome["visitor_id"]
-        self.token = welcome.get("token", frame.get("token"))
+        # A new visitor is issued a token; one that said hello with its token keeps it.
+        self.token = welcome["token"] if "token" in welcome else frame["token"]
         return welcome
 
     async def accept(self) -> str:
