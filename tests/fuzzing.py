@@ -36,6 +36,8 @@ from parley.protocol.codec import Endpoint, validators
 from parley.schemas import validator
 
 MAX_FRAME_BYTES = 65536  # PARLEY_MAX_FRAME_BYTES, the default
+#: ``make fuzz``: many new examples per test, shrunk failures, and the Redis store too.
+LONG_RUN = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 
 # ---------------------------------------------------------------- the docs
 
@@ -71,7 +73,7 @@ def fuzz_settings(examples: int) -> settings:
     and ``make fuzz`` shrinks it to the smallest input that still fails.
     """
     slow = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
-    if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz":
+    if LONG_RUN:
         return settings(deadline=None, suppress_health_check=slow)
     return settings(
         max_examples=examples,

@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from fuzzing import (
+    LONG_RUN,
     MAX_FRAME_BYTES,
     Bound,
     Frame,
@@ -51,8 +52,10 @@ from fuzzing import (
     schema_valid,
 )
 from harness import (
+    POLICIES,
     SENT,
     Client,
+    RedisServer,
     Server,
     assert_clean,
     client,
@@ -95,17 +98,26 @@ class World:
     #: A conversation of another visitor, for a visitor's resume to name.
     stranger: str = field(repr=False)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints a failing example's fixtures too: only the name of this one."""
+        printer.text("World(...)")
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """A server of its own: what the fuzzing stores and bars touches no other test."""
-    server = Server(tmp_path_factory.mktemp("fuzz-sockets")).start()
 
-    async def stranger() -> str:
-        async with visitor(server) as v:
-            return await v.accept()
+@pytest.fixture(scope="module", params=["sqlite", "redis"] if LONG_RUN else ["sqlite"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """A server of its own: what the fuzzing stores and bars touches no other test.
 
+    On SQLite in every run; ``make fuzz`` fuzzes a server on a Redis of its own too.
+    """
     with contextlib.ExitStack() as stack:
+        env = {}
+        if request.param == "redis":
+            redis = RedisServer(tmp_path_factory.mktemp("fuzz-redis")).start()
+            stack.callback(redis.stop)
+            env["PARLEY_STORE"] = redis.url
+        server = Server(tmp_path_factory.mktemp("fuzz-sockets"), POLICIES, **env).start()
         stack.callback(server.stop)
         as_admin = {"Authorization": f"Bearer {server.add_staff('Fuzz Admin', 'admin')}"}
         http = stack.enter_context(httpx.Client(base_url=server.http, timeout=30))
@@ -117,6 +129,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             assert added.status_code == 200, added.text
             token: str = added.json()["token"]
             return token
+
+        async def stranger() -> str:
+            async with visitor(server) as v:
+                return await v.accept()
 
         agent_token = add("Fuzz Agent", "agent")
         compliance_token = add("Fuzz Compliance", "compliance")
