@@ -211,8 +211,11 @@ def _generators(endpoint: Endpoint) -> dict[str, st.SearchStrategy[Any]]:
     return {name: from_schema(v.schema) for name, v in validators(endpoint).items()}
 
 
-def _bind(frame: dict[str, Any], choices: list[bool]) -> dict[str, Any]:
-    """``frame`` with some generated values replaced by the session's real ones."""
+def _bind(frame: dict[str, Any], choices: list[bool], token: Bound | None) -> dict[str, Any]:
+    """``frame`` with some generated values replaced by the session's real ones.
+
+    A ``hello`` may get a real staff ``token``, or none: a new visitor, an agent refused.
+    """
     bind = iter(choices)
     out = copy.deepcopy(frame)
     if "conversation_id" in out and next(bind):
@@ -226,10 +229,9 @@ def _bind(frame: dict[str, Any], choices: list[bool]) -> dict[str, Any]:
     if out["type"] == "accept" and next(bind):
         out |= {"policy_id": Bound.POLICY_ID, "version": Bound.VERSION, "sha256": Bound.SHA256}
     if out["type"] == "hello" and next(bind):
-        if "resume" in out or "client" in out:  # a visitor's hello: come as a new visitor
-            out.pop("token", None)
-        else:
-            out["token"] = Bound.AGENT_TOKEN if next(bind) else Bound.COMPLIANCE_TOKEN
+        out.pop("token", None)
+        if token is not None:
+            out["token"] = token
     return out
 
 
@@ -238,8 +240,9 @@ def schema_frames(endpoint: Endpoint) -> st.SearchStrategy[dict[str, Any]]:
     other = Endpoint.AGENT if endpoint is Endpoint.VISITOR else Endpoint.VISITOR
     own = st.sampled_from(sorted(_generators(endpoint))).flatmap(lambda t: _generators(endpoint)[t])
     foreign = st.sampled_from(sorted(_generators(other))).flatmap(lambda t: _generators(other)[t])
-    choices = st.lists(st.booleans(), min_size=8, max_size=8)
-    return st.builds(_bind, st.one_of(own, own, own, foreign), choices)
+    choices = st.lists(st.booleans(), min_size=5, max_size=5)
+    tokens = st.sampled_from([None, Bound.AGENT_TOKEN, Bound.COMPLIANCE_TOKEN])
+    return st.builds(_bind, st.one_of(own, own, own, foreign), choices, tokens)
 
 
 def _places(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -248,6 +251,15 @@ def _places(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]
         yield path
         for key, item in value.items() if isinstance(value, dict) else enumerate(value):
             yield from _places(item, (*path, key))
+
+
+def _integers(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Paths to every integer inside ``value``."""
+    if isinstance(value, dict | list):
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+            yield from _integers(item, (*path, key))
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield path
 
 
 def _at(value: Any, path: tuple[Any, ...]) -> Any:
@@ -262,8 +274,15 @@ BARS_EVERYONE = frozenset({"ip", "network"})
 
 @st.composite
 def mutated(draw: st.DrawFn, frames: st.SearchStrategy[Any]) -> Any:
-    """A frame with one field or item replaced by a nasty value, dropped, or one added."""
+    """A frame with one field or item replaced by a nasty value, dropped, or one added;
+    or one of its integers replaced by one at or past the edges of 64 bits."""
     frame = copy.deepcopy(draw(frames))
+    integers = list(_integers(frame))
+    edge: bool = draw(st.booleans())
+    if integers and edge:
+        path = draw(st.sampled_from(integers))
+        _at(frame, path[:-1])[path[-1]] = draw(INTEGERS)
+        return frame
     where = _at(frame, draw(st.sampled_from(list(_places(frame)))))
     how = draw(st.sampled_from(["replace", "replace", "drop", "add"]) if where else st.just("add"))
     if how == "add" and isinstance(where, list):
