@@ -224,10 +224,11 @@ class Client:
         return await self.expect_any(type, timeout=timeout)
 
     async def expect_any(self, *types: str, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
-        """The next frame of one of ``types``, skipping others; fail on timeout."""
+        """The next frame of one of ``types``, skipping others; fail after ``timeout`` seconds
+        in all (however long each frame takes: a quiet spell may be what is awaited)."""
         async with asyncio.timeout(timeout):
             while True:
-                frame = await self.recv()
+                frame = await self.recv(timeout)
                 if frame["type"] in types:
                     return frame
 
@@ -287,11 +288,12 @@ class Visitor(Client):
         self.token = welcome["token"] if "token" in welcome else frame["token"]
         return welcome
 
-    async def accept(self) -> str:
-        """Accept the next policy offered; return the new conversation id."""
-        return await self.accept_offer(await self.expect("policy"))
+    async def accept(self, **frame: Any) -> str:
+        """Accept the next policy offered (``frame``: more accept fields); return the
+        new conversation id."""
+        return await self.accept_offer(await self.expect("policy"), **frame)
 
-    async def accept_offer(self, offer: dict[str, Any]) -> str:
+    async def accept_offer(self, offer: dict[str, Any], **frame: Any) -> str:
         """Accept ``offer`` (a policy frame already received); return the conversation id."""
         self.policy = offer
         await self.send(
@@ -300,6 +302,7 @@ class Visitor(Client):
                 "policy_id": self.policy["policy_id"],
                 "version": self.policy["version"],
                 "sha256": self.policy["sha256"],
+                **frame,
             }
         )
         accepted = await self.expect("accepted")

@@ -30,6 +30,8 @@ def test_from_env_reads_every_parley_variable(tmp_path: Path) -> None:
         "PARLEY_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8",
         "PARLEY_MAX_MESSAGE_CHARS": "2000",
         "PARLEY_MAX_FRAME_BYTES": "32768",
+        "PARLEY_SEND_TIMEOUT": "2.5",
+        "PARLEY_PING_INTERVAL": "30",
     }
     s = Settings.from_env(env)
     assert s.host == "0.0.0.0"
@@ -44,6 +46,7 @@ def test_from_env_reads_every_parley_variable(tmp_path: Path) -> None:
     )
     assert s.max_message_chars == 2000
     assert s.max_frame_bytes == 32768
+    assert (s.send_timeout, s.ping_interval) == (2.5, 30.0)
 
 
 def test_other_variables_are_ignored() -> None:
@@ -69,6 +72,12 @@ def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
         ("PARLEY_MAX_FRAME_BYTES", "1.5"),
         ("PARLEY_TRUSTED_PROXIES", "10.0.0.0/33"),
         ("PARLEY_TRUSTED_PROXIES", "127.0.0.1, proxy.local"),
+        ("PARLEY_PING_INTERVAL", "0"),
+        ("PARLEY_PING_INTERVAL", "-1"),
+        ("PARLEY_PING_INTERVAL", "nan"),
+        ("PARLEY_PING_INTERVAL", "inf"),
+        ("PARLEY_SEND_TIMEOUT", "0"),
+        ("PARLEY_SEND_TIMEOUT", "nan"),
     ],
 )
 def test_a_bad_value_raises_naming_the_variable(var: str, value: str) -> None:

@@ -26,10 +26,13 @@
   };
   const storageKey = "parley:" + server;
 
-  const CSS = `
-:host { all: initial; position: fixed; bottom: 16px; z-index: 2147483000;
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; }
-:host([data-side="right"]) { right: 16px; } :host([data-side="left"]) { left: 16px; }
+  const STYLES = `
+/* The page's rules can match the host element; only !important declarations from inside the
+   shadow root outrank them (even the page's own !important ones), so the host is set here in full. */
+:host { all: initial !important; position: fixed !important;
+  bottom: 16px !important; z-index: 2147483000 !important; direction: ltr !important;
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif !important; color: #1f2328 !important; }
+:host([data-side="right"]) { right: 16px !important; } :host([data-side="left"]) { left: 16px !important; }
 * { box-sizing: border-box; }
 button, input, textarea { font: inherit; }
 :focus-visible { outline: 3px solid #0b63ce; outline-offset: 2px; }
@@ -61,6 +64,11 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
 .msg.agent { align-self: flex-start; background: #eaeef2; border-bottom-left-radius: 4px; }
 .msg .who, .msg .state { display: block; font-size: 12px; opacity: .85; }
 .msg.failed { background: #ffebe9; color: #82071e; }
+.name { display: inline-block; max-width: 20em; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: bottom; }
+.ctl { font-family: ui-monospace, monospace; font-size: .85em; }
+.retry { margin-left: 4px; border: 1px solid #82071e; border-radius: 6px; padding: 1px 8px; background: #fff;
+  color: #82071e; font-size: 12px; font-weight: 600; cursor: pointer; }
 .system { align-self: center; text-align: center; color: #57606a; font-size: 13px; }
 .system a { color: #0b63ce; }
 .notice { border: 1px solid #d4a72c; background: #fff8c5; border-radius: 8px; padding: 10px 12px; }
@@ -92,6 +100,28 @@ textarea:disabled { background: #f6f8fa; }
     }
     return el;
   }
+
+  // Characters that hide or reorder text (bidi overrides and isolates, zero-width and control
+  // characters), the set the evidence document shows as [U+XXXX] (parley/evidence/markup.py).
+  const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
+
+  const control = (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}]`;
+
+  // Text someone else wrote: its invisible characters shown as [U+XXXX], inside a <bdi> so its
+  // direction cannot reorder what follows it.
+  function said(text, attrs) {
+    const parts = [];
+    let from = 0;
+    for (const m of text.matchAll(INVISIBLE)) {
+      parts.push(text.slice(from, m.index), h("span", { class: "ctl" }, control(m[0])));
+      from = m.index + 1;
+    }
+    parts.push(text.slice(from));
+    return h("bdi", attrs, parts);
+  }
+
+  // A staff name: on one line, cut with an ellipsis when long, whole in its tooltip.
+  const named = (name) => said(name, { class: "name", title: name.replace(INVISIBLE, control) });
 
   const time = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   const newId = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
@@ -126,6 +156,8 @@ textarea:disabled { background: #f6f8fa; }
       this.barred = null; // the barred frame, while this visitor may not start a conversation
       this.unread = 0;
       this.retries = 0;
+      this.held = null; // while set, a timer: the server asked us to wait before sending again
+      this.storeRetries = 0; // unavailable answers in a row, for the backoff
       this.ws = null;
       this.render();
       this.connect();
@@ -142,10 +174,10 @@ textarea:disabled { background: #f6f8fa; }
       const root = host.attachShadow({ mode: "open" });
       if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet) {
         const sheet = new CSSStyleSheet();
-        sheet.replaceSync(CSS);
+        sheet.replaceSync(STYLES);
         root.adoptedStyleSheets = [sheet];
       } else {
-        root.append(h("style", {}, CSS));
+        root.append(h("style", {}, STYLES));
       }
       const v = (this.view = {});
       v.badge = h("span", { class: "badge", hidden: true });
@@ -167,13 +199,15 @@ textarea:disabled { background: #f6f8fa; }
         h("label", { class: "agree" }, v.agree, v.agreeLabel), v.start, v.gateError);
       v.notice = h("div", { class: "notice", id: "notice", role: "alert", hidden: true, tabindex: "-1" });
       v.barred = h("div", { class: "notice barred", id: "barred", role: "alert", hidden: true, tabindex: "-1" });
-      v.log = h("ol", { class: "log", id: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
+      v.log = h("ol", { class: "log", id: "log" });
+      // The live region wraps the list: role="log" on the <ol> itself would orphan its <li>s.
+      v.transcript = h("div", { id: "transcript", role: "log", "aria-live": "polite", "aria-label": "Messages" }, v.log);
       v.input = h("textarea", { id: "message", maxlength: MAX_CHARS, disabled: true,
         placeholder: "Type your message…", onkeydown: (e) => this.onKey(e) });
       v.send = h("button", { class: "primary", id: "send", type: "submit", disabled: true }, "Send");
       v.form = h("form", { onsubmit: (e) => { e.preventDefault(); this.sendMessage(); } },
         h("label", { class: "sr-only", for: "message" }, "Message"), v.input, v.send);
-      v.body = h("div", { class: "body" }, v.gate, v.log, v.notice, v.barred);
+      v.body = h("div", { class: "body" }, v.gate, v.transcript, v.notice, v.barred);
       v.panel = h("section", { class: "panel", id: "panel", role: "dialog", "aria-label": settings.title,
         hidden: true, tabindex: "-1", onkeydown: (e) => { if (e.key === "Escape") this.open(false); } },
         h("header", {}, h("h2", {}, settings.title), v.status,
@@ -226,7 +260,7 @@ textarea:disabled { background: #f6f8fa; }
       v.agree.checked = false;
       v.gateError.textContent = "";
       v.gate.hidden = false;
-      v.log.hidden = true;
+      v.transcript.hidden = true;
       v.notice.hidden = true;
       v.barred.hidden = true;
       v.form.hidden = true;
@@ -237,7 +271,7 @@ textarea:disabled { background: #f6f8fa; }
       const v = this.view;
       v.notice.hidden = v.barred.hidden = true;
       v.gate.hidden = true;
-      v.log.hidden = false;
+      v.transcript.hidden = false;
       v.form.hidden = false;
       this.setChatEnabled(true);
     }
@@ -306,11 +340,40 @@ textarea:disabled { background: #f6f8fa; }
       this.view.log.append(this.bubble({ role: "visitor" }, text, clientId, "Sending…"));
       this.scrollDown();
       this.view.input.value = "";
-      this.send({ type: "message", client_id: clientId, text });
+      if (!this.held) this.send({ type: "message", client_id: clientId, text });
     }
 
     resendOutbox() {
+      if (this.held) return; // the timer resends it
       for (const [clientId, text] of this.outbox) this.send({ type: "message", client_id: clientId, text });
+    }
+
+    // Send nothing for a while, then the whole outbox in the order it was typed, same client ids.
+    holdOutbox(seconds) {
+      if (this.held) return;
+      this.held = setTimeout(() => { this.held = null; this.resendOutbox(); }, seconds * 1000);
+    }
+
+    // Refused for good: out of the outbox, kept on screen as not sent, with a button to send it again.
+    notSent(clientId, reason) {
+      const text = this.outbox.get(clientId);
+      this.outbox.delete(clientId);
+      this.save();
+      const node = this.view.log.querySelector(`li[data-client-id="${CSS.escape(clientId)}"]`);
+      if (!node) return;
+      node.classList.add("failed");
+      node.querySelector(".state").replaceWith(h("span", { class: "state", role: "alert" }, `Not sent: ${reason} `,
+        h("button", { class: "retry", type: "button", onclick: () => this.retry(clientId, text) }, "Retry")));
+    }
+
+    retry(clientId, text) {
+      this.outbox.set(clientId, text);
+      this.save();
+      const node = this.view.log.querySelector(`li[data-client-id="${CSS.escape(clientId)}"]`);
+      node.classList.remove("failed");
+      node.querySelector(".state").replaceWith(h("span", { class: "state" }, "Sending…"));
+      this.view.input.focus();
+      if (!this.held) this.send({ type: "message", client_id: clientId, text });
     }
 
     // ---- transcript -------------------------------------------------------
@@ -318,8 +381,8 @@ textarea:disabled { background: #f6f8fa; }
     bubble(author, text, clientId, state) {
       const own = author.role === "visitor";
       return h("li", { class: `msg ${own ? "visitor" : "agent"}`, "data-client-id": clientId },
-        own ? null : h("span", { class: "who" }, author.name || "Support"),
-        h("span", { class: "text" }, text),
+        own ? null : h("span", { class: "who" }, named(author.name || "Support")),
+        said(text, { class: "text" }),
         h("span", { class: "state" }, state));
     }
 
@@ -340,10 +403,10 @@ textarea:disabled { background: #f6f8fa; }
       const text = d.notice || `Our team cited clause ${d.clause.id}, “${d.clause.title}”, ` +
         `of the conduct policy you accepted (version ${d.version}):\n\n${d.clause.text}`;
       const at = text.indexOf(d.clause.text);
-      const quote = h("blockquote", { id: quoteId }, d.clause.text);
-      const node = h("div", { class: "notice-text", id },
-        at < 0 ? [text, quote] : [text.slice(0, at).trimEnd(), quote, text.slice(at + d.clause.text.length).trimStart()]);
-      return d.note ? [node, h("p", {}, "Note from our team: ", d.note)] : [node];
+      const quote = h("blockquote", { id: quoteId }, said(d.clause.text));
+      const node = h("div", { class: "notice-text", id }, at < 0 ? [said(text), quote]
+        : [said(text.slice(0, at).trimEnd()), quote, said(text.slice(at + d.clause.text.length).trimStart())]);
+      return d.note ? [node, h("p", {}, "Note from our team: ", said(d.note))] : [node];
     }
 
     showEnded(event) {
@@ -369,8 +432,8 @@ textarea:disabled { background: #f6f8fa; }
         `(${f.until.slice(0, 16).replace("T", " ")} UTC)` : "permanently";
       this.barred = f;
       v.barred.replaceChildren(h("h3", {}, "You can't start a new conversation"),
-        h("p", { class: "notice-text", id: "barred-text" }, f.message),
-        h("blockquote", { id: "barred-clause" }, h("b", {}, `Rule ${c.id}, “${c.title}”`), c.text),
+        h("p", { class: "notice-text", id: "barred-text" }, said(f.message)),
+        h("blockquote", { id: "barred-clause" }, h("b", {}, `Rule ${c.id}, “${c.title}”`), said(c.text)),
         h("p", { id: "barred-until" }, `This applies ${until}.`));
       v.gate.hidden = true;
       v.barred.hidden = v.form.hidden = false;
@@ -392,7 +455,7 @@ textarea:disabled { background: #f6f8fa; }
       if (event.type === "acceptance") {
         this.system(`You accepted ${d.title} v${d.version} at ${time(event.at)}. `, this.receipt(event));
       } else if (event.type === "message") {
-        const pending = event.client_id && this.view.log.querySelector(`li[data-client-id="${CSS_escape(event.client_id)}"]`);
+        const pending = event.client_id && this.view.log.querySelector(`li[data-client-id="${CSS.escape(event.client_id)}"]`);
         const node = this.bubble(event.author, d.text, event.client_id, time(event.at));
         node.dataset.seq = event.seq;
         if (pending && event.author.role === "visitor") pending.replaceWith(node);
@@ -404,17 +467,17 @@ textarea:disabled { background: #f6f8fa; }
           h("h3", {}, "A warning from our team"), ...this.noticeText(d, null, null)));
         this.bump();
       } else if (event.type === "agent_joined") {
-        this.system(`${event.author.name || "An agent"} joined the conversation.`);
+        this.system(named(event.author.name || "An agent"), " joined the conversation.");
       } else if (event.type === "closed" || event.type === "resolved") {
         this.ended = event;
         this.showEnded(event);
+        // Events come in order: a message still unacknowledged now was not stored and never
+        // will be here; held for a retry, it must not go out later into the next conversation.
+        for (const clientId of [...this.outbox.keys()]) this.notSent(clientId, "the conversation has ended.");
       }
       this.scrollDown();
     }
   }
-
-  // Client ids are [A-Za-z0-9_.:-] by protocol; escape anyway before using one in a selector.
-  const CSS_escape = (s) => (window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/[^\w-]/g, ""));
 
   Widget.prototype.handlers = {
     welcome(f) {
@@ -451,9 +514,10 @@ textarea:disabled { background: #f6f8fa; }
     event(f) { this.onEvent(f.event); },
     caught_up() { this.resendOutbox(); },
     ack(f) {
+      this.storeRetries = 0;
       this.outbox.delete(f.client_id);
       this.save();
-      const node = this.view.log.querySelector(`li[data-client-id="${CSS_escape(f.client_id)}"] .state`);
+      const node = this.view.log.querySelector(`li[data-client-id="${CSS.escape(f.client_id)}"] .state`);
       if (node && node.textContent === "Sending…") node.textContent = time(f.at);
     },
     error(f) {
@@ -466,13 +530,10 @@ textarea:disabled { background: #f6f8fa; }
       } else if (f.code === "policy_mismatch") {
         this.view.gateError.textContent = "The policy has just changed. Please read the new version.";
       } else if (f.client_id && this.outbox.has(f.client_id)) {
-        this.outbox.delete(f.client_id);
-        this.save();
-        const node = this.view.log.querySelector(`li[data-client-id="${CSS_escape(f.client_id)}"]`);
-        if (node) {
-          node.classList.add("failed");
-          node.querySelector(".state").textContent = `Not sent: ${f.message}`;
-        }
+        // Retryable (docs/protocol.md §8): nothing was stored, so the same client_id goes again.
+        if (f.code === "rate_limited") this.holdOutbox(f.retry_after);
+        else if (f.code === "unavailable") this.holdOutbox(Math.min(10, 0.5 * 2 ** this.storeRetries++));
+        else this.notSent(f.client_id, f.message);
       } else if (f.request === "accept" && !this.view.gate.hidden) {
         this.view.gateError.textContent = f.message; // e.g. too many new conversations
         this.updateStart();

@@ -16,6 +16,7 @@ from parley.errors import ParleyError, PolicyError
 from parley.protocol.errors import code_of
 from parley.service.core import Core
 from parley.web.app import create_app
+from parley.web.transport import WebSocketProtocol
 
 T = TypeVar("T")
 
@@ -44,8 +45,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        ws=WebSocketProtocol,
         ws_max_size=settings.max_frame_bytes,
+        ws_ping_interval=settings.ping_interval,
+        ws_ping_timeout=settings.ping_interval,
         # Chat frames are small; per-connection deflate state costs far more memory than it saves.
         ws_per_message_deflate=False,
         # X-Forwarded-For is read by parley.web.clientip, from configured proxies only.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,14 @@ def parse_networks(text: str) -> tuple[Network, ...]:
     return tuple(
         ipaddress.ip_network(p.strip(), strict=False) for p in text.split(",") if p.strip()
     )
+
+
+def parse_seconds(text: str) -> float:
+    """A duration in seconds: a finite number above zero."""
+    seconds = float(text)
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError("must be a finite number of seconds above 0")
+    return seconds
 
 
 def parse_list(text: str) -> tuple[str, ...]:
@@ -45,8 +54,13 @@ class Settings:
     conversations_per_hour: int = 10
     max_message_chars: int = 4000
     max_frame_bytes: int = 64 * 1024
-    #: Outbound frames queued for one slow client before it is disconnected (1013).
+    #: Events and list updates queued for one slow client before it is disconnected (1013).
     max_pending_frames: int = 1000
+    #: Seconds an outbound frame may wait for a slow client before it is disconnected (1013).
+    send_timeout: float = 10.0
+    #: Seconds between keepalive pings; a client that has not answered one within as long again
+    #: is disconnected (1013).
+    ping_interval: float = 20.0
 
     @property
     def store(self) -> str:
@@ -83,6 +97,8 @@ class Settings:
             "conversations_per_hour": ("PARLEY_CONVERSATIONS_PER_HOUR", int),
             "max_frame_bytes": ("PARLEY_MAX_FRAME_BYTES", int),
             "max_pending_frames": ("PARLEY_MAX_PENDING_FRAMES", int),
+            "send_timeout": ("PARLEY_SEND_TIMEOUT", parse_seconds),
+            "ping_interval": ("PARLEY_PING_INTERVAL", parse_seconds),
         }
         for name, (var, parse) in readers.items():
             if var in env:

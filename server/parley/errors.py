@@ -30,6 +30,7 @@ code; a test checks that none is left unmapped::
     │   └── InvalidResumeToken      a visitor resume token that matches nobody
     ├── RateLimited                 too many messages or new conversations, for now
     ├── BadRequest                  an HTTP query parameter or body is invalid
+    ├── StaffNameTooLong            a new staff member's name is over the limit
     ├── StaffNotFound               no staff member has this id
     ├── BanNotFound                 no bar has this id
     └── StoreUnavailable            the store cannot commit right now
@@ -158,6 +159,10 @@ class RateLimited(ParleyError):
 
 class BadRequest(ParleyError):
     """An HTTP request parameter is invalid."""
+
+
+class StaffNameTooLong(ParleyError):
+    """A new staff member's name is longer than the consoles and widgets can show."""
 
 
 class StaffNotFound(ParleyError):

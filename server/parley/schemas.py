@@ -1,8 +1,12 @@
-"""JSON Schema validation with ECMA-262 anchors.
+"""JSON Schema validation with ECMA-262 anchors and integers written as integers.
 
 ``jsonschema`` checks ``pattern`` with Python's ``re.search``, where a final
 ``$`` also matches before a trailing newline; JSON Schema means end of input.
 :func:`validator` closes that gap so ``"m1\\n"`` never passes ``^[a-z0-9]+$``.
+
+JSON Schema also counts ``2.0`` as an integer. A float reaching a store where an
+int is meant is refused there (Redis ranges) or echoed back as ``2.0``, so here an
+``integer`` is a number written without a fraction or an exponent.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema import Draft202012Validator, TypeChecker, ValidationError, validators
 from referencing import Registry
 
 
@@ -30,8 +34,16 @@ def _pattern(
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+def _is_integer(checker: TypeChecker, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
 # The stubs leave validators.extend untyped.
-StrictValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})  # type: ignore[no-untyped-call]
+StrictValidator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    {"pattern": _pattern},
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
 
 
 def validator(schema: Mapping[str, Any], registry: Registry | None = None) -> Any:

@@ -139,7 +139,8 @@ def test_text_from_the_network_is_never_run_as_html(
         encoding="utf-8",
     )
     s = make_server(policies).start()
-    token = s.add_staff(f"Eve {XSS}", "agent")
+    name = 'Eve <img src=x onerror="window.__xss=1">'  # staff names have at most 64 characters
+    token = s.add_staff(name, "agent")
     visitor = new_page()
     open_widget(visitor, s)
     expect(visitor.locator("#policy-text")).to_contain_text(XSS)
@@ -147,10 +148,10 @@ def test_text_from_the_network_is_never_run_as_html(
     say(visitor, XSS)
     agent = new_page()
     sign_in(agent, s, token)
-    expect(agent.locator("#agent-name")).to_contain_text(XSS)
+    expect(agent.locator("#agent-name")).to_have_text(name)
     open_conversation(agent, conversation_id)
     reply(agent, XSS)
-    expect(visitor.locator("li.msg.agent .who")).to_have_text(f"Eve {XSS}")
+    expect(visitor.locator("li.msg.agent .who")).to_have_text(name)
     end_conversation(agent, "1.1", XSS)
     expect(visitor.locator("#notice")).to_contain_text(XSS)
     expect(agent.locator('#transcript [data-type="closed"]')).to_contain_text(XSS)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from harness import Server
@@ -155,3 +156,73 @@ def test_the_affirmative_act_is_recorded_with_the_acceptance(
         "Ticked “I have read and accept the Conduct Policy v2” and pressed “Start chat”"
     )
     assert record["time_zone"] and record["widget_build"].startswith("parley-widget/")
+
+
+def test_a_client_id_with_dots_and_colons_finds_its_own_bubble(
+    server: Server, new_page: Callable[..., Page]
+) -> None:
+    """Client ids may hold `.` and `:` (protocol §1); the widget escapes them with the real
+    CSS.escape, so the acknowledged event replaces the pending bubble instead of doubling it."""
+    page = new_page()
+    page.add_init_script("let n = 0; crypto.randomUUID = () => `m.${++n}:x`;")
+    open_widget(page, server)
+    accept(page)
+    say(page, "an id that needs escaping")
+    mine = page.locator("li.msg.visitor")
+    expect(mine).to_have_count(1)
+    expect(mine).to_have_attribute("data-client-id", "m.1:x")
+    expect(mine.locator(".state")).not_to_have_text("Sending…")
+
+
+HOSTILE = {
+    "all-unset": "* { all: unset }",
+    "huge-text": "* { font-size: 44px !important }",
+    "relative-divs": "div { position: relative !important }",
+    "more": "div { display: none !important }\n"
+    "* { direction: rtl !important; color: red !important }",
+}
+
+# Where the widget's parts are and how their text is set, read from inside its shadow root.
+LAYOUT = """() => {
+  const root = document.getElementById("parley-widget").shadowRoot;
+  const part = (id) => {
+    const el = root.getElementById(id);
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    return [id, Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height),
+      s.fontSize, s.fontFamily, s.lineHeight, s.color];
+  };
+  return ["launcher", "panel", "policy-text", "agree", "start", "close", "status"].map(part);
+}"""
+
+
+def widget_layout(page: Page, server: Server, hostile: str | None) -> list[list[object]]:
+    """The launcher closed (where and how big), then the panel open on the policy gate."""
+    page.goto(f"{server.http}/")
+    if hostile:  # a constructed sheet: the demo page's CSP refuses inline <style>
+        page.evaluate(
+            "css => { const s = new CSSStyleSheet(); s.replaceSync(css);"
+            " document.adoptedStyleSheets = [...document.adoptedStyleSheets, s]; }",
+            hostile,
+        )
+    expect(page.locator("#launcher")).to_be_visible()
+    closed = page.evaluate(LAYOUT)[0]
+    page.click("#launcher")
+    expect(page.locator("#policy-text")).not_to_be_empty()
+    return [closed, *page.evaluate(LAYOUT)[1:]]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_host_page_css_cannot_move_or_resize_the_widget(
+    server: Server, new_page: Callable[..., Page], shot: Callable[[Page, str], Path], name: str
+) -> None:
+    """docs/widget.md promises the page's CSS cannot break the widget: rules that match the
+    host element itself leave the launcher bottom-right at its size and font, the panel on
+    screen and every text its size."""
+    expected = widget_layout(new_page(), server, None)
+    launcher = expected[0]
+    assert launcher[1] + launcher[3] == 1280 - 16 and launcher[2] + launcher[4] == 800 - 16
+    assert expected[2][8] == "rgb(31, 35, 40)", "the policy text is in the widget's own colour"
+    page = new_page()
+    assert widget_layout(page, server, HOSTILE[name]) == expected
+    shot(page, name)

@@ -175,6 +175,8 @@ def test_format_time_is_utc_with_milliseconds_and_z() -> None:
     """Transcript time format: RFC 3339, UTC, exactly three fraction digits, 'Z'."""
     assert format_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
     assert format_time(datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=UTC)).endswith("05.999Z")
+    early = format_time(datetime(999, 1, 2, tzinfo=UTC))
+    assert early == "0999-01-02T00:00:00.000Z", "four digits of year: times sort as strings"
     paris = timezone(timedelta(hours=2))
     local = datetime(2026, 6, 1, 14, 0, 0, 7000, tzinfo=paris)
     assert format_time(local) == "2026-06-01T12:00:00.007Z"

@@ -96,8 +96,38 @@ COMMON_BAD: list[Any] = [
     pytest.param(raw('{"type": null}'), "unknown_type", id="null-type"),
 ]
 
+#: Nesting a 2 KB frame 1000 levels deep (beyond Python's recursion limit when it is walked).
+DEEP = "[" * 1000 + "]" * 1000
+
+#: Values the server cannot carry: a JSON escape of a lone surrogate (no Unicode text holds it:
+#: it can be neither stored, hashed, nor echoed in an error frame), deep nesting, and integers
+#: beyond 2**53 - 1 (SQLite's INTEGER overflows at 2**63). Each used to close the socket 1011.
+UNCARRIABLE: list[Any] = [
+    pytest.param(raw(r'{"type": "\ud800"}'), "bad_json", id="surrogate-type"),
+    pytest.param(raw(r'{"type": "ping", "\udc00": 1}'), "bad_json", id="surrogate-key"),
+    pytest.param(raw('{"type": "ping", "x": ' + DEEP + "}"), "bad_json", id="deep-nesting"),
+    pytest.param(raw(DEEP), "bad_json", id="deep-array"),
+    pytest.param(obj(type="ping", n=2**63), "bad_json", id="int-2to63-extra-field"),
+]
+
 VISITOR_BAD: list[Any] = [
     *COMMON_BAD,
+    *UNCARRIABLE,
+    pytest.param(
+        raw(r'{"type": "message", "client_id": "\ud800", "text": "hi"}'),
+        "bad_json",
+        id="surrogate-client-id",
+    ),
+    pytest.param(
+        raw(r'{"type": "message", "client_id": "m1", "text": "hi \udfff"}'),
+        "bad_json",
+        id="surrogate-text",
+    ),
+    pytest.param(
+        obj(type="hello", resume={"conversation_id": "c_abcdefghij", "last_seq": 2**64}),
+        "bad_json",
+        id="resume-last-seq-2to64",
+    ),
     pytest.param(
         raw('{"type": "message", "client_id": "m1", "text": NaN}'), "bad_json", id="nan-literal"
     ),
@@ -153,6 +183,37 @@ VISITOR_BAD: list[Any] = [
 
 AGENT_BAD: list[Any] = [
     *COMMON_BAD,
+    *UNCARRIABLE,
+    pytest.param(
+        raw(r'{"type": "reply", "conversation_id": "c_\ud800", "client_id": "r1", "text": "hi"}'),
+        "bad_json",
+        id="surrogate-conversation-id",
+    ),
+    pytest.param(
+        obj(type="warn", conversation_id="{conv}", clause_id="1.1", message_seqs=[2**63]),
+        "bad_json",
+        id="warn-message-seqs-2to63",
+    ),
+    pytest.param(
+        obj(type="close", conversation_id="{conv}", clause_id="1.1", message_seqs=[-(2**63) - 1]),
+        "bad_json",
+        id="close-message-seqs-minus-2to63",
+    ),
+    pytest.param(
+        obj(type="join", conversation_id="{conv}", last_seq=2**63),
+        "bad_json",
+        id="join-last-seq-2to63",
+    ),
+    pytest.param(
+        obj(type="join", conversation_id="{conv}", last_seq=1.0),
+        "invalid_frame",
+        id="join-last-seq-float",
+    ),
+    pytest.param(
+        obj(type="warn", conversation_id="{conv}", clause_id="1.1", message_seqs=[0]),
+        "invalid_frame",
+        id="warn-message-seqs-0",
+    ),
     pytest.param(
         raw('{"type": "reply", "conversation_id": "c_abcdefgh", "client_id": "r1", "text": NaN}'),
         "bad_json",
@@ -377,6 +438,26 @@ async def test_invariant7_binary_frame_closes_1003_and_stores_nothing(
     assert summary(await transcript(server, compliance_token, conversation_id)) == [
         (1, "acceptance", None, None)
     ] + ([(2, "agent_joined", None, None)] if endpoint == "agent" else [])
+
+
+@pytest.mark.parametrize("endpoint", ["visitor", "agent"])
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"type": "ping", "x": "\xff"}', b'{"type": "ping", "x": "\xed\xa0\x80"}'],
+    ids=["invalid-byte", "encoded-surrogate"],
+)
+async def test_invariant7_a_text_frame_that_is_not_utf8_closes_1007(
+    server: Server, endpoint: str, payload: bytes
+) -> None:
+    """A text frame must be UTF-8 (RFC 6455); a surrogate encoded in it is not. The WebSocket
+    layer closes with 1007 before the frame reaches the codec, and logs no traceback for it
+    (see the last test of this file); the server carries on."""
+    async with client(f"{server.ws}/ws/{endpoint}") as c:
+        await c.ws.send(payload, text=True)
+        assert await closed_with(c) == 1007
+    async with visitor(server) as v:
+        await v.accept()
+        assert (await v.say("after a bad text frame", "u"))["seq"] == 2
 
 
 @pytest.mark.parametrize("endpoint", ["visitor", "agent"])

@@ -79,8 +79,9 @@ async def test_acceptances_filter_by_visitor_version_and_time_as_json_and_csv(
 ) -> None:
     before = datetime.now(UTC) - timedelta(seconds=1)
     facts = {"locale": "de-DE", "page_url": '=HYPERLINK("http://evil.example")'}
+    affirmation = "Ticked “I have read and accept the Conduct Policy v2” and pressed “Start chat”"
     async with visitor(server, client=facts) as v:
-        conversation_id = await v.accept()
+        conversation_id = await v.accept(affirmation=affirmation)
     query = f"/api/compliance/acceptances?visitor_id={v.visitor_id}"
     listed = (await api(server, query, compliance_token)).json()
     assert [a["conversation_id"] for a in listed["items"]] == [conversation_id]
@@ -90,6 +91,8 @@ async def test_acceptances_filter_by_visitor_version_and_time_as_json_and_csv(
         server, f"/api/compliance/acceptances?since={since}&limit=500", compliance_token
     )
     assert conversation_id in [a["conversation_id"] for a in recent.json()["items"]]
+    long_ago = await api(server, f"{query}&since=0999-01-01T00:00:00Z", compliance_token)
+    assert [a["conversation_id"] for a in long_ago.json()["items"]] == [conversation_id]
     later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     none = await api(server, f"/api/compliance/acceptances?since={later}", compliance_token)
     assert none.json()["items"] == []
@@ -101,6 +104,8 @@ async def test_acceptances_filter_by_visitor_version_and_time_as_json_and_csv(
     rows = list(csv.DictReader(io.StringIO(sheet.text)))
     assert [r["conversation_id"] for r in rows] == [conversation_id]
     assert rows[0]["page_url"].startswith("'="), "a formula is defused for spreadsheets"
+    assert rows[0]["affirmation"] == affirmation, "the export keeps the affirmative act"
+    assert set(rows[0]) == set(listed["items"][0]), "the sheet has every field the JSON has"
     bad = await api(server, "/api/compliance/acceptances?since=yesterday", compliance_token)
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_request"
 
@@ -123,6 +128,43 @@ async def test_closures_under_a_clause_with_counts(
     assert all_counts[(2, "3.2")] >= 1 and all_counts[(2, "3.1")] == counts[(2, "3.1")]
     sheet = await api(server, "/api/compliance/closures?clause_id=3.1&format=csv", compliance_token)
     assert {r["clause_id"] for r in csv.DictReader(io.StringIO(sheet.text))} == {"3.1"}
+
+
+def utc_ms(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+async def test_closures_are_found_by_when_they_were_closed_acceptances_by_when_accepted(
+    server: Server, agent_token: str, compliance_token: str
+) -> None:
+    """Compliance staff ask "what was closed last week": ``since``/``until`` on /closures
+    apply to the closure time, on /acceptances to the acceptance time."""
+    async with visitor(server) as v:
+        conversation_id = await v.accept()
+        await asyncio.sleep(0.05)
+        between = utc_ms(datetime.now(UTC))
+        await asyncio.sleep(0.05)
+        async with agent(server, agent_token) as a:
+            await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": "2.2"})
+            await a.expect("done")
+
+    async def found(listing: str, query: str) -> list[str]:
+        path = f"/api/compliance/{listing}?visitor_id={v.visitor_id}&{query}"
+        return [
+            i["conversation_id"]
+            for i in (await api(server, path, compliance_token)).json()["items"]
+        ]
+
+    assert await found("closures", f"since={between}") == [conversation_id]
+    assert await found("closures", f"until={between}") == []
+    assert await found("acceptances", f"since={between}") == []
+    assert await found("acceptances", f"until={between}") == [conversation_id]
+    counted = await api(
+        server,
+        f"/api/compliance/closures?visitor_id={v.visitor_id}&since={between}",
+        compliance_token,
+    )
+    assert [(c["clause_id"], c["count"]) for c in counted.json()["counts"]] == [("2.2", 1)]
 
 
 async def test_the_audit_trail_records_agents_actions_and_only_compliance_reads_it(
@@ -202,23 +244,26 @@ async def test_a_future_version_takes_effect_by_itself_and_open_conversations_ke
     make_server: Callable[..., Server], policies: Path
 ) -> None:
     """Policy lifecycle: v3 comes into force at its time, with nobody restarting anything;
-    the visitor at the gate is offered it; a conversation accepted under v2 keeps v2."""
-    soon = (datetime.now(UTC) + timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    the visitor at the gate is offered it; a conversation accepted under v2 keeps v2.
+
+    v3's time must still be ahead once the server is up and the first visitor has accepted
+    v2; on a loaded 2-core machine start-up alone has taken more than 4 seconds."""
+    soon = (datetime.now(UTC) + timedelta(seconds=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
     v3 = (policies / "conduct-v2.toml").read_text(encoding="utf-8")
     v3 = v3.replace("version = 2", "version = 3").replace(
         'effective = "2026-09-01T00:00:00Z"', f'effective = "{soon}"'
     )
     (policies / "conduct-v3.toml").write_text(v3.replace("Do not insult", "Never insult"))
     s = make_server(policies).start()
-    token = s.add_staff("Alice Agent", "agent")
-    compliance = s.add_staff("Carol", "compliance")
     async with visitor(s) as early, visitor(s) as waiting:
         conversation_id = await early.accept()
         assert early.policy["version"] == 2
         assert (await waiting.expect("policy"))["version"] == 2
-        offered = await waiting.expect("policy", timeout=30)
+        offered = await waiting.expect("policy", timeout=40)
         assert offered["version"] == 3 and "Never insult" in offered["text"]
         assert (await waiting.accept_offer(offered)) != conversation_id
+    token = s.add_staff("Alice Agent", "agent")
+    compliance = s.add_staff("Carol", "compliance")
     async with agent(s, token) as a:
         await a.send({"type": "join", "conversation_id": conversation_id})
         joined = await a.expect("joined")

@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from parley.errors import BadJson, InvalidFrame, MessageTooLong, UnknownType
-from parley.protocol.codec import Codec, Endpoint, encode, validators
+from parley.protocol.codec import (
+    MAX_DEPTH,
+    MAX_NUMBER,
+    Codec,
+    Endpoint,
+    encode,
+    parse,
+    request_context,
+    validators,
+)
 
 MAX = 50
 SHA = "0b34ca9c061365192a0762ce895be2f6508cf60ccfb37e84e7c758af236b10d5"
@@ -260,3 +269,147 @@ def test_the_limit_is_per_codec() -> None:
 def test_encode_is_compact_utf8_json() -> None:
     """Protocol: outbound frames are compact JSON with non-ASCII kept as is."""
     assert encode({"type": "message", "text": "café"}) == '{"type":"message","text":"café"}'
+
+
+# ---------------------------------------------------------------- what the server cannot carry
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    "raw",
+    [
+        r'{"type": "\ud800"}',
+        r'{"type": "message", "client_id": "\udfff", "text": "hi"}',
+        r'{"type": "message", "client_id": "m1", "text": "hi \ud83d there"}',
+        r'{"type": "reply", "conversation_id": "c_\ud800bcdefgh", "client_id": "r1", "text": "x"}',
+        r'{"type": "ping", "\ud800": 1}',
+    ],
+    ids=["type", "client-id", "text", "conversation-id", "key"],
+)
+def test_a_lone_surrogate_anywhere_is_bad_json(endpoint: Endpoint, raw: str) -> None:
+    """Invariant 7: a "\\ud800" escape decodes to no Unicode text; it cannot be stored, hashed or
+    echoed, so the frame is refused as bad_json before anything reads it."""
+    with pytest.raises(BadJson):
+        codec(endpoint).decode(raw)
+
+
+def test_a_surrogate_pair_is_one_character_and_decodes() -> None:
+    """Protocol: an escaped pair is a valid character (here 😀) and reaches the session."""
+    frame = codec(Endpoint.VISITOR).decode(
+        r'{"type":"message","client_id":"m1","text":"\ud83d\ude00"}'
+    )
+    assert frame["text"] == "\U0001f600"
+
+
+def nested(depth: int) -> str:
+    """A ping whose extra field holds arrays nested so the frame is ``depth`` levels deep."""
+    return '{"type": "ping", "x": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1000, 100_000])
+def test_nesting_deeper_than_the_limit_is_bad_json(endpoint: Endpoint, depth: int) -> None:
+    """Invariant 7: deep nesting is refused before the schema (whose messages repr the value)."""
+    with pytest.raises(BadJson):
+        codec(endpoint).decode(nested(depth))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_nesting_within_the_limit_reaches_the_schema(endpoint: Endpoint) -> None:
+    """Invariant 7: a frame just within the depth limit is judged by its schema (extra field)."""
+    assert_invalid(endpoint, nested(MAX_DEPTH), "'x'")
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    "number",
+    [MAX_NUMBER + 1, -(MAX_NUMBER + 1), 2**63, 2**64, 10**30, "1e300", "-1e300"],
+    ids=["2^53", "-2^53", "2^63", "2^64", "10^30", "1e300", "-1e300"],
+)
+def test_a_number_beyond_2_53_anywhere_is_bad_json(endpoint: Endpoint, number: object) -> None:
+    """Invariant 7: numbers beyond 2**53 - 1 never reach a schema or a store (SQLite overflows
+    at 2**63), wherever they are: a known field, a list, an unknown field."""
+    raws = [
+        f'{{"type": "join", "conversation_id": "{CONV}", "last_seq": {number}}}',
+        f'{{"type": "warn", "conversation_id": "{CONV}", "clause_id": "1.1", '
+        f'"message_seqs": [{number}]}}',
+        f'{{"type": "ping", "n": {number}}}',
+    ]
+    for raw in raws:
+        with pytest.raises(BadJson, match="beyond"):
+            codec(endpoint).decode(raw)
+
+
+def test_the_largest_number_is_accepted_where_a_seq_is() -> None:
+    """Protocol: 2**53 - 1 is a valid seq (a join past the end is taken as the end)."""
+    raw = f'{{"type": "join", "conversation_id": "{CONV}", "last_seq": {MAX_NUMBER}}}'
+    assert codec(Endpoint.AGENT).decode(raw)["last_seq"] == MAX_NUMBER
+
+
+@pytest.mark.parametrize(
+    "endpoint, raw, path",
+    [
+        (
+            Endpoint.AGENT,
+            f'{{"type": "join", "conversation_id": "{CONV}", "last_seq": 2.0}}',
+            "$.last_seq",
+        ),
+        (
+            Endpoint.AGENT,
+            f'{{"type": "warn", "conversation_id": "{CONV}", "clause_id": "1.1", '
+            '"message_seqs": [1e1]}',
+            "$.message_seqs[0]",
+        ),
+        (
+            Endpoint.VISITOR,
+            f'{{"type": "accept", "policy_id": "conduct", "version": 1.0, "sha256": "{SHA}"}}',
+            "$.version",
+        ),
+        (
+            Endpoint.VISITOR,
+            f'{{"type": "hello", "resume": {{"conversation_id": "{CONV}", "last_seq": 0.0}}}}',
+            "$.resume.last_seq",
+        ),
+    ],
+    ids=["join-last-seq", "message-seqs", "accept-version", "resume-last-seq"],
+)
+def test_an_integer_written_as_a_float_is_invalid(endpoint: Endpoint, raw: str, path: str) -> None:
+    """Invariant 7: 2.0 or 1e1 is not an integer here: a float seq would reach the store (Redis
+    refuses it in a range, so the client would be told `unavailable`)."""
+    assert_invalid(endpoint, raw, path, "integer")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"type": "hello", "resume": {"conversation_id": "' + CONV + '", "last_seq": -1}}',
+        '{"type": "accept", "policy_id": "conduct", "version": 0, "sha256": "' + SHA + '"}',
+    ],
+    ids=["negative-last-seq", "version-0"],
+)
+def test_numbers_below_their_minimum_are_invalid(raw: str) -> None:
+    """Invariant 7: a seq is never negative and a version starts at 1."""
+    with pytest.raises(InvalidFrame):
+        codec(Endpoint.VISITOR).decode(raw)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_an_error_message_quoting_the_frame_is_clipped(endpoint: Endpoint) -> None:
+    """Invariant 7: a refusal quoting a huge client value stays short (the value is not echoed
+    whole in the error frame)."""
+    long_name = "k" * 20_000
+    with pytest.raises(InvalidFrame) as invalid:
+        codec(endpoint).decode(json.dumps({"type": "ping", long_name: 1}))
+    with pytest.raises(UnknownType) as unknown:
+        codec(endpoint).decode(json.dumps({"type": "t" * 20_000}))
+    assert len(str(invalid.value)) <= 300
+    assert len(str(unknown.value)) <= 300
+
+
+def test_request_context_echoes_short_strings_of_a_parsed_frame_only() -> None:
+    """Protocol: an error names the request it answers, never a long or non-string value, and a
+    frame that did not parse gets no context."""
+    frame = parse(json.dumps({"type": "message", "client_id": "m1", "conversation_id": 5}))
+    assert request_context(frame) == {"request": "message", "client_id": "m1"}
+    assert request_context(parse(json.dumps({"type": "x" * 65, "client_id": ""}))) == {}
+    assert request_context(None) == {}

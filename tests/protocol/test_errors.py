@@ -11,7 +11,16 @@ import pytest
 
 import parley
 from parley import errors as e
-from parley.protocol.errors import CODES, INTERNAL, code_of, error_body, error_frame
+from parley.protocol.errors import (
+    CODES,
+    FAULT_MESSAGES,
+    INTERNAL,
+    code_of,
+    error_body,
+    error_frame,
+    fault_frame,
+    is_fault,
+)
 
 
 def import_all_of_parley() -> None:
@@ -102,6 +111,7 @@ def test_published_codes_never_change() -> None:
         "InvalidResumeToken": "invalid_token",
         "BadRequest": "bad_request",
         "StaffNotFound": "staff_not_found",
+        "StaffNameTooLong": "staff_name_too_long",
         "BadEvidence": "bad_evidence",
         "RateLimited": "rate_limited",
         "Barred": "barred",
@@ -150,3 +160,42 @@ def test_an_unmapped_class_is_internal_not_its_parents_code() -> None:
     assert code_of(e.BadJson("x")) == ("bad_json", 400)
     assert code_of(Unmapped("x")) == INTERNAL
     assert code_of(e.ProtocolError("x")) == INTERNAL
+
+
+def test_a_fault_frame_carries_a_fixed_text_and_the_error_id_never_the_detail() -> None:
+    """No internals to clients: an unavailable store's driver text (hosts, ports) stays in the
+    log; the client is told the documented text and the id the detail was logged under."""
+    detail = "Error 111 connecting to 10.0.0.7:6379. Connection refused."
+    error = e.StoreUnavailable(f"the Redis store could not complete the request: {detail}")
+    assert is_fault(error)
+    frame = fault_frame(error, "e_1", request="message", client_id="m1")
+    assert frame == {
+        "type": "error",
+        "code": "unavailable",
+        "message": FAULT_MESSAGES["unavailable"],
+        "error_id": "e_1",
+        "request": "message",
+        "client_id": "m1",
+    }
+    assert "6379" not in str(frame) and "10.0.0.7" not in str(frame)
+
+
+def test_an_unexpected_exception_is_an_internal_fault() -> None:
+    """No internals to clients: an exception that is no ParleyError is told as `internal`."""
+    error = KeyError("session.feeds['c_secret']")
+    assert is_fault(error)
+    frame = fault_frame(error, "e_2")
+    assert frame == {
+        "type": "error",
+        "code": "internal",
+        "message": FAULT_MESSAGES["internal"],
+        "error_id": "e_2",
+    }
+
+
+def test_only_faults_of_the_server_hide_their_message() -> None:
+    """Error mapping: client errors keep their explanation; each fault text names a real code."""
+    assert not is_fault(e.NotJoined("join first"))
+    assert not is_fault(e.BadJson("frame is not valid JSON"))
+    assert set(FAULT_MESSAGES) == {"unavailable", INTERNAL[0]}
+    assert {code for code, _ in CODES.values()} >= set(FAULT_MESSAGES) - {INTERNAL[0]}

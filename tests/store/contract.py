@@ -8,6 +8,7 @@ async ``store`` fixture (and ``reopen`` to open the same data again, and
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -41,8 +42,11 @@ AGENT = Author(Role.AGENT, "s_agent", "Alice")
 CLIENT = ClientContext("192.0.2.1", "pytest")
 
 
-def versions() -> list[PolicyVersion]:
-    return sorted(policy_files.load_folder(POLICIES), key=lambda v: v.version)
+@functools.cache
+def versions() -> tuple[PolicyVersion, ...]:
+    """The repository's policy versions, read once: parsing and validating the files costs
+    tens of milliseconds, and 200 starts at once would hold the event loop for seconds."""
+    return tuple(sorted(policy_files.load_folder(POLICIES), key=lambda v: v.version))
 
 
 async def start(store: Store, visitor_id: str, conversation_id: str) -> Applied:
@@ -203,8 +207,11 @@ class StoreContract(MerkleContract):
             offered.policy_id, offered.version, None, 10
         )
         assert [c.id for c in by_policy.items] == ids and by_policy.next_cursor is None
-        with pytest.raises(BadRequest):
-            await store.acceptances(Filter(visitor_id="v_pager"), "not-a-cursor", 2)
+        for never_returned in ("not-a-cursor", "", "²", "-1", str(2**63), "9" * 40):
+            with pytest.raises(BadRequest):
+                await store.acceptances(Filter(visitor_id="v_pager"), never_returned, 2)
+            with pytest.raises(BadRequest):
+                await store.audit(never_returned, 2)
 
     async def test_everything_committed_survives_reopening(
         self, store: Store, reopen: Reopen
@@ -235,8 +242,8 @@ class StoreContract(MerkleContract):
             )  # fmt: skip
             await store.apply(
                 cid,
-                lambda c, clause=clause: moderation.close_for_violation(
-                    c, accepted, AGENT, clause, None, T0
+                lambda c, clause=clause, at=at: moderation.close_for_violation(
+                    c, accepted, AGENT, clause, None, at + timedelta(days=2)
                 ),
             )
 
@@ -258,6 +265,14 @@ class StoreContract(MerkleContract):
         assert await ids(acceptances, until="2026-11-02T00:00:00.000Z") == ["c_filter00000"]
         assert await ids(acceptances, policy_id="conduct", version=1) == []
         assert await ids(closures, clause_id="1.2") == ["c_filter00001", "c_filter00002"]
+        # Closures are filtered on when they were closed (days 2 to 4), not on when they started.
+        closed_since = "2026-11-04T00:00:00.000Z"
+        assert await ids(closures, since=closed_since) == ["c_filter00001", "c_filter00002"]
+        assert await ids(closures, until=closed_since) == ["c_filter00000"]
+        assert await ids(acceptances, since=closed_since) == []
+        assert await store.closure_counts(Filter(since=closed_since)) == [
+            ClauseCount("conduct", accepted.version, "1.2", 2)
+        ]
         closed = await store.closures(Filter(clause_id="1.1"), None, 50)
         assert closed.items[0].data["clause"]["id"] == "1.1"
         counts = await store.closure_counts(Filter())

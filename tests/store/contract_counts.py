@@ -55,8 +55,8 @@ async def close_some(store: Store, first: int = 0) -> None:
         elif outcome != "open":
             await store.apply(
                 cid,
-                lambda c, accepted=accepted, clause=outcome: moderation.close_for_violation(
-                    c, accepted, AGENT, clause, None, T0
+                lambda c, accepted=accepted, clause=outcome, at=at: moderation.close_for_violation(
+                    c, accepted, AGENT, clause, None, at
                 ),
             )
 

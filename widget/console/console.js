@@ -32,6 +32,28 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Characters that hide or reorder text (bidi overrides and isolates, zero-width and control
+// characters), the set the evidence document shows as [U+XXXX] (parley/evidence/markup.py).
+const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
+
+const control = (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`;
+
+// Text someone else wrote: its invisible characters shown as [U+XXXX], inside a <bdi> so its
+// direction cannot reorder what follows it.
+function said(text, attrs = {}) {
+  const parts = [];
+  let from = 0;
+  for (const m of text.matchAll(INVISIBLE)) {
+    parts.push(text.slice(from, m.index), el('span', { class: 'ctl' }, control(m[0])));
+    from = m.index + 1;
+  }
+  parts.push(text.slice(from));
+  return el('bdi', attrs, ...parts);
+}
+
+// A staff name: on one line, cut with an ellipsis when long, whole in its tooltip.
+const named = (name) => said(name, { class: 'name', title: name.replace(INVISIBLE, control) });
+
 const visitorLabel = (id) => `Visitor ${String(id ?? '').slice(-6)}`;
 const shortHash = (h) => (h && h.length > 16 ? `${h.slice(0, 8)}…${h.slice(-8)}` : String(h ?? ''));
 const localTime = (iso) => new Date(iso).toLocaleString();
@@ -135,7 +157,7 @@ const handlers = {
     state.attempt = 0;
     sessionStorage.setItem(TOKEN_KEY, state.token);
     setStatus('connected', 'Connected');
-    $('agent-name').textContent = f.agent.name;
+    $('agent-name').replaceChildren(named(f.agent.name));
     $('agent-role').textContent = f.agent.role;
     $('who').hidden = false;
     $('signin-view').hidden = true;
@@ -243,7 +265,7 @@ function renderRow(c) {
   const who = c.last_author === 'agent' ? 'Agent: ' : c.last_author === 'visitor' ? 'Visitor: ' : '';
   const preview = c.last_message == null
     ? el('span', { class: 'preview muted' }, 'No messages yet')
-    : el('span', { class: 'preview' }, el('span', { class: 'preview-who' }, who), c.last_message);
+    : el('span', { class: 'preview' }, el('span', { class: 'preview-who' }, who), said(c.last_message));
   const flag = flooding(c.id)
     ? el('span', { class: 'flag', 'data-flag': 'flooding', title: 'The visitor is sending messages faster than allowed' }, 'Flooding')
     : null;
@@ -403,24 +425,24 @@ const renderers = {
       el('input', { type: 'checkbox', 'data-select-seq': e.seq, checked: thread.selected.has(e.seq), disabled: thread.ended }),
       'Select as evidence') : null;
     return el('article', { class: `bubble from-${role}`, 'data-author-role': role },
-      el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, name), ' · ', timeEl(e.at),
+      el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, named(name)), ' · ', timeEl(e.at),
         mine ? el('span', { class: 'delivery' }, ' · Sent') : null),
-      el('p', { class: 'bubble-text' }, e.data.text), pick);
+      el('p', { class: 'bubble-text' }, said(e.data.text)), pick);
   },
   agent_joined(e) {
-    return systemLine(e, `${e.author.name ?? 'An agent'} joined`);
+    return systemLine(e, named(e.author.name ?? 'An agent'), ' joined');
   },
   resolved(e) {
-    const note = e.data?.note ? ` — “${e.data.note}”` : '';
-    return systemLine(e, `${e.author.name ?? 'An agent'} resolved the conversation${note}`);
+    const note = e.data?.note ? [' — “', said(e.data.note), '”'] : [];
+    return systemLine(e, named(e.author.name ?? 'An agent'), ' resolved the conversation', ...note);
   },
   closed(e) {
     return citation(e, 'closed-block', 'Conversation ended for a policy breach',
-      `${e.author.name ?? 'An agent'} ended the conversation citing clause ${e.data.clause.id} — ${e.data.clause.title}`);
+      [named(e.author.name ?? 'An agent'), ` ended the conversation citing clause ${e.data.clause.id} — ${e.data.clause.title}`]);
   },
   warning(e) {
     return citation(e, 'warning-block', 'Warning to the visitor',
-      `${e.author.name ?? 'An agent'} warned the visitor citing clause ${e.data.clause.id} — ${e.data.clause.title}`);
+      [named(e.author.name ?? 'An agent'), ` warned the visitor citing clause ${e.data.clause.id} — ${e.data.clause.title}`]);
   },
 };
 
@@ -429,19 +451,19 @@ function citation(e, cls, label, title) {
   const d = e.data;
   const quoted = d.messages ?? [];
   return el('section', { class: cls, 'aria-label': label },
-    el('p', { class: 'citation-title' }, title),
-    el('blockquote', { class: 'clause-quote' }, d.clause.text),
-    d.note ? el('p', {}, el('strong', {}, 'Note: '), d.note) : null,
+    el('p', { class: 'citation-title' }, ...title),
+    el('blockquote', { class: 'clause-quote' }, said(d.clause.text)),
+    d.note ? el('p', {}, el('strong', {}, 'Note: '), said(d.note)) : null,
     quoted.length ? el('div', { class: 'quoted' }, el('p', { class: 'quoted-label' }, `Messages quoted (${quoted.length}):`),
       quotedList(quoted)) : null,
     d.notice ? el('details', {}, el('summary', {}, 'What the visitor was shown'),
-      el('p', { class: 'notice-text' }, d.notice)) : null,
+      el('p', { class: 'notice-text' }, said(d.notice))) : null,
     el('p', { class: 'muted small' }, `${d.policy_id} v${d.version} · `, timeEl(e.at)));
 }
 
 function quotedList(messages) {
   return el('ol', { class: 'quoted-list' }, ...messages.map((m) =>
-    el('li', { 'data-quoted-seq': m.seq }, el('span', { class: 'quoted-seq' }, `#${m.seq} `), el('q', {}, m.text))));
+    el('li', { 'data-quoted-seq': m.seq }, el('span', { class: 'quoted-seq' }, `#${m.seq} `), el('q', {}, said(m.text)))));
 }
 
 function renderUnknown(e) { return systemLine(e, `Event: ${e.type}`); }
@@ -462,8 +484,8 @@ function renderPending(clientId, p) {
   });
   // The delivery status goes under the text, so an error stays visible even on a long message.
   return el('article', { class: `bubble from-agent pending${failed ? ' failed' : ''}`, 'data-client-id': clientId },
-    el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, state.agent?.name ?? 'You')),
-    el('p', { class: 'bubble-text' }, p.text),
+    el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, named(state.agent?.name ?? 'You'))),
+    el('p', { class: 'bubble-text' }, said(p.text)),
     el('p', { class: 'bubble-meta' }, el('span', { class: 'delivery', role: failed ? 'alert' : null }, status),
       failed ? ' ' : null, retry, failed ? ' · ' : null, edit));
 }

@@ -8,6 +8,11 @@ from enum import StrEnum
 
 from parley.domain.audit import Actor
 from parley.domain.transcript import Author, Role
+from parley.errors import StaffNameTooLong
+
+#: The longest staff name, in characters (code points). Visitors and agents see it beside
+#: every message and in the audit trail; the UIs cut longer ones they meet with an ellipsis.
+MAX_NAME_CHARS = 64
 
 
 class StaffRole(StrEnum):
@@ -24,6 +29,15 @@ EVIDENCE_ROLES = frozenset({StaffRole.COMPLIANCE, StaffRole.ADMIN})
 def token_hash(token: str) -> str:
     """Tokens are 256-bit random strings, so a plain SHA-256 is a safe one-way hash."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def staff_name(name: str) -> str:
+    """``name`` if a new staff member may have it; StaffNameTooLong if it is over the limit."""
+    if len(name) > MAX_NAME_CHARS:
+        raise StaffNameTooLong(
+            f"a staff name has at most {MAX_NAME_CHARS} characters; this one has {len(name)}"
+        )
+    return name
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,12 @@ class Author:
 
 
 def format_time(at: datetime) -> str:
-    """UTC time as RFC 3339 with milliseconds and a ``Z``: the one form stored and sent."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    """UTC time as RFC 3339 with milliseconds and a ``Z``: the one form stored and sent.
+
+    Always four digits of year (``strftime`` writes 999 for 0999), so stored times
+    compare as strings in time order, which the listings' time filters rely on.
+    """
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> datetime:

@@ -1,4 +1,9 @@
-"""Decode inbound frames: JSON, then a known type, then its JSON Schema, then limits.
+"""Decode inbound frames: JSON the server can carry, a known type, its schema, then limits.
+
+Every frame is parsed once, by :func:`parse`, which refuses what no later step could
+hold: text that is not strict JSON (orjson refuses lone surrogates, ``NaN`` and
+``Infinity``), nesting deeper than :data:`MAX_DEPTH`, and numbers beyond
+:data:`MAX_NUMBER`. So no schema, store, hash or error frame ever meets such a value.
 
 Validators are built once per endpoint, not per frame, from schemas whose
 references (``$ref``) are resolved ahead of time: following a reference at
@@ -23,13 +28,20 @@ from parley.schemas import validator
 SCHEMA_BASE = "https://parley.example/schemas/"
 
 
+#: Objects and arrays nest at most this deep; the deepest valid frame needs 2 (``close.bar``).
+MAX_DEPTH = 8
+#: The largest magnitude of a number: 2**53 - 1, the integers any JSON reader holds exactly
+#: (I-JSON, RFC 7493), well within the 64-bit integers of SQLite and Redis.
+MAX_NUMBER = 2**53 - 1
+#: Longest client string an error frame echoes as context.
+MAX_ECHO = 64
+#: Longest error message made from a refused frame (it may quote the client's values).
+MAX_PROBLEM = 300
+
+
 class Endpoint(StrEnum):
     VISITOR = "visitor"
     AGENT = "agent"
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 @cache
@@ -83,20 +95,24 @@ class Codec:
 
     def decode(self, raw: str) -> dict[str, Any]:
         """Return the frame as a dict; raise a :class:`~parley.errors.ProtocolError` subclass."""
-        try:
-            frame = json.loads(raw, parse_constant=_refuse_constant)
-        except ValueError as e:
-            raise BadJson(f"frame is not valid JSON: {e}") from None
-        if not isinstance(frame, dict):
-            raise BadJson(f"frame must be a JSON object, not {type(frame).__name__}")
+        return self.check(parse(raw))
+
+    def check(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """``frame`` (from :func:`parse`) if its type, schema and text length are right.
+
+        Raises UnknownType, InvalidFrame or MessageTooLong.
+        """
         kind = frame.get("type")
         check = self._validators.get(kind) if isinstance(kind, str) else None
         if check is None:
             known = ", ".join(sorted(self._validators))
-            raise UnknownType(f"unknown frame type {kind!r}; {self.endpoint} frames are: {known}")
+            raise UnknownType(
+                f"unknown frame type {_clip(repr(kind), MAX_ECHO)}; "
+                f"{self.endpoint} frames are: {known}"
+            )
         error = best_match(check.iter_errors(frame))
         if error is not None:
-            raise InvalidFrame(f"{kind}: {error.json_path}: {error.message}")
+            raise InvalidFrame(_clip(f"{kind}: {error.json_path}: {error.message}", MAX_PROBLEM))
         text = frame.get("text")
         if isinstance(text, str) and len(text) > self.max_message_chars:
             raise MessageTooLong(
@@ -105,19 +121,44 @@ class Codec:
         return frame
 
 
-def request_context(raw: str) -> dict[str, str]:
-    """What an error frame may echo of a frame that failed: its type and ids, if short strings."""
+def parse(raw: str) -> dict[str, Any]:
+    """The JSON object ``raw`` holds, if the server can carry every value in it; else BadJson."""
     try:
-        frame = json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError:
-        return {}
+        frame = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise BadJson(f"frame is not valid JSON: {e}") from None
     if not isinstance(frame, dict):
+        raise BadJson(f"frame must be a JSON object, not {type(frame).__name__}")
+    _within_limits(frame, 1)
+    return frame
+
+
+def _within_limits(value: Any, depth: int) -> None:
+    if isinstance(value, dict | list):
+        if depth > MAX_DEPTH:
+            raise BadJson(f"frame nests objects and arrays deeper than {MAX_DEPTH} levels")
+        for item in value.values() if isinstance(value, dict) else value:
+            _within_limits(item, depth + 1)
+    elif isinstance(value, int | float) and abs(value) > MAX_NUMBER:
+        raise BadJson(f"frame holds a number beyond ±{MAX_NUMBER} (2**53 - 1)")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def request_context(frame: dict[str, Any] | None) -> dict[str, str]:
+    """What an error frame may echo of a parsed frame that failed: its type and ids, if short.
+
+    ``None`` (a frame that did not parse) echoes nothing.
+    """
+    if frame is None:
         return {}
     names = {"type": "request", "client_id": "client_id", "conversation_id": "conversation_id"}
     return {
         echo: frame[name]
         for name, echo in names.items()
-        if isinstance(frame.get(name), str) and 0 < len(frame[name]) <= 64
+        if isinstance(frame.get(name), str) and 0 < len(frame[name]) <= MAX_ECHO
     }
 
 

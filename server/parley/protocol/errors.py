@@ -32,12 +32,22 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.InvalidResumeToken: ("invalid_token", 401),
     e.RateLimited: ("rate_limited", 429),
     e.BadRequest: ("bad_request", 400),
+    e.StaffNameTooLong: ("staff_name_too_long", 422),
     e.StaffNotFound: ("staff_not_found", 404),
     e.BanNotFound: ("ban_not_found", 404),
     e.StoreUnavailable: ("unavailable", 503),
 }
 
 INTERNAL = ("internal", 500)
+
+#: What a client is told of a fault on the server's side, by code: a fixed text, never the
+#: detail (a driver's message names hosts and ports). The detail goes to the server log under
+#: the ``error_id`` the frame carries (docs/protocol.md §1).
+FAULT_MESSAGES = {
+    "unavailable": "The service is unavailable just now and nothing was stored. "
+    "Retry the same request.",
+    INTERNAL[0]: "The server failed unexpectedly and closes this connection. Reconnect and resume.",
+}
 
 #: HTTP errors raised by routing itself (no ParleyError behind them)
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -55,6 +65,23 @@ def error_frame(error: e.ParleyError, **context: Any) -> dict[str, Any]:
         "code": code_of(error)[0],
         "message": str(error),
         **error.extra,
+        **context,
+    }
+
+
+def is_fault(error: BaseException) -> bool:
+    """Whether ``error`` is the server's fault, not the client's (it gets :func:`fault_frame`)."""
+    return not isinstance(error, e.ParleyError) or code_of(error)[0] in FAULT_MESSAGES
+
+
+def fault_frame(error: BaseException, error_id: str, **context: Any) -> dict[str, Any]:
+    """The error frame for a fault: its code, a fixed message, and the id it was logged under."""
+    code = code_of(error)[0] if isinstance(error, e.ParleyError) else INTERNAL[0]
+    return {
+        "type": "error",
+        "code": code,
+        "message": FAULT_MESSAGES[code],
+        "error_id": error_id,
         **context,
     }
 

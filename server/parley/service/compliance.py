@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from parley.domain.chain import verify_links
-from parley.domain.transcript import Event, EventType, format_time, verify_chain
-from parley.errors import BadRequest, ConversationNotFound
+from parley.domain.transcript import Event, EventType, verify_chain
+from parley.errors import ConversationNotFound
 from parley.service.core import Core
 from parley.store.base import MAX_PAGE, Filter
 
 ACCEPTANCE_COLUMNS = [
     "conversation_id", "accepted_at", "visitor_id", "policy_id", "version", "title", "sha256",
-    "ip", "user_agent", "locale", "time_zone", "page_url", "widget_build", "event_hash",
+    "ip", "user_agent", "locale", "time_zone", "page_url", "widget_build", "affirmation",
+    "event_hash",
 ]  # fmt: skip
 CLOSURE_COLUMNS = [
     "conversation_id", "closed_at", "policy_id", "version", "sha256", "clause_id",
@@ -50,25 +50,6 @@ def closure_record(event: Event) -> dict[str, Any]:
     }
 
 
-def check_limit(limit: int) -> int:
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
-    return limit
-
-
-def parse_time(name: str, value: str | None) -> str | None:
-    """An RFC 3339 time or date from a query, in the stored form; BadRequest otherwise."""
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"{name} {value!r} is not an RFC 3339 date or time") from None
-    if at.tzinfo is None:
-        raise BadRequest(f"{name} {value!r} needs a time zone, e.g. 2026-11-01T00:00:00Z")
-    return format_time(at)
-
-
 async def conversation_record(core: Core, conversation_id: str) -> dict[str, Any]:
     """The acceptance (with the exact text), the whole transcript and the closure, if any."""
     conv = await core.store.conversation(conversation_id)
@@ -87,14 +68,14 @@ async def conversation_record(core: Core, conversation_id: str) -> dict[str, Any
 
 
 async def acceptances(core: Core, where: Filter, cursor: str | None, limit: int) -> dict[str, Any]:
-    page = await core.store.acceptances(where, cursor, check_limit(limit))
+    page = await core.store.acceptances(where, cursor, limit)
     items = [acceptance_record(e, with_text=False) for e in page.items]
     return {"items": items, "next_cursor": page.next_cursor}
 
 
 async def closures(core: Core, where: Filter, cursor: str | None, limit: int) -> dict[str, Any]:
     """Closures matching ``where`` (one page), and counts per clause over all of them."""
-    page = await core.store.closures(where, cursor, check_limit(limit))
+    page = await core.store.closures(where, cursor, limit)
     counts = await core.store.closure_counts(where)
     return {
         "items": [closure_record(e) for e in page.items],
@@ -110,14 +91,14 @@ async def closures(core: Core, where: Filter, cursor: str | None, limit: int) ->
 async def policy_conversations(
     core: Core, policy_id: str, version: int, cursor: str | None, limit: int
 ) -> dict[str, Any]:
-    page = await core.store.conversations_by_policy(policy_id, version, cursor, check_limit(limit))
+    page = await core.store.conversations_by_policy(policy_id, version, cursor, limit)
     return {"items": [c.to_dict() for c in page.items], "next_cursor": page.next_cursor}
 
 
 async def audit(
     core: Core, cursor: str | None, limit: int, conversation_id: str | None
 ) -> dict[str, Any]:
-    page = await core.store.audit(cursor, check_limit(limit), conversation_id)
+    page = await core.store.audit(cursor, limit, conversation_id)
     return {"items": [e.to_dict() for e in page.items], "next_cursor": page.next_cursor}
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from parley.bus import messages
 from parley.bus.base import Bus
 from parley.domain import policy as policy_rules
-from parley.domain.agent import Staff, StaffRole, token_hash
+from parley.domain.agent import Staff, StaffRole, staff_name, token_hash
 from parley.domain.audit import Actor, AuditAction, AuditDraft, AuditEntry
 from parley.domain.bans import Ban, longest
 from parley.domain.policy import PolicyRef, PolicyVersion
@@ -94,9 +94,12 @@ class Core:
         return staff
 
     async def add_staff(self, name: str, role: StaffRole, by: Actor) -> tuple[Staff, str]:
-        """Create a staff member; return it and its token (shown once, stored only hashed)."""
+        """Create a staff member; return it and its token (shown once, stored only hashed).
+
+        Raises StaffNameTooLong, having stored nothing, for a name over MAX_NAME_CHARS.
+        """
         token = new_token()
-        staff = Staff(self.ids("s"), name, role, format_time(self.clock()))
+        staff = Staff(self.ids("s"), staff_name(name), role, format_time(self.clock()))
         await self.store.add_staff(staff, token_hash(token))
         await self.audit(
             AuditDraft(by, AuditAction.STAFF_ADDED, staff_id=staff.id, details={"role": role})

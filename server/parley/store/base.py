@@ -46,6 +46,7 @@ commit; nothing was written then.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,11 +63,27 @@ from parley.domain.conversation import Conversation, Transition
 from parley.domain.merkle_nodes import NodeId, Plan, consistency_plan, inclusion_plan, root_plan
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event
+from parley.errors import BadRequest
 
 T = TypeVar("T")
 
 #: The largest page any listing returns.
 MAX_PAGE = 500
+
+#: A position a listing pages by: a conversation's number or an audit seq, a 64-bit integer.
+POSITION = re.compile(r"[0-9]{1,19}")
+
+
+def position_after(cursor: str | None) -> int:
+    """The position a page starts after: 0 without a cursor, else the one ``cursor`` names.
+
+    Raises :class:`~parley.errors.BadRequest` for a cursor no listing returns.
+    """
+    if cursor is None:
+        return 0
+    if POSITION.fullmatch(cursor) is None or int(cursor) >= 2**63:
+        raise BadRequest(f"cursor {cursor[:64]!r} is not one this listing returned")
+    return int(cursor)
 
 
 @dataclass(frozen=True)
@@ -86,7 +103,9 @@ class Applied:
 class Filter:
     """Which records a compliance listing returns; ``None`` fields do not filter.
 
-    ``since`` and ``until`` are RFC 3339 UTC times (inclusive, exclusive).
+    ``since`` and ``until`` are times in the stored form (inclusive, exclusive):
+    acceptances and conversations are filtered on when they started (the acceptance),
+    closures and their counts on when the conversation was closed.
     """
 
     visitor_id: str | None = None
@@ -229,11 +248,13 @@ class Store(ABC):
 
     @abstractmethod
     async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
-        """Closure-for-violation events matching ``where``, oldest first."""
+        """Closure-for-violation events matching ``where`` (times: the closure's), oldest
+        conversation first."""
 
     @abstractmethod
     async def closure_counts(self, where: Filter) -> list[ClauseCount]:
-        """How many conversations were closed under each clause of each version."""
+        """How many conversations matching ``where`` (times: the closure's) were closed
+        under each clause of each version."""
 
     @abstractmethod
     async def conversations_by_policy(

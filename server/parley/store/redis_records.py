@@ -14,8 +14,7 @@ from typing import Any
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.transcript import Event, EventType
-from parley.errors import BadRequest
-from parley.store.base import Filter, Page, PastConversation, dumps
+from parley.store.base import Filter, Page, PastConversation, dumps, position_after
 from parley.store.redis_db import (
     ALL,
     AUDIT,
@@ -32,14 +31,17 @@ BATCH = 200
 MODERATION = (EventType.WARNING, EventType.CLOSED)
 
 
-def _matches(c: Conversation, f: Filter) -> bool:
+def _matches(c: Conversation, f: Filter, closed: bool) -> bool:
+    """Whether ``c`` passes ``f``; ``since`` and ``until`` apply to when it ended if
+    ``closed`` (a closure's time), else to when it started."""
+    at = c.ended_at if closed else c.started_at
     return (
         (f.visitor_id is None or c.visitor_id == f.visitor_id)
         and (f.policy_id is None or c.policy.policy_id == f.policy_id)
         and (f.version is None or c.policy.version == f.version)
         and (f.clause_id is None or c.closed_clause == f.clause_id)
-        and (f.since is None or c.started_at >= f.since)
-        and (f.until is None or c.started_at < f.until)
+        and (f.since is None or (at is not None and at >= f.since))
+        and (f.until is None or (at is not None and at < f.until))
     )
 
 
@@ -70,9 +72,7 @@ class RedisRecords(Outbox):
     async def _scan(
         self, index: str, f: Filter, cursor: str | None, limit: int, closed: bool
     ) -> tuple[list[tuple[int, Conversation]], str | None]:
-        if cursor is not None and not cursor.isdigit():
-            raise BadRequest(f"cursor {cursor!r} is not one this listing returned")
-        after = int(cursor) if cursor else 0
+        after = position_after(cursor)
         found: list[tuple[int, Conversation]] = []
         while len(found) <= limit:
             batch = await self.guard(
@@ -86,7 +86,7 @@ class RedisRecords(Outbox):
                 batch, await self.snapshots([b[0] for b in batch]), strict=True
             ):
                 after = int(score)
-                if conv is None or not _matches(conv, f):
+                if conv is None or not _matches(conv, f, closed):
                     continue
                 if closed and conv.state is not ConversationState.CLOSED:
                     continue
@@ -177,10 +177,8 @@ class RedisRecords(Outbox):
     async def audit(
         self, cursor: str | None, limit: int, conversation_id: str | None = None
     ) -> Page[AuditEntry]:
-        if cursor is not None and not cursor.isdigit():
-            raise BadRequest(f"cursor {cursor!r} is not one this listing returned")
+        after = position_after(cursor)
         await self.settle()
-        after = int(cursor) if cursor else 0
         if conversation_id is None:
             seqs = list(range(after + 1, after + limit + 2))
         else:

@@ -25,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from parley.errors import BadRequest, StoreUnavailable
+from parley.errors import StoreUnavailable
+from parley.store.base import position_after
 
 T = TypeVar("T")
 
@@ -264,10 +265,7 @@ class Database:
         self, sql: str, args: tuple[Any, ...], cursor: str | None, limit: int
     ) -> tuple[list[Any], str | None]:
         """Keyset pagination: ``sql`` selects (key, body) with ``key > ?`` and ``LIMIT ?`` last."""
-        if cursor is not None and not cursor.isdigit():
-            raise BadRequest(f"cursor {cursor!r} is not one this listing returned")
-        after = int(cursor) if cursor else 0
-        rows = self.db.execute(sql, (*args, after, limit + 1)).fetchall()
+        rows = self.db.execute(sql, (*args, position_after(cursor), limit + 1)).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
         return [r[1] for r in rows], (str(rows[-1][0]) if more else None)

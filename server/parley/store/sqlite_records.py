@@ -13,9 +13,14 @@ from parley.domain.transcript import Event, EventType
 from parley.store.base import ClauseCount, Filter, Page, PastConversation, dumps
 from parley.store.sqlite_db import Database
 
+#: When a conversation started (its acceptance), and when it ended (a closure's time).
+STARTED = "c.started_at"
+ENDED = "json_extract(c.snapshot, '$.ended_at')"
 
-def _where(f: Filter) -> tuple[str, list[Any]]:
-    """SQL conditions on ``conversations c`` for a compliance filter."""
+
+def _where(f: Filter, time: str) -> tuple[str, list[Any]]:
+    """SQL conditions on ``conversations c`` for a compliance filter; ``since`` and
+    ``until`` apply to ``time``."""
     conditions, args = [], []
     for column, value in (
         ("c.visitor_id", f.visitor_id),
@@ -27,10 +32,10 @@ def _where(f: Filter) -> tuple[str, list[Any]]:
             conditions.append(f"{column} = ?")
             args.append(value)
     if f.since is not None:
-        conditions.append("c.started_at >= ?")
+        conditions.append(f"{time} >= ?")
         args.append(f.since)
     if f.until is not None:
-        conditions.append("c.started_at < ?")
+        conditions.append(f"{time} < ?")
         args.append(f.until)
     return "".join(f" AND {c}" for c in conditions), args
 
@@ -39,9 +44,9 @@ class RecordTables(Database):
     # compliance listings
 
     def _events_page(
-        self, event_sql: str, where: Filter, cursor: str | None, limit: int
+        self, event_sql: str, where: Filter, cursor: str | None, limit: int, time: str
     ) -> Page[Event]:
-        conditions, args = _where(where)
+        conditions, args = _where(where, time)
         items, next_cursor = self.page(
             f"SELECT c.n, e.body FROM conversations c JOIN events e ON e.conversation_id = c.id"
             f" AND {event_sql} WHERE 1 = 1{conditions} AND c.n > ? ORDER BY c.n LIMIT ?",
@@ -52,15 +57,16 @@ class RecordTables(Database):
         return Page([Event.from_dict(json.loads(body)) for body in items], next_cursor)
 
     async def acceptances(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
-        return await self.read(lambda: self._events_page("e.seq = 1", where, cursor, limit))
+        first = "e.seq = 1"
+        return await self.read(lambda: self._events_page(first, where, cursor, limit, STARTED))
 
     async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
         # A closure is the last event of a closed conversation.
         closing = "c.state = 'closed' AND e.seq = json_extract(c.snapshot, '$.last_seq')"
-        return await self.read(lambda: self._events_page(closing, where, cursor, limit))
+        return await self.read(lambda: self._events_page(closing, where, cursor, limit, ENDED))
 
     async def closure_counts(self, where: Filter) -> list[ClauseCount]:
-        conditions, args = _where(where)
+        conditions, args = _where(where, ENDED)
 
         def read() -> list[ClauseCount]:
             rows = self.db.execute(

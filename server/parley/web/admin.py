@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 
 from parley.domain.agent import StaffRole
 from parley.errors import BadJson, BadRequest, BanNotFound, StaffNotFound
 from parley.schemas import validator
 from parley.web.api import core_of, json_endpoint, staff_of
+from parley.web.params import Params
 
 ADMIN = frozenset({StaffRole.ADMIN})
 
@@ -20,7 +21,7 @@ NEW_STAFF = validator(
         "additionalProperties": False,
         "required": ["name", "role"],
         "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": "^[^\\n]+$"},
+            "name": {"type": "string", "minLength": 1, "pattern": "^[^\\n]+$"},
             "role": {"enum": [r.value for r in StaffRole]},
         },
     }
@@ -28,11 +29,14 @@ NEW_STAFF = validator(
 
 
 async def _json_body(request: Request, schema: Any) -> dict[str, Any]:
-    """The request's JSON body, valid against ``schema``; BadJson or BadRequest otherwise."""
+    """The request's JSON body, valid against ``schema``; BadJson or BadRequest otherwise.
+
+    Parsed as strictly as WebSocket frames: UTF-8 only, no lone surrogates, no NaN.
+    """
     try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise BadJson("the request body is not JSON") from None
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as e:
+        raise BadJson(f"the request body is not JSON: {e}") from None
     errors = sorted(schema.iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
         raise BadRequest(f"{errors[0].json_path}: {errors[0].message}")
@@ -41,14 +45,12 @@ async def _json_body(request: Request, schema: Any) -> dict[str, Any]:
 
 
 @json_endpoint
-async def list_staff(request: Request) -> dict[str, Any]:
-    await staff_of(request, ADMIN)
-    return {"items": [s.to_dict() for s in await core_of(request).store.staff()]}
-
-
-@json_endpoint
-async def add_staff(request: Request) -> dict[str, Any]:
+async def staff_members(request: Request) -> dict[str, Any]:
+    """GET lists every staff member; POST adds one and answers its token, shown this once."""
     admin = await staff_of(request, ADMIN)
+    Params(request)
+    if request.method != "POST":
+        return {"items": [s.to_dict() for s in await core_of(request).store.staff()]}
     body = await _json_body(request, NEW_STAFF)
     staff, token = await core_of(request).add_staff(
         body["name"], StaffRole(body["role"]), admin.actor
@@ -59,6 +61,7 @@ async def add_staff(request: Request) -> dict[str, Any]:
 @json_endpoint
 async def revoke_staff(request: Request) -> dict[str, Any]:
     admin = await staff_of(request, ADMIN)
+    Params(request)
     staff = await core_of(request).revoke_staff(request.path_params["id"], admin.actor)
     if staff is None:
         raise StaffNotFound(f"no staff member {request.path_params['id']}")
@@ -79,8 +82,8 @@ LIFT = validator(
 async def list_bans(request: Request) -> dict[str, Any]:
     """Bars in force; ``?all=true`` lists lifted and expired ones too."""
     await staff_of(request, ADMIN)
+    everything = Params(request, "all").flag("all")
     core = core_of(request)
-    everything = request.query_params.get("all") == "true"
     now = core.clock()
     found = [b for b in await core.store.bans() if everything or b.active(now)]
     return {"items": [b.to_dict() for b in found]}
@@ -89,6 +92,7 @@ async def list_bans(request: Request) -> dict[str, Any]:
 @json_endpoint
 async def lift_ban(request: Request) -> dict[str, Any]:
     admin = await staff_of(request, ADMIN)
+    Params(request)
     body = await _json_body(request, LIFT)
     ban = await core_of(request).lift_ban(request.path_params["id"], body["reason"], admin.actor)
     if ban is None:

@@ -1,8 +1,9 @@
-"""HTTP API basics: JSON errors, bearer tokens, paging; and the public endpoints.
+"""HTTP API basics: JSON errors, bearer tokens; and the public endpoints.
 
 Errors are JSON ``{"error": {"code", "message"}}`` with the codes of
-``docs/protocol.md``. Staff endpoints take ``Authorization: Bearer <token>``:
-no valid token is 401, a role that may not is 403.
+``docs/protocol.md`` (:mod:`parley.web.errors`). Staff endpoints take
+``Authorization: Bearer <token>``: no valid token is 401, a role that may not is 403.
+Query and path parameters are read through :mod:`parley.web.params`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from parley.domain.agent import Staff, StaffRole
-from parley.errors import BadRequest, ParleyError, Unauthorized
+from parley.errors import ParleyError, Unauthorized
 from parley.keys import public_key_base64
-from parley.protocol.errors import code_of, error_body
+from parley.protocol.errors import code_of, error_body, is_fault
 from parley.service.core import Core, policy_view
+from parley.web.cursors import Cursors
+from parley.web.errors import fault
+from parley.web.params import Params
 
 Handler = Callable[[Request], Awaitable[Any]]
 
@@ -27,13 +31,23 @@ def core_of(request: Request) -> Core:
     return core
 
 
+def cursors_of(request: Request) -> Cursors:
+    cursors: Cursors = request.app.state.cursors
+    return cursors
+
+
 def json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Run ``handler``; answer its result as JSON (or as-is if a Response), or a typed error."""
+    """Run ``handler``; answer its result as JSON (or as-is if a Response), or a typed error.
+
+    Any other exception is a fault of the server, answered by :func:`parley.web.errors.fault`.
+    """
 
     async def endpoint(request: Request) -> Response:
         try:
             result = await handler(request)
         except ParleyError as e:
+            if is_fault(e):
+                return await fault(request, e)
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(e, Unauthorized) else None
             return JSONResponse(error_body(e), status_code=code_of(e)[1], headers=headers)
         return result if isinstance(result, Response) else JSONResponse(result)
@@ -48,30 +62,16 @@ async def staff_of(request: Request, allowed: frozenset[StaffRole]) -> Staff:
     )
 
 
-def paging(request: Request) -> tuple[str | None, int]:
-    raw = request.query_params.get("limit", "50")
-    if not raw.isdigit():
-        raise BadRequest(f"limit {raw!r} is not a whole number")
-    return request.query_params.get("cursor"), int(raw)
-
-
-def int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise BadRequest(f"{name} {raw!r} is not a whole number")
-    return int(raw)
-
-
 @json_endpoint
 async def policy_in_force(request: Request) -> dict[str, Any]:
+    Params(request)
     return policy_view(core_of(request).policy_in_force())
 
 
 @json_endpoint
 async def signing_key(request: Request) -> dict[str, Any]:
     """The public key that verifies checkpoints: publish it where disputes can find it."""
+    Params(request)
     core = core_of(request)
     latest = await core.store.latest_checkpoint()
     return {
@@ -85,4 +85,5 @@ async def signing_key(request: Request) -> dict[str, Any]:
 
 @json_endpoint
 async def health(request: Request) -> dict[str, Any]:
+    Params(request)
     return {"status": "ok"}

@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -19,11 +17,11 @@ from parley.bus import open_bus
 from parley.config import Settings
 from parley.domain.ratelimit import Limiter
 from parley.errors import PolicyConflict
-from parley.protocol.errors import http_error_body
 from parley.service import tasks
 from parley.service.core import Core
 from parley.store import open_store
-from parley.web import admin, api, compliance, pages
+from parley.web import admin, api, compliance, errors, pages
+from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
 
@@ -51,14 +49,6 @@ async def start_core(settings: Settings) -> Core:
     return core
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
-    """Routing errors answer in the API's JSON error shape, like every other error."""
-    assert isinstance(exc, HTTPException)
-    return JSONResponse(
-        http_error_body(exc.status_code, exc.detail), exc.status_code, headers=exc.headers
-    )
-
-
 SocketEndpoint = Callable[[WebSocket], Awaitable[None]]
 
 
@@ -71,6 +61,10 @@ class ParleyApp:
     WebSockets they add nothing: the endpoints answer every error themselves. So
     the two WebSocket paths skip them; every other request, and a WebSocket on
     any other path, goes through the full Starlette stack.
+
+    Starlette re-raises an HTTP request's unexpected exception after
+    :func:`parley.web.errors.fault` has answered it and logged it under an
+    error id; it stops here, so the server does not log it a second time without one.
     """
 
     def __init__(self, app: Starlette, sockets: Mapping[str, SocketEndpoint]) -> None:
@@ -80,7 +74,11 @@ class ParleyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.sockets.get(scope["path"]) if scope["type"] == "websocket" else None
         if endpoint is None:
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            except Exception:
+                if scope["type"] != "http":
+                    raise
             return
         scope["app"] = self.app
         await endpoint(WebSocket(scope, receive, send))
@@ -91,6 +89,7 @@ def create_app(settings: Settings) -> ParleyApp:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         core = await start_core(settings)
         app.state.core = core
+        app.state.cursors = Cursors.from_signing_key(core.key)
         await core.bus.start()
         background = [
             asyncio.create_task(tasks.anchor_periodically(core, settings.anchor_interval)),
@@ -122,20 +121,19 @@ def create_app(settings: Settings) -> ParleyApp:
                 compliance.visitor_acceptances,
             ),
             Route(
-                "/api/compliance/policies/{policy_id:str}/versions/{version:int}/conversations",
+                "/api/compliance/policies/{policy_id:str}/versions/{version:str}/conversations",
                 compliance.policy_conversations,
             ),
             Route("/api/compliance/closures", compliance.closures),
             Route("/api/compliance/audit", compliance.audit),
-            Route("/api/admin/staff", admin.list_staff, methods=["GET"]),
-            Route("/api/admin/staff", admin.add_staff, methods=["POST"]),
+            Route("/api/admin/staff", admin.staff_members, methods=["GET", "POST"]),
             Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
             Route("/api/admin/bans", admin.list_bans, methods=["GET"]),
             Route("/api/admin/bans/{id:str}/lift", admin.lift_ban, methods=["POST"]),
             *pages.routes(settings.widget_dir),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={HTTPException: errors.routing, Exception: errors.fault},
     )
     app.state.settings = settings
     return ParleyApp(app, sockets)

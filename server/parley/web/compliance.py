@@ -13,33 +13,33 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from parley.domain.agent import EVIDENCE_ROLES
-from parley.errors import BadRequest
 from parley.evidence.html import render
 from parley.service import compliance, evidence
 from parley.store.base import Filter
-from parley.web.api import core_of, int_param, json_endpoint, paging, staff_of
+from parley.web.api import core_of, cursors_of, json_endpoint, staff_of
+from parley.web.params import MAX_VERSION, Paging, Params
 
 #: A cell starting with one of these would be run as a formula by spreadsheet programs.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The query parameters that filter acceptances and closures.
+FILTERS = ("policy_id", "version", "since", "until")
+LISTING = ("limit", "cursor", "format")
 
 
-def _filter(request: Request, **fixed: Any) -> Filter:
-    q = request.query_params
+def _filter(q: Params, visitor_id: str | None = None) -> Filter:
     return Filter(
-        visitor_id=fixed.get("visitor_id", q.get("visitor_id")),
-        policy_id=q.get("policy_id"),
-        version=int_param(request, "version"),
-        clause_id=q.get("clause_id"),
-        since=compliance.parse_time("since", q.get("since")),
-        until=compliance.parse_time("until", q.get("until")),
+        visitor_id=visitor_id if visitor_id is not None else q.text("visitor_id"),
+        policy_id=q.text("policy_id"),
+        version=q.whole("version", 1, MAX_VERSION),
+        clause_id=q.text("clause_id"),
+        since=q.time("since"),
+        until=q.time("until"),
     )
 
 
-def _format(request: Request, allowed: tuple[str, ...]) -> str:
-    chosen = request.query_params.get("format", allowed[0])
-    if chosen not in allowed:
-        raise BadRequest(f"format must be one of {', '.join(allowed)}")
-    return chosen
+def _page(paging: Paging, page: dict[str, Any]) -> dict[str, Any]:
+    """A page as the API answers it: the store's position sealed into an opaque cursor."""
+    return {**page, "next_cursor": paging.next_cursor(page["next_cursor"])}
 
 
 def _csv(rows: list[dict[str, Any]], columns: list[str], next_cursor: str | None) -> Response:
@@ -57,13 +57,14 @@ def _csv(rows: list[dict[str, Any]], columns: list[str], next_cursor: str | None
 @json_endpoint
 async def conversation_record(request: Request) -> dict[str, Any]:
     await staff_of(request, EVIDENCE_ROLES)
+    Params(request)
     return await compliance.conversation_record(core_of(request), request.path_params["id"])
 
 
 @json_endpoint
 async def evidence_bundle(request: Request) -> Response:
     staff = await staff_of(request, EVIDENCE_ROLES)
-    chosen = _format(request, ("json", "html"))
+    chosen = Params(request, "format").choice("format", ("json", "html"))
     bundle = await evidence.export(core_of(request), request.path_params["id"], staff.actor)
     name = f"evidence-{request.path_params['id']}.{chosen}"
     disposition = {"Content-Disposition": f'inline; filename="{name}"'}
@@ -72,10 +73,11 @@ async def evidence_bundle(request: Request) -> Response:
     return JSONResponse(bundle, headers=disposition)
 
 
-async def _acceptances(request: Request, where: Filter) -> Any:
-    chosen = _format(request, ("json", "csv"))
-    cursor, limit = paging(request)
-    page = await compliance.acceptances(core_of(request), where, cursor, limit)
+async def _acceptances(request: Request, q: Params, where: Filter) -> Any:
+    chosen = q.choice("format", ("json", "csv"))
+    paging = q.paging(cursors_of(request))
+    found = await compliance.acceptances(core_of(request), where, paging.after, paging.limit)
+    page = _page(paging, found)
     if chosen == "csv":
         return _csv(page["items"], compliance.ACCEPTANCE_COLUMNS, page["next_cursor"])
     return page
@@ -84,23 +86,25 @@ async def _acceptances(request: Request, where: Filter) -> Any:
 @json_endpoint
 async def acceptances(request: Request) -> Any:
     await staff_of(request, EVIDENCE_ROLES)
-    return await _acceptances(request, _filter(request))
+    q = Params(request, "visitor_id", *FILTERS, *LISTING)
+    return await _acceptances(request, q, _filter(q))
 
 
 @json_endpoint
 async def visitor_acceptances(request: Request) -> Any:
     await staff_of(request, EVIDENCE_ROLES)
-    return await _acceptances(
-        request, _filter(request, visitor_id=request.path_params["visitor_id"])
-    )
+    q = Params(request, *FILTERS, *LISTING)
+    return await _acceptances(request, q, _filter(q, request.path_params["visitor_id"]))
 
 
 @json_endpoint
 async def closures(request: Request) -> Any:
     await staff_of(request, EVIDENCE_ROLES)
-    chosen = _format(request, ("json", "csv"))
-    cursor, limit = paging(request)
-    page = await compliance.closures(core_of(request), _filter(request), cursor, limit)
+    q = Params(request, "visitor_id", "clause_id", *FILTERS, *LISTING)
+    where, chosen = _filter(q), q.choice("format", ("json", "csv"))
+    paging = q.paging(cursors_of(request))
+    found = await compliance.closures(core_of(request), where, paging.after, paging.limit)
+    page = _page(paging, found)
     if chosen == "csv":
         return _csv(page["items"], compliance.CLOSURE_COLUMNS, page["next_cursor"])
     return page
@@ -109,20 +113,19 @@ async def closures(request: Request) -> Any:
 @json_endpoint
 async def policy_conversations(request: Request) -> dict[str, Any]:
     await staff_of(request, EVIDENCE_ROLES)
-    cursor, limit = paging(request)
-    return await compliance.policy_conversations(
-        core_of(request),
-        request.path_params["policy_id"],
-        request.path_params["version"],
-        cursor,
-        limit,
+    q = Params(request, "limit", "cursor")
+    version = q.path_whole("version", 1, MAX_VERSION)
+    paging = q.paging(cursors_of(request))
+    found = await compliance.policy_conversations(
+        core_of(request), request.path_params["policy_id"], version, paging.after, paging.limit
     )
+    return _page(paging, found)
 
 
 @json_endpoint
 async def audit(request: Request) -> dict[str, Any]:
     await staff_of(request, EVIDENCE_ROLES)
-    cursor, limit = paging(request)
-    return await compliance.audit(
-        core_of(request), cursor, limit, request.query_params.get("conversation_id")
-    )
+    q = Params(request, "conversation_id", "limit", "cursor")
+    conversation_id, paging = q.text("conversation_id"), q.paging(cursors_of(request))
+    found = await compliance.audit(core_of(request), paging.after, paging.limit, conversation_id)
+    return _page(paging, found)

@@ -1,14 +1,21 @@
 """The visitor and agent WebSocket endpoints.
 
 Both share one loop: refuse disallowed origins before the upgrade, decode each
-text frame with the endpoint's codec, let the session act, and answer every
-:class:`~parley.errors.ParleyError` with a typed error frame. Close codes:
+text frame with the endpoint's codec, let the session act, and answer every error
+with a typed error frame (a fault of the server's with a fixed text and an error id).
+Close codes:
 
 * 1003 — a binary frame (the protocol is JSON text).
+* 1007 — a text frame that is not UTF-8 (enforced by :mod:`parley.web.transport`).
 * 1008 — an agent's token is refused or revoked (after an ``unauthorized``/``forbidden`` frame).
 * 1009 — a frame over the byte limit (enforced by the WebSocket layer).
-* 1011 — an unexpected server error.
-* 1013 — the client reads too slowly to keep up; reconnect and resume.
+* 1011 — an unexpected server fault (after an ``internal`` error frame).
+* 1013 — the client reads too slowly: a frame waited ``send_timeout`` seconds for it, or
+  ``max_pending_frames`` bus messages did, or it left a keepalive ping unanswered;
+  reconnect and resume.
+
+A client too stalled to take even the close frame is reset (see
+:mod:`parley.web.transport`); either way the reader then ends the session.
 """
 
 from __future__ import annotations
@@ -24,11 +31,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from parley.bus.messages import Message
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError, StoreUnavailable
-from parley.protocol.codec import Codec, Endpoint, encode, request_context
-from parley.protocol.errors import error_frame
+from parley.protocol.codec import Codec, Endpoint, encode, parse, request_context
+from parley.protocol.errors import error_frame, fault_frame, is_fault
 from parley.service import AgentSession, Core, VisitorSession
+from parley.service.core import new_id
 from parley.service.session import Session
 from parley.web.clientip import client_ip
+from parley.web.transport import ABORT, CLOSE_TIMEOUT
 
 log = logging.getLogger("parley.web")
 
@@ -46,23 +55,34 @@ class Connection:
     idle visitors per process, that is memory worth keeping).
     """
 
-    def __init__(self, ws: WebSocket, core: Core, max_pending: int) -> None:
+    def __init__(self, ws: WebSocket, core: Core, max_pending: int, send_timeout: float) -> None:
         self.ws = ws
         self.core = core
         self.max_pending = max_pending
+        self.send_timeout = send_timeout
         self._inbox: collections.deque[tuple[str, Message]] = collections.deque()
         self._overflowed = False
         self._session: Session | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
 
     async def send(self, frame: dict[str, Any]) -> None:
-        """Send one frame; raise WebSocketDisconnect if the client has already gone."""
-        async with self._send_lock:
-            try:
-                await self.ws.send_text(encode(frame))
-            except RuntimeError as e:  # Starlette's "close message has been sent"
-                raise WebSocketDisconnect(1006) from e
+        """Send one frame within the send timeout.
+
+        Raises WebSocketDisconnect if the client has gone, or if it did not take the
+        frame in time: it is then closed with 1013 (or reset).
+        """
+        text = encode(frame)
+        try:
+            async with asyncio.timeout(self.send_timeout), self._send_lock:
+                await self.ws.send_text(text)
+        except TimeoutError:
+            log.warning("closing a connection that took no frame for %g s", self.send_timeout)
+            await self._close(CLOSE_TRY_AGAIN, "too slow; reconnect and resume")
+            raise WebSocketDisconnect(CLOSE_TRY_AGAIN) from None
+        except RuntimeError as e:  # Starlette's "close message has been sent"
+            raise WebSocketDisconnect(1006) from e
 
     def subscribe(self, topic: str) -> Any:
         return self.core.bus.subscribe(topic, self._deliver)
@@ -71,9 +91,16 @@ class Connection:
         if self._overflowed:
             return
         if len(self._inbox) >= self.max_pending:
+            # Close at once: the pump may be stuck sending to this client, and would only
+            # add to what it cannot read.
             self._overflowed = True
-        else:
-            self._inbox.append((topic, message))
+            self._inbox.clear()
+            if self._pump is not None:
+                self._pump.cancel()
+            log.warning("closing a connection that fell %d frames behind", self.max_pending)
+            self._start_close(CLOSE_TRY_AGAIN, "too slow; reconnect and resume")
+            return
+        self._inbox.append((topic, message))
         if self._pump is None and self._session is not None:
             self._pump = asyncio.create_task(self._drain(self._session))
 
@@ -85,10 +112,8 @@ class Connection:
 
     async def _relay_waiting(self, session: Session) -> None:
         try:
-            while self._inbox and not self._overflowed:
+            while self._inbox:
                 await self._relay(session, *self._inbox.popleft())
-            if not self._overflowed:
-                return
         except WebSocketDisconnect:
             return  # the client left while we were relaying; the reader ends the session
         except AuthError as e:
@@ -96,13 +121,10 @@ class Connection:
             with contextlib.suppress(WebSocketDisconnect):
                 await self.send(error_frame(e))
             await self._close(CLOSE_POLICY)
-            return
-        except Exception:
-            log.exception("could not deliver to a connection; closing it")
+        except Exception as e:
+            with contextlib.suppress(WebSocketDisconnect):
+                await self.answer(e)
             await self._close(CLOSE_INTERNAL)
-            return
-        log.warning("closing a connection that fell %d frames behind", self.max_pending)
-        await self._close(CLOSE_TRY_AGAIN)
 
     async def _relay(self, session: Session, topic: str, message: Message) -> None:
         """Hand one bus message to the session, waiting out a store that is briefly away.
@@ -126,8 +148,9 @@ class Connection:
             await self._read(session, codec)
         except WebSocketDisconnect:
             pass
-        except Exception:
-            log.exception("unexpected error on a %s connection", codec.endpoint)
+        except Exception as e:
+            with contextlib.suppress(WebSocketDisconnect):
+                await self.answer(e)
             await self._close(CLOSE_INTERNAL)
         finally:
             session.close()  # no more bus messages: no new pump
@@ -135,27 +158,77 @@ class Connection:
                 pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pump
+            if self._closing is not None:
+                await self._closing
 
     async def _read(self, session: VisitorSession | AgentSession, codec: Codec) -> None:
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            if self.ws.application_state is WebSocketState.DISCONNECTED:
+                return  # closing: what the client sent meanwhile is not acted on
             if message.get("text") is None:
                 await self._close(CLOSE_UNSUPPORTED, "binary frames are not supported")
                 return
+            frame: dict[str, Any] | None = None
             try:
-                await session.handle(codec.decode(message["text"]))
-            except ParleyError as e:
-                await self.send(error_frame(e, **request_context(message["text"])))
+                frame = parse(message["text"])
+                await session.handle(codec.check(frame))
+            except WebSocketDisconnect:
+                raise
+            except Exception as e:
+                await self.answer(e, request_context(frame))
+                if not isinstance(e, ParleyError):
+                    await self._close(CLOSE_INTERNAL)
+                    return
                 if isinstance(e, AuthError) and codec.endpoint is Endpoint.AGENT:
                     await self._close(CLOSE_POLICY)
                     return
 
+    async def answer(self, error: Exception, context: dict[str, str] | None = None) -> None:
+        """Tell the client of ``error``, naming the frame it answers by ``context``.
+
+        A fault of the server's (an unavailable store, an unexpected exception) is
+        logged with its detail under a new error id; the client gets a fixed text
+        and that id, never the detail.
+        """
+        if isinstance(error, ParleyError) and not is_fault(error):
+            await self.send(error_frame(error, **(context or {})))
+            return
+        error_id = new_id("e")
+        frame = fault_frame(error, error_id, **(context or {}))
+        if isinstance(error, ParleyError):
+            log.warning("error %s (%s): %s", error_id, frame["code"], error)
+        else:
+            log.error("error %s (%s): unexpected", error_id, frame["code"], exc_info=error)
+        await self.send(frame)
+
     async def _close(self, code: int, reason: str = "") -> None:
-        if self.ws.application_state is not WebSocketState.DISCONNECTED:
-            with contextlib.suppress(RuntimeError):
+        """Close with ``code``, or wait for the close already under way.
+
+        The close goes on even if the caller is cancelled (a pump that a shed cancels),
+        so a connection is never left half closed.
+        """
+        await asyncio.shield(self._start_close(code, reason))
+
+    def _start_close(self, code: int, reason: str) -> asyncio.Task[None]:
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close_or_reset(code, reason))
+        return self._closing
+
+    async def _close_or_reset(self, code: int, reason: str) -> None:
+        """Send the close frame; reset the connection if even that cannot be sent in time."""
+        if self.ws.application_state is WebSocketState.DISCONNECTED:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
                 await self.ws.close(code, reason)
+        except TimeoutError:
+            log.warning("resetting a connection that took no close frame for %g s", CLOSE_TIMEOUT)
+            self.ws.scope["extensions"][ABORT]["abort"]()
+        except (RuntimeError, WebSocketDisconnect):
+            pass  # the client has gone already
 
 
 def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
@@ -171,7 +244,10 @@ async def _accept(ws: WebSocket) -> tuple[Connection, Settings] | None:
         await ws.close(CLOSE_POLICY)
         return None
     await ws.accept()
-    return Connection(ws, ws.app.state.core, settings.max_pending_frames), settings
+    connection = Connection(
+        ws, ws.app.state.core, settings.max_pending_frames, settings.send_timeout
+    )
+    return connection, settings
 
 
 async def visitor_endpoint(ws: WebSocket) -> None:

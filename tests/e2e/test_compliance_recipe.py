@@ -1,0 +1,217 @@
+"""docs/compliance.md's verifier, run exactly as printed, on bundles from a real server.
+
+The section "Check a bundle without Parley" is what an independent expert
+writes their own verifier from. Its Python blocks are executed here as they
+stand, importing nothing of Parley, against evidence exported over HTTP; and
+each way of altering a bundle must make it fail. So the documented bytes,
+encodings and algorithms cannot drift from what the server does.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from harness import POLICIES, REPO, Server, agent, api, visitor
+from parley.domain.chain import GENESIS, digest
+from parley.evidence.verify import verify
+
+SECTION = "## Check a bundle without Parley"
+Bundle = dict[str, Any]
+
+
+def recipe() -> Callable[[Bundle, str], None]:
+    """``verify_bundle`` defined by the section's Python blocks, and nothing else."""
+    text = (REPO / "docs" / "compliance.md").read_text(encoding="utf-8")
+    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    code = "\n".join(re.findall(r"```python\n(.*?)```", section, re.DOTALL))
+    assert not re.search(r"^(from|import) parley", code, re.MULTILINE), "it stands on its own"
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/compliance.md", "exec"), namespace)
+    verify_bundle: Callable[[Bundle, str], None] = namespace["verify_bundle"]
+    return verify_bundle
+
+
+async def exported_bundle(server: Server, agent_token: str, compliance_token: str) -> Bundle:
+    """A conversation with a warning and a closure quoting the visitor, exported over HTTP."""
+    facts = {"locale": "fr-FR", "time_zone": "Europe/Paris", "page_url": "https://shop.example/"}
+    async with visitor(server, client=facts) as v:
+        conversation_id = await v.accept(affirmation="Ticked “I accept” and pressed “Start”")
+        await v.say("Réponds {clause_id} “maintenant” \\ ou je reviens 😠", "m1")
+        await v.say("HELLO???", "m2")
+        async with agent(server, agent_token) as a:
+            await a.send({"type": "join", "conversation_id": conversation_id})
+            await a.expect("caught_up")
+            await a.send(
+                {"type": "warn", "conversation_id": conversation_id, "clause_id": "4.1",
+                 "message_seqs": [3]}
+            )  # fmt: skip
+            await a.expect("done")
+            await a.send(
+                {"type": "close", "conversation_id": conversation_id, "clause_id": "1.2",
+                 "message_seqs": [2, 3], "note": "Threat.", "bar": {"hours": 1}}
+            )  # fmt: skip
+            await a.expect("done")
+    r = await api(
+        server, f"/api/compliance/conversations/{conversation_id}/evidence", compliance_token
+    )
+    assert r.status_code == 200, r.text
+    bundle: Bundle = r.json()
+    return bundle
+
+
+def edit(path: str, value: Any) -> Callable[[Bundle], None]:
+    """Set the value at a dotted path such as ``transcript.1.data.text``."""
+
+    def change(bundle: Bundle) -> None:
+        *parents, last = path.split(".")
+        target: Any = bundle
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        target[int(last) if isinstance(target, list) else last] = value
+
+    return change
+
+
+def rehashed(*changes: Callable[[Bundle], None]) -> Callable[[Bundle], None]:
+    """``changes``, then every hash and copy recomputed, as by someone with database access."""
+
+    def change(bundle: Bundle) -> None:
+        for c in changes:
+            c(bundle)
+        previous = GENESIS
+        for event in bundle["transcript"]:
+            event["prev_hash"] = previous
+            event["hash"] = previous = digest({k: v for k, v in event.items() if k != "hash"})
+        first, last = bundle["transcript"][0], bundle["transcript"][-1]
+        bundle["conversation"]["head_hash"] = last["hash"]
+        bundle["acceptance"] = {
+            "conversation_id": first["conversation_id"], "accepted_at": first["at"],
+            "event_hash": first["hash"], **first["data"],
+        }  # fmt: skip
+        bundle["closure"] = copy.deepcopy(last)
+
+    return change
+
+
+def drop_first_audit_entry(bundle: Bundle) -> None:
+    del bundle["audit"][0]
+
+
+def reanchored(change: Callable[[Bundle], None]) -> Callable[[Bundle], None]:
+    """``change``, then the anchored leaf made to name the new head."""
+
+    def both(bundle: Bundle) -> None:
+        change(bundle)
+        bundle["anchor"]["leaf"]["head_hash"] = bundle["transcript"][-1]["hash"]
+
+    return both
+
+
+MESSAGE = "transcript.1.data.text"
+CLOSURE = "transcript.-1.data"
+POLICY = "transcript.0.data"
+
+#: Ways to alter a bundle, and what the documented recipe says when it rejects each.
+TAMPERING = {
+    "a message edited": (edit(MESSAGE, "Hello"), "event 2 was altered"),
+    "a field smuggled into an event": (edit(f"{MESSAGE[:-5]}.mood", "calm"), "event 2 was altered"),
+    "the accepted digest replaced, hashes recomputed": (
+        rehashed(edit(f"{POLICY}.sha256", "0" * 64)), "event 1: text and digest differ"
+    ),
+    "the accepted text replaced with its digest, hashes recomputed": (
+        rehashed(
+            edit(f"{POLICY}.text", "Be nice.\n"),
+            edit(f"{POLICY}.sha256", hashlib.sha256(b"Be nice.\n").hexdigest()),
+        ),
+        "event 1: the text is not the policy's",
+    ),
+    "a clause reworded, hashes recomputed": (
+        rehashed(edit(f"{CLOSURE}.clause.text", "Be nice.")), "word for word"
+    ),
+    "a quote altered, hashes recomputed": (
+        rehashed(edit(f"{CLOSURE}.messages.0.text", "I love you")), "misquotes message 2"
+    ),
+    "a notice rewritten, hashes recomputed": (
+        rehashed(edit(f"{CLOSURE}.notice", "Goodbye.")), "not the notice the policy gives"
+    ),
+    "the recorded address rewritten, hashes recomputed": (
+        rehashed(edit(f"{POLICY}.ip", "203.0.113.9")),
+        "the anchored head is not the transcript's last event",
+    ),
+    "the recorded address rewritten, hashes recomputed, leaf rewritten": (
+        reanchored(rehashed(edit(f"{POLICY}.ip", "203.0.113.9"))),
+        "the inclusion proof does not reach the root",
+    ),
+    "the acceptance copy altered": (
+        edit("acceptance.ip", "203.0.113.9"), "the acceptance record is not a copy of event 1"
+    ),
+    "an audit entry altered": (edit("audit.0.details.seq", 99), "was altered"),
+    "an audit entry dropped": (drop_first_audit_entry, "does not link"),
+    "the anchored leaf's time changed": (
+        edit("anchor.leaf.at", "2000-01-01T00:00:00.000Z"), "does not reach the root"
+    ),
+    "another leaf index": (edit("anchor.leaf_index", 10**6), "the leaf index is outside the tree"),
+    "the checkpoint's tree grown": (edit("anchor.checkpoint.tree_size", 10**6), "inclusion proof"),
+    "the signed root replaced": (edit("anchor.checkpoint.root_hash", "ab" * 32), "reach the root"),
+    "the checkpoint's time changed": (
+        edit("anchor.checkpoint.at", "2000-01-01T00:00:00.000Z"), "signature is not this key's"
+    ),
+    "the checkpoint's key id changed": (
+        edit("anchor.checkpoint.key_id", "0" * 16), "names another key"
+    ),
+}  # fmt: skip
+
+
+@pytest.fixture(params=["the policy's notice", "the built-in notice"])
+def deployment(
+    request: pytest.FixtureRequest,
+    server: Server,
+    agent_token: str,
+    compliance_token: str,
+    make_server: Callable[..., Server],
+    tmp_path: Path,
+) -> tuple[Server, str, str, bool]:
+    """The shared server (conduct v2 has notice templates), or one whose policy has none;
+    with an agent's and a compliance officer's token, and whether it has templates."""
+    if request.param == "the policy's notice":
+        return server, agent_token, compliance_token, True
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "policy.schema.json").write_bytes((POLICIES / "policy.schema.json").read_bytes())
+    v2 = (POLICIES / "conduct-v2.toml").read_text(encoding="utf-8")
+    (folder / "conduct-v2.toml").write_text(v2.split("\n[notice]")[0], encoding="utf-8")
+    s = make_server(folder).start()
+    return s, s.add_staff("Alice Agent", "agent"), s.add_staff("Carol", "compliance"), False
+
+
+async def test_the_documented_recipe_verifies_a_real_bundle_and_rejects_every_alteration(
+    deployment: tuple[Server, str, str, bool],
+) -> None:
+    s, agent_token, compliance_token, templated = deployment
+    bundle = await exported_bundle(s, agent_token, compliance_token)
+    assert ("notice" in bundle["acceptance"]["document"]) is templated
+    public_key = (await api(s, "/api/keys")).json()["public_key"]
+    verify_bundle = recipe()
+    verify_bundle(bundle, public_key)
+    assert verify(bundle, base64.b64decode(public_key)).ok, "Parley's verifier agrees"
+
+    for name, (change, failure) in TAMPERING.items():
+        altered = copy.deepcopy(bundle)
+        change(altered)
+        with pytest.raises(ValueError) as rejected:
+            verify_bundle(altered, public_key)
+            pytest.fail(f"the recipe accepted a bundle with {name}")
+        assert failure in str(rejected.value), name
+    other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    with pytest.raises(ValueError, match="names another key"):
+        verify_bundle(bundle, base64.b64encode(other).decode())
