@@ -407,13 +407,39 @@ def _refuse(name: str) -> Any:
     raise NotJson(name)
 
 
+#: docs/protocol.md §1, Validation: "objects and arrays nest at most 8 levels deep"...
+MAX_DEPTH = 8
+#: ... "every number lies between -(2^53-1) and 2^53-1".
+MAX_NUMBER = 2**53 - 1
+
+
 def parse(text: str) -> Any:
-    """The JSON value of ``text``; NotJson if it is none."""
+    """The JSON value of ``text``, read as the server must (docs/protocol.md §1, step 1).
+
+    Raises NotJson for what is not JSON (``NaN`` and ``Infinity`` included), and for
+    what the server cannot carry: a lone surrogate, nesting deeper than 8 levels, a
+    number beyond 2^53 - 1 either way.
+    """
     try:
         with deep_recursion():
-            return json.loads(text, parse_constant=_refuse)
+            value = json.loads(text, parse_constant=_refuse)
     except ValueError as e:
         raise NotJson(str(e)) from None
+    if has_lone_surrogate(value):
+        raise NotJson("a lone surrogate")
+    if depth(value) > MAX_DEPTH:
+        raise NotJson(f"nested deeper than {MAX_DEPTH} levels")
+    if any(abs(n) > MAX_NUMBER for n in _numbers(value)):
+        raise NotJson(f"a number beyond {MAX_NUMBER}")
+    return value
+
+
+def _numbers(value: Any) -> Iterator[int | float]:
+    if isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _numbers(item)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield value
 
 
 def depth(value: Any) -> int:
