@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
-from harness import POLICIES, RedisServer, Server
+from harness import POLICIES, SENT, RedisServer, Server
+
+# A clean clone tests the same examples every run; `make fuzz` explores anew and keeps
+# what failed in .hypothesis/ to replay it first next time.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("fuzz", max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the browser tests last: Playwright's sync API keeps its own event loop running
     for the whole session, and no asyncio test may start after it has."""
     items.sort(key=lambda item: "tests/browser/" in item.path.as_posix())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How much the fuzz tests sent, for the record of what one run covers."""
+    if SENT:
+        counts = ", ".join(f"{n} {what}" for what, n in sorted(SENT.items()))
+        terminalreporter.write_line(f"fuzzing sent {counts}")
 
 
 @pytest.fixture(scope="session")

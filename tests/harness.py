@@ -8,9 +8,11 @@ clients speak the protocol over real sockets.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +29,12 @@ from websockets.asyncio.client import ClientConnection, connect
 REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "policies"
 RECV_TIMEOUT = 10.0
+
+#: What the fuzz tests sent in this run, printed at its end (see conftest.py).
+SENT: collections.Counter[str] = collections.Counter()
+
+# A file path or a Python traceback in an error frame leaks the server's insides.
+LEAKS = re.compile(r"Traceback|File \"|\.py\b|/work/|site-packages|/tmp/|/usr/")
 
 
 def free_port() -> int:
@@ -147,6 +155,22 @@ async def conversation_record(server: Server, token: str, conversation_id: str) 
     return body
 
 
+def summary(events: list[dict[str, Any]]) -> list[tuple[int, str, str | None, str | None]]:
+    """(seq, type, client id, message text) of each event; text only for messages."""
+    return [
+        (e["seq"], e["type"], e["client_id"], e["data"]["text"] if e["type"] == "message" else None)
+        for e in events
+    ]
+
+
+def assert_clean(error: dict[str, Any]) -> None:
+    """An error frame is typed and says nothing of the server's code or files."""
+    assert error["type"] == "error"
+    assert isinstance(error["code"], str) and error["code"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert not LEAKS.search(json.dumps(error)), error
+
+
 class RedisServer:
     """A real ``redis-server`` on a free port, persisting with AOF and fsync on every write."""
 
@@ -215,8 +239,27 @@ class Client:
                 events.append(frame["event"])
         return events
 
-    async def quiet(self, seconds: float = 0.3) -> list[dict[str, Any]]:
-        """Every frame that arrives within ``seconds``; used to show nothing else was sent."""
+    async def barrier(self) -> list[dict[str, Any]]:
+        """Send a ``ping``; return every frame that arrived before its ``pong``.
+
+        The server answers one connection's frames in order, each before reading
+        the next (docs/protocol.md §1): once the pong is here, every frame sent
+        before the ping has had its answer, so what came before the pong is all
+        that was sent in answer. No waiting "long enough" to see nothing came.
+        """
+        await self.send({"type": "ping"})
+        frames = []
+        while (frame := await self.recv())["type"] != "pong":
+            frames.append(frame)
+        return frames
+
+    async def quiet(self, seconds: float) -> list[dict[str, Any]]:
+        """Every frame that arrives within ``seconds``.
+
+        Only for waiting on what no barrier can order: news from another
+        process, whose bus may be down. To show that nothing else was sent in
+        answer, use :meth:`barrier`.
+        """
         frames = []
         with contextlib.suppress(TimeoutError):
             while True:
@@ -241,7 +284,8 @@ class Visitor(Client):
         await self.send({"type": "hello", **frame})
         welcome = await self.expect("welcome")
         self.visitor_id = welcome["visitor_id"]
-        self.token = welcome.get("token", frame.get("token"))
+        # A new visitor is issued a token; one that said hello with its token keeps it.
+        self.token = welcome["token"] if "token" in welcome else frame["token"]
         return welcome
 
     async def accept(self, **frame: Any) -> str:

@@ -240,7 +240,7 @@ async def test_invariant8_visitor_resuming_a_stranger_conversation_without_token
         assert welcome["visitor_id"] != victim.visitor_id
         assert welcome["conversation"] is None
         await c.expect("policy")
-        seen = [*c.seen, *await c.quiet()]
+        seen = [*c.seen, *await c.barrier()]
     dump = json.dumps(seen)
     assert victim.secret not in dump
     assert victim.conversation_id not in dump

@@ -85,7 +85,7 @@ async def test_reconnect_with_last_seq_receives_exactly_what_was_missed(
         assert [e["seq"] for e in missed] == list(range(last_seen + 1, last_seen + 7))
         assert missed[0]["type"] == "agent_joined"
         assert texts(missed) == [f"answer {i}" for i in range(5)]
-        assert await again.quiet() == [], "nothing more, nothing twice"
+        assert await again.barrier() == [], "nothing more, nothing twice"
     async with visitor(server, token=v.token) as from_scratch:
         everything = await from_scratch.events_until_caught_up()
         assert [e["seq"] for e in everything] == list(range(1, last_seen + 7))

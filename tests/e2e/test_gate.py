@@ -25,14 +25,20 @@ async def test_gate_refuses_messages_before_acceptance_and_stores_nothing(
 ) -> None:
     """Invariant 1: no acceptance, no message stored or relayed."""
     async with agent(server, agent_token) as a, visitor(server) as v:
-        await v.expect("policy")
+        offer = await v.expect("policy")
         for i in range(3):
             await v.send({"type": "message", "client_id": f"early-{i}", "text": "hello?"})
             error = await v.expect("error")
             assert error["code"] == "policy_not_accepted"
             assert error["client_id"] == f"early-{i}"
-        assert await a.quiet() == [], "an agent was told of a message that was refused"
         assert await acceptances(server, compliance_token, v.visitor_id) == []
+        # A connection is handed its news in order: whatever the refused messages had
+        # announced would reach the agent before the news of the acceptance that follows.
+        conversation_id = await v.accept_offer(offer)
+        first = await a.recv()
+        assert first["type"] == "conversation_updates", first
+        told = [(c["id"], c["last_seq"], c["last_message"]) for c in first["items"]]
+        assert told == [(conversation_id, 1, None)], "an agent was told of a refused message"
 
 
 async def test_offer_is_the_version_in_force_with_its_exact_canonical_text(server: Server) -> None:
