@@ -190,6 +190,8 @@ async def test_admin_bodies_are_parsed_as_strictly_as_frames_and_bad_ones_change
             b'{"name": "\\ud800", "role": "agent"}',  # a lone surrogate: not UTF-8 text
             b'{"name": "Eve", "role": "agent", "bar": NaN}',
             b"\xff\xfe",
+            b'{"name": "Eve", "role": "agent", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}",
+            b'{"name": "Eve", "role": "agent", "x": 9223372036854775808}',
         ):
             r = await http.post("/api/admin/staff", content=body)
             assert r.status_code == 400, r.text

@@ -121,8 +121,10 @@ class Codec:
         return frame
 
 
-def parse(raw: str) -> dict[str, Any]:
-    """The JSON object ``raw`` holds, if the server can carry every value in it; else BadJson."""
+def parse(raw: str | bytes) -> dict[str, Any]:
+    """The JSON object ``raw`` holds, if the server can carry every value in it; else BadJson.
+
+    Also for HTTP request bodies (bytes: UTF-8 only), so they meet the same limits."""
     try:
         frame = orjson.loads(raw)
     except orjson.JSONDecodeError as e:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 
 from parley.domain.agent import StaffRole
-from parley.errors import BadJson, BadRequest, BanNotFound, StaffNotFound
+from parley.errors import BadRequest, BanNotFound, StaffNotFound
+from parley.protocol.codec import parse
 from parley.schemas import validator
 from parley.web.api import core_of, json_endpoint, staff_of
 from parley.web.params import Params
@@ -31,12 +31,10 @@ NEW_STAFF = validator(
 async def _json_body(request: Request, schema: Any) -> dict[str, Any]:
     """The request's JSON body, valid against ``schema``; BadJson or BadRequest otherwise.
 
-    Parsed as strictly as WebSocket frames: UTF-8 only, no lone surrogates, no NaN.
+    Parsed as strictly as WebSocket frames, with the same limits: UTF-8 only, no lone
+    surrogates, no NaN, nesting and numbers bounded (:func:`parley.protocol.codec.parse`).
     """
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as e:
-        raise BadJson(f"the request body is not JSON: {e}") from None
+    body = parse(await request.body())
     errors = sorted(schema.iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
         raise BadRequest(f"{errors[0].json_path}: {errors[0].message}")
