@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -35,12 +36,21 @@ from parley.store.redis_db import (
 )
 
 
+@contextlib.asynccontextmanager
+async def opened(redis_server: RedisServer) -> AsyncIterator[Store]:
+    """The store on ``redis_server``, opened as a server process would, closed after."""
+    s = await open_store(redis_server.url)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
 @pytest.fixture
 async def store(redis_server: RedisServer) -> AsyncIterator[Store]:
     redis_server.flush()
-    s = await open_store(redis_server.url)
-    yield s
-    await s.close()
+    async with opened(redis_server) as s:
+        yield s
 
 
 @pytest.fixture
@@ -197,11 +207,8 @@ async def test_bars_placed_before_the_lookup_keys_are_found_after_upgrading(
     with redis.Redis(port=redis_server.port) as r:
         for bar in legacy_bars():
             r.hset(BANS, bar.id, dumps(bar.to_dict()))
-    s = await open_store(redis_server.url)
-    try:
+    async with opened(redis_server) as s:
         await check_legacy_bars_found(s)
-    finally:
-        await s.close()
 
 
 async def test_closure_counts_are_built_on_open_for_closures_from_before_them(
@@ -209,36 +216,26 @@ async def test_closure_counts_are_built_on_open_for_closures_from_before_them(
 ) -> None:
     """Counts not marked as built (data from a release that kept none) are counted afresh."""
     redis_server.flush()
-    s = await open_store(redis_server.url)
-    try:
+    async with opened(redis_server) as s:
         await close_some(s)
-    finally:
-        await s.close()
     with redis.Redis(port=redis_server.port) as r:
         r.delete(CLOSURE_COUNTS)
         r.hset(CLOSURE_COUNTS, "conduct:9:9.9", 99)  # a leftover the recount must drop
         r.srem(INDEXES, "closure-counts")
-    s = await open_store(redis_server.url)
-    try:
+    async with opened(redis_server) as s:
         assert await s.closure_counts(Filter()) == COUNTED
         await check_counts(s)
-    finally:
-        await s.close()
 
 
 async def test_policy_filters_read_the_kept_counts_and_opening_does_not_recount(
     redis_server: RedisServer,
 ) -> None:
     redis_server.flush()
-    s = await open_store(redis_server.url)
-    try:
+    async with opened(redis_server) as s:
         await close_some(s)
-    finally:
-        await s.close()
     with redis.Redis(port=redis_server.port) as r:
         r.hincrby(CLOSURE_COUNTS, "conduct:1:1.1", 10)  # a mark only the kept counts carry
-    s = await open_store(redis_server.url)
-    try:
+    async with opened(redis_server) as s:
         assert (await s.closure_counts(Filter()))[0] == ClauseCount("conduct", 1, "1.1", 12)
         by_version = await s.closure_counts(Filter(policy_id="conduct", version=1))
         assert by_version[0] == ClauseCount("conduct", 1, "1.1", 12)
@@ -246,8 +243,6 @@ async def test_policy_filters_read_the_kept_counts_and_opening_does_not_recount(
         assert await s.closure_counts(visitor) == await listed(s, visitor), (
             "a visitor filter counts the closures themselves"
         )
-    finally:
-        await s.close()
 
 
 async def test_the_background_appender_seals_audit_entries_without_being_asked(
