@@ -25,6 +25,8 @@ from parley.service.core import new_id
 log = logging.getLogger("parley.web")
 
 INTERNAL_MESSAGE = "the server failed to answer this request; quote the error_id to report it"
+#: The fixed texts of faults over HTTP: the sockets' own, but ``internal`` closes no connection.
+MESSAGES = {**FAULT_MESSAGES, INTERNAL[0]: INTERNAL_MESSAGE}
 
 
 async def routing(request: Request, exc: Exception) -> Response:
@@ -47,6 +49,5 @@ async def fault(request: Request, exc: Exception) -> Response:
         exc_info=exc,
     )
     code, status = code_of(exc) if isinstance(exc, ParleyError) else INTERNAL
-    message = FAULT_MESSAGES[code] if code in FAULT_MESSAGES and code != INTERNAL[0] else None
-    body = {"code": code, "message": message or INTERNAL_MESSAGE, "error_id": error_id}
+    body = {"code": code, "message": MESSAGES.get(code, INTERNAL_MESSAGE), "error_id": error_id}
     return JSONResponse({"error": body}, status)
