@@ -28,6 +28,7 @@ class AuditAction(StrEnum):
     STAFF_ADDED = "staff_added"
     STAFF_REVOKED = "staff_revoked"
     EVIDENCE_EXPORTED = "evidence_exported"
+    ASSIGNED = "assigned"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class EventType(StrEnum):
     WARNING = "warning"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    ASSIGNED = "assigned"
 
 
 class Role(StrEnum):

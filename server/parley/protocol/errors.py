@@ -21,6 +21,8 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.NotJoined: ("not_joined", 409),
     e.UnknownClause: ("unknown_clause", 422),
     e.BadEvidence: ("bad_evidence", 422),
+    e.AlreadyAssigned: ("already_assigned", 409),
+    e.NotAssignee: ("not_assignee", 409),
     e.Barred: ("barred", 403),
     e.BadJson: ("bad_json", 400),
     e.UnknownType: ("unknown_type", 400),
@@ -35,6 +37,7 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.StaffNameTooLong: ("staff_name_too_long", 422),
     e.StaffNotFound: ("staff_not_found", 404),
     e.BanNotFound: ("ban_not_found", 404),
+    e.UnknownAgent: ("unknown_agent", 422),
     e.StoreUnavailable: ("unavailable", 503),
 }
 
