@@ -66,6 +66,12 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
             "message_seqs": [2],
         },
         {"type": "ping"},
+        {"type": "claim", "conversation_id": CONV},
+        {"type": "transfer", "conversation_id": CONV, "to": "s_FRY_7HZM3BGAO04Qzrc1ow"},
+        {"type": "release", "conversation_id": CONV},
+        {"type": "observe", "conversation_id": CONV},
+        {"type": "observe", "conversation_id": CONV, "last_seq": 3},
+        {"type": "staff"},
     ],
 }
 

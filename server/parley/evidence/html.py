@@ -177,6 +177,8 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
         return "Joined the conversation."
     if kind == "resolved":
         return "Resolved the conversation." + note(data)
+    if kind == "assigned":
+        return _assigned(data)
     if kind == "warning":
         name, cited = clause_name(data.get("clause")), data.get("messages")
         quoted = quotes(cited, transcript, event.get("seq")) if cited else ""
@@ -185,6 +187,14 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
         name = clause_name(data.get("clause"))
         return f"Closed the conversation for violation of {name} (section 4).{note(data)}"
     return f"{e(kind)} {said(json.dumps(data, ensure_ascii=False))}"
+
+
+def _assigned(data: dict[str, Any]) -> str:
+    agent = data.get("agent")
+    if not isinstance(agent, dict):
+        return "Put the conversation back in the queue (released)."
+    name = agent.get("name") or agent.get("id")
+    return f"Assigned the conversation to {e(name)} ({e(data.get('reason'))})."
 
 
 def _transcript(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
