@@ -1,4 +1,4 @@
-"""An agent session's frames about who answers a conversation (docs/protocol.md §6.5).
+"""An agent session's frames about who answers a conversation (docs/protocol.md §11).
 
 ``claim``, ``transfer`` and ``release`` change the assignee with an ``assigned``
 event and its audit entry in one commit (:mod:`parley.domain.assignment`);
