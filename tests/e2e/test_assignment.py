@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from harness import Client, Server, agent, api, conversation_record, visitor
+from harness import Client, RedisServer, Server, agent, api, conversation_record, visitor
 
 
 async def staff_ids(a: Client) -> dict[str, str]:
@@ -115,8 +117,10 @@ async def test_another_agent_is_refused_and_nothing_changes(
         assert [r.get("code") for r in refused] == ["not_assignee"] * 7 + ["already_assigned"]
         assert all(r["conversation_id"] == conversation_id for r in refused)
         assert "Alice Agent" in refused[0]["message"]
-        relayed = [f for f in await v.barrier() if f["type"] == "event"]
-    assert relayed == [], "the visitor was told of nothing"
+        await v.barrier()
+        last_seq = before["conversation"]["last_seq"]
+        relayed = [f for f in v.seen if f["type"] == "event" and f["event"]["seq"] > last_seq]
+    assert relayed == [], "the visitor was told of nothing new"
     assert await conversation_record(server, compliance_token, conversation_id) == before
 
 
@@ -259,3 +263,34 @@ async def test_an_admin_may_observe_a_queued_conversation_without_claiming_it(
         assert (observing["type"], observing["conversation"]["assignee"]) == ("observing", None)
     record = await conversation_record(server, compliance_token, conversation_id)
     assert [e["type"] for e in record["transcript"]] == ["acceptance"]
+
+
+async def test_a_claim_race_across_two_processes_on_redis_has_exactly_one_winner(
+    make_server: Callable[..., Server], redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Rule: with two processes sharing Redis, of two agents claiming at once — one on each
+    process — exactly one wins, every time; the other gets already_assigned."""
+    redis_server.flush()
+    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
+    a = make_server(data_dir=tmp_path / "a", **env).start()
+    b = make_server(data_dir=tmp_path / "b", **env).start()
+    ann, bea = a.add_staff("Ann on A", "agent"), b.add_staff("Bea on B", "agent")
+    compliance = a.add_staff("Carol", "compliance")
+    async with agent(a, ann) as on_a, agent(b, bea) as on_b:
+        for _ in range(5):
+            async with visitor(a) as v:
+                conversation_id = await v.accept()
+            # Both watch it first, as supervisors would, then claim at once.
+            await on_a.send({"type": "observe", "conversation_id": conversation_id})
+            await on_b.send({"type": "observe", "conversation_id": conversation_id})
+            await on_a.expect("caught_up")
+            await on_b.expect("caught_up")
+            outcomes = await asyncio.gather(
+                claim(on_a, conversation_id), claim(on_b, conversation_id)
+            )
+            kinds = sorted(o["type"] if o["type"] == "done" else o["code"] for o in outcomes)
+            assert kinds == ["already_assigned", "done"]
+            winner = "Ann on A" if outcomes[0]["type"] == "done" else "Bea on B"
+            record = await conversation_record(b, compliance, conversation_id)
+            assert assigned(record) == [(winner, "claimed", winner)]
+            assert record["chain"]["intact"]
