@@ -52,7 +52,10 @@ class Assignments(Session):
             await self._show("observing", conv, frame.get("last_seq", 0))
             return
         me, at = self._signed_in.author, self.core.clock()
-        to = (await self._agent(frame["to"])).author if kind == "transfer" else None
+        to = None
+        if kind == "transfer":
+            await self._conversation(conversation_id)  # unknown: not_found, whoever `to` is
+            to = (await self._agent(frame["to"])).author
 
         def decide(c: Conversation) -> Transition:
             if kind == "claim":
