@@ -886,6 +886,7 @@ function renderAssignment(thread, c, ended) {
       : [named(c.assignee.name ?? 'Another agent'), ' is handling this conversation.'];
     $('observing').replaceChildren(el('strong', {}, 'Observing, read-only. '), ...who);
     for (const id of ['reply', 'send', 'resolve', 'warn', 'end-conversation']) $(id).disabled = true;
+    for (const box of $('transcript').querySelectorAll('input[data-select-seq]')) box.disabled = true;
     $('reply').placeholder = 'You are observing this conversation: you cannot reply.';
   }
 }
