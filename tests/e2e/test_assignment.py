@@ -294,3 +294,19 @@ async def test_a_claim_race_across_two_processes_on_redis_has_exactly_one_winner
             record = await conversation_record(b, compliance, conversation_id)
             assert assigned(record) == [(winner, "claimed", winner)]
             assert record["chain"]["intact"]
+
+
+async def test_an_admin_may_transfer_any_conversation_even_to_themselves(
+    server: Server, agent_token: str, admin_token: str, compliance_token: str
+) -> None:
+    async with visitor(server) as v, agent(server, agent_token) as a:
+        conversation_id = await v.accept()
+        await join(a, conversation_id)
+        async with agent(server, admin_token) as admin:
+            ids = await staff_ids(admin)
+            target = {"type": "transfer", "conversation_id": conversation_id}
+            assert (await ask(admin, {**target, "to": ids["Dan Admin"]}))["type"] == "done"
+        reply = {"type": "reply", "conversation_id": conversation_id, "client_id": "a2"}
+        assert (await ask(a, {**reply, "text": "me again"}))["code"] == "not_assignee"
+    record = await conversation_record(server, compliance_token, conversation_id)
+    assert assigned(record)[-1] == ("Dan Admin", "transferred", "Dan Admin")
