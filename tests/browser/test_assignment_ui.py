@@ -10,7 +10,7 @@ from test_accessibility import check
 from test_console import reply, sign_in
 from test_widget import accept, open_widget, say
 
-from harness import Server
+from harness import RedisServer, Server
 
 
 def row(page: Page, conversation_id: str) -> Locator:
@@ -129,3 +129,37 @@ def test_observe_a_queued_conversation_then_claim_it(
     expect(row(alice, conversation_id)).to_contain_text("In the queue")
     expect(bob.locator("#observing")).to_contain_text("Claim it to reply.")
     expect(bob.locator("#claim")).to_be_visible()
+
+
+def test_two_consoles_on_two_processes_sharing_redis_see_one_claim(
+    make_server: Callable[..., Server],
+    redis_server: RedisServer,
+    tmp_path: Path,
+    new_page: Callable[..., Page],
+    shot: Callable[[Page, str], Path],
+) -> None:
+    """Alice's console on process A claims; Bob's on process B sees it assigned, may only
+    observe it, and sees her reply live."""
+    redis_server.flush()
+    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
+    a = make_server(data_dir=tmp_path / "a", **env).start()
+    b = make_server(data_dir=tmp_path / "b", **env).start()
+    alice_token, bob_token = a.add_staff("Alice on A", "agent"), b.add_staff("Bob on B", "agent")
+    visitor = new_page()
+    open_widget(visitor, a)
+    conversation_id = accept(visitor)
+    say(visitor, "Hello from the widget on A")
+    alice, bob = new_page(), new_page()
+    sign_in(alice, a, alice_token)
+    sign_in(bob, b, bob_token)
+    expect(row(bob, conversation_id)).to_contain_text("In the queue")
+
+    row(alice, conversation_id).click()
+    expect(alice.locator("#transfer")).to_be_visible()
+    expect(row(bob, conversation_id)).to_contain_text("With Alice on A")
+    row(bob, conversation_id).click()
+    expect(bob.locator("#observing")).to_contain_text("Alice on A is handling this conversation.")
+    expect(bob.locator("#reply")).to_be_disabled()
+    reply(alice, "Alice here, from process A.")
+    expect(bob.locator("#transcript", has_text="Alice here, from process A.")).to_be_visible()
+    shot(bob, "observing-across-processes")
