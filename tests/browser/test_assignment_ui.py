@@ -55,6 +55,9 @@ def test_one_console_claims_the_other_sees_it_assigned_and_may_only_observe(
     expect(row(alice, conversation_id)).to_be_hidden()  # no longer in the queue
     show(alice, "mine")
     expect(row(alice, conversation_id)).to_contain_text("Yours")
+    listed = alice.locator("#list-filter [data-filter-count]")
+    total = sum(int(n) for n in listed.all_inner_texts())
+    expect(alice.locator("#conversation-count")).to_have_text(str(total))  # the views together
 
     show(bob, "others")
     expect(row(bob, conversation_id)).to_contain_text("With Alice Agent")

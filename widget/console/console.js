@@ -815,6 +815,7 @@ function renderFilterCounts() {
   const counts = { queue: 0, mine: 0, others: 0 };
   for (const c of state.list.values()) counts[assignmentOf(c)] += 1;
   for (const node of document.querySelectorAll('[data-filter-count]')) node.textContent = String(counts[node.dataset.filterCount]);
+  $('conversation-count').textContent = String(state.list.size); // every open one, whatever the view
   const empty = state.list.size > 0 && !$('conversations').children.length;
   $('conversations-empty').textContent = empty ? `No conversations here: ${state.list.size} in other views` : 'No open conversations';
   if (empty) $('conversations-empty').hidden = false;
