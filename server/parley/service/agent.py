@@ -91,6 +91,7 @@ class AgentSession(Session):
             await self._warn(frame)
         elif kind == "presence":
             await self.core.presence.set_agent_state(self._me.id, AgentState(frame["state"]))
+            await self.send({"type": "done", "request": "presence", "state": frame["state"]})
 
     @property
     def _me(self) -> Author:

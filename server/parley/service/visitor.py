@@ -107,6 +107,7 @@ class VisitorSession(Session):
             await self._message(frame)
         elif kind == "heartbeat":
             await self.core.presence.widget_seen(self._presence_key, idle=frame["idle"])
+            await self.send({"type": "pong"})  # so the widget knows the line works
         elif kind == "contact":
             await self._contact(frame)
 
