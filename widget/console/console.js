@@ -95,6 +95,7 @@ function connect() {
   const ws = new WebSocket(WS_URL);
   state.ws = ws;
   state.relisting = false;
+  resetPresence(); // the new connection's first visitor_presence lists everyone there
   // Deltas: the server sends only what changed in each conversation (docs/protocol.md §6.3).
   // Presence: the team's and the visitors' (docs/protocol.md §6.7).
   ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'hello', token: state.token, list_updates: 'delta', presence: true })));

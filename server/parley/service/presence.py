@@ -148,11 +148,24 @@ class Presence:
         await self._set_local(staff_id, state)
         await self._bus.publish(AgentStateSet(staff_id, state.value))
 
-    async def _set_local(self, staff_id: str, state: AgentState) -> None:
+    async def _set_local(self, staff_id: str, state: AgentState) -> bool:
+        """Set the state of this process's consoles of ``staff_id``; whether any changed."""
+        changed = False
         for key, console in list(self._consoles.items()):
             if console.staff_id == staff_id and console.state is not state:
                 console.state = state
                 await self.store.put("agent", key, console.entry(), self._now(), TTL)
+                changed = True
+        return changed
+
+    async def _follow(self, staff_id: str, state: AgentState) -> None:
+        """Another process set an agent's state: set it on their consoles here too, and have
+        everyone read again (they may have read before these entries changed)."""
+        try:
+            if await self._set_local(staff_id, state):
+                await self._bus.publish(PresenceChanged())
+        except StoreUnavailable as e:
+            log.warning("could not follow an agent's state (%s); the next refresh will", e)
 
     # ---- widgets -----------------------------------------------------------
 
@@ -188,17 +201,19 @@ class Presence:
     def closed(self, key: str) -> None:
         """A console or widget connection closed: drop its entry (in the background)."""
         if self._consoles.pop(key, None) is not None:
-            self._spawn(self._drop("agent", key))
-        elif self._widgets.pop(key, None) is not None:
-            self._spawn(self._drop("visitor", key))
+            self._spawn(self._drop("agent", key, announce=True))
+        elif (widget := self._widgets.pop(key, None)) is not None:
+            # A visitor still at the gate is shown to nobody: their going changes nothing seen.
+            self._spawn(self._drop("visitor", key, announce=widget.conversation_id is not None))
 
-    async def _drop(self, kind: str, key: str) -> None:
+    async def _drop(self, kind: str, key: str, announce: bool) -> None:
         try:
             await self.store.drop(kind, key)
         except StoreUnavailable as e:
             log.warning("could not drop a %s presence entry (%s); it will expire", kind, e)
             return
-        await self._bus.publish(PresenceChanged())
+        if announce:
+            await self._bus.publish(PresenceChanged())
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -223,7 +238,7 @@ class Presence:
 
     def _hear(self, topic: str, message: Message) -> None:
         if isinstance(message, AgentStateSet):
-            self._spawn(self._set_local(message.staff_id, AgentState(message.state)))
+            self._spawn(self._follow(message.staff_id, AgentState(message.state)))
         self._schedule()
 
     def _schedule(self) -> None:
