@@ -358,6 +358,8 @@ textarea:disabled { background: #f6f8fa; }
       for (const type of ["keydown", "pointerdown", "scroll"]) document.addEventListener(type, seen, { passive: true });
       document.addEventListener("visibilitychange", () => { if (!document.hidden) seen(); this.heartbeat(); });
       window.addEventListener("offline", () => this.showOffline(true));
+      // Back online: a heartbeat's pong shows the line works (or the next beat reconnects).
+      window.addEventListener("online", () => { this.awaitingPong = true; this.heartbeat(); });
     }
 
     idle() { return document.hidden || Date.now() - this.lastInput > IDLE_MS; }
@@ -587,7 +589,7 @@ textarea:disabled { background: #f6f8fa; }
 
   Widget.prototype.handlers = {
     team(f) { this.team = f.state; this.showTeam(); },
-    pong() { this.awaitingPong = false; },
+    pong() { this.awaitingPong = false; this.showOffline(false); },
     welcome(f) {
       if (f.token) { this.token = f.token; this.save(); }
       const conversation = f.conversation;

@@ -114,6 +114,10 @@ def test_the_widget_shows_an_offline_banner_while_the_server_is_away(
     accept(visitor)
     banner = visitor.locator("#offline-banner")
     expect(banner).to_be_hidden()
+    visitor.context.set_offline(True)
+    expect(banner).to_be_visible()
+    visitor.context.set_offline(False)
+    expect(banner).to_be_hidden()
     s.stop()
     expect(banner).to_be_visible()
     expect(banner).to_have_text(
