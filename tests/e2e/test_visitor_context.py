@@ -178,7 +178,6 @@ async def test_bad_search_parameters_are_typed_400s_and_staff_only(
     for query in (
         {"since": "yesterday"},
         {"until": "2026-11-01T00:00:00"},
-        {"since": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
         {"since": "0001-01-01T00:00:00+01:00"},
         {"limit": "0"},
         {"limit": "99999999999999999999999"},

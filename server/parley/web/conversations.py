@@ -10,7 +10,6 @@ from typing import Any
 from starlette.requests import Request
 
 from parley.domain.agent import CHAT_ROLES
-from parley.errors import BadRequest
 from parley.store.base import EndedFilter
 from parley.web.api import core_of, cursors_of, json_endpoint, staff_of
 from parley.web.params import Params
@@ -28,8 +27,6 @@ async def ended(request: Request) -> dict[str, Any]:
         since=q.time("since"),
         until=q.time("until"),
     )
-    if where.since is not None and where.until is not None and where.since >= where.until:
-        raise BadRequest("since must be before until")
     paging = q.paging(cursors_of(request))
     page = await core_of(request).store.ended_conversations(where, paging.after, paging.limit)
     return {
