@@ -106,7 +106,8 @@ class RecordTables(Database):
     async def ended_conversations(
         self, where: EndedFilter, cursor: str | None, limit: int
     ) -> Page[Conversation]:
-        conditions, args = ["ended_at IS NOT NULL"], []
+        conditions: list[str] = ["ended_at IS NOT NULL"]
+        args: list[Any] = []
         for column, value in (
             ("visitor_id = ?", where.visitor_id),
             ("id = ?", where.conversation_id),
