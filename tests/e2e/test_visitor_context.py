@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from harness import Client, Server, agent, api, conversation_record, visitor
+from harness import Client, RedisServer, Server, agent, api, conversation_record, visitor
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 CLIENT = {
@@ -192,3 +194,30 @@ async def test_bad_search_parameters_are_typed_400s_and_staff_only(
         assert r.json()["error"]["code"] == "bad_request", query
     assert (await ended(server, None)).status_code == 401
     assert (await ended(server, compliance_token)).status_code == 403
+
+
+async def test_a_conversation_ended_on_one_process_is_found_and_read_on_another(
+    make_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    """On Redis, the ended index is fed by the ending's outbox record, whichever process
+    ended it: B's search and B's read_transcript see what A did."""
+    redis_db = RedisServer(tmp_path / "redis").start()
+    try:
+        env = {"PARLEY_STORE": redis_db.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
+        a = make_server(data_dir=tmp_path / "a", **env).start()
+        b = make_server(data_dir=tmp_path / "b", **env).start()
+        token = a.add_staff("Ann on A", "agent")
+        async with visitor(a, client=CLIENT) as v, agent(a, token) as staff:
+            conversation_id = await v.accept()
+            await join(staff, conversation_id)
+            await staff.send({"type": "resolve", "conversation_id": conversation_id})
+            await staff.expect("done")
+        found = (await ended(b, token, visitor_id=v.visitor_id)).json()
+        assert [c["id"] for c in found["items"]] == [conversation_id]
+        async with agent(b, token) as other:
+            await other.send({"type": "read_transcript", "conversation_id": conversation_id})
+            shown = await other.expect("transcript")
+        assert [e["type"] for e in shown["events"]][-1] == "resolved"
+        assert shown["visitor"]["page_url"] == CLIENT["page_url"]
+    finally:
+        redis_db.stop()
