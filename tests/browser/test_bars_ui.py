@@ -119,7 +119,7 @@ def test_a_bar_keeps_the_visitor_out_until_an_admin_lifts_it(
 
     # A reload keeps showing it, and so does a browser with cleared storage at the same address.
     visitor.reload()
-    visitor.click("#launcher")
+    expect(visitor.locator("#panel")).to_be_visible()
     expect_barred(visitor, threats.title, threats.text, ban["until"])
     expect(visitor.locator("#notice")).to_be_visible()
     fresh = page_at(ADDRESS, width=360, height=640)
