@@ -48,7 +48,9 @@ def expect_barred(page: Page, title: str, text: str, until: str) -> None:
     expect(page.locator("#barred-text")).to_contain_text("You cannot start a conversation until")
     expect(page.locator("#barred-clause")).to_contain_text(f"Rule 1.2, “{title}”")
     expect(page.locator("#barred-clause")).to_contain_text(text)
-    expect(page.locator("#barred-until")).to_contain_text(f"({until[:16].replace('T', ' ')} UTC)")
+    # In the visitor's own zone and words, not the server's ISO time.
+    expect(page.locator("#barred-until time")).to_have_attribute("datetime", until)
+    expect(page.locator("#barred")).not_to_contain_text(until[:16])
     expect(page.locator("#gate")).to_be_hidden()
     expect(page.locator("#start")).to_be_hidden()
     expect(page.locator("#new-conversation")).to_have_count(0)
