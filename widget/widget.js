@@ -573,10 +573,12 @@ textarea:disabled { background: #f6f8fa; }
         h("textarea", { id: "draft-text", readonly: true, rows: 3, "aria-labelledby": "draft-title" }, this.draft));
     }
 
-    // The panel open: focus moves to the notice and its heading is scrolled into view.
+    // The panel open: focus moves to the notice and its heading is scrolled into view. Focus was in
+    // the widget, or dropped to the page's body when the input was disabled; elsewhere, it stays.
     focusNotice() {
       const v = this.view;
-      if (v.panel.hidden || v.notice.hidden) return;
+      const active = document.activeElement;
+      if (v.panel.hidden || v.notice.hidden || (!this.root.activeElement && active && active !== document.body)) return;
       v.notice.focus({ preventScroll: true });
       v.notice.querySelector("h3").scrollIntoView({ block: "start" });
     }

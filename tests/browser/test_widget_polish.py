@@ -348,3 +348,22 @@ def test_the_agent_closes_by_keyboard_clause_note_confirm(
     expect(block).to_contain_text("Threats after a warning.")
     expect(block.locator(".bar-placed")).to_have_count(0)  # no bar, none named
     expect(visitor.locator("#notice")).to_contain_text("Threats after a warning.")
+
+
+def test_a_closure_leaves_focus_where_the_visitor_is_on_the_page(
+    server: Server, agent_token: str, new_page: Callable[..., Page]
+) -> None:
+    """Focus moves to the notice only from the widget (or the body it fell to), never from the
+    page the visitor went on reading."""
+    visitor = new_page()
+    open_widget(visitor, server)
+    conversation_id = accept(visitor)
+    visitor.locator('nav a[href="#returns"]').focus()
+    agent = new_page()
+    sign_in(agent, server, agent_token)
+    open_conversation(agent, conversation_id)
+    agent.click("#end-conversation")
+    agent.check('#close-dialog input[name="clause"][value="1.1"]')
+    agent.click("#confirm-close")
+    expect(visitor.locator("#notice")).to_be_visible()
+    expect(visitor.locator('nav a[href="#returns"]')).to_be_focused()
