@@ -89,6 +89,7 @@ ENDPOINTS = [
     Endpoint("GET", "/healthz"),
     Endpoint("GET", "/api/policy"),
     Endpoint("GET", "/api/keys"),
+    Endpoint("GET", "/api/widget/status"),
     Endpoint(
         "GET",
         "/api/compliance/conversations/{id}",

@@ -565,8 +565,10 @@ const renderers = {
     return systemLine(e, named(e.author.name ?? 'An agent'), ' resolved the conversation', ...note);
   },
   closed(e) {
-    return citation(e, 'closed-block', 'Conversation ended for a policy breach',
+    const block = citation(e, 'closed-block', 'Conversation ended for a policy breach',
       [named(e.author.name ?? 'An agent'), ` ended the conversation citing clause ${e.data.clause.id} — ${e.data.clause.title}`]);
+    if (e.data.bar) block.querySelector('.citation-title').after(barPlaced(e.data.bar));
+    return block;
   },
   warning(e) {
     return citation(e, 'warning-block', 'Warning to the visitor',
@@ -587,6 +589,13 @@ function citation(e, cls, label, title) {
     d.notice ? el('details', {}, el('summary', {}, 'What the visitor was shown'),
       el('p', { class: 'notice-text' }, said(d.notice))) : null,
     el('p', { class: 'muted small' }, `${d.policy_id} v${d.version} · `, timeEl(e.at)));
+}
+
+// The bar placed with a closure: whom it keeps out, and until when.
+function barPlaced(bar) {
+  const who = bar.network ? `the visitor and the network ${bar.network}` : 'the visitor';
+  return el('p', { class: 'bar-placed' }, el('strong', {}, 'Bar placed: '),
+    `${who}, ${bar.until ? 'until ' : ''}${untilText(bar.until)}.`);
 }
 
 function quotedList(messages) {
@@ -719,6 +728,8 @@ function openCloseDialog() {
   renderCited('close-cited');
   updateConfirm();
   $('close-dialog').showModal();
+  // On the first clause, not the first thing focusable: by keyboard, clause, note, confirm.
+  $('clause-options').querySelector('input[name="clause"]')?.focus();
 }
 
 function openWarnDialog() {
@@ -979,6 +990,9 @@ function init() {
   $('bar-duration').addEventListener('change', updateBar);
   $('bar-network').addEventListener('input', () => { $('close-error').textContent = ''; });
   $('close-form').addEventListener('submit', confirmClose);
+  $('close-note').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('close-form').requestSubmit(); }
+  });
   $('cancel-close').addEventListener('click', () => $('close-dialog').close());
   $('warn').addEventListener('click', openWarnDialog);
   $('warn-clause-options').addEventListener('change', updateWarnConfirm);

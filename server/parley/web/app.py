@@ -115,6 +115,7 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/healthz", api.health),
             Route("/api/policy", api.policy_in_force),
             Route("/api/keys", api.signing_key),
+            Route("/api/widget/status", api.widget_status),
             Route("/api/compliance/conversations/{id:str}", compliance.conversation_record),
             Route("/api/compliance/conversations/{id:str}/evidence", compliance.evidence_bundle),
             Route("/api/compliance/acceptances", compliance.acceptances),
