@@ -71,6 +71,7 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
   color: #82071e; font-size: 12px; font-weight: 600; cursor: pointer; }
 .system { align-self: center; text-align: center; color: #57606a; font-size: 13px; }
 .system a { color: #0b63ce; }
+.msg.visitor a { color: #fff; } .msg.agent a { color: #0550ae; }
 .notice { border: 1px solid #d4a72c; background: #fff8c5; border-radius: 8px; padding: 10px 12px; }
 .notice h3 { margin: 0 0 6px; font-size: 15px; }
 .notice blockquote, .warning blockquote { margin: 8px 0; padding: 6px 10px; border-left: 3px solid #d4a72c; background: #fff; white-space: pre-wrap; }
@@ -135,6 +136,26 @@ textarea:disabled { background: #f6f8fa; }
       from = m.index + 1;
     }
     parts.push(text.slice(from));
+    return h("bdi", attrs, parts);
+  }
+
+  const LINK = /\bhttps?:\/\/[^\s<>"'\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+/gi;
+
+  // Someone's text with its http and https addresses as links that open in a new tab,
+  // giving the page opened neither this window nor where it came from.
+  function linked(text, attrs) {
+    const parts = [];
+    let from = 0;
+    for (const m of text.matchAll(LINK)) {
+      const shown = m[0].replace(/[.,;:!?)\]]+$/, "");
+      let url = null;
+      try { url = new URL(shown); } catch { continue; }
+      if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+      parts.push(said(text.slice(from, m.index)),
+        h("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow" }, said(shown)));
+      from = m.index + shown.length;
+    }
+    parts.push(said(text.slice(from)));
     return h("bdi", attrs, parts);
   }
 
@@ -456,7 +477,7 @@ textarea:disabled { background: #f6f8fa; }
       const own = author.role === "visitor";
       return h("li", { class: `msg ${own ? "visitor" : "agent"}`, "data-client-id": clientId },
         own ? null : h("span", { class: "who" }, named(author.name || "Support")),
-        said(text, { class: "text" }),
+        linked(text, { class: "text" }),
         h("span", { class: "state" }, state));
     }
 

@@ -24,9 +24,10 @@ from parley.errors import (
     Unauthorized,
 )
 from parley.service import evidence
+from parley.service.context import visitor_context
 from parley.service.core import Core, policy_view
 from parley.service.feed import Send
-from parley.service.history import visitor_history
+from parley.service.history import transcript, visitor_history
 from parley.service.lobby import ListUpdates, Push
 from parley.service.session import Session
 
@@ -81,6 +82,8 @@ class AgentSession(Session):
             await self._close(frame)
         elif kind == "warn":
             await self._warn(frame)
+        elif kind == "read_transcript":
+            await self.send(await transcript(self.core, frame["conversation_id"]))
 
     @property
     def _me(self) -> Author:
@@ -149,6 +152,7 @@ class AgentSession(Session):
                 "conversation": conv.to_dict(),
                 "policy": policy_view(accepted),
                 "history": await visitor_history(self.core, conv),
+                "visitor": visitor_context((await self.core.store.events(conv.id, 0, 1))[0]),
             }
         )
         await self.watch(conv, last_seq)

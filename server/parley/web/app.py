@@ -20,7 +20,7 @@ from parley.errors import PolicyConflict
 from parley.service import tasks
 from parley.service.core import Core
 from parley.store import open_store
-from parley.web import admin, api, compliance, errors, pages
+from parley.web import admin, api, compliance, conversations, errors, pages
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -129,6 +129,7 @@ def create_app(settings: Settings) -> ParleyApp:
             ),
             Route("/api/compliance/closures", compliance.closures),
             Route("/api/compliance/audit", compliance.audit),
+            Route("/api/conversations/ended", conversations.ended),
             Route("/api/admin/staff", admin.staff_members, methods=["GET", "POST"]),
             Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
             Route("/api/admin/bans", admin.list_bans, methods=["GET"]),
