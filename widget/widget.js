@@ -74,6 +74,7 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
   color: #82071e; font-size: 12px; font-weight: 600; cursor: pointer; }
 .system { align-self: center; text-align: center; color: #57606a; font-size: 13px; }
 .system a { color: #0b63ce; }
+.msg.visitor a { color: #fff; } .msg.agent a { color: #0550ae; }
 .notice { border: 1px solid #d4a72c; background: #fff8c5; border-radius: 8px; padding: 10px 12px; }
 .notice h3 { margin: 0 0 6px; font-size: 15px; }
 .notice blockquote, .warning blockquote { margin: 8px 0; padding: 6px 10px; border-left: 3px solid #d4a72c; background: #fff; white-space: pre-wrap; }
@@ -92,6 +93,24 @@ textarea:disabled { background: #f6f8fa; }
 .away h3 { margin: 0; font-size: 15px; } .away p { margin: 0; font-size: 13px; }
 .away input { border: 1px solid #8c959f; border-radius: 8px; padding: 8px; font-size: 16px; }
 .away-note { margin: 0; padding: 8px 10px; border-radius: 8px; background: #f6f8fa; color: #1f2328; font-size: 13px; }
+.rules:focus { outline: none; }
+.rules h4 { margin: 8px 0 4px; font-size: 14px; }
+.rules ol { margin: 0; padding-left: 1.6em; font-size: 14px; }
+.full-policy summary { cursor: pointer; color: #0b63ce; font-weight: 600; padding: 4px 0; width: fit-content; }
+.draft h4 { margin: 10px 0 4px; font-size: 14px; }
+.draft p { margin: 0 0 6px; font-size: 13px; }
+.draft textarea { width: 100%; height: auto; min-height: 64px; background: #fff; }
+/* Faded, the time under a visitor's own message fell below 4.5:1 on the blue. */
+.msg.visitor .state { opacity: 1; }
+/* A phone: the panel takes the whole screen; inputs at 16 px, or iOS zooms in on focus; every
+   target at least 24 px (WCAG 2.5.8). */
+@media (max-width: 480px) {
+  .panel { position: fixed; inset: 0; width: 100%; height: 100%; border-radius: 0; }
+  input, textarea { font-size: 16px; }
+  .agree input { width: 24px; height: 24px; margin-top: 0; }
+  button, summary, .system a { min-height: 24px; min-width: 24px; }
+  .system a { display: inline-block; line-height: 24px; }
+}
 `;
 
   // Build DOM from data only: strings always become text nodes.
@@ -128,9 +147,32 @@ textarea:disabled { background: #f6f8fa; }
     return h("bdi", attrs, parts);
   }
 
+  const LINK = /\bhttps?:\/\/[^\s<>"'\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+/gi;
+
+  // Someone's text with its http and https addresses as links that open in a new tab,
+  // giving the page opened neither this window nor where it came from.
+  function linked(text, attrs) {
+    const parts = [];
+    let from = 0;
+    for (const m of text.matchAll(LINK)) {
+      const shown = m[0].replace(/[.,;:!?)\]]+$/, "");
+      let url = null;
+      try { url = new URL(shown); } catch { continue; }
+      if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+      parts.push(said(text.slice(from, m.index)),
+        h("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow" }, said(shown)));
+      from = m.index + shown.length;
+    }
+    parts.push(said(text.slice(from)));
+    return h("bdi", attrs, parts);
+  }
+
   // A staff name: on one line, cut with an ellipsis when long, whole in its tooltip.
   const named = (name) => said(name, { class: "name", title: name.replace(INVISIBLE, control) });
 
+  // A moment in the visitor's own zone, named, e.g. "Thursday 3 December 2026 at 15:00 CET".
+  const localDate = (at) => new Intl.DateTimeFormat([], { weekday: "long", year: "numeric", month: "long",
+    day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(new Date(at));
   const time = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   const newId = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
 
@@ -148,6 +190,17 @@ textarea:disabled { background: #f6f8fa; }
       page_url: location.href.slice(0, 512), widget_build: BUILD };
   }
 
+  const openKey = storageKey + ":open";
+
+  // sessionStorage: a reload finds the panel as it was; a new tab starts with it closed.
+  function wasOpen() {
+    try { return sessionStorage.getItem(openKey) === "1"; } catch { return false; }
+  }
+
+  function keepOpen(show) {
+    try { sessionStorage.setItem(openKey, show ? "1" : "0"); } catch { /* storage refused: not kept */ }
+  }
+
   function load() {
     try { return JSON.parse(localStorage.getItem(storageKey)) || {}; } catch { return {}; }
   }
@@ -162,6 +215,7 @@ textarea:disabled { background: #f6f8fa; }
       this.policy = null;
       this.ended = null; // the closed/resolved event of the current conversation
       this.barred = null; // the barred frame, while this visitor may not start a conversation
+      this.draft = null; // what the visitor was typing when the conversation ended
       this.unread = 0;
       this.retries = 0;
       this.held = null; // while set, a timer: the server asked us to wait before sending again
@@ -175,6 +229,7 @@ textarea:disabled { background: #f6f8fa; }
       this.render();
       this.renderPresence();
       this.watchActivity();
+      if (wasOpen()) this.open(true, false);
       this.connect();
     }
 
@@ -203,6 +258,12 @@ textarea:disabled { background: #f6f8fa; }
       v.policyMeta = h("p", { class: "meta", id: "policy-meta" });
       v.policyText = h("div", { class: "policy-text", id: "policy-text", tabindex: "0",
         role: "region", "aria-label": "Conduct policy text" });
+      v.rulesList = h("ol", { id: "policy-rules" });
+      v.rules = h("div", { class: "rules", id: "rules", tabindex: "-1", role: "region", "aria-labelledby": "rules-title" },
+        h("h4", { id: "rules-title" }, "The key rules"), v.rulesList);
+      v.fullPolicy = h("details", { class: "full-policy", id: "full-policy",
+        ontoggle: () => { if (v.fullPolicy.open) this.readFull = true; } },
+        h("summary", { id: "full-policy-toggle" }, "Read the full policy"), v.policyText);
       v.agree = h("input", { type: "checkbox", id: "agree", onchange: () => this.updateStart() });
       v.agreeLabel = h("span", {});
       v.start = h("button", { class: "primary", id: "start", type: "button", disabled: true,
@@ -210,10 +271,13 @@ textarea:disabled { background: #f6f8fa; }
       v.gateError = h("p", { class: "error", role: "alert" });
       v.gate = h("div", { class: "gate", id: "gate", hidden: true },
         h("p", {}, "Before we chat, please read and accept our conduct policy."),
-        v.policyTitle, v.policyMeta, v.policyText,
+        v.policyTitle, v.policyMeta, v.rules, v.fullPolicy,
         h("label", { class: "agree" }, v.agree, v.agreeLabel), v.start, v.gateError);
       v.notice = h("div", { class: "notice", id: "notice", role: "alert", hidden: true, tabindex: "-1" });
       v.barred = h("div", { class: "notice barred", id: "barred", role: "alert", hidden: true, tabindex: "-1" });
+      v.unavailable = h("div", { class: "notice", id: "unavailable", role: "alert", hidden: true, tabindex: "-1" },
+        h("h3", {}, "Chat is not available on this site"),
+        h("p", {}, "This website is not set up to use this chat service. Please contact the website another way."));
       v.log = h("ol", { class: "log", id: "log" });
       // The live region wraps the list: role="log" on the <ol> itself would orphan its <li>s.
       v.transcript = h("div", { id: "transcript", role: "log", "aria-live": "polite", "aria-label": "Messages" }, v.log);
@@ -222,7 +286,7 @@ textarea:disabled { background: #f6f8fa; }
       v.send = h("button", { class: "primary", id: "send", type: "submit", disabled: true }, "Send");
       v.form = h("form", { onsubmit: (e) => { e.preventDefault(); this.sendMessage(); } },
         h("label", { class: "sr-only", for: "message" }, "Message"), v.input, v.send);
-      v.body = h("div", { class: "body" }, v.gate, v.transcript, v.notice, v.barred);
+      v.body = h("div", { class: "body" }, v.gate, v.transcript, v.notice, v.barred, v.unavailable);
       v.panel = h("section", { class: "panel", id: "panel", role: "dialog", "aria-label": settings.title,
         hidden: true, tabindex: "-1", onkeydown: (e) => { if (e.key === "Escape") this.open(false); } },
         h("header", {}, h("h2", {}, settings.title), v.status,
@@ -234,11 +298,14 @@ textarea:disabled { background: #f6f8fa; }
       document.body.append(host);
     }
 
-    open(show) {
+    // ``focus`` false: reopened by a reload, which must not take the page's focus.
+    open(show, focus = true) {
       const v = this.view;
       v.panel.hidden = !show;
       v.launcher.hidden = show;
       v.launcher.setAttribute("aria-expanded", String(show));
+      keepOpen(show);
+      if (!focus) return;
       if (show) {
         this.unread = 0;
         v.badge.hidden = true;
@@ -251,7 +318,7 @@ textarea:disabled { background: #f6f8fa; }
     // Focus what the visitor can act on or must read; the panel itself until the server has said.
     focusIn() {
       const v = this.view;
-      const target = !v.input.disabled ? v.input : !v.gate.hidden ? v.policyText : !v.notice.hidden ? v.notice
+      const target = !v.input.disabled ? v.input : !v.gate.hidden ? v.rules : !v.unavailable.hidden ? v.unavailable : !v.notice.hidden ? v.notice
         : !v.barred.hidden ? v.barred : v.panel;
       this.awaiting = target === v.panel;
       target.focus();
@@ -271,6 +338,9 @@ textarea:disabled { background: #f6f8fa; }
       v.policyTitle.textContent = policy.title;
       v.policyMeta.textContent = `Version ${policy.version} · effective ${policy.effective.slice(0, 10)}`;
       v.policyText.textContent = policy.text;
+      v.rulesList.replaceChildren(...policy.clauses.map((c) => h("li", {}, said(c.title))));
+      v.fullPolicy.open = false;
+      this.readFull = false;
       v.agreeLabel.textContent = `I have read and accept the Conduct Policy v${policy.version}`;
       v.agree.checked = false;
       v.gateError.textContent = "";
@@ -297,7 +367,9 @@ textarea:disabled { background: #f6f8fa; }
 
     connect() {
       const ws = (this.ws = new WebSocket(settings.socket));
+      let opened = false;
       ws.onopen = () => {
+        opened = true;
         this.retries = 0;
         this.setStatus("Online");
         this.startHeartbeat(ws);
@@ -306,13 +378,34 @@ textarea:disabled { background: #f6f8fa; }
         ws.send(JSON.stringify(hello));
       };
       ws.onmessage = (e) => this.onFrame(JSON.parse(e.data));
-      ws.onclose = () => {
+      ws.onclose = async () => {
         if (this.ws !== ws) return;
+        if (!opened && await this.refused()) { this.showUnavailable(); return; }
         this.setStatus("Reconnecting…");
         this.showOffline(true);
         const delay = Math.min(10000, 500 * 2 ** this.retries++) * (0.5 + Math.random() / 2);
         setTimeout(() => this.connect(), delay);
       };
+    }
+
+    // A socket that never opened may have been refused for this page's origin; the browser
+    // hides the 403, so ask the server. Unreachable, or any other answer: not refused.
+    async refused() {
+      try {
+        const answer = await fetch(`${settings.server}/api/widget/status`, { credentials: "omit", cache: "no-store" });
+        return answer.ok && (await answer.json()).allowed === false;
+      } catch {
+        return false;
+      }
+    }
+
+    // Refused for good: say so, and stop retrying.
+    showUnavailable() {
+      const v = this.view;
+      this.setStatus("Not available");
+      v.gate.hidden = v.transcript.hidden = v.notice.hidden = v.barred.hidden = v.form.hidden = true;
+      v.unavailable.hidden = false;
+      if (this.awaiting && this.root.activeElement === v.panel) { this.awaiting = false; v.unavailable.focus(); }
     }
 
     send(frame) {
@@ -420,8 +513,10 @@ textarea:disabled { background: #f6f8fa; }
         v.gateError.textContent = "The policy text could not be verified. Please reload the page.";
         return;
       }
+      // What the visitor did, in words: the full text is one click away, so say whether it was opened.
+      const shown = this.readFull ? "having opened the full text" : "shown the key rules, the full text one click away";
       this.send({ type: "accept", policy_id: policy.policy_id, version: policy.version, sha256: digest,
-        affirmation: `Ticked “${v.agreeLabel.textContent}” and pressed “${v.start.textContent}”` });
+        affirmation: `Ticked “${v.agreeLabel.textContent}” and pressed “${v.start.textContent}”, ${shown}` });
     }
 
     onKey(e) {
@@ -479,7 +574,7 @@ textarea:disabled { background: #f6f8fa; }
       const own = author.role === "visitor";
       return h("li", { class: `msg ${own ? "visitor" : "agent"}`, "data-client-id": clientId },
         own ? null : h("span", { class: "who" }, named(author.name || "Support")),
-        said(text, { class: "text" }),
+        linked(text, { class: "text" }),
         h("span", { class: "state" }, state));
     }
 
@@ -518,6 +613,8 @@ textarea:disabled { background: #f6f8fa; }
       } else {
         v.notice.append(h("h3", {}, "This conversation is resolved"), h("p", {}, "Thank you for chatting with us."));
       }
+      const draft = this.draftBox();
+      if (draft) v.notice.append(draft);
       if (!this.barred) v.notice.append(h("button", { class: "primary", id: "new-conversation", type: "button",
         onclick: () => this.policy && this.showGate(this.policy) }, "Start a new conversation"));
       v.notice.hidden = false;
@@ -529,13 +626,15 @@ textarea:disabled { background: #f6f8fa; }
     showBarred(f) {
       const v = this.view;
       const c = f.clause || {};
-      const until = f.until ? `until ${new Date(f.until).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })} ` +
-        `(${f.until.slice(0, 16).replace("T", " ")} UTC)` : "permanently";
+      const until = f.until ? `until ${localDate(f.until)}` : "permanently";
+      // The server's message names the time in UTC for every client; here it reads in the visitor's zone.
+      const message = f.until ? f.message.replace(`until ${f.until} (UTC)`, until) : f.message;
       this.barred = f;
       v.barred.replaceChildren(h("h3", {}, "You can't start a new conversation"),
-        h("p", { class: "notice-text", id: "barred-text" }, said(f.message)),
+        h("p", { class: "notice-text", id: "barred-text" }, said(message)),
         h("blockquote", { id: "barred-clause" }, h("b", {}, `Rule ${c.id}, “${c.title}”`), said(c.text)),
-        h("p", { id: "barred-until" }, `This applies ${until}.`));
+        h("p", { id: "barred-until" }, "This applies ",
+          f.until ? ["until ", h("time", { datetime: f.until }, localDate(f.until))] : "permanently", "."));
       v.gate.hidden = true;
       v.barred.hidden = v.form.hidden = false;
       this.setChatEnabled(false);
@@ -578,12 +677,39 @@ textarea:disabled { background: #f6f8fa; }
         this.view.awayEmail.value = "";
       } else if (event.type === "closed" || event.type === "resolved" || event.type === "abandoned") {
         this.ended = event;
+        this.keepDraft();
         this.showEnded(event);
         // Events come in order: a message still unacknowledged now was not stored and never
         // will be here; held for a retry, it must not go out later into the next conversation.
         for (const clientId of [...this.outbox.keys()]) this.notSent(clientId, "the conversation has ended.");
       }
       this.scrollDown();
+      if (event.type === "closed" || event.type === "resolved") this.focusNotice();
+    }
+
+    // What the visitor was typing when the conversation ended: out of the box that is about to be
+    // disabled, into the notice, where it can still be selected and copied.
+    keepDraft() {
+      const draft = this.view.input.value;
+      this.view.input.value = "";
+      this.draft = draft.trim() ? draft : null;
+    }
+
+    draftBox() {
+      if (!this.draft) return null;
+      return h("div", { class: "draft", id: "draft" }, h("h4", { id: "draft-title" }, "Your unsent message"),
+        h("p", {}, "It was not sent. You can still select and copy it."),
+        h("textarea", { id: "draft-text", readonly: true, rows: 3, "aria-labelledby": "draft-title" }, this.draft));
+    }
+
+    // The panel open: focus moves to the notice and its heading is scrolled into view. Focus was in
+    // the widget, or dropped to the page's body when the input was disabled; elsewhere, it stays.
+    focusNotice() {
+      const v = this.view;
+      const active = document.activeElement;
+      if (v.panel.hidden || v.notice.hidden || (!this.root.activeElement && active && active !== document.body)) return;
+      v.notice.focus({ preventScroll: true });
+      v.notice.querySelector("h3").scrollIntoView({ block: "start" });
     }
   }
 
@@ -620,6 +746,7 @@ textarea:disabled { background: #f6f8fa; }
       this.conversation = f.conversation;
       this.lastSeq = 0;
       this.ended = null;
+      this.draft = null;
       this.view.log.replaceChildren();
       this.agentJoined = false;
       this.showChat();

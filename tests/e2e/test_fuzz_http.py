@@ -78,7 +78,7 @@ class Endpoint:
     method: str
     path: str
     query: tuple[str, ...] = ()
-    role: str | None = None  # "compliance" (or admin), "admin"; None: public
+    role: str | None = None  # "compliance" (or admin), "admin", "agent" (or admin); None: public
     body: Any = None  # the JSON Schema of the body, for POSTs that take one
     real: dict[str, Real] = field(default_factory=dict)  # what each path parameter names
     files: bool = False  # a static file, not JSON
@@ -89,6 +89,7 @@ ENDPOINTS = [
     Endpoint("GET", "/healthz"),
     Endpoint("GET", "/api/policy"),
     Endpoint("GET", "/api/keys"),
+    Endpoint("GET", "/api/widget/status"),
     Endpoint(
         "GET",
         "/api/compliance/conversations/{id}",
@@ -119,6 +120,12 @@ ENDPOINTS = [
     Endpoint("GET", "/api/compliance/closures", ("clause_id", *FILTERS), role="compliance"),
     Endpoint(
         "GET", "/api/compliance/audit", ("conversation_id", "limit", "cursor"), role="compliance"
+    ),
+    Endpoint(
+        "GET",
+        "/api/conversations/ended",
+        ("visitor_id", "conversation_id", "since", "until", "limit", "cursor"),
+        role="agent",
     ),
     Endpoint("GET", "/api/admin/staff", role="admin"),
     Endpoint("POST", "/api/admin/staff", role="admin", body=admin.NEW_STAFF.schema),
@@ -228,8 +235,16 @@ class Auth(Enum):
     ADMIN = "an admin token"
 
 
-VALID_AUTH = {"compliance": {Auth.COMPLIANCE, Auth.ADMIN}, "admin": {Auth.ADMIN}}
-FORBIDDEN_AUTH = {"compliance": {Auth.AGENT}, "admin": {Auth.AGENT, Auth.COMPLIANCE}}
+VALID_AUTH = {
+    "compliance": {Auth.COMPLIANCE, Auth.ADMIN},
+    "admin": {Auth.ADMIN},
+    "agent": {Auth.AGENT, Auth.ADMIN},
+}
+FORBIDDEN_AUTH = {
+    "compliance": {Auth.AGENT},
+    "admin": {Auth.AGENT, Auth.COMPLIANCE},
+    "agent": {Auth.COMPLIANCE},
+}
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 
 

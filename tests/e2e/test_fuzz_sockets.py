@@ -63,7 +63,18 @@ from parley.protocol.codec import Endpoint
 MAX_MESSAGE_CHARS = 4000  # PARLEY_MAX_MESSAGE_CHARS, the default
 #: A frame's one direct answer (docs/protocol.md §1), and what may be pushed around answers.
 DIRECT = frozenset(
-    {"welcome", "accepted", "ack", "done", "joined", "left", "conversations", "pong", "error"}
+    {
+        "welcome",
+        "accepted",
+        "ack",
+        "done",
+        "joined",
+        "left",
+        "conversations",
+        "transcript",
+        "pong",
+        "error",
+    }
 )
 PUSHED = frozenset(
     {"event", "policy", "caught_up", "conversation_updates", "barred"}
@@ -286,6 +297,8 @@ class AgentModel:
             return refused("not_found", *(["invalid_frame"] if network else []))
         if kind == "join":
             return answer("joined")
+        if kind == "read_transcript":
+            return answer("transcript")
         if kind == "reply":
             if ("agent", frame["client_id"]) in conv.acks:
                 return answer("ack")
@@ -319,6 +332,9 @@ class AgentModel:
                 conv.id,
                 conv.last_seq,
             )
+        elif reply["type"] == "transcript":
+            seqs = [e["seq"] for e in reply["events"]]
+            assert seqs == list(range(1, conv.last_seq + 1)), "the whole record, joining nothing"
         elif reply["type"] == "ack":
             conv.acked("agent", frame, reply)
         elif reply["type"] == "done" and frame["type"] == "presence":

@@ -73,6 +73,7 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
             "message_seqs": [2],
         },
         {"type": "ping"},
+        {"type": "read_transcript", "conversation_id": CONV},
     ],
 }
 

@@ -18,7 +18,9 @@ const state = {
   current: null,        // id of the conversation shown in the transcript
   pending: new Map(),   // reply client_id -> {conversationId, text, status, error}
   flags: new Map(),     // conversation id -> when the server last flagged the visitor as flooding
-  view: 'conversations', // or 'bans' (admins only)
+  view: 'conversations', // or 'ended', or 'bans' (admins only)
+  endedQuery: null,     // the search of ended conversations shown, and the cursor of its next page
+  endedCursor: null,
   lifting: null,        // the bar the lift dialog is about
 };
 
@@ -51,6 +53,26 @@ function said(text, attrs = {}) {
     from = m.index + 1;
   }
   parts.push(text.slice(from));
+  return el('bdi', attrs, ...parts);
+}
+
+const LINK = /\bhttps?:\/\/[^\s<>"'\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+/gi;
+
+// Someone's text with its http and https addresses as links that open in a new tab,
+// giving the page opened neither this window nor where it came from.
+function linked(text, attrs = {}) {
+  const parts = [];
+  let from = 0;
+  for (const m of text.matchAll(LINK)) {
+    const shown = m[0].replace(/[.,;:!?)\]]+$/, '');
+    let url = null;
+    try { url = new URL(shown); } catch { continue; }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') continue;
+    parts.push(said(text.slice(from, m.index)),
+      el('a', { href: url.href, target: '_blank', rel: 'noopener noreferrer nofollow' }, said(shown)));
+    from = m.index + shown.length;
+  }
+  parts.push(said(text.slice(from)));
   return el('bdi', attrs, ...parts);
 }
 
@@ -97,7 +119,7 @@ function connect() {
   state.relisting = false;
   resetPresence(); // the new connection's first visitor_presence lists everyone there
   // Deltas: the server sends only what changed in each conversation (docs/protocol.md §6.3).
-  // Presence: the team's and the visitors' (docs/protocol.md §6.7).
+  // Presence: the team's and the visitors' (docs/protocol.md §6.8).
   ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'hello', token: state.token, list_updates: 'delta', presence: true })));
   ws.addEventListener('message', (e) => {
     let frame;
@@ -141,6 +163,13 @@ function showSignIn(message = '') {
   resetThreadView();
   $('app-view').hidden = true;
   $('bans-view').hidden = true;
+  $('ended-view').hidden = true;
+  $('ended-rows').replaceChildren();
+  $('ended').hidden = true;
+  $('ended-more').hidden = true;
+  $('ended-status').textContent = '';
+  state.endedQuery = null;
+  if ($('transcript-dialog').open) $('transcript-dialog').close();
   $('views').hidden = true;
   state.view = 'conversations';
   state.flags.clear();
@@ -171,8 +200,9 @@ const handlers = {
     $('signin-view').hidden = true;
     $('sign-in').disabled = false;
     // Admins also get the Bans view.
-    $('views').hidden = f.agent.role !== 'admin';
-    showView(f.agent.role === 'admin' ? state.view : 'conversations', false);
+    $('views').hidden = false;
+    $('bans-tab').hidden = f.agent.role !== 'admin';
+    showView(f.agent.role === 'admin' || state.view !== 'bans' ? state.view : 'conversations', false);
     // After a reconnect: resume the open transcript where we left it, then retry unacked replies
     // with their original client_id (the server deduplicates them).
     if (state.current) joinThread(state.current);
@@ -207,13 +237,15 @@ const handlers = {
     renderList();
     renderThreadHead();
   },
-  joined({ conversation: c, policy, history }) {
+  joined({ conversation: c, policy, history, visitor }) {
     const thread = ensureThread(c.id);
     thread.conv = c;
     thread.policy = policy;
     thread.history = history ?? [];
-    if (c.id === state.current) { renderThreadHead(); renderHistory(); }
+    thread.visitor = visitor ?? null;
+    if (c.id === state.current) { renderThreadHead(); renderContext(); renderHistory(); }
   },
+  transcript(f) { showTranscript(f); },
   event({ event: e }) {
     const thread = ensureThread(e.conversation_id);
     if (e.seq <= thread.lastSeq) return; // already have it (replay after re-join)
@@ -352,6 +384,7 @@ function renderTranscript() {
   for (const e of thread.events) insertEvent(e, false);
   for (const [clientId, p] of state.pending) if (p.conversationId === state.current) log.append(renderPending(clientId, p));
   renderThreadHead();
+  renderContext();
   renderHistory();
   renderSelection();
   log.scrollTop = log.scrollHeight;
@@ -361,6 +394,7 @@ function resetThreadView() {
   $('transcript').replaceChildren(el('p', { class: 'empty' }, 'Select a conversation to read its transcript and reply.'));
   hideNotice();
   renderThreadHead();
+  renderContext();
   renderHistory();
   renderSelection();
 }
@@ -408,7 +442,88 @@ function historyItem(h) {
       ' · ', el('span', { class: 'outcome' }, outcome)),
     warnings.length ? el('ul', { class: 'history-warnings' }, ...warnings.map((w) =>
       el('li', {}, `Warned under rule ${w.clause_id} “${w.clause_title}”`))) : null,
-    el('p', { class: 'muted small' }, `${h.conversation_id} · ${h.policy?.policy_id ?? ''} v${h.policy?.version ?? '?'}`));
+    el('p', { class: 'muted small' }, `${h.conversation_id} · ${h.policy?.policy_id ?? ''} v${h.policy?.version ?? '?'}`,
+      openButton(h.conversation_id, 'history-open')));
+}
+
+// ---------- the visitor's client, and their local time ----------
+
+function localTimeIn(zone) {
+  try {
+    return new Intl.DateTimeFormat([], { timeZone: zone, weekday: 'short', hour: '2-digit', minute: '2-digit', timeZoneName: 'shortOffset' }).format(new Date());
+  } catch {
+    return null; // not a zone this browser knows
+  }
+}
+
+function browserText(b) {
+  if (!b?.name) return null;
+  const os = b.os ? ` on ${b.os}` : '';
+  const device = b.device ? ` (${b.device})` : '';
+  return `${b.name}${b.version ? ` ${b.version}` : ''}${os}${device}`;
+}
+
+function pageLink(url) {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return linked(url);
+  } catch { /* shown as text below */ }
+  return said(url);
+}
+
+function contextRows(v) {
+  const unknown = () => el('span', { class: 'muted' }, 'unknown');
+  const row = (name, key, value) => [el('dt', {}, name), el('dd', { 'data-context': key }, value ?? unknown())];
+  const zone = v.time_zone;
+  const clockNode = zone ? el('span', { 'data-time-zone': zone }, localTimeIn(zone) ?? 'unknown') : null;
+  return [
+    ...row('Page', 'page', v.page_url ? pageLink(v.page_url) : null),
+    ...row('Browser', 'browser', browserText(v.browser) ? el('span', { title: v.user_agent ?? '' }, browserText(v.browser)) : v.user_agent ? said(v.user_agent) : null),
+    ...row('Locale', 'locale', v.locale ? said(v.locale) : null),
+    ...row('Time zone', 'time-zone', zone ? said(zone) : null),
+    ...row('Local time', 'local-time', clockNode),
+    ...row('Address', 'address', v.ip ? el('code', {}, v.ip) : null),
+  ];
+}
+
+function renderContext() {
+  const visitor = state.current ? ensureThread(state.current).visitor : null;
+  $('visitor-context').hidden = !visitor;
+  $('context-list').replaceChildren(...(visitor ? contextRows(visitor) : []));
+}
+
+function tickLocalTimes() {
+  for (const node of document.querySelectorAll('[data-time-zone]')) node.textContent = localTimeIn(node.dataset.timeZone) ?? 'unknown';
+}
+
+// ---------- any conversation, read-only ----------
+
+function openButton(conversationId, cls) {
+  const button = el('button', { type: 'button', class: `btn btn-small ${cls}`, 'data-open-transcript': conversationId,
+    'aria-label': `Open conversation ${conversationId}, read-only` }, 'Open');
+  button.addEventListener('click', () => {
+    if (!send({ type: 'read_transcript', conversation_id: conversationId })) showNotice('Not connected.');
+  });
+  return button;
+}
+
+function readOnlyEvent(e) {
+  const node = (renderers[e.type] ?? renderUnknown)(e, true);
+  node.removeAttribute('id');
+  node.dataset.seq = String(e.seq);
+  node.dataset.type = e.type;
+  return node;
+}
+
+function showTranscript({ conversation: c, visitor, events }) {
+  const ended = c.ended_at ? ` · ended ${localTime(c.ended_at)}` : '';
+  $('transcript-dialog-title').textContent = `${visitorLabel(c.visitor_id)} · ${c.state}`;
+  $('transcript-dialog-desc').textContent = `${c.id} · started ${localTime(c.started_at)}${ended}. Read-only: nothing can be done from here.`;
+  $('transcript-dialog').dataset.conversationId = c.id;
+  $('transcript-context').replaceChildren(...contextRows(visitor));
+  $('transcript-view').replaceChildren(...events.map(readOnlyEvent));
+  if (!$('transcript-dialog').open) $('transcript-dialog').showModal();
+  $('transcript-view').focus();
 }
 
 // Insert in seq order (before any later event and before pending bubbles).
@@ -440,19 +555,19 @@ const renderers = {
       el('details', {}, el('summary', {}, 'Show the exact text accepted'),
         el('pre', { class: 'policy-text', tabindex: '0' }, d.text)));
   },
-  message(e) {
+  message(e, readOnly = false) {
     const role = e.author.role === 'agent' ? 'agent' : 'visitor';
     const name = role === 'agent' ? (e.author.name ?? 'Agent') : 'Visitor';
     const mine = role === 'agent' && e.author.id === state.agent?.id;
-    const thread = ensureThread(e.conversation_id);
+    const thread = readOnly ? null : ensureThread(e.conversation_id);
     // A visitor's message can be selected as evidence, to be quoted by a warning or a closure.
-    const pick = role === 'visitor' ? el('label', { class: 'evidence-pick' },
+    const pick = role === 'visitor' && thread ? el('label', { class: 'evidence-pick' },
       el('input', { type: 'checkbox', 'data-select-seq': e.seq, checked: thread.selected.has(e.seq), disabled: thread.ended }),
       'Select as evidence') : null;
     return el('article', { class: `bubble from-${role}`, 'data-author-role': role },
       el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, named(name)), ' · ', timeEl(e.at),
         mine ? el('span', { class: 'delivery' }, ' · Sent') : null),
-      el('p', { class: 'bubble-text' }, said(e.data.text)), pick);
+      el('p', { class: 'bubble-text' }, linked(e.data.text)), pick);
   },
   agent_joined(e) {
     return systemLine(e, named(e.author.name ?? 'An agent'), ' joined');
@@ -469,8 +584,10 @@ const renderers = {
       said(e.data.email, { class: 'contact-email' }), ' · ', timeEl(e.at));
   },
   closed(e) {
-    return citation(e, 'closed-block', 'Conversation ended for a policy breach',
+    const block = citation(e, 'closed-block', 'Conversation ended for a policy breach',
       [named(e.author.name ?? 'An agent'), ` ended the conversation citing clause ${e.data.clause.id} — ${e.data.clause.title}`]);
+    if (e.data.bar) block.querySelector('.citation-title').after(barPlaced(e.data.bar));
+    return block;
   },
   warning(e) {
     return citation(e, 'warning-block', 'Warning to the visitor',
@@ -491,6 +608,13 @@ function citation(e, cls, label, title) {
     d.notice ? el('details', {}, el('summary', {}, 'What the visitor was shown'),
       el('p', { class: 'notice-text' }, said(d.notice))) : null,
     el('p', { class: 'muted small' }, `${d.policy_id} v${d.version} · `, timeEl(e.at)));
+}
+
+// The bar placed with a closure: whom it keeps out, and until when.
+function barPlaced(bar) {
+  const who = bar.network ? `the visitor and the network ${bar.network}` : 'the visitor';
+  return el('p', { class: 'bar-placed' }, el('strong', {}, 'Bar placed: '),
+    `${who}, ${bar.until ? 'until ' : ''}${untilText(bar.until)}.`);
 }
 
 function quotedList(messages) {
@@ -623,6 +747,8 @@ function openCloseDialog() {
   renderCited('close-cited');
   updateConfirm();
   $('close-dialog').showModal();
+  // On the first clause, not the first thing focusable: by keyboard, clause, note, confirm.
+  $('clause-options').querySelector('input[name="clause"]')?.focus();
 }
 
 function openWarnDialog() {
@@ -710,9 +836,12 @@ function showView(view, load = true) {
   state.view = view;
   $('app-view').hidden = view !== 'conversations';
   $('bans-view').hidden = view !== 'bans';
+  $('ended-view').hidden = view !== 'ended';
   $('conversations-tab').setAttribute('aria-pressed', String(view === 'conversations'));
   $('bans-tab').setAttribute('aria-pressed', String(view === 'bans'));
+  $('ended-tab').setAttribute('aria-pressed', String(view === 'ended'));
   if (view === 'bans' && load) loadBans();
+  if (view === 'ended' && load && !state.endedQuery) searchEnded();
 }
 
 // The admin HTTP API, with the token this tab signed in with.
@@ -795,6 +924,64 @@ async function confirmLift(ev) {
   await loadBans(`Lifted the bar on ${visitorLabel(ban.visitor_id)}.`);
 }
 
+// ---------- ended conversations ----------
+
+// The day inputs are the agent's own days: from the start of the first to the end of the last.
+function endedQuery() {
+  const q = new URLSearchParams();
+  const visitorId = $('ended-visitor').value.trim();
+  const conversationId = $('ended-conversation').value.trim();
+  if (visitorId) q.set('visitor_id', visitorId);
+  if (conversationId) q.set('conversation_id', conversationId);
+  const from = $('ended-from').value;
+  const to = $('ended-to').value;
+  if (from) q.set('since', new Date(`${from}T00:00:00`).toISOString());
+  if (to) {
+    const next = new Date(`${to}T00:00:00`);
+    next.setDate(next.getDate() + 1);
+    q.set('until', next.toISOString());
+  }
+  return q;
+}
+
+function searchEnded(ev) {
+  ev?.preventDefault();
+  state.endedQuery = endedQuery();
+  state.endedCursor = null;
+  loadEnded(false);
+}
+
+async function loadEnded(more) {
+  const q = new URLSearchParams(state.endedQuery);
+  if (more) q.set('cursor', state.endedCursor);
+  $('ended-status').textContent = 'Searching…';
+  let page;
+  try {
+    page = await adminApi(`/api/conversations/ended?${q}`);
+  } catch (err) {
+    $('ended-status').textContent = `Could not search: ${err.message}`;
+    return;
+  }
+  const rows = page.items.map(endedRow);
+  if (more) $('ended-rows').append(...rows); else $('ended-rows').replaceChildren(...rows);
+  state.endedCursor = page.next_cursor;
+  $('ended-more').hidden = !page.next_cursor;
+  const n = $('ended-rows').children.length;
+  $('ended').hidden = n === 0;
+  $('ended-status').textContent = n ? `${n} ended conversation${n === 1 ? '' : 's'}${page.next_cursor ? ', more to show' : ''}`
+    : 'No ended conversation matches';
+}
+
+function endedRow(c) {
+  const outcome = c.state === 'closed' ? `closed under rule ${c.closed_clause}` : String(c.state);
+  return el('tr', { 'data-ended-id': c.id },
+    el('td', {}, el('time', { datetime: c.ended_at, title: utcTime(c.ended_at) }, localTime(c.ended_at))),
+    el('td', {}, el('span', { title: c.visitor_id }, visitorLabel(c.visitor_id)), ' ', el('code', { class: 'muted' }, c.visitor_id)),
+    el('td', { class: `outcome is-${c.state}` }, outcome),
+    el('td', {}, el('code', {}, c.id)),
+    el('td', { class: 'bans-actions' }, openButton(c.id, 'ended-open')));
+}
+
 // ---------- notices ----------
 
 function showNotice(text) { $('notice').textContent = text; $('notice').hidden = false; }
@@ -822,6 +1009,9 @@ function init() {
   $('bar-duration').addEventListener('change', updateBar);
   $('bar-network').addEventListener('input', () => { $('close-error').textContent = ''; });
   $('close-form').addEventListener('submit', confirmClose);
+  $('close-note').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('close-form').requestSubmit(); }
+  });
   $('cancel-close').addEventListener('click', () => $('close-dialog').close());
   $('warn').addEventListener('click', openWarnDialog);
   $('warn-clause-options').addEventListener('change', updateWarnConfirm);
@@ -830,6 +1020,10 @@ function init() {
   $('transcript').addEventListener('change', onSelect);
   $('conversations-tab').addEventListener('click', () => showView('conversations'));
   $('bans-tab').addEventListener('click', () => showView('bans'));
+  $('ended-tab').addEventListener('click', () => showView('ended'));
+  $('ended-form').addEventListener('submit', searchEnded);
+  $('ended-more').addEventListener('click', () => loadEnded(true));
+  $('close-transcript').addEventListener('click', () => $('transcript-dialog').close());
   $('refresh-bans').addEventListener('click', () => loadBans());
   $('lift-form').addEventListener('submit', confirmLift);
   $('lift-reason').addEventListener('input', () => { $('confirm-lift').disabled = !$('lift-reason').value.trim(); });
@@ -844,6 +1038,7 @@ function init() {
     if (next) { ev.preventDefault(); next.focus(); }
   });
   setInterval(tickWaits, 1000);
+  setInterval(tickLocalTimes, 1000);
   initPresence({ send, named, me: () => state.agent });
 
   const saved = sessionStorage.getItem(TOKEN_KEY);

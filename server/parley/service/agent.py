@@ -25,9 +25,10 @@ from parley.errors import (
     Unauthorized,
 )
 from parley.service import evidence
+from parley.service.context import visitor_context
 from parley.service.core import Core, policy_view
 from parley.service.feed import Send
-from parley.service.history import visitor_history
+from parley.service.history import transcript, visitor_history
 from parley.service.lobby import ListUpdates, Push
 from parley.service.presence import staff_frame, visitors_frame
 from parley.service.session import Session
@@ -92,6 +93,8 @@ class AgentSession(Session):
         elif kind == "presence":
             await self.core.presence.set_agent_state(self._me.id, AgentState(frame["state"]))
             await self.send({"type": "done", "request": "presence", "state": frame["state"]})
+        elif kind == "read_transcript":
+            await self.send(await transcript(self.core, frame["conversation_id"]))
 
     @property
     def _me(self) -> Author:
@@ -171,6 +174,7 @@ class AgentSession(Session):
                 "conversation": conv.to_dict(),
                 "policy": policy_view(accepted),
                 "history": await visitor_history(self.core, conv),
+                "visitor": visitor_context((await self.core.store.events(conv.id, 0, 1))[0]),
             }
         )
         await self.watch(conv, last_seq)

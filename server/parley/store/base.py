@@ -117,6 +117,31 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class EndedFilter:
+    """Which ended conversations agents look for; ``None`` fields do not filter.
+
+    ``since`` and ``until`` are times in the stored form (inclusive, exclusive) of when
+    the conversation ended.
+    """
+
+    visitor_id: str | None = None
+    conversation_id: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def admits(self, c: Conversation) -> bool:
+        """Whether the ended conversation ``c`` matches (an open one never does)."""
+        at = c.ended_at
+        return (
+            at is not None
+            and (self.visitor_id is None or c.visitor_id == self.visitor_id)
+            and (self.conversation_id is None or c.id == self.conversation_id)
+            and (self.since is None or at >= self.since)
+            and (self.until is None or at < self.until)
+        )
+
+
+@dataclass(frozen=True)
 class ClauseCount:
     policy_id: str
     version: int
@@ -221,6 +246,17 @@ class Store(ABC):
 
         Newest first, each with its warning and closure events, read in one
         query; empty when ``conversation_id`` is not one of the visitor's.
+        """
+
+    @abstractmethod
+    async def ended_conversations(
+        self, where: EndedFilter, cursor: str | None, limit: int
+    ) -> Page[Conversation]:
+        """Ended conversations matching ``where``, the latest ended first (ties: by id,
+        descending); the cursor is the last one's conversation number.
+
+        Read through an index kept by the commit (or outbox record) that ends a
+        conversation, never by reading every conversation.
         """
 
     @abstractmethod

@@ -80,6 +80,7 @@ class RedisStore(ClosureCounts, RedisBans, RedisMerkle, Store):
         await store._extend(None)  # nodes for a log from before they were kept
         await store._backfill_bars()
         await store._backfill_closure_counts()
+        await store._backfill_ended()
         return store
 
     async def _check_durability(self) -> None:

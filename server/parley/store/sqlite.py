@@ -201,12 +201,13 @@ class SQLiteStore(RecordTables, BanTables, MerkleTables, Store):
                 # Compare and set: if another writer moved the conversation since the
                 # snapshot was read, decide again on the fresh one.
                 moved = db.execute(
-                    "UPDATE conversations SET state = ?, snapshot = ?, closed_clause = ?"
-                    " WHERE id = ? AND json_extract(snapshot, '$.last_seq') = ?",
+                    "UPDATE conversations SET state = ?, snapshot = ?, closed_clause = ?,"
+                    " ended_at = ? WHERE id = ? AND json_extract(snapshot, '$.last_seq') = ?",
                     (
                         after.state.value,
                         dumps(after.to_dict()),
                         after.closed_clause,
+                        after.ended_at,
                         conversation_id,
                         current.last_seq,
                     ),

@@ -21,7 +21,7 @@ from parley.service import abandon, tasks
 from parley.service.core import Core
 from parley.store import open_store
 from parley.store.presence import open_presence
-from parley.web import admin, api, compliance, errors, pages
+from parley.web import admin, api, compliance, conversations, errors, pages
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/healthz", api.health),
             Route("/api/policy", api.policy_in_force),
             Route("/api/keys", api.signing_key),
+            Route("/api/widget/status", api.widget_status),
             Route("/api/compliance/conversations/{id:str}", compliance.conversation_record),
             Route("/api/compliance/conversations/{id:str}/evidence", compliance.evidence_bundle),
             Route("/api/compliance/acceptances", compliance.acceptances),
@@ -134,6 +135,7 @@ def create_app(settings: Settings) -> ParleyApp:
             ),
             Route("/api/compliance/closures", compliance.closures),
             Route("/api/compliance/audit", compliance.audit),
+            Route("/api/conversations/ended", conversations.ended),
             Route("/api/admin/staff", admin.staff_members, methods=["GET", "POST"]),
             Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
             Route("/api/admin/bans", admin.list_bans, methods=["GET"]),

@@ -26,6 +26,7 @@ import contextlib
 import logging
 from typing import Any
 
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from parley.bus.messages import Message
@@ -271,9 +272,9 @@ class Connection:
             pass  # the client has gone already
 
 
-def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
+def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:
     """Browsers always send Origin; a client without one is not a browser page."""
-    origin = ws.headers.get("origin")
+    origin = conn.headers.get("origin")
     return origin is None or "*" in settings.origins or origin.rstrip("/") in settings.origins
 
 
