@@ -15,6 +15,9 @@
 
   const BUILD = "parley-widget/0.1.0";
   const MAX_CHARS = 4000;
+  // A heartbeat (and a ping to check the line) this often; idle after this long untouched.
+  const HEARTBEAT_MS = 20000;
+  const IDLE_MS = 60000;
   const script = document.currentScript;
   const data = (script && script.dataset) || {};
   const server = data.server || (script && script.src ? new URL(script.src).origin : location.origin);
@@ -85,6 +88,11 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
 form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #d0d7de; }
 textarea { flex: 1; resize: none; height: 44px; border: 1px solid #8c959f; border-radius: 8px; padding: 8px; }
 textarea:disabled { background: #f6f8fa; }
+.banner { margin: 0; padding: 8px 14px; background: #ffebe9; color: #82071e; border-bottom: 1px solid #cf222e; font-size: 13px; font-weight: 600; }
+.away { border: 1px solid #8c959f; border-radius: 8px; padding: 10px 12px; background: #f6f8fa; display: flex; flex-direction: column; gap: 6px; }
+.away h3 { margin: 0; font-size: 15px; } .away p { margin: 0; font-size: 13px; }
+.away input { border: 1px solid #8c959f; border-radius: 8px; padding: 8px; font-size: 16px; }
+.away-note { margin: 0; padding: 8px 10px; border-radius: 8px; background: #f6f8fa; color: #1f2328; font-size: 13px; }
 .rules:focus { outline: none; }
 .rules h4 { margin: 8px 0 4px; font-size: 14px; }
 .rules ol { margin: 0; padding-left: 1.6em; font-size: 14px; }
@@ -213,7 +221,14 @@ textarea:disabled { background: #f6f8fa; }
       this.held = null; // while set, a timer: the server asked us to wait before sending again
       this.storeRetries = 0; // unavailable answers in a row, for the backoff
       this.ws = null;
+      this.team = null; // "available", "away" or "offline", once the server has said
+      this.agentJoined = false; // an agent joined the conversation shown
+      this.contactId = null; // the client_id of the e-mail left in away mode, until acknowledged
+      this.awaitingPong = false;
+      this.lastInput = Date.now();
       this.render();
+      this.renderPresence();
+      this.watchActivity();
       if (wasOpen()) this.open(true, false);
       this.connect();
     }
@@ -357,7 +372,8 @@ textarea:disabled { background: #f6f8fa; }
         opened = true;
         this.retries = 0;
         this.setStatus("Online");
-        const hello = { type: "hello", token: this.token, client: clientFacts() };
+        this.startHeartbeat(ws);
+        const hello = { type: "hello", token: this.token, client: clientFacts(), presence: true };
         if (this.conversation) hello.resume = { conversation_id: this.conversation.id, last_seq: this.lastSeq };
         ws.send(JSON.stringify(hello));
       };
@@ -366,6 +382,7 @@ textarea:disabled { background: #f6f8fa; }
         if (this.ws !== ws) return;
         if (!opened && await this.refused()) { this.showUnavailable(); return; }
         this.setStatus("Reconnecting…");
+        this.showOffline(true);
         const delay = Math.min(10000, 500 * 2 ** this.retries++) * (0.5 + Math.random() / 2);
         setTimeout(() => this.connect(), delay);
       };
@@ -402,6 +419,86 @@ textarea:disabled { background: #f6f8fa; }
         this.awaiting = false;
         if (this.root.activeElement === this.view.panel) this.focusIn();
       }
+    }
+
+    // ---- presence ---------------------------------------------------------
+
+    // The offline banner, the away-mode e-mail form and, at the gate, a note that nobody is there.
+    renderPresence() {
+      const v = this.view;
+      v.banner = h("p", { class: "banner", id: "offline-banner", role: "alert", hidden: true },
+        "You are offline. We will reconnect and send your messages as soon as we can.");
+      v.awayEmail = h("input", { type: "email", id: "away-email", autocomplete: "email", maxlength: 254,
+        onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); this.leaveContact(); } } });
+      v.awayError = h("p", { class: "error", id: "away-error", role: "alert" });
+      v.awayDone = h("p", { id: "away-done", role: "status" });
+      v.awayTitle = h("h3", { id: "away-title" });
+      v.away = h("section", { class: "away", id: "away", "aria-labelledby": "away-title", hidden: true },
+        v.awayTitle,
+        h("p", {}, "Leave your e-mail address and we will answer you there. It is kept with this conversation."),
+        h("label", { for: "away-email" }, "Your e-mail address"), v.awayEmail,
+        h("button", { class: "primary", id: "away-send", type: "button", onclick: () => this.leaveContact() },
+          "Leave my e-mail"), v.awayError, v.awayDone);
+      v.awayNote = h("p", { class: "away-note", id: "away-note", hidden: true });
+      v.panel.insertBefore(v.banner, v.body);
+      v.body.append(v.away);
+      v.gate.prepend(v.awayNote);
+    }
+
+    // Input or a visible page counts as activity; an untouched or hidden page is idle.
+    watchActivity() {
+      const seen = () => { this.lastInput = Date.now(); };
+      for (const type of ["keydown", "pointerdown", "scroll"]) document.addEventListener(type, seen, { passive: true });
+      document.addEventListener("visibilitychange", () => { if (!document.hidden) seen(); this.heartbeat(); });
+      window.addEventListener("offline", () => this.showOffline(true));
+      // Back online: a heartbeat's pong shows the line works (or the next beat reconnects).
+      window.addEventListener("online", () => { this.awaitingPong = true; this.heartbeat(); });
+    }
+
+    idle() { return document.hidden || Date.now() - this.lastInput > IDLE_MS; }
+
+    // Every HEARTBEAT_MS: say whether the visitor is idle. The server answers a heartbeat with a
+    // pong; one unanswered by the next beat means the line is dead even if the socket has not
+    // noticed: show it, and reconnect.
+    startHeartbeat(ws) {
+      clearInterval(this.beat);
+      this.awaitingPong = false;
+      this.beat = setInterval(() => {
+        if (this.ws !== ws) { clearInterval(this.beat); return; }
+        if (this.awaitingPong) { this.showOffline(true); ws.close(); return; }
+        this.awaitingPong = true;
+        this.heartbeat();
+      }, HEARTBEAT_MS);
+    }
+
+    heartbeat() { this.send({ type: "heartbeat", idle: this.idle() }); }
+
+    showOffline(offline) { this.view.banner.hidden = !offline; }
+
+    // The status line and away mode follow the team's state and this conversation's.
+    showTeam() {
+      const v = this.view;
+      const team = this.team;
+      if (!team || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+      const open = !!this.conversation && this.conversation.state === "open" && !this.ended;
+      if (open && this.agentJoined) this.setStatus("Online");
+      else if (team === "available") this.setStatus(open ? "Waiting for an agent" : "Online");
+      else this.setStatus(team === "away" ? "Away" : "Nobody online");
+      const away = team !== "available" && !this.agentJoined && !this.barred;
+      const title = team === "away" ? "Our team is away right now" : "Nobody from our team is online right now";
+      v.awayTitle.textContent = title;
+      v.away.hidden = !(away && open);
+      v.awayNote.textContent = `${title}. After you accept the policy you can leave your e-mail address, and we will answer you there.`;
+      v.awayNote.hidden = !away;
+    }
+
+    leaveContact() {
+      const v = this.view;
+      const email = v.awayEmail.value.trim();
+      v.awayError.textContent = "";
+      if (!email) { v.awayError.textContent = "Please enter your e-mail address."; return; }
+      this.contactId = newId();
+      this.send({ type: "contact", client_id: this.contactId, email });
     }
 
     // ---- actions ----------------------------------------------------------
@@ -510,6 +607,9 @@ textarea:disabled { background: #f6f8fa; }
       v.notice.replaceChildren();
       if (event.type === "closed") {
         v.notice.append(h("h3", {}, "This conversation has ended"), ...this.noticeText(d, "notice-text", "notice-clause"));
+      } else if (event.type === "abandoned") {
+        v.notice.append(h("h3", {}, "This conversation has ended"),
+          h("p", {}, "It was closed after you had left the chat for a while."));
       } else {
         v.notice.append(h("h3", {}, "This conversation is resolved"), h("p", {}, "Thank you for chatting with us."));
       }
@@ -519,6 +619,7 @@ textarea:disabled { background: #f6f8fa; }
         onclick: () => this.policy && this.showGate(this.policy) }, "Start a new conversation"));
       v.notice.hidden = false;
       this.setChatEnabled(false);
+      this.showTeam();
     }
 
     // Instead of the gate: why this visitor cannot start a conversation, and until when.
@@ -567,7 +668,14 @@ textarea:disabled { background: #f6f8fa; }
         this.bump();
       } else if (event.type === "agent_joined") {
         this.system(named(event.author.name || "An agent"), " joined the conversation.");
-      } else if (event.type === "closed" || event.type === "resolved") {
+        this.agentJoined = true;
+        this.showTeam();
+      } else if (event.type === "contact_left") {
+        this.system("You left your e-mail address ", said(d.email), ". We will answer you there.");
+        if (event.client_id === this.contactId) this.contactId = null;
+        this.view.awayDone.textContent = `Thank you. We will write to you at ${d.email}.`;
+        this.view.awayEmail.value = "";
+      } else if (event.type === "closed" || event.type === "resolved" || event.type === "abandoned") {
         this.ended = event;
         this.keepDraft();
         this.showEnded(event);
@@ -606,6 +714,8 @@ textarea:disabled { background: #f6f8fa; }
   }
 
   Widget.prototype.handlers = {
+    team(f) { this.team = f.state; this.showTeam(); },
+    pong() { this.awaitingPong = false; this.showOffline(false); },
     welcome(f) {
       if (f.token) { this.token = f.token; this.save(); }
       const conversation = f.conversation;
@@ -613,11 +723,14 @@ textarea:disabled { background: #f6f8fa; }
         this.view.log.replaceChildren();
         this.lastSeq = 0;
         this.ended = null;
+        this.agentJoined = false;
         this.view.notice.hidden = true;
       }
       this.conversation = conversation;
       this.barred = null; // this connection will say again, with a barred frame or a policy offer
       if (conversation && conversation.state === "open") this.showChat();
+      this.showOffline(false);
+      this.showTeam();
     },
     barred(f) { this.showBarred(f); },
     policy(f) {
@@ -635,7 +748,9 @@ textarea:disabled { background: #f6f8fa; }
       this.ended = null;
       this.draft = null;
       this.view.log.replaceChildren();
+      this.agentJoined = false;
       this.showChat();
+      this.showTeam();
       if (!this.view.panel.hidden) this.view.input.focus();
     },
     event(f) { this.onEvent(f.event); },
@@ -648,7 +763,11 @@ textarea:disabled { background: #f6f8fa; }
       if (node && node.textContent === "Sending…") node.textContent = time(f.at);
     },
     error(f) {
-      if (f.code === "invalid_token") {
+      if (f.client_id && f.client_id === this.contactId) { // the away-mode e-mail was refused
+        this.contactId = null;
+        this.view.awayError.textContent = f.message;
+        this.view.awayEmail.focus();
+      } else if (f.code === "invalid_token") {
         this.token = null;
         this.save();
         this.send({ type: "hello", client: clientFacts() });

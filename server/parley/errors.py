@@ -17,6 +17,7 @@ code; a test checks that none is left unmapped::
     │   ├── NotJoined               agent writes before joining
     │   ├── UnknownClause           clause id absent from the accepted version
     │   ├── BadEvidence             quoted seqs that are not the visitor's messages
+    │   ├── InvalidEmail            an away-mode contact that is not an e-mail address
     │   └── Barred                  a barred visitor tries to start a conversation
     ├── ProtocolError               frames that cannot be understood
     │   ├── BadJson                 not JSON, or not a JSON object
@@ -99,6 +100,10 @@ class UnknownClause(ConversationError):
 
 class BadEvidence(ConversationError):
     """A warning or closure quotes events that are not this visitor's messages."""
+
+
+class InvalidEmail(ConversationError):
+    """The e-mail address a visitor left is not one (checked by form, never by lookup)."""
 
 
 class Barred(ConversationError):

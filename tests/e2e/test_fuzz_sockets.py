@@ -57,6 +57,7 @@ from harness import (
     summary,
     visitor,
 )
+from parley.domain.conversation import EMAIL
 from parley.protocol.codec import Endpoint
 
 MAX_MESSAGE_CHARS = 4000  # PARLEY_MAX_MESSAGE_CHARS, the default
@@ -75,7 +76,10 @@ DIRECT = frozenset(
         "error",
     }
 )
-PUSHED = frozenset({"event", "policy", "caught_up", "conversation_updates", "barred"})
+PUSHED = frozenset(
+    {"event", "policy", "caught_up", "conversation_updates", "barred"}
+    | {"team", "staff_presence", "visitor_presence"}  # to hellos that ask for presence
+)
 ERROR_FIELDS = {
     "type",
     "code",
@@ -176,9 +180,12 @@ class Conversation:
             assert ack == self.acks[key], "a resend is acknowledged exactly as the first time"
             return
         assert (ack["client_id"], ack["conversation_id"]) == (frame["client_id"], self.id), ack
-        self.stored(ack["seq"], "message", frame["client_id"], frame["text"])
+        if frame["type"] == "contact":
+            self.stored(ack["seq"], "contact_left", frame["client_id"])
+        else:
+            self.stored(ack["seq"], "message", frame["client_id"], frame["text"])
         self.acks[key] = ack
-        if author == "visitor":
+        if author == "visitor" and frame["type"] == "message":
             self.visitor_seqs.add(ack["seq"])
 
 
@@ -226,11 +233,17 @@ class VisitorModel:
             if current is not None and current.open:
                 return refused("already_accepted", *([] if offered else ["policy_mismatch"]))
             return answer("accepted") if offered else refused("policy_mismatch")
+        if kind == "heartbeat":
+            return answer("pong")
         if current is None:
             return refused("policy_not_accepted")
-        if current.open or ("visitor", frame["client_id"]) in current.acks:
+        if ("visitor", frame["client_id"]) in current.acks:
             return answer("ack")
-        return refused("conversation_closed")
+        if not current.open:
+            return refused("conversation_closed")
+        if kind == "contact" and EMAIL.fullmatch(frame["email"].strip()) is None:
+            return refused("invalid_email")
+        return answer("ack")
 
     def answered(self, frame: dict[str, Any], reply: dict[str, Any]) -> None:
         if reply["type"] == "welcome":
@@ -275,6 +288,8 @@ class AgentModel:
             return refused(denied, then_close=1008)
         if not self.said_hello:
             return refused("hello_required")
+        if kind == "presence":
+            return answer("done")
         if kind in ("list", "leave"):
             return answer({"list": "conversations", "leave": "left"}[kind])
         if frame["conversation_id"] != conv.id:
@@ -322,6 +337,8 @@ class AgentModel:
             assert seqs == list(range(1, conv.last_seq + 1)), "the whole record, joining nothing"
         elif reply["type"] == "ack":
             conv.acked("agent", frame, reply)
+        elif reply["type"] == "done" and frame["type"] == "presence":
+            assert reply == {"type": "done", "request": "presence", "state": frame["state"]}
         elif reply["type"] == "done":
             assert (reply["request"], reply["conversation_id"]) == (frame["type"], conv.id), reply
             conv.stored(reply["seq"], ENDINGS[frame["type"]])

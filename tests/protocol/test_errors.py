@@ -115,6 +115,7 @@ def test_published_codes_never_change() -> None:
         "BadEvidence": "bad_evidence",
         "RateLimited": "rate_limited",
         "Barred": "barred",
+        "InvalidEmail": "invalid_email",
         "BanNotFound": "ban_not_found",
         "StoreUnavailable": "unavailable",
     }

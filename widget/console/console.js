@@ -2,6 +2,8 @@
 // so: no inline code or styles, and every network string goes through
 // textContent / createTextNode — never through an HTML parser.
 
+import { initPresence, onStaffPresence, onVisitorPresence, resetPresence, visitorBadge, visitorState } from './presence.js';
+
 const TOKEN_KEY = 'parley.agentToken';
 const WS_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent`;
 const $ = (id) => document.getElementById(id);
@@ -115,8 +117,10 @@ function connect() {
   const ws = new WebSocket(WS_URL);
   state.ws = ws;
   state.relisting = false;
+  resetPresence(); // the new connection's first visitor_presence lists everyone there
   // Deltas: the server sends only what changed in each conversation (docs/protocol.md §6.3).
-  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'hello', token: state.token, list_updates: 'delta' })));
+  // Presence: the team's and the visitors' (docs/protocol.md §6.8).
+  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'hello', token: state.token, list_updates: 'delta', presence: true })));
   ws.addEventListener('message', (e) => {
     let frame;
     try { frame = JSON.parse(e.data); } catch { return; }
@@ -169,6 +173,7 @@ function showSignIn(message = '') {
   $('views').hidden = true;
   state.view = 'conversations';
   state.flags.clear();
+  resetPresence();
   $('bans-rows').replaceChildren();
   if ($('lift-dialog').open) $('lift-dialog').close();
   $('who').hidden = true;
@@ -226,6 +231,12 @@ const handlers = {
     for (const id of flooding) if (state.list.has(id)) state.flags.set(id, Date.now());
     renderList();
   },
+  staff_presence(f) { onStaffPresence(f); },
+  visitor_presence(f) {
+    onVisitorPresence(f);
+    renderList();
+    renderThreadHead();
+  },
   joined({ conversation: c, policy, history, visitor }) {
     const thread = ensureThread(c.id);
     thread.conv = c;
@@ -240,7 +251,7 @@ const handlers = {
     if (e.seq <= thread.lastSeq) return; // already have it (replay after re-join)
     thread.lastSeq = e.seq;
     thread.events.push(e);
-    if (e.type === 'resolved' || e.type === 'closed') thread.ended = true;
+    if (e.type === 'resolved' || e.type === 'closed' || e.type === 'abandoned') thread.ended = true;
     if (e.client_id && state.pending.has(e.client_id) && e.author.id === state.agent?.id) {
       state.pending.delete(e.client_id);
       document.querySelector(`[data-client-id="${CSS.escape(e.client_id)}"]`)?.remove();
@@ -318,7 +329,7 @@ function renderRow(c) {
     type: 'button', class: 'conv', 'data-conversation-id': c.id,
     'aria-current': c.id === state.current ? 'true' : null,
   }, el('span', { class: 'conv-top' },
-    el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag), wait), preview);
+    el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag, ' ', visitorBadge(c.id)), wait), preview);
   button.addEventListener('click', () => openConversation(c.id));
   return el('li', {}, button);
 }
@@ -394,7 +405,8 @@ function renderThreadHead() {
   const ended = thread.ended || (c && c.state !== 'open');
   $('thread-title').textContent = c ? visitorLabel(c.visitor_id) : state.current ? 'Loading…' : 'No conversation selected';
   const label = c?.state !== 'open' ? c?.state : ended ? 'ended' : 'open';
-  $('thread-sub').textContent = c ? `${c.id} · ${label}` : '';
+  const here = c && !ended ? ` · visitor ${visitorState(c.id)}` : '';
+  $('thread-sub').textContent = c ? `${c.id} · ${label}${here}` : '';
   for (const id of ['reply', 'send', 'resolve']) $(id).disabled = !!ended || !c;
   $('end-conversation').disabled = !!ended || !thread.policy;
   $('warn').disabled = !!ended || !thread.policy;
@@ -563,6 +575,13 @@ const renderers = {
   resolved(e) {
     const note = e.data?.note ? [' — “', said(e.data.note), '”'] : [];
     return systemLine(e, named(e.author.name ?? 'An agent'), ' resolved the conversation', ...note);
+  },
+  abandoned(e) {
+    return systemLine(e, 'The visitor had gone since ', timeEl(e.data.gone_since), '; Parley ended the conversation as abandoned');
+  },
+  contact_left(e) {
+    return el('p', { class: 'system contact-left' }, 'The visitor left an e-mail address to be answered at: ',
+      said(e.data.email, { class: 'contact-email' }), ' · ', timeEl(e.at));
   },
   closed(e) {
     const block = citation(e, 'closed-block', 'Conversation ended for a policy breach',
@@ -1020,6 +1039,7 @@ function init() {
   });
   setInterval(tickWaits, 1000);
   setInterval(tickLocalTimes, 1000);
+  initPresence({ send, named, me: () => state.agent });
 
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {

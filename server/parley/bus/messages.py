@@ -15,7 +15,14 @@ from typing import Any
 
 import orjson
 
-from parley.bus.base import LOBBY, POLICY, conversation_topic, staff_topic, visitor_topic
+from parley.bus.base import (
+    LOBBY,
+    POLICY,
+    PRESENCE,
+    conversation_topic,
+    staff_topic,
+    visitor_topic,
+)
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event
 
@@ -81,8 +88,31 @@ class PolicyInForce:
     topic = POLICY
 
 
+@dataclass(frozen=True)
+class PresenceChanged:
+    """A console or widget came, went or changed its state: read presence again."""
+
+    topic = PRESENCE
+
+
+@dataclass(frozen=True)
+class AgentStateSet:
+    """An agent chose available or away: every process updates that agent's consoles."""
+
+    staff_id: str
+    state: str
+    topic = PRESENCE
+
+
 Message = (
-    EventAdded | ConversationChanged | Flooding | ConversationStarted | StaffRevoked | PolicyInForce
+    EventAdded
+    | ConversationChanged
+    | Flooding
+    | ConversationStarted
+    | StaffRevoked
+    | PolicyInForce
+    | PresenceChanged
+    | AgentStateSet
 )
 
 _KINDS: dict[str, type[Message]] = {
@@ -92,6 +122,8 @@ _KINDS: dict[str, type[Message]] = {
     "started": ConversationStarted,
     "revoked": StaffRevoked,
     "policy": PolicyInForce,
+    "presence": PresenceChanged,
+    "agent_state": AgentStateSet,
 }
 _NAMES = {cls: name for name, cls in _KINDS.items()}
 

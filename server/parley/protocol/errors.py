@@ -22,6 +22,7 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.UnknownClause: ("unknown_clause", 422),
     e.BadEvidence: ("bad_evidence", 422),
     e.Barred: ("barred", 403),
+    e.InvalidEmail: ("invalid_email", 422),
     e.BadJson: ("bad_json", 400),
     e.UnknownType: ("unknown_type", 400),
     e.InvalidFrame: ("invalid_frame", 400),

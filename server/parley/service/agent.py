@@ -15,6 +15,7 @@ from parley.domain.agent import CHAT_ROLES, Staff
 from parley.domain.audit import AuditAction
 from parley.domain.conversation import Conversation, Transition, audited
 from parley.domain.policy import PolicyVersion
+from parley.domain.presence import AgentState
 from parley.domain.transcript import Author, Event
 from parley.errors import (
     BadEvidence,
@@ -29,6 +30,7 @@ from parley.service.core import Core, policy_view
 from parley.service.feed import Send
 from parley.service.history import transcript, visitor_history
 from parley.service.lobby import ListUpdates, Push
+from parley.service.presence import staff_frame, visitors_frame
 from parley.service.session import Session
 
 
@@ -41,8 +43,13 @@ class AgentSession(Session):
         send: Send,
         subscribe: Callable[[str], Callable[[], None]],
         push: Push,
+        *,
+        ephemeral: Push | None = None,
     ) -> None:
         super().__init__(core, send, subscribe)
+        #: Queues presence frames if there is room (see parley.service.presence).
+        self._ephemeral = ephemeral
+        self._presence_key = core.ids("p")
         self.staff: Staff | None = None
         self._token = ""
         self._push = push
@@ -57,6 +64,7 @@ class AgentSession(Session):
             return
         if kind == "hello":
             await self._hello(frame["token"], ListUpdates(frame.get("list_updates", "full")))
+            await self._present(frame.get("presence", False))
             return
         if self.staff is None:
             raise HelloRequired("say hello with your agent token first")
@@ -82,6 +90,9 @@ class AgentSession(Session):
             await self._close(frame)
         elif kind == "warn":
             await self._warn(frame)
+        elif kind == "presence":
+            await self.core.presence.set_agent_state(self._me.id, AgentState(frame["state"]))
+            await self.send({"type": "done", "request": "presence", "state": frame["state"]})
         elif kind == "read_transcript":
             await self.send(await transcript(self.core, frame["conversation_id"]))
 
@@ -112,6 +123,17 @@ class AgentSession(Session):
         self._leave_lobby = self.core.lobby.register(list_updates, self._push)
         if list_updates is ListUpdates.FULL:
             await self._list()
+
+    async def _present(self, wanted: bool) -> None:
+        """Count this console in the agent's presence; tell it everyone's if it asked."""
+        assert self.staff is not None
+        push = self._ephemeral if wanted else None
+        view = await self.core.presence.console_opened(
+            self._presence_key, self.staff.id, self.staff.name, push
+        )
+        if wanted:
+            await self.send(staff_frame(view))
+            await self.send(visitors_frame(view.visitors))
 
     async def on_bus(self, topic: str, message: Message) -> None:
         if isinstance(message, StaffRevoked):
@@ -267,6 +289,7 @@ class AgentSession(Session):
 
     def close(self) -> None:
         super().close()
+        self.core.presence.closed(self._presence_key)
         if self._leave_lobby is not None:
             self._leave_lobby()
             self._leave_lobby = None

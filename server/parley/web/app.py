@@ -17,9 +17,10 @@ from parley.bus import open_bus
 from parley.config import Settings
 from parley.domain.ratelimit import Limiter
 from parley.errors import PolicyConflict
-from parley.service import tasks
+from parley.service import abandon, tasks
 from parley.service.core import Core
 from parley.store import open_store
+from parley.store.presence import open_presence
 from parley.web import admin, api, compliance, conversations, errors, pages
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
@@ -37,6 +38,7 @@ async def start_core(settings: Settings) -> Core:
             key,
             message_limit=Limiter(settings.messages_per_minute, 60),
             conversation_limit=Limiter(settings.conversations_per_hour, 3600),
+            presence_store=open_presence(settings.store),
         )
         try:
             await core.publish_policies(versions)
@@ -92,7 +94,10 @@ def create_app(settings: Settings) -> ParleyApp:
         app.state.cursors = Cursors.from_signing_key(core.key)
         await core.bus.start()
         await core.lobby.start()
+        await core.presence.start()
         background = [
+            asyncio.create_task(core.presence.maintain()),
+            asyncio.create_task(abandon.abandon_gone(core, settings.abandon_after)),
             asyncio.create_task(tasks.anchor_periodically(core, settings.anchor_interval)),
             asyncio.create_task(tasks.announce_policy_changes(core)),
             asyncio.create_task(tasks.watch_revocations(core)),
@@ -105,6 +110,7 @@ def create_app(settings: Settings) -> ParleyApp:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             core.lobby.close()
+            await core.presence.close()
             await core.bus.close()
             await core.store.close()
 

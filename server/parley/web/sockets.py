@@ -48,6 +48,10 @@ CLOSE_INTERNAL = 1011
 CLOSE_TRY_AGAIN = 1013
 
 
+class Ephemeral(str):
+    """An encoded frame that may be dropped (presence): never stored, never worth a 1013."""
+
+
 class Connection:
     """One accepted WebSocket: a send lock, and bus messages relayed to its session in order.
 
@@ -105,11 +109,24 @@ class Connection:
         self._enqueue(text)
         return not self._overflowed
 
+    def push_ephemeral(self, text: str) -> bool:
+        """Queue an ephemeral frame (presence) only if there is room: it is dropped, never
+        the reason a connection is closed; and it is the first thing dropped when the inbox fills.
+        """
+        if self._overflowed or len(self._inbox) >= self.max_pending:
+            return False
+        self._enqueue(Ephemeral(text))
+        return True
+
     def _deliver(self, topic: str, message: Message) -> None:
         if not self._overflowed:
             self._enqueue((topic, message))
 
     def _enqueue(self, item: tuple[str, Message] | str) -> None:
+        if len(self._inbox) >= self.max_pending:
+            kept = [i for i in self._inbox if not isinstance(i, Ephemeral)]
+            if len(kept) < len(self._inbox):
+                self._inbox = collections.deque(kept)
         if len(self._inbox) >= self.max_pending:
             # Close at once: the pump may be stuck sending to this client, and would only
             # add to what it cannot read.
@@ -286,6 +303,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         conn.subscribe,
         ip=client_ip(peer, ws.headers.get("x-forwarded-for"), settings.trusted_proxies),
         user_agent=ws.headers.get("user-agent"),
+        ephemeral=conn.push_ephemeral,
     )
     await conn.serve(session, Codec(Endpoint.VISITOR, settings.max_message_chars))
 
@@ -295,5 +313,7 @@ async def agent_endpoint(ws: WebSocket) -> None:
     if accepted is None:
         return
     conn, settings = accepted
-    session = AgentSession(conn.core, conn.send, conn.subscribe, conn.push)
+    session = AgentSession(
+        conn.core, conn.send, conn.subscribe, conn.push, ephemeral=conn.push_ephemeral
+    )
     await conn.serve(session, Codec(Endpoint.AGENT, settings.max_message_chars))
