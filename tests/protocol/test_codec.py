@@ -42,6 +42,9 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
         {"type": "accept", "policy_id": "conduct", "version": 1, "sha256": SHA},
         {"type": "message", "client_id": "m-1", "text": "Hello, my order is late"},
         {"type": "message", "client_id": "A.b_c:d-9", "text": "  ünïcödé — 日本  "},
+        {"type": "typing", "state": True},
+        {"type": "typing", "state": False, "conversation_id": CONV},
+        {"type": "read", "conversation_id": CONV, "seq": 4},
         {"type": "ping"},
     ],
     Endpoint.AGENT: [
@@ -65,6 +68,8 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
             "note": "n",
             "message_seqs": [2],
         },
+        {"type": "typing", "conversation_id": CONV, "state": True},
+        {"type": "read", "conversation_id": CONV, "seq": 12},
         {"type": "ping"},
     ],
 }

@@ -21,6 +21,8 @@ Deliver = Callable[[str, "Message"], None]
 LOBBY = "lobby"
 #: A new policy version came into force.
 POLICY = "policy"
+#: The canned replies changed (to every agent console).
+CANNED = "canned"
 
 
 def conversation_topic(conversation_id: str) -> str:

@@ -15,7 +15,7 @@ from parley.domain.agent import CHAT_ROLES, Staff
 from parley.domain.audit import AuditAction
 from parley.domain.conversation import Conversation, Transition, audited
 from parley.domain.policy import PolicyVersion
-from parley.domain.transcript import Author, Event
+from parley.domain.transcript import Author, Event, Role
 from parley.errors import (
     BadEvidence,
     ConversationNotFound,
@@ -23,7 +23,7 @@ from parley.errors import (
     InvalidFrame,
     Unauthorized,
 )
-from parley.service import evidence
+from parley.service import evidence, signals
 from parley.service.core import Core, policy_view
 from parley.service.feed import Send
 from parley.service.history import visitor_history
@@ -33,6 +33,8 @@ from parley.service.session import Session
 
 class AgentSession(Session):
     """``push`` queues frames the lobby encoded once for every console (see Lobby.register)."""
+
+    side = Role.AGENT
 
     def __init__(
         self,
@@ -81,6 +83,8 @@ class AgentSession(Session):
             await self._close(frame)
         elif kind == "warn":
             await self._warn(frame)
+        elif kind in ("typing", "read"):
+            await self._signal(frame)
 
     @property
     def _me(self) -> Author:
@@ -260,6 +264,21 @@ class AgentSession(Session):
         await self.core.committed(applied)
         # An ended conversation's head goes into the signed log at once.
         await evidence.anchor(self.core, [applied.conversation])
+
+    async def _signal(self, frame: dict[str, Any]) -> None:
+        """Typing or read state about a conversation this agent joined (never stored)."""
+        assert self.staff is not None
+        conversation_id = frame["conversation_id"]
+        conv = signals.joined_conversation(
+            await self.core.store.conversation(conversation_id), conversation_id, self.staff.id
+        )
+        sender = {"id": self.staff.id, "name": self.staff.name}
+        if frame["type"] == "typing":
+            signals.check_typing(conv)
+            await self.signals.typing(conversation_id, frame["state"], sender)
+        else:
+            signals.check_read(frame["seq"], conv.last_seq)
+            await self.signals.read(conversation_id, frame["seq"], sender)
 
     def close(self) -> None:
         super().close()

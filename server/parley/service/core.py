@@ -51,6 +51,8 @@ class Core:
     message_limit: Limiter = field(default_factory=lambda: Limiter(20, 60))
     conversation_limit: Limiter = field(default_factory=lambda: Limiter(10, 3600))
     monotonic: Callable[[], float] = time.monotonic
+    #: Seconds between two typing or read signals relayed from one sender per conversation.
+    typing_interval: float = 2.0
     #: The one subscriber to list changes in this process; agent consoles register with it.
     lobby: Lobby = field(init=False)
     _policies: dict[tuple[str, int], PolicyVersion] = field(default_factory=dict)

@@ -12,7 +12,7 @@ from parley.domain.agent import token_hash
 from parley.domain.bans import Ban
 from parley.domain.conversation import ClientContext, Conversation
 from parley.domain.policy import PolicyRef, PolicyVersion
-from parley.domain.transcript import EventType
+from parley.domain.transcript import EventType, Role
 from parley.errors import (
     Barred,
     HelloRequired,
@@ -23,6 +23,7 @@ from parley.errors import (
     RateLimited,
 )
 from parley.protocol.errors import error_frame
+from parley.service import signals
 from parley.service.core import Core, new_token, policy_view
 from parley.service.feed import Send
 from parley.service.session import Session
@@ -69,6 +70,8 @@ def visitor_view(conv: Conversation) -> dict[str, Any]:
 
 
 class VisitorSession(Session):
+    side = Role.VISITOR
+
     def __init__(
         self,
         core: Core,
@@ -100,6 +103,10 @@ class VisitorSession(Session):
             await self._accept(frame)
         elif kind == "message":
             await self._message(frame)
+        elif kind == "typing":
+            await self._typing(frame)
+        elif kind == "read":
+            await self._read(frame)
 
     async def _hello(self, frame: dict[str, Any]) -> None:
         if self.visitor_id is not None:
@@ -259,3 +266,14 @@ class VisitorSession(Session):
             }
         )
         await self.core.committed(applied)
+
+    async def _typing(self, frame: dict[str, Any]) -> None:
+        conv = signals.own_conversation(self.conversation, frame)
+        signals.check_typing(conv)
+        await self.signals.typing(conv.id, frame["state"], {})
+
+    async def _read(self, frame: dict[str, Any]) -> None:
+        conv = signals.own_conversation(self.conversation, frame)
+        feed = self.feeds.get(conv.id)
+        signals.check_read(frame["seq"], feed.last_seq if feed else conv.last_seq)
+        await self.signals.read(conv.id, frame["seq"], {})

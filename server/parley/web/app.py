@@ -37,6 +37,7 @@ async def start_core(settings: Settings) -> Core:
             key,
             message_limit=Limiter(settings.messages_per_minute, 60),
             conversation_limit=Limiter(settings.conversations_per_hour, 3600),
+            typing_interval=settings.typing_interval,
         )
         try:
             await core.publish_policies(versions)
