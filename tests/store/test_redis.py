@@ -10,6 +10,7 @@ import pytest
 import redis
 from contract import AGENT, T0, Reopen, StoreContract, start
 from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_canned import CannedContract
 from contract_counts import COUNTED, CountContract, check_counts, close_some, listed
 from contract_history import HistoryContract
 from contract_merkle import OldLeaves, leaves
@@ -78,7 +79,7 @@ def write_old_leaves(redis_server: RedisServer) -> OldLeaves:
     return write
 
 
-class TestRedisStore(StoreContract, BarContract, HistoryContract, CountContract):
+class TestRedisStore(StoreContract, BarContract, HistoryContract, CountContract, CannedContract):
     pass
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from contract import T0, Reopen, StoreContract, say, start
 from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_canned import CannedContract
 from contract_counts import CountContract
 from contract_history import HistoryContract
 from contract_merkle import OldLeaves, assert_matches_reference, leaves
@@ -64,7 +65,7 @@ def write_old_leaves(tmp_path: Path) -> OldLeaves:
     return write
 
 
-class TestSQLiteStore(StoreContract, BarContract, HistoryContract, CountContract):
+class TestSQLiteStore(StoreContract, BarContract, HistoryContract, CountContract, CannedContract):
     pass
 
 

@@ -128,6 +128,12 @@ MIGRATIONS = [
     CREATE INDEX conversations_closed ON conversations (policy_id, version, closed_clause)
         WHERE closed_clause IS NOT NULL;
     """,
+    # Canned replies (store/sqlite_canned.py): one row each, shortcuts unique.
+    """
+    CREATE TABLE canned_replies (
+        id TEXT PRIMARY KEY, shortcut TEXT NOT NULL UNIQUE, body TEXT NOT NULL
+    );
+    """,
 ]
 
 
