@@ -39,7 +39,9 @@ class CannedContract:
         assert await store.change_canned_reply(reply(9, "nobody")) is None
         assert [r.id for r in await store.canned_replies()] == ["k_3", "k_1"]
 
-    async def test_a_canned_shortcut_in_use_is_refused_and_nothing_changes(self, store: Store) -> None:
+    async def test_a_canned_shortcut_in_use_is_refused_and_nothing_changes(
+        self, store: Store
+    ) -> None:
         await store.add_canned_reply(reply(1, "hello"))
         await store.add_canned_reply(reply(2, "bye", "Goodbye!"))
         before = await store.canned_replies()

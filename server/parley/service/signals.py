@@ -59,7 +59,7 @@ def check_typing(conv: Conversation) -> None:
 
 def check_read(seq: int, last_seq: int) -> None:
     if seq > last_seq:
-        raise InvalidFrame(f"read: seq {seq} is beyond the last event you were sent ({last_seq})")
+        raise InvalidFrame(f"read: seq {seq} is beyond the conversation's last event ({last_seq})")
 
 
 def frame(message: Typing | ReadUpTo) -> dict[str, Any]:

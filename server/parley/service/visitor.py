@@ -274,6 +274,7 @@ class VisitorSession(Session):
 
     async def _read(self, frame: dict[str, Any]) -> None:
         conv = signals.own_conversation(self.conversation, frame)
-        feed = self.feeds.get(conv.id)
-        signals.check_read(frame["seq"], feed.last_seq if feed else conv.last_seq)
+        # The session's copy is not moved by each message: the store knows the last seq.
+        stored = await self.core.store.conversation(conv.id)
+        signals.check_read(frame["seq"], stored.last_seq if stored else conv.last_seq)
         await self.signals.read(conv.id, frame["seq"], {})
