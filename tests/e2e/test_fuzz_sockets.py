@@ -229,7 +229,7 @@ class VisitorModel:
 
     @staticmethod
     def signal(frame: dict[str, Any], current: Conversation) -> Expected:
-        """Typing and read state (§5.5): silent, unless about another conversation or amiss."""
+        """Typing and read state (§6.7): silent, unless about another conversation or amiss."""
         if frame.get("conversation_id", current.id) != current.id:
             return refused("not_found")
         if frame["type"] == "typing" and not current.open:
@@ -290,7 +290,7 @@ class AgentModel:
             return refused("not_found", *(["invalid_frame"] if network else []))
         if kind == "join":
             return answer("joined")
-        if kind in ("typing", "read"):  # §6.8: silent, unless amiss
+        if kind in ("typing", "read"):  # §6.7: silent, unless amiss
             if not self.member:
                 return refused("not_joined")
             if kind == "typing" and not conv.open:

@@ -116,6 +116,8 @@ def test_published_codes_never_change() -> None:
         "RateLimited": "rate_limited",
         "Barred": "barred",
         "BanNotFound": "ban_not_found",
+        "CannedReplyNotFound": "canned_reply_not_found",
+        "ShortcutTaken": "shortcut_taken",
         "StoreUnavailable": "unavailable",
     }
 

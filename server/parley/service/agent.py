@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from parley.bus.base import staff_topic
-from parley.bus.messages import Message, StaffRevoked
+from parley.bus.base import CANNED, staff_topic
+from parley.bus.messages import CannedChanged, Message, StaffRevoked
 from parley.domain import bans, moderation
 from parley.domain import conversation as rules
 from parley.domain.agent import CHAT_ROLES, Staff
@@ -23,7 +23,7 @@ from parley.errors import (
     InvalidFrame,
     Unauthorized,
 )
-from parley.service import evidence, signals
+from parley.service import canned, evidence, signals
 from parley.service.core import Core, policy_view
 from parley.service.feed import Send
 from parley.service.history import visitor_history
@@ -113,10 +113,15 @@ class AgentSession(Session):
         self._leave_lobby = self.core.lobby.register(list_updates, self._push)
         if list_updates is ListUpdates.FULL:
             await self._list()
+        self.follow(CANNED)
+        await self.send({"type": "canned", "items": await canned.replies(self.core)})
 
     async def on_bus(self, topic: str, message: Message) -> None:
         if isinstance(message, StaffRevoked):
             raise Unauthorized(f"this token was revoked at {message.revoked_at}")
+        if isinstance(message, CannedChanged):
+            await self.send({"type": "canned", "items": list(message.replies["items"])})
+            return
         await super().on_bus(topic, message)
 
     async def _list(self) -> None:

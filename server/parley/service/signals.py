@@ -7,7 +7,7 @@ later ones within the interval are coalesced silently into the last, which goes
 when the interval ends (so a "stopped typing" is never lost to the limit, only
 delayed). Receivers see the other side's signals only, as ``typing`` and
 ``read`` frames; a typing indicator expires :data:`TYPING_EXPIRES` seconds after
-the last ``typing`` frame that turned it on (docs/protocol.md §5.5).
+the last ``typing`` frame that turned it on (docs/protocol.md §6.7).
 """
 
 from __future__ import annotations

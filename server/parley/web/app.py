@@ -20,7 +20,7 @@ from parley.errors import PolicyConflict
 from parley.service import tasks
 from parley.service.core import Core
 from parley.store import open_store
-from parley.web import admin, api, compliance, errors, pages
+from parley.web import admin, api, canned, compliance, errors, pages
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -133,6 +133,9 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
             Route("/api/admin/bans", admin.list_bans, methods=["GET"]),
             Route("/api/admin/bans/{id:str}/lift", admin.lift_ban, methods=["POST"]),
+            Route("/api/admin/canned", canned.canned_replies, methods=["GET", "POST"]),
+            Route("/api/admin/canned/{id:str}", canned.canned_reply, methods=["PUT", "DELETE"]),
+            Route("/api/canned", canned.agent_canned_replies),
             *pages.routes(settings.widget_dir),
         ],
         lifespan=lifespan,
