@@ -13,7 +13,7 @@ the last ``typing`` frame that turned it on (docs/protocol.md §6.7).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from parley.bus.messages import Message, ReadUpTo, Typing
@@ -27,6 +27,8 @@ from parley.errors import (
     PolicyNotAccepted,
 )
 
+#: Hands one message to the bus (:meth:`parley.bus.base.Bus.publish`).
+Publish = Callable[[Message], Coroutine[Any, Any, None]]
 #: Seconds after which a receiver hides a typing indicator that was not refreshed.
 TYPING_EXPIRES = 6
 
@@ -80,7 +82,7 @@ class Coalescer:
 
     def __init__(
         self,
-        publish: Callable[[Message], Awaitable[None]],
+        publish: Publish,
         interval: float,
         monotonic: Callable[[], float],
     ) -> None:
@@ -123,7 +125,7 @@ class Coalescer:
 class Signals:
     """One session's outgoing typing and read signals, as ``role``."""
 
-    def __init__(self, publish: Callable[[Message], Awaitable[None]], role: Role,
+    def __init__(self, publish: Publish, role: Role,
                  interval: float, monotonic: Callable[[], float]) -> None:  # fmt: skip
         self.role = role
         self._coalescer = Coalescer(publish, interval, monotonic)
