@@ -14,8 +14,15 @@ from test_widget import accept, open_widget, say
 from harness import Server
 
 TITLE = "Parley · Agent console"
-# Records each desktop notification the page shows, then shows it as the browser would.
+# Records each desktop notification the page shows, and each tone it plays, then lets the
+# browser show and play them.
 NOTIFICATION_SPY = """
+window.__tones = 0;
+const realStart = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) {
+  window.__tones++;
+  return realStart.apply(this, args);
+};
 window.__notified = [];
 const RealNotification = window.Notification;
 window.Notification = class extends RealNotification {
@@ -148,8 +155,8 @@ def test_the_title_counts_unread_messages_elsewhere_and_a_notification_is_shown(
     shot: Callable[[Page, str], Path],
 ) -> None:
     """A visitor writes in a conversation the agent is not looking at: the title shows the
-    unread count, the row says how many, a desktop notification is shown once the agent
-    enabled them; opening the conversation clears the count."""
+    unread count, the row says how many, a chime plays and a desktop notification is shown
+    (the permission is granted); opening the conversation clears the count."""
     visitor = new_page()
     open_widget(visitor, server)
     first = accept(visitor)
@@ -169,6 +176,7 @@ def test_the_title_counts_unread_messages_elsewhere_and_a_notification_is_shown(
     expect(agent).to_have_title(f"(2) {TITLE}")
     row = agent.locator(f'#conversations [data-conversation-id="{second}"]')
     expect(row.locator(".unread")).to_have_text("2 new")
+    assert agent.evaluate("window.__tones") == 4, "a two-tone chime per message"
     notified = agent.evaluate("window.__notified")
     assert [n["body"] for n in notified] == ["My parcel is lost", "Hello?"]
     assert notified[0]["title"].startswith("Visitor ")
