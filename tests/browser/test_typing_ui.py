@@ -185,6 +185,10 @@ def test_the_title_counts_unread_messages_elsewhere_and_a_notification_is_shown(
     row.click()
     expect(agent).to_have_title(TITLE)
     expect(agent.locator("#conversations .unread")).to_have_count(0)
+    say(visitor, "Me again")  # in the conversation the agent left
+    expect(agent).to_have_title(f"(1) {TITLE}")
+    agent.click("#sign-out")
+    expect(agent).to_have_title(TITLE)
 
 
 def test_notifications_are_asked_for_only_from_the_button(

@@ -145,6 +145,7 @@ function showSignIn(message = '') {
   sessionStorage.removeItem(TOKEN_KEY);
   Object.assign(state, { token: null, agent: null, signedIn: false, current: null, attempt: 0 });
   state.list.clear(); state.threads.clear(); state.pending.clear();
+  notifier.forget();
   resetThreadView();
   $('app-view').hidden = true;
   $('bans-view').hidden = true;

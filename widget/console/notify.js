@@ -78,6 +78,12 @@ export class Notifier {
     this.renderTitle();
   }
 
+  // Signed out: nothing is unread for nobody.
+  forget() {
+    this.unread.clear();
+    this.renderTitle();
+  }
+
   renderTitle() {
     let total = 0;
     for (const n of this.unread.values()) total += n;
