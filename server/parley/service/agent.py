@@ -109,12 +109,13 @@ class AgentSession(Session):
                 "agent": {"id": self.staff.id, "name": self.staff.name, "role": self.staff.role},
             }
         )
+        # Before the list, so that whatever follows the list is news, as before canned replies.
+        self.follow(CANNED)
+        await self.send({"type": "canned", "items": await canned.replies(self.core)})
         # A delta console gets its list from the lobby as it registers (see Lobby.register).
         self._leave_lobby = self.core.lobby.register(list_updates, self._push)
         if list_updates is ListUpdates.FULL:
             await self._list()
-        self.follow(CANNED)
-        await self.send({"type": "canned", "items": await canned.replies(self.core)})
 
     async def on_bus(self, topic: str, message: Message) -> None:
         if isinstance(message, StaffRevoked):
