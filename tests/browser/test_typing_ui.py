@@ -151,12 +151,14 @@ def test_a_slash_shortcut_offers_canned_replies_and_the_keyboard_inserts_one(
 def test_the_title_counts_unread_messages_elsewhere_and_a_notification_is_shown(
     server: Server,
     agent_token: str,
+    second_agent_token: str,
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
 ) -> None:
     """A visitor writes in a conversation the agent is not looking at: the title shows the
     unread count, the row says how many, a chime plays and a desktop notification is shown
-    (the permission is granted); opening the conversation clears the count."""
+    (the permission is granted); opening the conversation, its end, or signing out clears
+    the count."""
     visitor = new_page()
     open_widget(visitor, server)
     first = accept(visitor)
@@ -186,6 +188,17 @@ def test_the_title_counts_unread_messages_elsewhere_and_a_notification_is_shown(
     expect(agent).to_have_title(TITLE)
     expect(agent.locator("#conversations .unread")).to_have_count(0)
     say(visitor, "Me again")  # in the conversation the agent left
+    expect(agent).to_have_title(f"(1) {TITLE}")
+    colleague = new_page()
+    sign_in(colleague, server, second_agent_token)
+    open_conversation(colleague, first)
+    colleague.click("#resolve")
+    expect(agent).to_have_title(TITLE)  # an ended conversation has nothing left to read
+
+    third = new_page()
+    open_widget(third, server)
+    accept(third)
+    say(third, "Hi")
     expect(agent).to_have_title(f"(1) {TITLE}")
     agent.click("#sign-out")
     expect(agent).to_have_title(TITLE)

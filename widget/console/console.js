@@ -201,7 +201,7 @@ const handlers = {
         const merged = { ...known, ...item };
         if (item.id !== state.current || document.hidden) notifier.visitorWrote(item.id, visitorLabel(merged.visitor_id), merged.last_message ?? '');
       }
-      if (item.state && item.state !== 'open') state.list.delete(item.id);
+      if (item.state && item.state !== 'open') { state.list.delete(item.id); notifier.read(item.id); }
       else if ('visitor_id' in item) state.list.set(item.id, item);
       else if (known) state.list.set(item.id, { ...known, ...item });
       else relist(); // we missed what it applies to: the list again replaces ours
