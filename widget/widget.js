@@ -14,6 +14,10 @@
   "use strict";
 
   const BUILD = "parley-widget/0.1.0";
+  // Typing signals (docs/protocol.md §6.9): refreshed this often while typing, "stopped" after
+  // this long without a keystroke.
+  const TYPING_REFRESH_MS = 2000;
+  const TYPING_IDLE_MS = 4000;
   const MAX_CHARS = 4000;
   // A heartbeat (and a ping to check the line) this often; idle after this long untouched.
   const HEARTBEAT_MS = 20000;
@@ -111,6 +115,8 @@ textarea:disabled { background: #f6f8fa; }
   button, summary, .system a { min-height: 24px; min-width: 24px; }
   .system a { display: inline-block; line-height: 24px; }
 }
+.typing { min-height: 1.4em; margin: 0; padding: 0 14px 4px; color: #57606a; font-size: 13px; font-style: italic; }
+.msg .seen { display: block; font-size: 12px; opacity: .85; }
 `;
 
   // Build DOM from data only: strings always become text nodes.
@@ -284,6 +290,9 @@ textarea:disabled { background: #f6f8fa; }
       v.input = h("textarea", { id: "message", maxlength: MAX_CHARS, disabled: true,
         placeholder: "Type your message…", onkeydown: (e) => this.onKey(e) });
       v.send = h("button", { class: "primary", id: "send", type: "submit", disabled: true }, "Send");
+      // Polite and always present: it is announced when someone starts typing, not on each refresh.
+      v.typing = h("p", { class: "typing", id: "typing", role: "status", "aria-live": "polite" });
+      v.input.addEventListener("input", () => this.onTyping());
       v.form = h("form", { onsubmit: (e) => { e.preventDefault(); this.sendMessage(); } },
         h("label", { class: "sr-only", for: "message" }, "Message"), v.input, v.send);
       v.body = h("div", { class: "body" }, v.gate, v.transcript, v.notice, v.barred, v.unavailable);
@@ -292,7 +301,7 @@ textarea:disabled { background: #f6f8fa; }
         h("header", {}, h("h2", {}, settings.title), v.status,
           h("button", { class: "close", id: "close", type: "button", "aria-label": "Close chat",
             onclick: () => this.open(false) }, "×")),
-        v.body, v.form);
+        v.body, v.typing, v.form);
       root.append(v.launcher, v.panel);
       this.root = root;
       document.body.append(host);
@@ -310,6 +319,7 @@ textarea:disabled { background: #f6f8fa; }
         this.unread = 0;
         v.badge.hidden = true;
         this.focusIn();
+        this.markRead();
       } else {
         v.launcher.focus();
       }
@@ -532,6 +542,7 @@ textarea:disabled { background: #f6f8fa; }
       this.view.log.append(this.bubble({ role: "visitor" }, text, clientId, "Sending…"));
       this.scrollDown();
       this.view.input.value = "";
+      this.stopTyping();
       if (!this.held) this.send({ type: "message", client_id: clientId, text });
     }
 
@@ -661,7 +672,8 @@ textarea:disabled { background: #f6f8fa; }
         if (pending && event.author.role === "visitor") pending.replaceWith(node);
         else this.view.log.append(node);
         if (event.author.role === "visitor") { this.outbox.delete(event.client_id); this.save(); }
-        if (event.author.role === "agent") this.bump();
+        if (event.author.role === "agent") { this.bump(); this.showTyping(null); }
+        this.showSeen();
       } else if (event.type === "warning") {
         this.view.log.append(h("li", { class: "warning", "data-seq": event.seq },
           h("h3", {}, "A warning from our team"), ...this.noticeText(d, null, null)));
@@ -679,12 +691,68 @@ textarea:disabled { background: #f6f8fa; }
         this.ended = event;
         this.keepDraft();
         this.showEnded(event);
+        this.showTyping(null);
         // Events come in order: a message still unacknowledged now was not stored and never
         // will be here; held for a retry, it must not go out later into the next conversation.
         for (const clientId of [...this.outbox.keys()]) this.notSent(clientId, "the conversation has ended.");
       }
       this.scrollDown();
       if (event.type === "closed" || event.type === "resolved") this.focusNotice();
+      if (event.author.role === "agent") this.markRead();
+    }
+
+    // ---- typing and read state (ephemeral: docs/protocol.md §6.9) ----------
+
+    canSignal() {
+      return this.conversation && this.conversation.state === "open" && !this.ended;
+    }
+
+    // Say "typing" at once, again every TYPING_REFRESH_MS while typing, "stopped" when idle or empty.
+    onTyping() {
+      if (!this.canSignal()) return;
+      clearTimeout(this.typingIdle);
+      if (!this.view.input.value.trim()) { this.stopTyping(); return; }
+      const now = Date.now();
+      if (now - (this.typingSentAt || 0) >= TYPING_REFRESH_MS) {
+        this.typingSentAt = now;
+        this.send({ type: "typing", state: true });
+      }
+      this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+    }
+
+    stopTyping() {
+      clearTimeout(this.typingIdle);
+      if (!this.typingSentAt) return;
+      this.typingSentAt = 0;
+      if (this.canSignal()) this.send({ type: "typing", state: false });
+    }
+
+    // The agent's typing indicator: on until "stopped", their message, or expires_in seconds of quiet.
+    showTyping(frame) {
+      clearTimeout(this.typingShown);
+      const on = !!(frame && frame.state);
+      const text = on ? `${frame.name || "Support"} is typing…` : "";
+      if (this.view.typing.textContent !== text) this.view.typing.textContent = text;
+      if (on) this.typingShown = setTimeout(() => this.showTyping(null), (frame.expires_in || 6) * 1000);
+    }
+
+    // Tell the agent what the visitor has seen: the last event, while the panel is open and visible.
+    markRead() {
+      if (!this.conversation || !this.lastSeq || this.view.panel.hidden || document.hidden) return;
+      if (this.readSent === this.lastSeq) return;
+      this.readSent = this.lastSeq;
+      this.send({ type: "read", conversation_id: this.conversation.id, seq: this.lastSeq });
+    }
+
+    // "Seen" under the visitor's last message the agent has read.
+    showSeen() {
+      const seen = this.seenSeq || 0;
+      const mine = [...this.view.log.querySelectorAll("li.msg.visitor[data-seq]")]
+        .filter((node) => Number(node.dataset.seq) <= seen);
+      const last = mine[mine.length - 1];
+      if (last && last.querySelector(".seen")) return;
+      for (const old of this.view.log.querySelectorAll(".seen")) old.remove();
+      if (last) last.append(h("span", { class: "seen", id: "seen" }, "Seen"));
     }
 
     // What the visitor was typing when the conversation ended: out of the box that is about to be
@@ -725,7 +793,9 @@ textarea:disabled { background: #f6f8fa; }
         this.ended = null;
         this.agentJoined = false;
         this.view.notice.hidden = true;
+        this.seenSeq = 0;
       }
+      this.readSent = 0; // a new connection is told again
       this.conversation = conversation;
       this.barred = null; // this connection will say again, with a barred frame or a policy offer
       if (conversation && conversation.state === "open") this.showChat();
@@ -747,6 +817,7 @@ textarea:disabled { background: #f6f8fa; }
       this.lastSeq = 0;
       this.ended = null;
       this.draft = null;
+      this.seenSeq = this.readSent = 0;
       this.view.log.replaceChildren();
       this.agentJoined = false;
       this.showChat();
@@ -754,6 +825,14 @@ textarea:disabled { background: #f6f8fa; }
       if (!this.view.panel.hidden) this.view.input.focus();
     },
     event(f) { this.onEvent(f.event); },
+    typing(f) {
+      if (this.conversation && f.conversation_id === this.conversation.id && f.role === "agent") this.showTyping(f);
+    },
+    read(f) {
+      if (!this.conversation || f.conversation_id !== this.conversation.id || f.role !== "agent") return;
+      this.seenSeq = Math.max(this.seenSeq || 0, f.seq);
+      this.showSeen();
+    },
     caught_up() { this.resendOutbox(); },
     ack(f) {
       this.storeRetries = 0;
@@ -787,7 +866,10 @@ textarea:disabled { background: #f6f8fa; }
     },
   };
 
-  function start() { window.parley = new Widget(); }
+  function start() {
+    window.parley = new Widget();
+    document.addEventListener("visibilitychange", () => window.parley.markRead());
+  }
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -34,6 +34,8 @@ code; a test checks that none is left unmapped::
     ├── StaffNameTooLong            a new staff member's name is over the limit
     ├── StaffNotFound               no staff member has this id
     ├── BanNotFound                 no bar has this id
+    ├── CannedReplyNotFound         no canned reply has this id
+    ├── ShortcutTaken               another canned reply has this shortcut
     └── StoreUnavailable            the store cannot commit right now
 """
 
@@ -176,6 +178,14 @@ class StaffNotFound(ParleyError):
 
 class BanNotFound(ParleyError):
     """No bar has this id."""
+
+
+class CannedReplyNotFound(ParleyError):
+    """No canned reply has this id."""
+
+
+class ShortcutTaken(ParleyError):
+    """Another canned reply already has this shortcut."""
 
 
 class StoreUnavailable(ParleyError):

@@ -77,9 +77,11 @@ DIRECT = frozenset(
     }
 )
 PUSHED = frozenset(
-    {"event", "policy", "caught_up", "conversation_updates", "barred"}
+    {"event", "policy", "caught_up", "conversation_updates", "barred", "typing", "read", "canned"}
     | {"team", "staff_presence", "visitor_presence"}  # to hellos that ask for presence
 )
+#: What a model expects of a frame the server acts on without answering (typing, read).
+NOTHING = "nothing"
 ERROR_FIELDS = {
     "type",
     "code",
@@ -237,6 +239,8 @@ class VisitorModel:
             return answer("pong")
         if current is None:
             return refused("policy_not_accepted")
+        if kind in ("typing", "read"):
+            return self.signal(frame, current)
         if ("visitor", frame["client_id"]) in current.acks:
             return answer("ack")
         if not current.open:
@@ -244,6 +248,17 @@ class VisitorModel:
         if kind == "contact" and EMAIL.fullmatch(frame["email"].strip()) is None:
             return refused("invalid_email")
         return answer("ack")
+
+    @staticmethod
+    def signal(frame: dict[str, Any], current: Conversation) -> Expected:
+        """Typing and read state (§6.7): silent, unless about another conversation or amiss."""
+        if frame.get("conversation_id", current.id) != current.id:
+            return refused("not_found")
+        if frame["type"] == "typing" and not current.open:
+            return refused("conversation_closed")
+        if frame["type"] == "read" and frame["seq"] > current.last_seq:
+            return refused("invalid_frame")
+        return answer(NOTHING)
 
     def answered(self, frame: dict[str, Any], reply: dict[str, Any]) -> None:
         if reply["type"] == "welcome":
@@ -272,6 +287,8 @@ class AgentModel:
         self.conversation = conversation
         self.conversations = [conversation]
         self.joined = joined
+        #: Whether the conversation lists this agent: joining it once it ended does not.
+        self.member = joined
 
     def expect(self, frame: dict[str, Any]) -> Expected:
         kind, conv = frame["type"], self.conversation
@@ -299,6 +316,14 @@ class AgentModel:
             return answer("joined")
         if kind == "read_transcript":
             return answer("transcript")
+        if kind in ("typing", "read"):  # §6.7: silent, unless amiss
+            if not self.member:
+                return refused("not_joined")
+            if kind == "typing" and not conv.open:
+                return refused("conversation_closed")
+            if kind == "read" and frame["seq"] > conv.last_seq:
+                return refused("invalid_frame")
+            return answer(NOTHING)
         if kind == "reply":
             if ("agent", frame["client_id"]) in conv.acks:
                 return answer("ack")
@@ -327,6 +352,7 @@ class AgentModel:
         elif reply["type"] == "joined":
             if conv.open and not self.joined:
                 conv.stored(conv.last_seq + 1, "agent_joined")
+            self.member = self.member or conv.open
             self.joined = True
             assert (reply["conversation"]["id"], reply["conversation"]["last_seq"]) == (
                 conv.id,
@@ -423,6 +449,9 @@ class Fuzzer:
         if expected.closes:
             assert not answers and closed in expected.closes, said
             return False
+        if not answers and NOTHING in expected.answers:
+            assert closed is None, said
+            return True
         assert len(answers) == 1, f"not exactly one answer: {said}"
         reply = answers[0]
         assert (

@@ -46,6 +46,9 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
         {"type": "heartbeat", "idle": False},
         {"type": "heartbeat", "idle": True},
         {"type": "contact", "client_id": "k-1", "email": "ada@example.com"},
+        {"type": "typing", "state": True},
+        {"type": "typing", "state": False, "conversation_id": CONV},
+        {"type": "read", "conversation_id": CONV, "seq": 4},
         {"type": "ping"},
     ],
     Endpoint.AGENT: [
@@ -72,6 +75,8 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
             "note": "n",
             "message_seqs": [2],
         },
+        {"type": "typing", "conversation_id": CONV, "state": True},
+        {"type": "read", "conversation_id": CONV, "seq": 12},
         {"type": "ping"},
         {"type": "read_transcript", "conversation_id": CONV},
     ],

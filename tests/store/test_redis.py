@@ -10,6 +10,7 @@ import pytest
 import redis
 from contract import AGENT, T0, Reopen, StoreContract, start
 from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_canned import CannedContract
 from contract_counts import COUNTED, CountContract, check_counts, close_some, listed
 from contract_ended import EndedContract
 from contract_history import HistoryContract
@@ -81,7 +82,9 @@ def write_old_leaves(redis_server: RedisServer) -> OldLeaves:
     return write
 
 
-class TestRedisStore(StoreContract, BarContract, HistoryContract, CountContract, EndedContract):
+class TestRedisStore(
+    StoreContract, BarContract, HistoryContract, CountContract, EndedContract, CannedContract
+):
     pass
 
 

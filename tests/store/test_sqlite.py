@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from contract import T0, Reopen, StoreContract, say, start
 from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_canned import CannedContract
 from contract_counts import CountContract
 from contract_ended import EndedContract
 from contract_history import HistoryContract
@@ -65,7 +66,9 @@ def write_old_leaves(tmp_path: Path) -> OldLeaves:
     return write
 
 
-class TestSQLiteStore(StoreContract, BarContract, HistoryContract, CountContract, EndedContract):
+class TestSQLiteStore(
+    StoreContract, BarContract, HistoryContract, CountContract, EndedContract, CannedContract
+):
     pass
 
 

@@ -3,6 +3,9 @@
 // textContent / createTextNode — never through an HTML parser.
 
 import { initPresence, onStaffPresence, onVisitorPresence, resetPresence, visitorBadge, visitorState } from './presence.js';
+import { CannedPicker } from './canned.js';
+import { Notifier } from './notify.js';
+import { Signals } from './signals.js';
 
 const TOKEN_KEY = 'parley.agentToken';
 const WS_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent`;
@@ -23,6 +26,13 @@ const state = {
   endedCursor: null,
   lifting: null,        // the bar the lift dialog is about
 };
+
+// Typing and read state, canned replies, notifications (signals.js, canned.js, notify.js).
+const signals = new Signals(send, (id) => { if (id === state.current) renderSignals(); });
+const canned = new CannedPicker($('reply'), $('canned-list'), $('canned-status'));
+const notifier = new Notifier($('notifications'), (id) => openConversation(id));
+
+function renderSignals() { signals.render(state.current, $('typing'), $('transcript')); }
 
 // ---------- small DOM helpers (text only) ----------
 
@@ -160,6 +170,7 @@ function showSignIn(message = '') {
   sessionStorage.removeItem(TOKEN_KEY);
   Object.assign(state, { token: null, agent: null, signedIn: false, current: null, attempt: 0 });
   state.list.clear(); state.threads.clear(); state.pending.clear();
+  notifier.forget();
   resetThreadView();
   $('app-view').hidden = true;
   $('bans-view').hidden = true;
@@ -220,7 +231,11 @@ const handlers = {
     // visitor_id), {id, state} for one that ended, or the id and the fields that changed.
     for (const item of items) {
       const known = state.list.get(item.id);
-      if (item.state && item.state !== 'open') state.list.delete(item.id);
+      if (visitorWrote(known, item)) {
+        const merged = { ...known, ...item };
+        if (item.id !== state.current || document.hidden) notifier.visitorWrote(item.id, visitorLabel(merged.visitor_id), merged.last_message ?? '');
+      }
+      if (item.state && item.state !== 'open') { state.list.delete(item.id); notifier.read(item.id); }
       else if ('visitor_id' in item) state.list.set(item.id, item);
       else if (known) state.list.set(item.id, { ...known, ...item });
       else relist(); // we missed what it applies to: the list again replaces ours
@@ -252,6 +267,7 @@ const handlers = {
     thread.lastSeq = e.seq;
     thread.events.push(e);
     if (e.type === 'resolved' || e.type === 'closed' || e.type === 'abandoned') thread.ended = true;
+    if (thread.ended || (e.type === 'message' && e.author.role === 'visitor')) signals.visitorStopped(e.conversation_id);
     if (e.client_id && state.pending.has(e.client_id) && e.author.id === state.agent?.id) {
       state.pending.delete(e.client_id);
       document.querySelector(`[data-client-id="${CSS.escape(e.client_id)}"]`)?.remove();
@@ -259,6 +275,8 @@ const handlers = {
     if (e.conversation_id !== state.current) return;
     insertEvent(e);
     renderThreadHead();
+    signals.read(e.conversation_id, thread);
+    renderSignals();
     // Ending disables the reply box and buttons; keep keyboard focus somewhere sensible.
     const active = document.activeElement;
     if (thread.ended && (!active || active === document.body || active.disabled)) $('transcript').focus();
@@ -268,8 +286,13 @@ const handlers = {
     if (p) { p.status = 'sent'; updatePending(f.client_id); }
   },
   caught_up(f) {
-    if (f.conversation_id === state.current) $('transcript').removeAttribute('aria-busy');
+    if (f.conversation_id !== state.current) return;
+    $('transcript').removeAttribute('aria-busy');
+    signals.read(f.conversation_id, ensureThread(f.conversation_id));
   },
+  typing(f) { if (f.role === 'visitor') signals.heardTyping(f); },
+  read(f) { if (f.role === 'visitor') signals.heardRead(f); },
+  canned(f) { canned.setReplies(f.items); },
   done(f) {
     if (f.request === 'close') $('close-dialog').close();
     if (f.request === 'warn') $('warn-dialog').close();
@@ -277,6 +300,7 @@ const handlers = {
   },
   error(f) {
     if (f.code === 'unauthorized' || f.code === 'forbidden') { state.authCode = f.code; return; }
+    if (f.request === 'typing' || f.request === 'read') return; // best effort, e.g. it just ended
     const p = f.client_id && state.pending.get(f.client_id);
     if (p) { p.status = 'error'; p.error = f.message; updatePending(f.client_id); return; }
     if (f.request === 'close' && $('close-dialog').open) {
@@ -330,6 +354,8 @@ function renderRow(c) {
     'aria-current': c.id === state.current ? 'true' : null,
   }, el('span', { class: 'conv-top' },
     el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag, ' ', visitorBadge(c.id)), wait), preview);
+  const unread = notifier.count(c.id);
+  if (unread) button.querySelector('.conv-name').append(' ', el('span', { class: 'unread', 'data-unread': unread }, `${unread} new`));
   button.addEventListener('click', () => openConversation(c.id));
   return el('li', {}, button);
 }
@@ -355,12 +381,22 @@ function tickWaits() {
   if (expired) renderList();
 }
 
+// A visitor's new message, from a list delta: what it changes of the last message, whoever wrote
+// before (an agent joining or warning changes neither).
+function visitorWrote(known, item) {
+  if (!known || !('last_message' in item || 'last_author' in item || 'waiting_since' in item)) return false;
+  const merged = { ...known, ...item };
+  return merged.last_author === 'visitor' && merged.last_seq > known.last_seq;
+}
+
 // ---------- transcript ----------
 
 function openConversation(id) {
   if (id === state.current) return;
   if (state.current) send({ type: 'leave', conversation_id: state.current });
+  signals.stop();
   state.current = id;
+  notifier.read(id);
   hideNotice();
   renderList();
   renderTranscript();
@@ -387,6 +423,7 @@ function renderTranscript() {
   renderContext();
   renderHistory();
   renderSelection();
+  renderSignals();
   log.scrollTop = log.scrollHeight;
 }
 
@@ -410,7 +447,7 @@ function renderThreadHead() {
   for (const id of ['reply', 'send', 'resolve']) $(id).disabled = !!ended || !c;
   $('end-conversation').disabled = !!ended || !thread.policy;
   $('warn').disabled = !!ended || !thread.policy;
-  $('reply').placeholder = ended ? 'This conversation has ended.' : 'Write a reply… (Enter to send, Shift+Enter for a new line)';
+  $('reply').placeholder = ended ? 'This conversation has ended.' : 'Write a reply… (Enter to send, Shift+Enter for a new line; / for canned replies)';
   if (ended && $('close-dialog').open) $('close-dialog').close();
   if (ended && $('warn-dialog').open) $('warn-dialog').close();
   for (const box of $('transcript').querySelectorAll('input[data-select-seq]')) box.disabled = !!ended;
@@ -667,6 +704,7 @@ function submitReply() {
   $('transcript').append(renderPending(clientId, p));
   $('transcript').scrollTop = $('transcript').scrollHeight;
   box.value = '';
+  signals.stop();
   sendReply(clientId); // if offline, it goes out after the reconnect's welcome
 }
 
@@ -1040,6 +1078,13 @@ function init() {
   setInterval(tickWaits, 1000);
   setInterval(tickLocalTimes, 1000);
   initPresence({ send, named, me: () => state.agent });
+  $('reply').addEventListener('input', () => signals.input(state.current, $('reply').value));
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden || !state.current) return;
+    notifier.read(state.current);
+    renderList();
+    signals.read(state.current, ensureThread(state.current));
+  });
 
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {

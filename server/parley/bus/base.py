@@ -23,6 +23,8 @@ LOBBY = "lobby"
 POLICY = "policy"
 #: Someone's presence changed (ephemeral: see parley.service.presence).
 PRESENCE = "presence"
+#: The canned replies changed (to every agent console).
+CANNED = "canned"
 
 
 def conversation_topic(conversation_id: str) -> str:

@@ -28,6 +28,9 @@ class AuditAction(StrEnum):
     STAFF_ADDED = "staff_added"
     STAFF_REVOKED = "staff_revoked"
     EVIDENCE_EXPORTED = "evidence_exported"
+    CANNED_REPLY_ADDED = "canned_reply_added"
+    CANNED_REPLY_CHANGED = "canned_reply_changed"
+    CANNED_REPLY_DELETED = "canned_reply_deleted"
 
 
 @dataclass(frozen=True)

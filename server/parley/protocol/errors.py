@@ -36,6 +36,8 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.StaffNameTooLong: ("staff_name_too_long", 422),
     e.StaffNotFound: ("staff_not_found", 404),
     e.BanNotFound: ("ban_not_found", 404),
+    e.CannedReplyNotFound: ("canned_reply_not_found", 404),
+    e.ShortcutTaken: ("shortcut_taken", 409),
     e.StoreUnavailable: ("unavailable", 503),
 }
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from parley.bus.base import staff_topic
-from parley.bus.messages import Message, StaffRevoked
+from parley.bus.base import CANNED, staff_topic
+from parley.bus.messages import CannedChanged, Message, StaffRevoked
 from parley.domain import bans, moderation
 from parley.domain import conversation as rules
 from parley.domain.agent import CHAT_ROLES, Staff
@@ -16,7 +16,7 @@ from parley.domain.audit import AuditAction
 from parley.domain.conversation import Conversation, Transition, audited
 from parley.domain.policy import PolicyVersion
 from parley.domain.presence import AgentState
-from parley.domain.transcript import Author, Event
+from parley.domain.transcript import Author, Event, Role
 from parley.errors import (
     BadEvidence,
     ConversationNotFound,
@@ -24,7 +24,7 @@ from parley.errors import (
     InvalidFrame,
     Unauthorized,
 )
-from parley.service import evidence
+from parley.service import canned, evidence, signals
 from parley.service.context import visitor_context
 from parley.service.core import Core, policy_view
 from parley.service.feed import Send
@@ -36,6 +36,8 @@ from parley.service.session import Session
 
 class AgentSession(Session):
     """``push`` queues frames the lobby encoded once for every console (see Lobby.register)."""
+
+    side = Role.AGENT
 
     def __init__(
         self,
@@ -95,6 +97,8 @@ class AgentSession(Session):
             await self.send({"type": "done", "request": "presence", "state": frame["state"]})
         elif kind == "read_transcript":
             await self.send(await transcript(self.core, frame["conversation_id"]))
+        elif kind in ("typing", "read"):
+            await self._signal(frame)
 
     @property
     def _me(self) -> Author:
@@ -119,6 +123,9 @@ class AgentSession(Session):
                 "agent": {"id": self.staff.id, "name": self.staff.name, "role": self.staff.role},
             }
         )
+        # Before the list, so that whatever follows the list is news, as before canned replies.
+        self.follow(CANNED)
+        await self.send({"type": "canned", "items": await canned.replies(self.core)})
         # A delta console gets its list from the lobby as it registers (see Lobby.register).
         self._leave_lobby = self.core.lobby.register(list_updates, self._push)
         if list_updates is ListUpdates.FULL:
@@ -138,6 +145,9 @@ class AgentSession(Session):
     async def on_bus(self, topic: str, message: Message) -> None:
         if isinstance(message, StaffRevoked):
             raise Unauthorized(f"this token was revoked at {message.revoked_at}")
+        if isinstance(message, CannedChanged):
+            await self.send({"type": "canned", "items": list(message.replies["items"])})
+            return
         await super().on_bus(topic, message)
 
     async def _list(self) -> None:
@@ -286,6 +296,21 @@ class AgentSession(Session):
         await self.core.committed(applied)
         # An ended conversation's head goes into the signed log at once.
         await evidence.anchor(self.core, [applied.conversation])
+
+    async def _signal(self, frame: dict[str, Any]) -> None:
+        """Typing or read state about a conversation this agent joined (never stored)."""
+        assert self.staff is not None
+        conversation_id = frame["conversation_id"]
+        conv = signals.joined_conversation(
+            await self.core.store.conversation(conversation_id), conversation_id, self.staff.id
+        )
+        sender = {"id": self.staff.id, "name": self.staff.name}
+        if frame["type"] == "typing":
+            signals.check_typing(conv)
+            await self.signals.typing(conversation_id, frame["state"], sender)
+        else:
+            signals.check_read(frame["seq"], conv.last_seq)
+            await self.signals.read(conversation_id, frame["seq"], sender)
 
     def close(self) -> None:
         super().close()

@@ -55,6 +55,8 @@ class Core:
     monotonic: Callable[[], float] = time.monotonic
     #: Where agents' and visitors' presence is kept (in memory, or Redis beside Redis).
     presence_store: PresenceStore = field(default_factory=MemoryPresence)
+    #: Seconds between two typing or read signals relayed from one sender per conversation.
+    typing_interval: float = 2.0
     #: The one subscriber to list changes in this process; agent consoles register with it.
     lobby: Lobby = field(init=False)
     #: This process's consoles' and widgets' presence, and what it tells them of everyone's.

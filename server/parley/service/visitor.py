@@ -12,7 +12,7 @@ from parley.domain.agent import token_hash
 from parley.domain.bans import Ban
 from parley.domain.conversation import ClientContext, Conversation
 from parley.domain.policy import PolicyRef, PolicyVersion
-from parley.domain.transcript import ENDINGS, EventType
+from parley.domain.transcript import ENDINGS, EventType, Role
 from parley.errors import (
     Barred,
     HelloRequired,
@@ -23,6 +23,7 @@ from parley.errors import (
     RateLimited,
 )
 from parley.protocol.errors import error_frame
+from parley.service import signals
 from parley.service.core import Core, new_token, policy_view
 from parley.service.feed import Send
 from parley.service.lobby import Push
@@ -70,6 +71,8 @@ def visitor_view(conv: Conversation) -> dict[str, Any]:
 
 
 class VisitorSession(Session):
+    side = Role.VISITOR
+
     def __init__(
         self,
         core: Core,
@@ -110,6 +113,10 @@ class VisitorSession(Session):
             await self.send({"type": "pong"})  # so the widget knows the line works
         elif kind == "contact":
             await self._contact(frame)
+        elif kind == "typing":
+            await self._typing(frame)
+        elif kind == "read":
+            await self._read(frame)
 
     async def _hello(self, frame: dict[str, Any]) -> None:
         if self.visitor_id is not None:
@@ -314,3 +321,15 @@ class VisitorSession(Session):
     def close(self) -> None:
         super().close()
         self.core.presence.closed(self._presence_key)
+
+    async def _typing(self, frame: dict[str, Any]) -> None:
+        conv = signals.own_conversation(self.conversation, frame)
+        signals.check_typing(conv)
+        await self.signals.typing(conv.id, frame["state"], {})
+
+    async def _read(self, frame: dict[str, Any]) -> None:
+        conv = signals.own_conversation(self.conversation, frame)
+        # The session's copy is not moved by each message: the store knows the last seq.
+        stored = await self.core.store.conversation(conv.id)
+        signals.check_read(frame["seq"], stored.last_seq if stored else conv.last_seq)
+        await self.signals.read(conv.id, frame["seq"], {})

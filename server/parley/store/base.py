@@ -59,6 +59,7 @@ from parley.domain.agent import Staff
 from parley.domain.anchor import Checkpoint, Leaf
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.bans import Ban
+from parley.domain.canned import CannedReply
 from parley.domain.conversation import Conversation, Transition
 from parley.domain.merkle_nodes import NodeId, Plan, consistency_plan, inclusion_plan, root_plan
 from parley.domain.policy import PolicyVersion
@@ -315,6 +316,25 @@ class Store(ABC):
     @abstractmethod
     async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
         """Lift a bar (once; lifting again changes nothing); ``None`` if there is none."""
+
+    @abstractmethod
+    async def canned_replies(self) -> list[CannedReply]:
+        """Every canned reply, by shortcut."""
+
+    @abstractmethod
+    async def add_canned_reply(self, reply: CannedReply) -> None:
+        """Store a new reply; ShortcutTaken, storing nothing, if its shortcut is in use."""
+
+    @abstractmethod
+    async def change_canned_reply(self, reply: CannedReply) -> CannedReply | None:
+        """Replace the reply with ``reply.id``; ``None`` if there is none.
+
+        Raises ShortcutTaken, changing nothing, if another reply has ``reply.shortcut``.
+        """
+
+    @abstractmethod
+    async def delete_canned_reply(self, reply_id: str) -> CannedReply | None:
+        """Remove a reply; return it, or ``None`` if there was none."""
 
     @abstractmethod
     async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:

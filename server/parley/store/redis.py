@@ -28,6 +28,7 @@ from parley.domain.transcript import Event, format_time
 from parley.errors import ConversationError, ConversationNotFound, StoreUnavailable
 from parley.store.base import Applied, Store, dumps
 from parley.store.redis_bans import RedisBans
+from parley.store.redis_canned import RedisCanned
 from parley.store.redis_counts import ClosureCounts
 from parley.store.redis_db import (
     ALL,
@@ -63,7 +64,7 @@ def _staff(raw: str | None) -> Staff | None:
     return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
 
 
-class RedisStore(ClosureCounts, RedisBans, RedisMerkle, Store):
+class RedisStore(ClosureCounts, RedisBans, RedisMerkle, RedisCanned, Store):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._commit = self.r.register_script(COMMIT)

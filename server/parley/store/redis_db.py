@@ -93,6 +93,9 @@ BAN_NETWORKS = f"{G}:bans:networks"
 BAN_CHANGES = f"{G}:bans:changes"
 #: Closures for violation so far, by ``policy_id:version:clause_id``.
 CLOSURE_COUNTS = f"{G}:closure-counts"
+#: Canned replies by id, and their ids by shortcut (store/redis_canned.py).
+CANNED = f"{G}:canned"
+CANNED_SHORTCUTS = f"{G}:canned:shortcuts"
 #: Names of the derived indexes already built from the records (see RedisDatabase.backfill).
 INDEXES = f"{G}:indexes"
 

@@ -136,6 +136,12 @@ MIGRATIONS = [
     CREATE INDEX conversations_ended_by_visitor ON conversations (visitor_id, ended_at, id)
         WHERE ended_at IS NOT NULL;
     """,
+    # Canned replies (store/sqlite_canned.py): one row each, shortcuts unique.
+    """
+    CREATE TABLE canned_replies (
+        id TEXT PRIMARY KEY, shortcut TEXT NOT NULL UNIQUE, body TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -21,7 +21,7 @@ from parley.service import abandon, tasks
 from parley.service.core import Core
 from parley.store import open_store
 from parley.store.presence import open_presence
-from parley.web import admin, api, compliance, conversations, errors, pages
+from parley.web import admin, api, canned, compliance, conversations, errors, pages
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -39,6 +39,7 @@ async def start_core(settings: Settings) -> Core:
             message_limit=Limiter(settings.messages_per_minute, 60),
             conversation_limit=Limiter(settings.conversations_per_hour, 3600),
             presence_store=open_presence(settings.store),
+            typing_interval=settings.typing_interval,
         )
         try:
             await core.publish_policies(versions)
@@ -140,6 +141,9 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
             Route("/api/admin/bans", admin.list_bans, methods=["GET"]),
             Route("/api/admin/bans/{id:str}/lift", admin.lift_ban, methods=["POST"]),
+            Route("/api/admin/canned", canned.canned_replies, methods=["GET", "POST"]),
+            Route("/api/admin/canned/{id:str}", canned.canned_reply, methods=["PUT", "DELETE"]),
+            Route("/api/canned", canned.agent_canned_replies),
             *pages.routes(settings.widget_dir),
         ],
         lifespan=lifespan,

@@ -12,7 +12,8 @@ Close codes:
 * 1011 — an unexpected server fault (after an ``internal`` error frame).
 * 1013 — the client reads too slowly: a frame waited ``send_timeout`` seconds for it, or
   ``max_pending_frames`` bus messages did, or it left a keepalive ping unanswered;
-  reconnect and resume.
+  reconnect and resume. Ephemeral frames (presence, typing, read state) never count towards
+  a 1013: a full inbox sheds them first.
 
 A client too stalled to take even the close frame is reset (see
 :mod:`parley.web.transport`); either way the reader then ends the session.
@@ -29,7 +30,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from parley.bus.messages import Message
+from parley.bus.messages import Message, is_ephemeral
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError, StoreUnavailable
 from parley.protocol.codec import Codec, Endpoint, encode, parse, request_context
@@ -59,7 +60,8 @@ class Connection:
     (:meth:`push`), wait in one inbox that a pump task drains; the task exists
     only while something is waiting, so an idle connection costs no task (at
     10,000 idle visitors per process, that is memory worth keeping). Whatever
-    waits counts towards the limit past which a slow client is closed (1013).
+    waits counts towards the limit past which a slow client is closed (1013), except
+    typing and read signals: a full inbox sheds those first (:meth:`_make_room`).
     """
 
     def __init__(self, ws: WebSocket, core: Core, max_pending: int, send_timeout: float) -> None:
@@ -123,10 +125,8 @@ class Connection:
             self._enqueue((topic, message))
 
     def _enqueue(self, item: tuple[str, Message] | str) -> None:
-        if len(self._inbox) >= self.max_pending:
-            kept = [i for i in self._inbox if not isinstance(i, Ephemeral)]
-            if len(kept) < len(self._inbox):
-                self._inbox = collections.deque(kept)
+        if len(self._inbox) >= self.max_pending and not self._make_room(item):
+            return
         if len(self._inbox) >= self.max_pending:
             # Close at once: the pump may be stuck sending to this client, and would only
             # add to what it cannot read.
@@ -140,6 +140,21 @@ class Connection:
         self._inbox.append(item)
         if self._pump is None and self._session is not None:
             self._pump = asyncio.create_task(self._drain(self._session))
+
+    def _make_room(self, item: tuple[str, Message] | str) -> bool:
+        """Shed ephemeral signals from a full inbox, first the one arriving; False if it went.
+
+        Presence, typing and read state are dropped silently under load: they are never
+        the reason a slow client is closed (1013), and what is acknowledged is never shed.
+        """
+        if _is_ephemeral(item):
+            return False
+        kept = [waiting for waiting in self._inbox if not _is_ephemeral(waiting)]
+        if len(kept) < len(self._inbox):
+            shed = len(self._inbox) - len(kept)
+            log.warning("dropped %d presence, typing and read frames for a slow client", shed)
+            self._inbox = collections.deque(kept)
+        return True
 
     async def _drain(self, session: Session) -> None:
         try:
@@ -270,6 +285,13 @@ class Connection:
             self.ws.scope["extensions"][ABORT]["abort"]()
         except (RuntimeError, WebSocketDisconnect):
             pass  # the client has gone already
+
+
+def _is_ephemeral(item: tuple[str, Message] | str) -> bool:
+    """Presence frames, and typing and read signals: dropped before any 1013."""
+    if isinstance(item, str):
+        return isinstance(item, Ephemeral)
+    return is_ephemeral(item[1])
 
 
 def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:
