@@ -32,6 +32,7 @@ def test_from_env_reads_every_parley_variable(tmp_path: Path) -> None:
         "PARLEY_MAX_FRAME_BYTES": "32768",
         "PARLEY_SEND_TIMEOUT": "2.5",
         "PARLEY_PING_INTERVAL": "30",
+        "PARLEY_TYPING_INTERVAL": "0.5",
     }
     s = Settings.from_env(env)
     assert s.host == "0.0.0.0"
@@ -47,6 +48,7 @@ def test_from_env_reads_every_parley_variable(tmp_path: Path) -> None:
     assert s.max_message_chars == 2000
     assert s.max_frame_bytes == 32768
     assert (s.send_timeout, s.ping_interval) == (2.5, 30.0)
+    assert s.typing_interval == 0.5
 
 
 def test_other_variables_are_ignored() -> None:
@@ -78,6 +80,8 @@ def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
         ("PARLEY_PING_INTERVAL", "inf"),
         ("PARLEY_SEND_TIMEOUT", "0"),
         ("PARLEY_SEND_TIMEOUT", "nan"),
+        ("PARLEY_TYPING_INTERVAL", "0"),
+        ("PARLEY_TYPING_INTERVAL", "soon"),
     ],
 )
 def test_a_bad_value_raises_naming_the_variable(var: str, value: str) -> None:

@@ -14,7 +14,14 @@
   "use strict";
 
   const BUILD = "parley-widget/0.1.0";
+  // Typing signals (docs/protocol.md §6.9): refreshed this often while typing, "stopped" after
+  // this long without a keystroke.
+  const TYPING_REFRESH_MS = 2000;
+  const TYPING_IDLE_MS = 4000;
   const MAX_CHARS = 4000;
+  // A heartbeat (and a ping to check the line) this often; idle after this long untouched.
+  const HEARTBEAT_MS = 20000;
+  const IDLE_MS = 60000;
   const script = document.currentScript;
   const data = (script && script.dataset) || {};
   const server = data.server || (script && script.src ? new URL(script.src).origin : location.origin);
@@ -71,6 +78,7 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
   color: #82071e; font-size: 12px; font-weight: 600; cursor: pointer; }
 .system { align-self: center; text-align: center; color: #57606a; font-size: 13px; }
 .system a { color: #0b63ce; }
+.msg.visitor a { color: #fff; } .msg.agent a { color: #0550ae; }
 .notice { border: 1px solid #d4a72c; background: #fff8c5; border-radius: 8px; padding: 10px 12px; }
 .notice h3 { margin: 0 0 6px; font-size: 15px; }
 .notice blockquote, .warning blockquote { margin: 8px 0; padding: 6px 10px; border-left: 3px solid #d4a72c; background: #fff; white-space: pre-wrap; }
@@ -84,6 +92,31 @@ header h2 { flex: 1; margin: 0; font-size: 16px; }
 form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #d0d7de; }
 textarea { flex: 1; resize: none; height: 44px; border: 1px solid #8c959f; border-radius: 8px; padding: 8px; }
 textarea:disabled { background: #f6f8fa; }
+.banner { margin: 0; padding: 8px 14px; background: #ffebe9; color: #82071e; border-bottom: 1px solid #cf222e; font-size: 13px; font-weight: 600; }
+.away { border: 1px solid #8c959f; border-radius: 8px; padding: 10px 12px; background: #f6f8fa; display: flex; flex-direction: column; gap: 6px; }
+.away h3 { margin: 0; font-size: 15px; } .away p { margin: 0; font-size: 13px; }
+.away input { border: 1px solid #8c959f; border-radius: 8px; padding: 8px; font-size: 16px; }
+.away-note { margin: 0; padding: 8px 10px; border-radius: 8px; background: #f6f8fa; color: #1f2328; font-size: 13px; }
+.rules:focus { outline: none; }
+.rules h4 { margin: 8px 0 4px; font-size: 14px; }
+.rules ol { margin: 0; padding-left: 1.6em; font-size: 14px; }
+.full-policy summary { cursor: pointer; color: #0b63ce; font-weight: 600; padding: 4px 0; width: fit-content; }
+.draft h4 { margin: 10px 0 4px; font-size: 14px; }
+.draft p { margin: 0 0 6px; font-size: 13px; }
+.draft textarea { width: 100%; height: auto; min-height: 64px; background: #fff; }
+/* Faded, the time under a visitor's own message fell below 4.5:1 on the blue. */
+.msg.visitor .state { opacity: 1; }
+/* A phone: the panel takes the whole screen; inputs at 16 px, or iOS zooms in on focus; every
+   target at least 24 px (WCAG 2.5.8). */
+@media (max-width: 480px) {
+  .panel { position: fixed; inset: 0; width: 100%; height: 100%; border-radius: 0; }
+  input, textarea { font-size: 16px; }
+  .agree input { width: 24px; height: 24px; margin-top: 0; }
+  button, summary, .system a { min-height: 24px; min-width: 24px; }
+  .system a { display: inline-block; line-height: 24px; }
+}
+.typing { min-height: 1.4em; margin: 0; padding: 0 14px 4px; color: #57606a; font-size: 13px; font-style: italic; }
+.msg .seen { display: block; font-size: 12px; opacity: .85; }
 `;
 
   // Build DOM from data only: strings always become text nodes.
@@ -120,9 +153,32 @@ textarea:disabled { background: #f6f8fa; }
     return h("bdi", attrs, parts);
   }
 
+  const LINK = /\bhttps?:\/\/[^\s<>"'\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+/gi;
+
+  // Someone's text with its http and https addresses as links that open in a new tab,
+  // giving the page opened neither this window nor where it came from.
+  function linked(text, attrs) {
+    const parts = [];
+    let from = 0;
+    for (const m of text.matchAll(LINK)) {
+      const shown = m[0].replace(/[.,;:!?)\]]+$/, "");
+      let url = null;
+      try { url = new URL(shown); } catch { continue; }
+      if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+      parts.push(said(text.slice(from, m.index)),
+        h("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow" }, said(shown)));
+      from = m.index + shown.length;
+    }
+    parts.push(said(text.slice(from)));
+    return h("bdi", attrs, parts);
+  }
+
   // A staff name: on one line, cut with an ellipsis when long, whole in its tooltip.
   const named = (name) => said(name, { class: "name", title: name.replace(INVISIBLE, control) });
 
+  // A moment in the visitor's own zone, named, e.g. "Thursday 3 December 2026 at 15:00 CET".
+  const localDate = (at) => new Intl.DateTimeFormat([], { weekday: "long", year: "numeric", month: "long",
+    day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(new Date(at));
   const time = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   const newId = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
 
@@ -140,6 +196,17 @@ textarea:disabled { background: #f6f8fa; }
       page_url: location.href.slice(0, 512), widget_build: BUILD };
   }
 
+  const openKey = storageKey + ":open";
+
+  // sessionStorage: a reload finds the panel as it was; a new tab starts with it closed.
+  function wasOpen() {
+    try { return sessionStorage.getItem(openKey) === "1"; } catch { return false; }
+  }
+
+  function keepOpen(show) {
+    try { sessionStorage.setItem(openKey, show ? "1" : "0"); } catch { /* storage refused: not kept */ }
+  }
+
   function load() {
     try { return JSON.parse(localStorage.getItem(storageKey)) || {}; } catch { return {}; }
   }
@@ -154,12 +221,21 @@ textarea:disabled { background: #f6f8fa; }
       this.policy = null;
       this.ended = null; // the closed/resolved event of the current conversation
       this.barred = null; // the barred frame, while this visitor may not start a conversation
+      this.draft = null; // what the visitor was typing when the conversation ended
       this.unread = 0;
       this.retries = 0;
       this.held = null; // while set, a timer: the server asked us to wait before sending again
       this.storeRetries = 0; // unavailable answers in a row, for the backoff
       this.ws = null;
+      this.team = null; // "available", "away" or "offline", once the server has said
+      this.agentJoined = false; // an agent joined the conversation shown
+      this.contactId = null; // the client_id of the e-mail left in away mode, until acknowledged
+      this.awaitingPong = false;
+      this.lastInput = Date.now();
       this.render();
+      this.renderPresence();
+      this.watchActivity();
+      if (wasOpen()) this.open(true, false);
       this.connect();
     }
 
@@ -188,6 +264,12 @@ textarea:disabled { background: #f6f8fa; }
       v.policyMeta = h("p", { class: "meta", id: "policy-meta" });
       v.policyText = h("div", { class: "policy-text", id: "policy-text", tabindex: "0",
         role: "region", "aria-label": "Conduct policy text" });
+      v.rulesList = h("ol", { id: "policy-rules" });
+      v.rules = h("div", { class: "rules", id: "rules", tabindex: "-1", role: "region", "aria-labelledby": "rules-title" },
+        h("h4", { id: "rules-title" }, "The key rules"), v.rulesList);
+      v.fullPolicy = h("details", { class: "full-policy", id: "full-policy",
+        ontoggle: () => { if (v.fullPolicy.open) this.readFull = true; } },
+        h("summary", { id: "full-policy-toggle" }, "Read the full policy"), v.policyText);
       v.agree = h("input", { type: "checkbox", id: "agree", onchange: () => this.updateStart() });
       v.agreeLabel = h("span", {});
       v.start = h("button", { class: "primary", id: "start", type: "button", disabled: true,
@@ -195,39 +277,49 @@ textarea:disabled { background: #f6f8fa; }
       v.gateError = h("p", { class: "error", role: "alert" });
       v.gate = h("div", { class: "gate", id: "gate", hidden: true },
         h("p", {}, "Before we chat, please read and accept our conduct policy."),
-        v.policyTitle, v.policyMeta, v.policyText,
+        v.policyTitle, v.policyMeta, v.rules, v.fullPolicy,
         h("label", { class: "agree" }, v.agree, v.agreeLabel), v.start, v.gateError);
       v.notice = h("div", { class: "notice", id: "notice", role: "alert", hidden: true, tabindex: "-1" });
       v.barred = h("div", { class: "notice barred", id: "barred", role: "alert", hidden: true, tabindex: "-1" });
+      v.unavailable = h("div", { class: "notice", id: "unavailable", role: "alert", hidden: true, tabindex: "-1" },
+        h("h3", {}, "Chat is not available on this site"),
+        h("p", {}, "This website is not set up to use this chat service. Please contact the website another way."));
       v.log = h("ol", { class: "log", id: "log" });
       // The live region wraps the list: role="log" on the <ol> itself would orphan its <li>s.
       v.transcript = h("div", { id: "transcript", role: "log", "aria-live": "polite", "aria-label": "Messages" }, v.log);
       v.input = h("textarea", { id: "message", maxlength: MAX_CHARS, disabled: true,
         placeholder: "Type your message…", onkeydown: (e) => this.onKey(e) });
       v.send = h("button", { class: "primary", id: "send", type: "submit", disabled: true }, "Send");
+      // Polite and always present: it is announced when someone starts typing, not on each refresh.
+      v.typing = h("p", { class: "typing", id: "typing", role: "status", "aria-live": "polite" });
+      v.input.addEventListener("input", () => this.onTyping());
       v.form = h("form", { onsubmit: (e) => { e.preventDefault(); this.sendMessage(); } },
         h("label", { class: "sr-only", for: "message" }, "Message"), v.input, v.send);
-      v.body = h("div", { class: "body" }, v.gate, v.transcript, v.notice, v.barred);
+      v.body = h("div", { class: "body" }, v.gate, v.transcript, v.notice, v.barred, v.unavailable);
       v.panel = h("section", { class: "panel", id: "panel", role: "dialog", "aria-label": settings.title,
         hidden: true, tabindex: "-1", onkeydown: (e) => { if (e.key === "Escape") this.open(false); } },
         h("header", {}, h("h2", {}, settings.title), v.status,
           h("button", { class: "close", id: "close", type: "button", "aria-label": "Close chat",
             onclick: () => this.open(false) }, "×")),
-        v.body, v.form);
+        v.body, v.typing, v.form);
       root.append(v.launcher, v.panel);
       this.root = root;
       document.body.append(host);
     }
 
-    open(show) {
+    // ``focus`` false: reopened by a reload, which must not take the page's focus.
+    open(show, focus = true) {
       const v = this.view;
       v.panel.hidden = !show;
       v.launcher.hidden = show;
       v.launcher.setAttribute("aria-expanded", String(show));
+      keepOpen(show);
+      if (!focus) return;
       if (show) {
         this.unread = 0;
         v.badge.hidden = true;
         this.focusIn();
+        this.markRead();
       } else {
         v.launcher.focus();
       }
@@ -236,7 +328,7 @@ textarea:disabled { background: #f6f8fa; }
     // Focus what the visitor can act on or must read; the panel itself until the server has said.
     focusIn() {
       const v = this.view;
-      const target = !v.input.disabled ? v.input : !v.gate.hidden ? v.policyText : !v.notice.hidden ? v.notice
+      const target = !v.input.disabled ? v.input : !v.gate.hidden ? v.rules : !v.unavailable.hidden ? v.unavailable : !v.notice.hidden ? v.notice
         : !v.barred.hidden ? v.barred : v.panel;
       this.awaiting = target === v.panel;
       target.focus();
@@ -256,6 +348,9 @@ textarea:disabled { background: #f6f8fa; }
       v.policyTitle.textContent = policy.title;
       v.policyMeta.textContent = `Version ${policy.version} · effective ${policy.effective.slice(0, 10)}`;
       v.policyText.textContent = policy.text;
+      v.rulesList.replaceChildren(...policy.clauses.map((c) => h("li", {}, said(c.title))));
+      v.fullPolicy.open = false;
+      this.readFull = false;
       v.agreeLabel.textContent = `I have read and accept the Conduct Policy v${policy.version}`;
       v.agree.checked = false;
       v.gateError.textContent = "";
@@ -282,20 +377,45 @@ textarea:disabled { background: #f6f8fa; }
 
     connect() {
       const ws = (this.ws = new WebSocket(settings.socket));
+      let opened = false;
       ws.onopen = () => {
+        opened = true;
         this.retries = 0;
         this.setStatus("Online");
-        const hello = { type: "hello", token: this.token, client: clientFacts() };
+        this.startHeartbeat(ws);
+        const hello = { type: "hello", token: this.token, client: clientFacts(), presence: true };
         if (this.conversation) hello.resume = { conversation_id: this.conversation.id, last_seq: this.lastSeq };
         ws.send(JSON.stringify(hello));
       };
       ws.onmessage = (e) => this.onFrame(JSON.parse(e.data));
-      ws.onclose = () => {
+      ws.onclose = async () => {
         if (this.ws !== ws) return;
+        if (!opened && await this.refused()) { this.showUnavailable(); return; }
         this.setStatus("Reconnecting…");
+        this.showOffline(true);
         const delay = Math.min(10000, 500 * 2 ** this.retries++) * (0.5 + Math.random() / 2);
         setTimeout(() => this.connect(), delay);
       };
+    }
+
+    // A socket that never opened may have been refused for this page's origin; the browser
+    // hides the 403, so ask the server. Unreachable, or any other answer: not refused.
+    async refused() {
+      try {
+        const answer = await fetch(`${settings.server}/api/widget/status`, { credentials: "omit", cache: "no-store" });
+        return answer.ok && (await answer.json()).allowed === false;
+      } catch {
+        return false;
+      }
+    }
+
+    // Refused for good: say so, and stop retrying.
+    showUnavailable() {
+      const v = this.view;
+      this.setStatus("Not available");
+      v.gate.hidden = v.transcript.hidden = v.notice.hidden = v.barred.hidden = v.form.hidden = true;
+      v.unavailable.hidden = false;
+      if (this.awaiting && this.root.activeElement === v.panel) { this.awaiting = false; v.unavailable.focus(); }
     }
 
     send(frame) {
@@ -311,6 +431,86 @@ textarea:disabled { background: #f6f8fa; }
       }
     }
 
+    // ---- presence ---------------------------------------------------------
+
+    // The offline banner, the away-mode e-mail form and, at the gate, a note that nobody is there.
+    renderPresence() {
+      const v = this.view;
+      v.banner = h("p", { class: "banner", id: "offline-banner", role: "alert", hidden: true },
+        "You are offline. We will reconnect and send your messages as soon as we can.");
+      v.awayEmail = h("input", { type: "email", id: "away-email", autocomplete: "email", maxlength: 254,
+        onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); this.leaveContact(); } } });
+      v.awayError = h("p", { class: "error", id: "away-error", role: "alert" });
+      v.awayDone = h("p", { id: "away-done", role: "status" });
+      v.awayTitle = h("h3", { id: "away-title" });
+      v.away = h("section", { class: "away", id: "away", "aria-labelledby": "away-title", hidden: true },
+        v.awayTitle,
+        h("p", {}, "Leave your e-mail address and we will answer you there. It is kept with this conversation."),
+        h("label", { for: "away-email" }, "Your e-mail address"), v.awayEmail,
+        h("button", { class: "primary", id: "away-send", type: "button", onclick: () => this.leaveContact() },
+          "Leave my e-mail"), v.awayError, v.awayDone);
+      v.awayNote = h("p", { class: "away-note", id: "away-note", hidden: true });
+      v.panel.insertBefore(v.banner, v.body);
+      v.body.append(v.away);
+      v.gate.prepend(v.awayNote);
+    }
+
+    // Input or a visible page counts as activity; an untouched or hidden page is idle.
+    watchActivity() {
+      const seen = () => { this.lastInput = Date.now(); };
+      for (const type of ["keydown", "pointerdown", "scroll"]) document.addEventListener(type, seen, { passive: true });
+      document.addEventListener("visibilitychange", () => { if (!document.hidden) seen(); this.heartbeat(); });
+      window.addEventListener("offline", () => this.showOffline(true));
+      // Back online: a heartbeat's pong shows the line works (or the next beat reconnects).
+      window.addEventListener("online", () => { this.awaitingPong = true; this.heartbeat(); });
+    }
+
+    idle() { return document.hidden || Date.now() - this.lastInput > IDLE_MS; }
+
+    // Every HEARTBEAT_MS: say whether the visitor is idle. The server answers a heartbeat with a
+    // pong; one unanswered by the next beat means the line is dead even if the socket has not
+    // noticed: show it, and reconnect.
+    startHeartbeat(ws) {
+      clearInterval(this.beat);
+      this.awaitingPong = false;
+      this.beat = setInterval(() => {
+        if (this.ws !== ws) { clearInterval(this.beat); return; }
+        if (this.awaitingPong) { this.showOffline(true); ws.close(); return; }
+        this.awaitingPong = true;
+        this.heartbeat();
+      }, HEARTBEAT_MS);
+    }
+
+    heartbeat() { this.send({ type: "heartbeat", idle: this.idle() }); }
+
+    showOffline(offline) { this.view.banner.hidden = !offline; }
+
+    // The status line and away mode follow the team's state and this conversation's.
+    showTeam() {
+      const v = this.view;
+      const team = this.team;
+      if (!team || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+      const open = !!this.conversation && this.conversation.state === "open" && !this.ended;
+      if (open && this.agentJoined) this.setStatus("Online");
+      else if (team === "available") this.setStatus(open ? "Waiting for an agent" : "Online");
+      else this.setStatus(team === "away" ? "Away" : "Nobody online");
+      const away = team !== "available" && !this.agentJoined && !this.barred;
+      const title = team === "away" ? "Our team is away right now" : "Nobody from our team is online right now";
+      v.awayTitle.textContent = title;
+      v.away.hidden = !(away && open);
+      v.awayNote.textContent = `${title}. After you accept the policy you can leave your e-mail address, and we will answer you there.`;
+      v.awayNote.hidden = !away;
+    }
+
+    leaveContact() {
+      const v = this.view;
+      const email = v.awayEmail.value.trim();
+      v.awayError.textContent = "";
+      if (!email) { v.awayError.textContent = "Please enter your e-mail address."; return; }
+      this.contactId = newId();
+      this.send({ type: "contact", client_id: this.contactId, email });
+    }
+
     // ---- actions ----------------------------------------------------------
 
     async accept() {
@@ -323,8 +523,10 @@ textarea:disabled { background: #f6f8fa; }
         v.gateError.textContent = "The policy text could not be verified. Please reload the page.";
         return;
       }
+      // What the visitor did, in words: the full text is one click away, so say whether it was opened.
+      const shown = this.readFull ? "having opened the full text" : "shown the key rules, the full text one click away";
       this.send({ type: "accept", policy_id: policy.policy_id, version: policy.version, sha256: digest,
-        affirmation: `Ticked “${v.agreeLabel.textContent}” and pressed “${v.start.textContent}”` });
+        affirmation: `Ticked “${v.agreeLabel.textContent}” and pressed “${v.start.textContent}”, ${shown}` });
     }
 
     onKey(e) {
@@ -340,6 +542,7 @@ textarea:disabled { background: #f6f8fa; }
       this.view.log.append(this.bubble({ role: "visitor" }, text, clientId, "Sending…"));
       this.scrollDown();
       this.view.input.value = "";
+      this.stopTyping();
       if (!this.held) this.send({ type: "message", client_id: clientId, text });
     }
 
@@ -382,7 +585,7 @@ textarea:disabled { background: #f6f8fa; }
       const own = author.role === "visitor";
       return h("li", { class: `msg ${own ? "visitor" : "agent"}`, "data-client-id": clientId },
         own ? null : h("span", { class: "who" }, named(author.name || "Support")),
-        said(text, { class: "text" }),
+        linked(text, { class: "text" }),
         h("span", { class: "state" }, state));
     }
 
@@ -415,26 +618,34 @@ textarea:disabled { background: #f6f8fa; }
       v.notice.replaceChildren();
       if (event.type === "closed") {
         v.notice.append(h("h3", {}, "This conversation has ended"), ...this.noticeText(d, "notice-text", "notice-clause"));
+      } else if (event.type === "abandoned") {
+        v.notice.append(h("h3", {}, "This conversation has ended"),
+          h("p", {}, "It was closed after you had left the chat for a while."));
       } else {
         v.notice.append(h("h3", {}, "This conversation is resolved"), h("p", {}, "Thank you for chatting with us."));
       }
+      const draft = this.draftBox();
+      if (draft) v.notice.append(draft);
       if (!this.barred) v.notice.append(h("button", { class: "primary", id: "new-conversation", type: "button",
         onclick: () => this.policy && this.showGate(this.policy) }, "Start a new conversation"));
       v.notice.hidden = false;
       this.setChatEnabled(false);
+      this.showTeam();
     }
 
     // Instead of the gate: why this visitor cannot start a conversation, and until when.
     showBarred(f) {
       const v = this.view;
       const c = f.clause || {};
-      const until = f.until ? `until ${new Date(f.until).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })} ` +
-        `(${f.until.slice(0, 16).replace("T", " ")} UTC)` : "permanently";
+      const until = f.until ? `until ${localDate(f.until)}` : "permanently";
+      // The server's message names the time in UTC for every client; here it reads in the visitor's zone.
+      const message = f.until ? f.message.replace(`until ${f.until} (UTC)`, until) : f.message;
       this.barred = f;
       v.barred.replaceChildren(h("h3", {}, "You can't start a new conversation"),
-        h("p", { class: "notice-text", id: "barred-text" }, said(f.message)),
+        h("p", { class: "notice-text", id: "barred-text" }, said(message)),
         h("blockquote", { id: "barred-clause" }, h("b", {}, `Rule ${c.id}, “${c.title}”`), said(c.text)),
-        h("p", { id: "barred-until" }, `This applies ${until}.`));
+        h("p", { id: "barred-until" }, "This applies ",
+          f.until ? ["until ", h("time", { datetime: f.until }, localDate(f.until))] : "permanently", "."));
       v.gate.hidden = true;
       v.barred.hidden = v.form.hidden = false;
       this.setChatEnabled(false);
@@ -461,25 +672,118 @@ textarea:disabled { background: #f6f8fa; }
         if (pending && event.author.role === "visitor") pending.replaceWith(node);
         else this.view.log.append(node);
         if (event.author.role === "visitor") { this.outbox.delete(event.client_id); this.save(); }
-        if (event.author.role === "agent") this.bump();
+        if (event.author.role === "agent") { this.bump(); this.showTyping(null); }
+        this.showSeen();
       } else if (event.type === "warning") {
         this.view.log.append(h("li", { class: "warning", "data-seq": event.seq },
           h("h3", {}, "A warning from our team"), ...this.noticeText(d, null, null)));
         this.bump();
       } else if (event.type === "agent_joined") {
         this.system(named(event.author.name || "An agent"), " joined the conversation.");
-      } else if (event.type === "closed" || event.type === "resolved") {
+        this.agentJoined = true;
+        this.showTeam();
+      } else if (event.type === "contact_left") {
+        this.system("You left your e-mail address ", said(d.email), ". We will answer you there.");
+        if (event.client_id === this.contactId) this.contactId = null;
+        this.view.awayDone.textContent = `Thank you. We will write to you at ${d.email}.`;
+        this.view.awayEmail.value = "";
+      } else if (event.type === "closed" || event.type === "resolved" || event.type === "abandoned") {
         this.ended = event;
+        this.keepDraft();
         this.showEnded(event);
+        this.showTyping(null);
         // Events come in order: a message still unacknowledged now was not stored and never
         // will be here; held for a retry, it must not go out later into the next conversation.
         for (const clientId of [...this.outbox.keys()]) this.notSent(clientId, "the conversation has ended.");
       }
       this.scrollDown();
+      if (event.type === "closed" || event.type === "resolved") this.focusNotice();
+      if (event.author.role === "agent") this.markRead();
+    }
+
+    // ---- typing and read state (ephemeral: docs/protocol.md §6.9) ----------
+
+    canSignal() {
+      return this.conversation && this.conversation.state === "open" && !this.ended;
+    }
+
+    // Say "typing" at once, again every TYPING_REFRESH_MS while typing, "stopped" when idle or empty.
+    onTyping() {
+      if (!this.canSignal()) return;
+      clearTimeout(this.typingIdle);
+      if (!this.view.input.value.trim()) { this.stopTyping(); return; }
+      const now = Date.now();
+      if (now - (this.typingSentAt || 0) >= TYPING_REFRESH_MS) {
+        this.typingSentAt = now;
+        this.send({ type: "typing", state: true });
+      }
+      this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+    }
+
+    stopTyping() {
+      clearTimeout(this.typingIdle);
+      if (!this.typingSentAt) return;
+      this.typingSentAt = 0;
+      if (this.canSignal()) this.send({ type: "typing", state: false });
+    }
+
+    // The agent's typing indicator: on until "stopped", their message, or expires_in seconds of quiet.
+    showTyping(frame) {
+      clearTimeout(this.typingShown);
+      const on = !!(frame && frame.state);
+      const text = on ? `${frame.name || "Support"} is typing…` : "";
+      if (this.view.typing.textContent !== text) this.view.typing.textContent = text;
+      if (on) this.typingShown = setTimeout(() => this.showTyping(null), (frame.expires_in || 6) * 1000);
+    }
+
+    // Tell the agent what the visitor has seen: the last event, while the panel is open and visible.
+    markRead() {
+      if (!this.conversation || !this.lastSeq || this.view.panel.hidden || document.hidden) return;
+      if (this.readSent === this.lastSeq) return;
+      this.readSent = this.lastSeq;
+      this.send({ type: "read", conversation_id: this.conversation.id, seq: this.lastSeq });
+    }
+
+    // "Seen" under the visitor's last message the agent has read.
+    showSeen() {
+      const seen = this.seenSeq || 0;
+      const mine = [...this.view.log.querySelectorAll("li.msg.visitor[data-seq]")]
+        .filter((node) => Number(node.dataset.seq) <= seen);
+      const last = mine[mine.length - 1];
+      if (last && last.querySelector(".seen")) return;
+      for (const old of this.view.log.querySelectorAll(".seen")) old.remove();
+      if (last) last.append(h("span", { class: "seen", id: "seen" }, "Seen"));
+    }
+
+    // What the visitor was typing when the conversation ended: out of the box that is about to be
+    // disabled, into the notice, where it can still be selected and copied.
+    keepDraft() {
+      const draft = this.view.input.value;
+      this.view.input.value = "";
+      this.draft = draft.trim() ? draft : null;
+    }
+
+    draftBox() {
+      if (!this.draft) return null;
+      return h("div", { class: "draft", id: "draft" }, h("h4", { id: "draft-title" }, "Your unsent message"),
+        h("p", {}, "It was not sent. You can still select and copy it."),
+        h("textarea", { id: "draft-text", readonly: true, rows: 3, "aria-labelledby": "draft-title" }, this.draft));
+    }
+
+    // The panel open: focus moves to the notice and its heading is scrolled into view. Focus was in
+    // the widget, or dropped to the page's body when the input was disabled; elsewhere, it stays.
+    focusNotice() {
+      const v = this.view;
+      const active = document.activeElement;
+      if (v.panel.hidden || v.notice.hidden || (!this.root.activeElement && active && active !== document.body)) return;
+      v.notice.focus({ preventScroll: true });
+      v.notice.querySelector("h3").scrollIntoView({ block: "start" });
     }
   }
 
   Widget.prototype.handlers = {
+    team(f) { this.team = f.state; this.showTeam(); },
+    pong() { this.awaitingPong = false; this.showOffline(false); },
     welcome(f) {
       if (f.token) { this.token = f.token; this.save(); }
       const conversation = f.conversation;
@@ -487,11 +791,16 @@ textarea:disabled { background: #f6f8fa; }
         this.view.log.replaceChildren();
         this.lastSeq = 0;
         this.ended = null;
+        this.agentJoined = false;
         this.view.notice.hidden = true;
+        this.seenSeq = 0;
       }
+      this.readSent = 0; // a new connection is told again
       this.conversation = conversation;
       this.barred = null; // this connection will say again, with a barred frame or a policy offer
       if (conversation && conversation.state === "open") this.showChat();
+      this.showOffline(false);
+      this.showTeam();
     },
     barred(f) { this.showBarred(f); },
     policy(f) {
@@ -507,11 +816,23 @@ textarea:disabled { background: #f6f8fa; }
       this.conversation = f.conversation;
       this.lastSeq = 0;
       this.ended = null;
+      this.draft = null;
+      this.seenSeq = this.readSent = 0;
       this.view.log.replaceChildren();
+      this.agentJoined = false;
       this.showChat();
+      this.showTeam();
       if (!this.view.panel.hidden) this.view.input.focus();
     },
     event(f) { this.onEvent(f.event); },
+    typing(f) {
+      if (this.conversation && f.conversation_id === this.conversation.id && f.role === "agent") this.showTyping(f);
+    },
+    read(f) {
+      if (!this.conversation || f.conversation_id !== this.conversation.id || f.role !== "agent") return;
+      this.seenSeq = Math.max(this.seenSeq || 0, f.seq);
+      this.showSeen();
+    },
     caught_up() { this.resendOutbox(); },
     ack(f) {
       this.storeRetries = 0;
@@ -521,7 +842,11 @@ textarea:disabled { background: #f6f8fa; }
       if (node && node.textContent === "Sending…") node.textContent = time(f.at);
     },
     error(f) {
-      if (f.code === "invalid_token") {
+      if (f.client_id && f.client_id === this.contactId) { // the away-mode e-mail was refused
+        this.contactId = null;
+        this.view.awayError.textContent = f.message;
+        this.view.awayEmail.focus();
+      } else if (f.code === "invalid_token") {
         this.token = null;
         this.save();
         this.send({ type: "hello", client: clientFacts() });
@@ -541,7 +866,10 @@ textarea:disabled { background: #f6f8fa; }
     },
   };
 
-  function start() { window.parley = new Widget(); }
+  function start() {
+    window.parley = new Widget();
+    document.addEventListener("visibilitychange", () => window.parley.markRead());
+  }
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);
 })();

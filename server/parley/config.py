@@ -61,6 +61,12 @@ class Settings:
     #: Seconds between keepalive pings; a client that has not answered one within as long again
     #: is disconnected (1013).
     ping_interval: float = 20.0
+    #: Seconds a conversation's visitor may be gone (no widget connected) before Parley ends
+    #: the conversation as abandoned.
+    abandon_after: float = 600.0
+    #: Seconds between two typing (or read) signals relayed from one sender about one
+    #: conversation; those in between are coalesced into the last one.
+    typing_interval: float = 2.0
 
     @property
     def store(self) -> str:
@@ -99,6 +105,8 @@ class Settings:
             "max_pending_frames": ("PARLEY_MAX_PENDING_FRAMES", int),
             "send_timeout": ("PARLEY_SEND_TIMEOUT", parse_seconds),
             "ping_interval": ("PARLEY_PING_INTERVAL", parse_seconds),
+            "abandon_after": ("PARLEY_ABANDON_AFTER", parse_seconds),
+            "typing_interval": ("PARLEY_TYPING_INTERVAL", parse_seconds),
         }
         for name, (var, parse) in readers.items():
             if var in env:

@@ -19,6 +19,7 @@ code; a test checks that none is left unmapped::
     │   ├── BadEvidence             quoted seqs that are not the visitor's messages
     │   ├── AlreadyAssigned         claim a conversation another agent (or you) holds
     │   ├── NotAssignee             act on a conversation assigned to someone else
+    │   ├── InvalidEmail            an away-mode contact that is not an e-mail address
     │   └── Barred                  a barred visitor tries to start a conversation
     ├── ProtocolError               frames that cannot be understood
     │   ├── BadJson                 not JSON, or not a JSON object
@@ -36,6 +37,8 @@ code; a test checks that none is left unmapped::
     ├── StaffNotFound               no staff member has this id
     ├── UnknownAgent                transfer to someone who is not an active chat agent
     ├── BanNotFound                 no bar has this id
+    ├── CannedReplyNotFound         no canned reply has this id
+    ├── ShortcutTaken               another canned reply has this shortcut
     └── StoreUnavailable            the store cannot commit right now
 """
 
@@ -112,6 +115,10 @@ class NotAssignee(ConversationError):
     """Only the conversation's assignee (or an admin) may do this."""
 
 
+class InvalidEmail(ConversationError):
+    """The e-mail address a visitor left is not one (checked by form, never by lookup)."""
+
+
 class Barred(ConversationError):
     """The visitor (or their address) is barred from starting a conversation."""
 
@@ -186,6 +193,14 @@ class UnknownAgent(ParleyError):
 
 class BanNotFound(ParleyError):
     """No bar has this id."""
+
+
+class CannedReplyNotFound(ParleyError):
+    """No canned reply has this id."""
+
+
+class ShortcutTaken(ParleyError):
+    """Another canned reply already has this shortcut."""
 
 
 class StoreUnavailable(ParleyError):

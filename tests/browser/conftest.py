@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -35,13 +36,23 @@ def new_page(browser: Browser, tolerated_errors: list[str]) -> Iterator[Callable
     errors: list[str] = []
     contexts = []
 
-    def make(width: int = 1280, height: int = 800, address: str | None = None) -> Page:
+    def make(
+        width: int = 1280,
+        height: int = 800,
+        address: str | None = None,
+        permissions: list[str] | None = None,
+        **options: Any,
+    ) -> Page:
         """``address``: reach the server from it, through X-Forwarded-For (for a server that
-        trusts 127.0.0.1 as a proxy)."""
+        trusts 127.0.0.1 as a proxy). ``permissions``: granted to the page, e.g.
+        ``["notifications"]``. ``options``: more of the context's (locale, timezone_id,
+        user_agent...)."""
         headers = {"X-Forwarded-For": address} if address else {}
         context = browser.new_context(
-            viewport={"width": width, "height": height}, extra_http_headers=headers
+            viewport={"width": width, "height": height}, extra_http_headers=headers, **options
         )
+        if permissions:  # an empty list would deny every permission, not leave them unasked
+            context.grant_permissions(permissions)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))

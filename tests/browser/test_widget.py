@@ -79,7 +79,7 @@ def test_a_reload_keeps_the_conversation_without_duplicates(
     say(page, "first message")
     say(page, "second message")
     page.reload()
-    page.click("#launcher")
+    expect(page.locator("#panel")).to_be_visible()  # open before the reload, open after it
     expect(page.locator("li.msg.visitor[data-seq]")).to_have_count(2)
     expect(page.locator("#gate")).to_be_hidden()
     assert page.evaluate("window.parley.conversation.id") == conversation_id
@@ -98,6 +98,13 @@ def test_keyboard_only_visitor_flow(server: Server, new_page: Callable[..., Page
         raise AssertionError("the launcher is not reachable with Tab")
     page.keyboard.press("Enter")
     expect(page.locator("#panel")).to_be_visible()
+    expect(page.locator("#rules")).to_be_focused()  # the key rules, read first
+    page.keyboard.press("Tab")
+    expect(page.locator("#full-policy-toggle")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#policy-text")).to_be_visible()
+    page.keyboard.press("Tab")  # the full text scrolls with the keyboard
+    expect(page.locator("#policy-text")).to_be_focused()
     page.keyboard.press("Tab")
     page.keyboard.press("Space")
     expect(page.locator("#agree")).to_be_checked()
@@ -153,7 +160,8 @@ def test_the_affirmative_act_is_recorded_with_the_acceptance(
         headers={"Authorization": f"Bearer {compliance_token}"},
     ).json()["acceptance"]
     assert record["affirmation"] == (
-        "Ticked “I have read and accept the Conduct Policy v2” and pressed “Start chat”"
+        "Ticked “I have read and accept the Conduct Policy v2” and pressed “Start chat”, "
+        "shown the key rules, the full text one click away"
     )
     assert record["time_zone"] and record["widget_build"].startswith("parley-widget/")
 

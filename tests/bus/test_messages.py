@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from parley.bus.messages import (
+    CannedChanged,
     ConversationChanged,
     ConversationStarted,
     EventAdded,
@@ -14,9 +15,12 @@ from parley.bus.messages import (
     MalformedMessage,
     Message,
     PolicyInForce,
+    ReadUpTo,
     StaffRevoked,
+    Typing,
     decode,
     encode,
+    is_ephemeral,
 )
 
 EVERY_KIND: list[Message] = [
@@ -26,6 +30,10 @@ EVERY_KIND: list[Message] = [
     ConversationStarted("v_1", {"id": "c_1234567890"}),
     StaffRevoked("s_1", "2026-11-01T12:00:00.000Z"),
     PolicyInForce({"policy_id": "conduct", "version": 2}),
+    Typing("c_1234567890", "visitor", {}, True),
+    Typing("c_1234567890", "agent", {"id": "s_1", "name": "Alice"}, False),
+    ReadUpTo("c_1234567890", "agent", {"id": "s_1", "name": "Alice"}, 7),
+    CannedChanged({"items": [{"id": "k_1", "shortcut": "hi", "text": "Hello!"}]}),
 ]
 
 
@@ -50,8 +58,23 @@ def test_every_kind_survives_its_encoding(message: Message) -> None:
         {"kind": "flooding", "conversation_id": "c_1", "extra": 1},
         {"kind": "conversation", "summary": "not an object"},
         {"kind": "revoked", "staff_id": "s_1"},
+        {"kind": "typing", "conversation_id": "c_1", "role": "visitor", "sender": {}, "state": 1},
+        {"kind": "typing", "conversation_id": "c_1", "role": "robot", "sender": {}, "state": True},
+        {"kind": "typing", "conversation_id": "c_1", "role": "agent", "sender": {}},
+        {"kind": "read", "conversation_id": "c_1", "role": "agent", "sender": {}, "seq": True},
+        {"kind": "read", "conversation_id": "c_1", "role": "agent", "sender": {}, "seq": "3"},
+        {"kind": "read", "conversation_id": "c_1", "role": "agent", "sender": {}, "seq": -1},
+        {"kind": "canned", "replies": {"items": "none"}},
+        {"kind": "canned", "replies": []},
     ],
 )
 def test_anything_else_is_refused_with_a_typed_error(payload: Any) -> None:
     with pytest.raises(MalformedMessage):
         decode(payload)
+
+
+def test_only_typing_and_read_state_are_ephemeral() -> None:
+    """What a full inbox may shed (web/sockets.py): signals, never events or list changes."""
+    assert [type(m).__name__ for m in EVERY_KIND if is_ephemeral(m)] == [
+        "Typing", "Typing", "ReadUpTo",
+    ]  # fmt: skip

@@ -57,17 +57,23 @@ from harness import (
     summary,
     visitor,
 )
+from parley.domain.conversation import EMAIL
 from parley.protocol.codec import Endpoint
 
 MAX_MESSAGE_CHARS = 4000  # PARLEY_MAX_MESSAGE_CHARS, the default
 #: A frame's one direct answer (docs/protocol.md §1), and what may be pushed around answers.
 DIRECT = frozenset(
     {
-        "welcome", "accepted", "ack", "done", "joined", "left", "conversations", "pong",
-        "error", "observing", "staff",
+        "welcome", "accepted", "ack", "done", "joined", "left", "conversations", "transcript",
+        "pong", "error", "observing", "staff",
     }
 )  # fmt: skip
-PUSHED = frozenset({"event", "policy", "caught_up", "conversation_updates", "barred"})
+PUSHED = frozenset(
+    {"event", "policy", "caught_up", "conversation_updates", "barred", "typing", "read", "canned"}
+    | {"team", "staff_presence", "visitor_presence"}  # to hellos that ask for presence
+)
+#: What a model expects of a frame the server acts on without answering (typing, read).
+NOTHING = "nothing"
 ERROR_FIELDS = {
     "type",
     "code",
@@ -176,9 +182,12 @@ class Conversation:
             assert ack == self.acks[key], "a resend is acknowledged exactly as the first time"
             return
         assert (ack["client_id"], ack["conversation_id"]) == (frame["client_id"], self.id), ack
-        self.stored(ack["seq"], "message", frame["client_id"], frame["text"])
+        if frame["type"] == "contact":
+            self.stored(ack["seq"], "contact_left", frame["client_id"])
+        else:
+            self.stored(ack["seq"], "message", frame["client_id"], frame["text"])
         self.acks[key] = ack
-        if author == "visitor":
+        if author == "visitor" and frame["type"] == "message":
             self.visitor_seqs.add(ack["seq"])
 
 
@@ -226,11 +235,30 @@ class VisitorModel:
             if current is not None and current.open:
                 return refused("already_accepted", *([] if offered else ["policy_mismatch"]))
             return answer("accepted") if offered else refused("policy_mismatch")
+        if kind == "heartbeat":
+            return answer("pong")
         if current is None:
             return refused("policy_not_accepted")
-        if current.open or ("visitor", frame["client_id"]) in current.acks:
+        if kind in ("typing", "read"):
+            return self.signal(frame, current)
+        if ("visitor", frame["client_id"]) in current.acks:
             return answer("ack")
-        return refused("conversation_closed")
+        if not current.open:
+            return refused("conversation_closed")
+        if kind == "contact" and EMAIL.fullmatch(frame["email"].strip()) is None:
+            return refused("invalid_email")
+        return answer("ack")
+
+    @staticmethod
+    def signal(frame: dict[str, Any], current: Conversation) -> Expected:
+        """Typing and read state (§6.7): silent, unless about another conversation or amiss."""
+        if frame.get("conversation_id", current.id) != current.id:
+            return refused("not_found")
+        if frame["type"] == "typing" and not current.open:
+            return refused("conversation_closed")
+        if frame["type"] == "read" and frame["seq"] > current.last_seq:
+            return refused("invalid_frame")
+        return answer(NOTHING)
 
     def answered(self, frame: dict[str, Any], reply: dict[str, Any]) -> None:
         if reply["type"] == "welcome":
@@ -259,6 +287,8 @@ class AgentModel:
         self.conversation = conversation
         self.conversations = [conversation]
         self.joined = joined
+        #: Whether the conversation lists this agent: joining it once it ended does not.
+        self.member = joined
 
     def expect(self, frame: dict[str, Any]) -> Expected:
         kind, conv = frame["type"], self.conversation
@@ -275,6 +305,8 @@ class AgentModel:
             return refused(denied, then_close=1008)
         if not self.said_hello:
             return refused("hello_required")
+        if kind == "presence":
+            return answer("done")
         if kind in ("list", "leave", "staff"):
             return answer({"list": "conversations", "leave": "left", "staff": "staff"}[kind])
         if frame["conversation_id"] != conv.id:
@@ -282,6 +314,16 @@ class AgentModel:
             return refused("not_found", *(["invalid_frame"] if network else []))
         if kind == "join":
             return answer("joined")
+        if kind == "read_transcript":
+            return answer("transcript")
+        if kind in ("typing", "read"):  # §6.7: silent, unless amiss
+            if not self.member:
+                return refused("not_joined")
+            if kind == "typing" and not conv.open:
+                return refused("conversation_closed")
+            if kind == "read" and frame["seq"] > conv.last_seq:
+                return refused("invalid_frame")
+            return answer(NOTHING)
         if kind == "observe":
             return answer("observing")
         # Only the assignee acts on an open conversation (docs/protocol.md §11).
@@ -336,13 +378,19 @@ class AgentModel:
                 conv.mine = True
             if conv.open and not self.joined:
                 conv.stored(conv.last_seq + 1, "agent_joined")
+            self.member = self.member or conv.open
             self.joined = True
             assert (reply["conversation"]["id"], reply["conversation"]["last_seq"]) == (
                 conv.id,
                 conv.last_seq,
             )
+        elif reply["type"] == "transcript":
+            seqs = [e["seq"] for e in reply["events"]]
+            assert seqs == list(range(1, conv.last_seq + 1)), "the whole record, joining nothing"
         elif reply["type"] == "ack":
             conv.acked("agent", frame, reply)
+        elif reply["type"] == "done" and frame["type"] == "presence":
+            assert reply == {"type": "done", "request": "presence", "state": frame["state"]}
         elif reply["type"] == "done":
             assert (reply["request"], reply["conversation_id"]) == (frame["type"], conv.id), reply
             conv.stored(reply["seq"], ENDINGS[frame["type"]])
@@ -428,6 +476,9 @@ class Fuzzer:
         if expected.closes:
             assert not answers and closed in expected.closes, said
             return False
+        if not answers and NOTHING in expected.answers:
+            assert closed is None, said
+            return True
         assert len(answers) == 1, f"not exactly one answer: {said}"
         reply = answers[0]
         assert (

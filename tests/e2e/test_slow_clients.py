@@ -300,3 +300,45 @@ async def test_a_stalled_client_that_takes_the_close_frame_but_not_the_rest_is_r
             await s.client.send(b"binary")
             await s.wait_released()
         await say(v, conversation_id, "after")
+
+
+async def test_presence_frames_are_dropped_for_a_stalled_client_never_a_reason_to_close(
+    make_server: Callable[..., Server],
+) -> None:
+    """Ephemeral frames (presence) never cost a connection: a stalled visitor whose send is
+    stuck is pushed 30 team changes with PARLEY_MAX_PENDING_FRAMES=20; they are dropped, not
+    a reason for 1013, and once it reads again it gets every event and its answers."""
+    server = make_server(
+        PARLEY_MAX_PENDING_FRAMES="20",
+        PARLEY_SEND_TIMEOUT="600",
+        PARLEY_MAX_MESSAGE_CHARS="60000",
+    ).start()
+    token = server.add_staff("Ann", "agent")
+    async with stalled(server, "/ws/visitor") as s, agent(server, token, presence=True) as a:
+        v = Visitor(s.client.ws)
+        await v.hello(presence=True)
+        conversation_id = await v.accept()
+        await join(a, conversation_id)
+        s.stop_reading()
+        # Events until the server's end of the socket has held all it can for three more
+        # (more than the transport buffers too): a send to the visitor is stuck.
+        queued, same, sent = -1, 0, 0
+        while same < 3:
+            await say(a, conversation_id, f"big-{sent}")
+            sent += 1
+            now = s.server_end_queued()
+            same = same + 1 if now and now == queued else 0
+            queued = now
+        for i in range(30):
+            state = "away" if i % 2 == 0 else "available"
+            await a.send({"type": "presence", "state": state})
+            # The round that tells the console tells the visitor too: no two changes merge.
+            while (await a.expect("staff_presence"))["team"] != state:
+                pass
+        assert "frames behind" not in await log_of(server)
+        s.client.ws.transport.resume_reading()
+        while (await v.expect("event", timeout=30))["event"]["client_id"] != f"big-{sent - 1}":
+            pass
+        told = [f["event"]["client_id"] for f in v.seen if f["type"] == "event"]
+        assert told[-sent:] == [f"big-{i}" for i in range(sent)], "every event, in order"
+        await v.barrier()

@@ -118,7 +118,10 @@ def test_published_codes_never_change() -> None:
         "BadEvidence": "bad_evidence",
         "RateLimited": "rate_limited",
         "Barred": "barred",
+        "InvalidEmail": "invalid_email",
         "BanNotFound": "ban_not_found",
+        "CannedReplyNotFound": "canned_reply_not_found",
+        "ShortcutTaken": "shortcut_taken",
         "StoreUnavailable": "unavailable",
     }
 

@@ -10,7 +10,9 @@ import pytest
 import redis
 from contract import AGENT, T0, Reopen, StoreContract, start
 from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_canned import CannedContract
 from contract_counts import COUNTED, CountContract, check_counts, close_some, listed
+from contract_ended import EndedContract
 from contract_history import HistoryContract
 from contract_merkle import OldLeaves, leaves
 
@@ -22,17 +24,19 @@ from parley.domain.chain import verify_links
 from parley.domain.conversation import audited
 from parley.errors import StoreUnavailable
 from parley.store import open_store
-from parley.store.base import ClauseCount, Filter, Store, dumps
+from parley.store.base import ClauseCount, EndedFilter, Filter, Store, dumps
 from parley.store.redis_db import (
     AUDIT,
     BANS,
     CLOSURE_COUNTS,
+    ENDED,
     INDEXES,
     LAYOUT,
     LEAVES,
     conv_key,
     leaf_thread,
     legacy_conv_key,
+    visitor_ended_index,
 )
 
 
@@ -78,7 +82,9 @@ def write_old_leaves(redis_server: RedisServer) -> OldLeaves:
     return write
 
 
-class TestRedisStore(StoreContract, BarContract, HistoryContract, CountContract):
+class TestRedisStore(
+    StoreContract, BarContract, HistoryContract, CountContract, EndedContract, CannedContract
+):
     pass
 
 
@@ -269,3 +275,21 @@ async def test_the_background_appender_seals_audit_entries_without_being_asked(
         await asyncio.gather(*appenders, return_exceptions=True)
         for s in stores:
             await s.close()
+
+
+async def test_the_ended_index_is_built_on_open_for_conversations_that_ended_before_it(
+    redis_server: RedisServer,
+) -> None:
+    """An index not marked as built (data from a release that kept none) is built afresh,
+    and from then on the ending commits keep it."""
+    redis_server.flush()
+    async with opened(redis_server) as s:
+        await EndedContract().seed(s)
+    with redis.Redis(port=redis_server.port, decode_responses=True) as r:
+        assert r.zcard(ENDED) == 4, "the ending commits keep the index"
+        r.delete(ENDED, visitor_ended_index("v_enda"), visitor_ended_index("v_endb"))
+        r.srem(INDEXES, "ended")
+    async with opened(redis_server) as s:
+        assert len((await s.ended_conversations(EndedFilter(), None, 10)).items) == 4
+        mine = await s.ended_conversations(EndedFilter(visitor_id="v_enda"), None, 10)
+        assert [c.id for c in mine.items] == ["c_ended_a3", "c_ended_a2", "c_ended_a1"]

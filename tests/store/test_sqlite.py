@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from contract import T0, Reopen, StoreContract, say, start
 from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_canned import CannedContract
 from contract_counts import CountContract
+from contract_ended import EndedContract
 from contract_history import HistoryContract
 from contract_merkle import OldLeaves, assert_matches_reference, leaves
 
@@ -19,7 +21,7 @@ from parley.domain.anchor import Leaf
 from parley.errors import StoreUnavailable
 from parley.store import open_store
 from parley.store.bars import single_address, wide_network
-from parley.store.base import Filter, Store, dumps
+from parley.store.base import EndedFilter, Filter, Store, dumps
 from parley.store.sqlite import SQLiteStore
 from parley.store.sqlite_db import MIGRATIONS
 
@@ -64,7 +66,9 @@ def write_old_leaves(tmp_path: Path) -> OldLeaves:
     return write
 
 
-class TestSQLiteStore(StoreContract, BarContract, HistoryContract, CountContract):
+class TestSQLiteStore(
+    StoreContract, BarContract, HistoryContract, CountContract, EndedContract, CannedContract
+):
     pass
 
 
@@ -303,3 +307,46 @@ async def test_a_write_that_fails_leaves_the_writers_snapshot_as_committed(
         assert [e.seq for e in await s.events("c_cache00000")] == [1, 2]
     finally:
         await s.close()
+
+
+async def test_the_ended_search_reads_its_indexes_and_scans_no_conversation(
+    tmp_path: Path,
+) -> None:
+    """Every form of the agents' search of ended conversations is answered from an index."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    statements: list[str] = []
+    try:
+        await EndedContract().seed(s)
+        s.db.set_trace_callback(statements.append)
+        await s.ended_conversations(EndedFilter(since="2026-11-01T00:00:00.000Z"), "1", 5)
+        await s.ended_conversations(EndedFilter(visitor_id="v_enda"), None, 5)
+        await s.ended_conversations(EndedFilter(conversation_id="c_ended_a1"), None, 5)
+        s.db.set_trace_callback(None)
+        plans = plans_of(s, statements)
+        assert any("INDEX conversations_ended " in p for p in plans), plans
+        assert any("INDEX conversations_ended_by_visitor" in p for p in plans), plans
+        assert not [p for p in plans if p.startswith("SCAN")], plans
+    finally:
+        await s.close()
+
+
+async def test_conversations_ended_before_the_search_column_are_found_after_upgrading(
+    tmp_path: Path,
+) -> None:
+    """The migration that adds ``ended_at`` fills it in from the snapshots already there."""
+    path = tmp_path / "parley.db"
+    s = await SQLiteStore.open(path)
+    try:
+        await EndedContract().seed(s)
+        s.db.execute("UPDATE conversations SET ended_at = NULL")
+        s.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+        s.db.execute("DROP INDEX conversations_ended")
+        s.db.execute("DROP INDEX conversations_ended_by_visitor")
+        s.db.execute("ALTER TABLE conversations DROP COLUMN ended_at")
+    finally:
+        await s.close()
+    again = await SQLiteStore.open(path)
+    try:
+        assert len((await again.ended_conversations(EndedFilter(), None, 10)).items) == 4
+    finally:
+        await again.close()

@@ -2,6 +2,11 @@
 // so: no inline code or styles, and every network string goes through
 // textContent / createTextNode — never through an HTML parser.
 
+import { initPresence, onStaffPresence, onVisitorPresence, resetPresence, visitorBadge, visitorState } from './presence.js';
+import { CannedPicker } from './canned.js';
+import { Notifier } from './notify.js';
+import { Signals } from './signals.js';
+
 const TOKEN_KEY = 'parley.agentToken';
 const WS_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent`;
 const $ = (id) => document.getElementById(id);
@@ -16,11 +21,20 @@ const state = {
   current: null,        // id of the conversation shown in the transcript
   pending: new Map(),   // reply client_id -> {conversationId, text, status, error}
   flags: new Map(),     // conversation id -> when the server last flagged the visitor as flooding
-  view: 'conversations', // or 'bans' (admins only)
+  view: 'conversations', // or 'ended', or 'bans' (admins only)
+  endedQuery: null,     // the search of ended conversations shown, and the cursor of its next page
+  endedCursor: null,
   lifting: null,        // the bar the lift dialog is about
   filter: 'all',        // which open conversations the list shows: all, queue, mine, others
   staff: [],            // whom a conversation may be transferred to (the staff frame)
 };
+
+// Typing and read state, canned replies, notifications (signals.js, canned.js, notify.js).
+const signals = new Signals(send, (id) => { if (id === state.current) renderSignals(); });
+const canned = new CannedPicker($('reply'), $('canned-list'), $('canned-status'));
+const notifier = new Notifier($('notifications'), (id) => openConversation(id));
+
+function renderSignals() { signals.render(state.current, $('typing'), $('transcript')); }
 
 // ---------- small DOM helpers (text only) ----------
 
@@ -51,6 +65,26 @@ function said(text, attrs = {}) {
     from = m.index + 1;
   }
   parts.push(text.slice(from));
+  return el('bdi', attrs, ...parts);
+}
+
+const LINK = /\bhttps?:\/\/[^\s<>"'\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+/gi;
+
+// Someone's text with its http and https addresses as links that open in a new tab,
+// giving the page opened neither this window nor where it came from.
+function linked(text, attrs = {}) {
+  const parts = [];
+  let from = 0;
+  for (const m of text.matchAll(LINK)) {
+    const shown = m[0].replace(/[.,;:!?)\]]+$/, '');
+    let url = null;
+    try { url = new URL(shown); } catch { continue; }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') continue;
+    parts.push(said(text.slice(from, m.index)),
+      el('a', { href: url.href, target: '_blank', rel: 'noopener noreferrer nofollow' }, said(shown)));
+    from = m.index + shown.length;
+  }
+  parts.push(said(text.slice(from)));
   return el('bdi', attrs, ...parts);
 }
 
@@ -95,8 +129,10 @@ function connect() {
   const ws = new WebSocket(WS_URL);
   state.ws = ws;
   state.relisting = false;
+  resetPresence(); // the new connection's first visitor_presence lists everyone there
   // Deltas: the server sends only what changed in each conversation (docs/protocol.md §6.3).
-  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'hello', token: state.token, list_updates: 'delta' })));
+  // Presence: the team's and the visitors' (docs/protocol.md §6.8).
+  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'hello', token: state.token, list_updates: 'delta', presence: true })));
   ws.addEventListener('message', (e) => {
     let frame;
     try { frame = JSON.parse(e.data); } catch { return; }
@@ -136,12 +172,21 @@ function showSignIn(message = '') {
   sessionStorage.removeItem(TOKEN_KEY);
   Object.assign(state, { token: null, agent: null, signedIn: false, current: null, attempt: 0 });
   state.list.clear(); state.threads.clear(); state.pending.clear();
+  notifier.forget();
   resetThreadView();
   $('app-view').hidden = true;
   $('bans-view').hidden = true;
+  $('ended-view').hidden = true;
+  $('ended-rows').replaceChildren();
+  $('ended').hidden = true;
+  $('ended-more').hidden = true;
+  $('ended-status').textContent = '';
+  state.endedQuery = null;
+  if ($('transcript-dialog').open) $('transcript-dialog').close();
   $('views').hidden = true;
   state.view = 'conversations';
   state.flags.clear();
+  resetPresence();
   $('bans-rows').replaceChildren();
   if ($('lift-dialog').open) $('lift-dialog').close();
   $('who').hidden = true;
@@ -168,8 +213,9 @@ const handlers = {
     $('signin-view').hidden = true;
     $('sign-in').disabled = false;
     // Admins also get the Bans view.
-    $('views').hidden = f.agent.role !== 'admin';
-    showView(f.agent.role === 'admin' ? state.view : 'conversations', false);
+    $('views').hidden = false;
+    $('bans-tab').hidden = f.agent.role !== 'admin';
+    showView(f.agent.role === 'admin' || state.view !== 'bans' ? state.view : 'conversations', false);
     // After a reconnect: resume the open transcript where we left it, then retry unacked replies
     // with their original client_id (the server deduplicates them).
     if (state.current) joinThread(state.current);
@@ -187,7 +233,11 @@ const handlers = {
     // visitor_id), {id, state} for one that ended, or the id and the fields that changed.
     for (const item of items) {
       const known = state.list.get(item.id);
-      if (item.state && item.state !== 'open') state.list.delete(item.id);
+      if (visitorWrote(known, item)) {
+        const merged = { ...known, ...item };
+        if (item.id !== state.current || document.hidden) notifier.visitorWrote(item.id, visitorLabel(merged.visitor_id), merged.last_message ?? '');
+      }
+      if (item.state && item.state !== 'open') { state.list.delete(item.id); notifier.read(item.id); }
       else if ('visitor_id' in item) state.list.set(item.id, item);
       else if (known) state.list.set(item.id, { ...known, ...item });
       else relist(); // we missed what it applies to: the list again replaces ours
@@ -198,20 +248,29 @@ const handlers = {
     for (const id of flooding) if (state.list.has(id)) state.flags.set(id, Date.now());
     renderList();
   },
-  joined({ conversation: c, policy, history }) {
+  staff_presence(f) { onStaffPresence(f); },
+  visitor_presence(f) {
+    onVisitorPresence(f);
+    renderList();
+    renderThreadHead();
+  },
+  joined({ conversation: c, policy, history, visitor }) {
     const thread = ensureThread(c.id);
     thread.observing = false;
     thread.conv = c;
     thread.policy = policy;
     thread.history = history ?? [];
-    if (c.id === state.current) { renderThreadHead(); renderHistory(); }
+    thread.visitor = visitor ?? null;
+    if (c.id === state.current) { renderThreadHead(); renderContext(); renderHistory(); }
   },
+  transcript(f) { showTranscript(f); },
   event({ event: e }) {
     const thread = ensureThread(e.conversation_id);
     if (e.seq <= thread.lastSeq) return; // already have it (replay after re-join)
     thread.lastSeq = e.seq;
     thread.events.push(e);
-    if (e.type === 'resolved' || e.type === 'closed') thread.ended = true;
+    if (e.type === 'resolved' || e.type === 'closed' || e.type === 'abandoned') thread.ended = true;
+    if (thread.ended || (e.type === 'message' && e.author.role === 'visitor')) signals.visitorStopped(e.conversation_id);
     if (e.client_id && state.pending.has(e.client_id) && e.author.id === state.agent?.id) {
       state.pending.delete(e.client_id);
       document.querySelector(`[data-client-id="${CSS.escape(e.client_id)}"]`)?.remove();
@@ -219,6 +278,8 @@ const handlers = {
     if (e.conversation_id !== state.current) return;
     insertEvent(e);
     renderThreadHead();
+    signals.read(e.conversation_id, thread);
+    renderSignals();
     // Ending disables the reply box and buttons; keep keyboard focus somewhere sensible.
     const active = document.activeElement;
     if (thread.ended && (!active || active === document.body || active.disabled)) $('transcript').focus();
@@ -228,7 +289,9 @@ const handlers = {
     if (p) { p.status = 'sent'; updatePending(f.client_id); }
   },
   caught_up(f) {
-    if (f.conversation_id === state.current) $('transcript').removeAttribute('aria-busy');
+    if (f.conversation_id !== state.current) return;
+    $('transcript').removeAttribute('aria-busy');
+    signals.read(f.conversation_id, ensureThread(f.conversation_id));
   },
   observing(f) {
     handlers.joined(f);
@@ -236,6 +299,9 @@ const handlers = {
     if (f.conversation.id === state.current) renderThreadHead();
   },
   staff(f) { state.staff = f.items; renderTransferOptions(); },
+  typing(f) { if (f.role === 'visitor') signals.heardTyping(f); },
+  read(f) { if (f.role === 'visitor') signals.heardRead(f); },
+  canned(f) { canned.setReplies(f.items); },
   done(f) {
     assignmentDone(f);
     if (f.request === 'close') $('close-dialog').close();
@@ -244,6 +310,7 @@ const handlers = {
   },
   error(f) {
     if (f.code === 'unauthorized' || f.code === 'forbidden') { state.authCode = f.code; return; }
+    if (f.request === 'typing' || f.request === 'read') return; // best effort, e.g. it just ended
     const p = f.client_id && state.pending.get(f.client_id);
     if (p) { p.status = 'error'; p.error = f.message; updatePending(f.client_id); return; }
     if (f.request === 'close' && $('close-dialog').open) {
@@ -302,8 +369,10 @@ function renderRow(c) {
     type: 'button', class: 'conv', 'data-conversation-id': c.id,
     'aria-current': c.id === state.current ? 'true' : null,
   }, el('span', { class: 'conv-top' },
-    el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag), wait), preview,
+    el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag, ' ', visitorBadge(c.id)), wait), preview,
   assigneeBadge(c));
+  const unread = notifier.count(c.id);
+  if (unread) button.querySelector('.conv-name').append(' ', el('span', { class: 'unread', 'data-unread': unread }, `${unread} new`));
   button.addEventListener('click', () => openConversation(c.id));
   return el('li', { 'data-assignment': assignmentOf(c) }, button, observeButton(c));
 }
@@ -330,12 +399,22 @@ function tickWaits() {
   if (expired) renderList();
 }
 
+// A visitor's new message, from a list delta: what it changes of the last message, whoever wrote
+// before (an agent joining or warning changes neither).
+function visitorWrote(known, item) {
+  if (!known || !('last_message' in item || 'last_author' in item || 'waiting_since' in item)) return false;
+  const merged = { ...known, ...item };
+  return merged.last_author === 'visitor' && merged.last_seq > known.last_seq;
+}
+
 // ---------- transcript ----------
 
 function openConversation(id) {
   if (id === state.current) return;
   if (state.current) send({ type: 'leave', conversation_id: state.current });
+  signals.stop();
   state.current = id;
+  notifier.read(id);
   hideNotice();
   renderList();
   renderTranscript();
@@ -359,8 +438,10 @@ function renderTranscript() {
   for (const e of thread.events) insertEvent(e, false);
   for (const [clientId, p] of state.pending) if (p.conversationId === state.current) log.append(renderPending(clientId, p));
   renderThreadHead();
+  renderContext();
   renderHistory();
   renderSelection();
+  renderSignals();
   log.scrollTop = log.scrollHeight;
 }
 
@@ -368,6 +449,7 @@ function resetThreadView() {
   $('transcript').replaceChildren(el('p', { class: 'empty' }, 'Select a conversation to read its transcript and reply.'));
   hideNotice();
   renderThreadHead();
+  renderContext();
   renderHistory();
   renderSelection();
 }
@@ -378,11 +460,12 @@ function renderThreadHead() {
   const ended = thread.ended || (c && c.state !== 'open');
   $('thread-title').textContent = c ? visitorLabel(c.visitor_id) : state.current ? 'Loading…' : 'No conversation selected';
   const label = c?.state !== 'open' ? c?.state : ended ? 'ended' : 'open';
-  $('thread-sub').textContent = c ? `${c.id} · ${label}` : '';
+  const here = c && !ended ? ` · visitor ${visitorState(c.id)}` : '';
+  $('thread-sub').textContent = c ? `${c.id} · ${label}${here}` : '';
   for (const id of ['reply', 'send', 'resolve']) $(id).disabled = !!ended || !c;
   $('end-conversation').disabled = !!ended || !thread.policy;
   $('warn').disabled = !!ended || !thread.policy;
-  $('reply').placeholder = ended ? 'This conversation has ended.' : 'Write a reply… (Enter to send, Shift+Enter for a new line)';
+  $('reply').placeholder = ended ? 'This conversation has ended.' : 'Write a reply… (Enter to send, Shift+Enter for a new line; / for canned replies)';
   if (ended && $('close-dialog').open) $('close-dialog').close();
   if (ended && $('warn-dialog').open) $('warn-dialog').close();
   for (const box of $('transcript').querySelectorAll('input[data-select-seq]')) box.disabled = !!ended;
@@ -415,7 +498,88 @@ function historyItem(h) {
       ' · ', el('span', { class: 'outcome' }, outcome)),
     warnings.length ? el('ul', { class: 'history-warnings' }, ...warnings.map((w) =>
       el('li', {}, `Warned under rule ${w.clause_id} “${w.clause_title}”`))) : null,
-    el('p', { class: 'muted small' }, `${h.conversation_id} · ${h.policy?.policy_id ?? ''} v${h.policy?.version ?? '?'}`));
+    el('p', { class: 'muted small' }, `${h.conversation_id} · ${h.policy?.policy_id ?? ''} v${h.policy?.version ?? '?'}`,
+      openButton(h.conversation_id, 'history-open')));
+}
+
+// ---------- the visitor's client, and their local time ----------
+
+function localTimeIn(zone) {
+  try {
+    return new Intl.DateTimeFormat([], { timeZone: zone, weekday: 'short', hour: '2-digit', minute: '2-digit', timeZoneName: 'shortOffset' }).format(new Date());
+  } catch {
+    return null; // not a zone this browser knows
+  }
+}
+
+function browserText(b) {
+  if (!b?.name) return null;
+  const os = b.os ? ` on ${b.os}` : '';
+  const device = b.device ? ` (${b.device})` : '';
+  return `${b.name}${b.version ? ` ${b.version}` : ''}${os}${device}`;
+}
+
+function pageLink(url) {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return linked(url);
+  } catch { /* shown as text below */ }
+  return said(url);
+}
+
+function contextRows(v) {
+  const unknown = () => el('span', { class: 'muted' }, 'unknown');
+  const row = (name, key, value) => [el('dt', {}, name), el('dd', { 'data-context': key }, value ?? unknown())];
+  const zone = v.time_zone;
+  const clockNode = zone ? el('span', { 'data-time-zone': zone }, localTimeIn(zone) ?? 'unknown') : null;
+  return [
+    ...row('Page', 'page', v.page_url ? pageLink(v.page_url) : null),
+    ...row('Browser', 'browser', browserText(v.browser) ? el('span', { title: v.user_agent ?? '' }, browserText(v.browser)) : v.user_agent ? said(v.user_agent) : null),
+    ...row('Locale', 'locale', v.locale ? said(v.locale) : null),
+    ...row('Time zone', 'time-zone', zone ? said(zone) : null),
+    ...row('Local time', 'local-time', clockNode),
+    ...row('Address', 'address', v.ip ? el('code', {}, v.ip) : null),
+  ];
+}
+
+function renderContext() {
+  const visitor = state.current ? ensureThread(state.current).visitor : null;
+  $('visitor-context').hidden = !visitor;
+  $('context-list').replaceChildren(...(visitor ? contextRows(visitor) : []));
+}
+
+function tickLocalTimes() {
+  for (const node of document.querySelectorAll('[data-time-zone]')) node.textContent = localTimeIn(node.dataset.timeZone) ?? 'unknown';
+}
+
+// ---------- any conversation, read-only ----------
+
+function openButton(conversationId, cls) {
+  const button = el('button', { type: 'button', class: `btn btn-small ${cls}`, 'data-open-transcript': conversationId,
+    'aria-label': `Open conversation ${conversationId}, read-only` }, 'Open');
+  button.addEventListener('click', () => {
+    if (!send({ type: 'read_transcript', conversation_id: conversationId })) showNotice('Not connected.');
+  });
+  return button;
+}
+
+function readOnlyEvent(e) {
+  const node = (renderers[e.type] ?? renderUnknown)(e, true);
+  node.removeAttribute('id');
+  node.dataset.seq = String(e.seq);
+  node.dataset.type = e.type;
+  return node;
+}
+
+function showTranscript({ conversation: c, visitor, events }) {
+  const ended = c.ended_at ? ` · ended ${localTime(c.ended_at)}` : '';
+  $('transcript-dialog-title').textContent = `${visitorLabel(c.visitor_id)} · ${c.state}`;
+  $('transcript-dialog-desc').textContent = `${c.id} · started ${localTime(c.started_at)}${ended}. Read-only: nothing can be done from here.`;
+  $('transcript-dialog').dataset.conversationId = c.id;
+  $('transcript-context').replaceChildren(...contextRows(visitor));
+  $('transcript-view').replaceChildren(...events.map(readOnlyEvent));
+  if (!$('transcript-dialog').open) $('transcript-dialog').showModal();
+  $('transcript-view').focus();
 }
 
 // Insert in seq order (before any later event and before pending bubbles).
@@ -447,19 +611,19 @@ const renderers = {
       el('details', {}, el('summary', {}, 'Show the exact text accepted'),
         el('pre', { class: 'policy-text', tabindex: '0' }, d.text)));
   },
-  message(e) {
+  message(e, readOnly = false) {
     const role = e.author.role === 'agent' ? 'agent' : 'visitor';
     const name = role === 'agent' ? (e.author.name ?? 'Agent') : 'Visitor';
     const mine = role === 'agent' && e.author.id === state.agent?.id;
-    const thread = ensureThread(e.conversation_id);
+    const thread = readOnly ? null : ensureThread(e.conversation_id);
     // A visitor's message can be selected as evidence, to be quoted by a warning or a closure.
-    const pick = role === 'visitor' ? el('label', { class: 'evidence-pick' },
+    const pick = role === 'visitor' && thread ? el('label', { class: 'evidence-pick' },
       el('input', { type: 'checkbox', 'data-select-seq': e.seq, checked: thread.selected.has(e.seq), disabled: thread.ended }),
       'Select as evidence') : null;
     return el('article', { class: `bubble from-${role}`, 'data-author-role': role },
       el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, named(name)), ' · ', timeEl(e.at),
         mine ? el('span', { class: 'delivery' }, ' · Sent') : null),
-      el('p', { class: 'bubble-text' }, said(e.data.text)), pick);
+      el('p', { class: 'bubble-text' }, linked(e.data.text)), pick);
   },
   agent_joined(e) {
     return systemLine(e, named(e.author.name ?? 'An agent'), ' joined');
@@ -474,9 +638,18 @@ const renderers = {
     const note = e.data?.note ? [' — “', said(e.data.note), '”'] : [];
     return systemLine(e, named(e.author.name ?? 'An agent'), ' resolved the conversation', ...note);
   },
+  abandoned(e) {
+    return systemLine(e, 'The visitor had gone since ', timeEl(e.data.gone_since), '; Parley ended the conversation as abandoned');
+  },
+  contact_left(e) {
+    return el('p', { class: 'system contact-left' }, 'The visitor left an e-mail address to be answered at: ',
+      said(e.data.email, { class: 'contact-email' }), ' · ', timeEl(e.at));
+  },
   closed(e) {
-    return citation(e, 'closed-block', 'Conversation ended for a policy breach',
+    const block = citation(e, 'closed-block', 'Conversation ended for a policy breach',
       [named(e.author.name ?? 'An agent'), ` ended the conversation citing clause ${e.data.clause.id} — ${e.data.clause.title}`]);
+    if (e.data.bar) block.querySelector('.citation-title').after(barPlaced(e.data.bar));
+    return block;
   },
   warning(e) {
     return citation(e, 'warning-block', 'Warning to the visitor',
@@ -497,6 +670,13 @@ function citation(e, cls, label, title) {
     d.notice ? el('details', {}, el('summary', {}, 'What the visitor was shown'),
       el('p', { class: 'notice-text' }, said(d.notice))) : null,
     el('p', { class: 'muted small' }, `${d.policy_id} v${d.version} · `, timeEl(e.at)));
+}
+
+// The bar placed with a closure: whom it keeps out, and until when.
+function barPlaced(bar) {
+  const who = bar.network ? `the visitor and the network ${bar.network}` : 'the visitor';
+  return el('p', { class: 'bar-placed' }, el('strong', {}, 'Bar placed: '),
+    `${who}, ${bar.until ? 'until ' : ''}${untilText(bar.until)}.`);
 }
 
 function quotedList(messages) {
@@ -549,6 +729,7 @@ function submitReply() {
   $('transcript').append(renderPending(clientId, p));
   $('transcript').scrollTop = $('transcript').scrollHeight;
   box.value = '';
+  signals.stop();
   sendReply(clientId); // if offline, it goes out after the reconnect's welcome
 }
 
@@ -629,6 +810,8 @@ function openCloseDialog() {
   renderCited('close-cited');
   updateConfirm();
   $('close-dialog').showModal();
+  // On the first clause, not the first thing focusable: by keyboard, clause, note, confirm.
+  $('clause-options').querySelector('input[name="clause"]')?.focus();
 }
 
 function openWarnDialog() {
@@ -716,9 +899,12 @@ function showView(view, load = true) {
   state.view = view;
   $('app-view').hidden = view !== 'conversations';
   $('bans-view').hidden = view !== 'bans';
+  $('ended-view').hidden = view !== 'ended';
   $('conversations-tab').setAttribute('aria-pressed', String(view === 'conversations'));
   $('bans-tab').setAttribute('aria-pressed', String(view === 'bans'));
+  $('ended-tab').setAttribute('aria-pressed', String(view === 'ended'));
   if (view === 'bans' && load) loadBans();
+  if (view === 'ended' && load && !state.endedQuery) searchEnded();
 }
 
 // The admin HTTP API, with the token this tab signed in with.
@@ -948,6 +1134,64 @@ function initAssignment() {
   $('cancel-transfer').addEventListener('click', () => $('transfer-dialog').close());
 }
 
+// ---------- ended conversations ----------
+
+// The day inputs are the agent's own days: from the start of the first to the end of the last.
+function endedQuery() {
+  const q = new URLSearchParams();
+  const visitorId = $('ended-visitor').value.trim();
+  const conversationId = $('ended-conversation').value.trim();
+  if (visitorId) q.set('visitor_id', visitorId);
+  if (conversationId) q.set('conversation_id', conversationId);
+  const from = $('ended-from').value;
+  const to = $('ended-to').value;
+  if (from) q.set('since', new Date(`${from}T00:00:00`).toISOString());
+  if (to) {
+    const next = new Date(`${to}T00:00:00`);
+    next.setDate(next.getDate() + 1);
+    q.set('until', next.toISOString());
+  }
+  return q;
+}
+
+function searchEnded(ev) {
+  ev?.preventDefault();
+  state.endedQuery = endedQuery();
+  state.endedCursor = null;
+  loadEnded(false);
+}
+
+async function loadEnded(more) {
+  const q = new URLSearchParams(state.endedQuery);
+  if (more) q.set('cursor', state.endedCursor);
+  $('ended-status').textContent = 'Searching…';
+  let page;
+  try {
+    page = await adminApi(`/api/conversations/ended?${q}`);
+  } catch (err) {
+    $('ended-status').textContent = `Could not search: ${err.message}`;
+    return;
+  }
+  const rows = page.items.map(endedRow);
+  if (more) $('ended-rows').append(...rows); else $('ended-rows').replaceChildren(...rows);
+  state.endedCursor = page.next_cursor;
+  $('ended-more').hidden = !page.next_cursor;
+  const n = $('ended-rows').children.length;
+  $('ended').hidden = n === 0;
+  $('ended-status').textContent = n ? `${n} ended conversation${n === 1 ? '' : 's'}${page.next_cursor ? ', more to show' : ''}`
+    : 'No ended conversation matches';
+}
+
+function endedRow(c) {
+  const outcome = c.state === 'closed' ? `closed under rule ${c.closed_clause}` : String(c.state);
+  return el('tr', { 'data-ended-id': c.id },
+    el('td', {}, el('time', { datetime: c.ended_at, title: utcTime(c.ended_at) }, localTime(c.ended_at))),
+    el('td', {}, el('span', { title: c.visitor_id }, visitorLabel(c.visitor_id)), ' ', el('code', { class: 'muted' }, c.visitor_id)),
+    el('td', { class: `outcome is-${c.state}` }, outcome),
+    el('td', {}, el('code', {}, c.id)),
+    el('td', { class: 'bans-actions' }, openButton(c.id, 'ended-open')));
+}
+
 // ---------- notices ----------
 
 function showNotice(text) { $('notice').textContent = text; $('notice').hidden = false; }
@@ -975,6 +1219,9 @@ function init() {
   $('bar-duration').addEventListener('change', updateBar);
   $('bar-network').addEventListener('input', () => { $('close-error').textContent = ''; });
   $('close-form').addEventListener('submit', confirmClose);
+  $('close-note').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('close-form').requestSubmit(); }
+  });
   $('cancel-close').addEventListener('click', () => $('close-dialog').close());
   $('warn').addEventListener('click', openWarnDialog);
   $('warn-clause-options').addEventListener('change', updateWarnConfirm);
@@ -983,6 +1230,10 @@ function init() {
   $('transcript').addEventListener('change', onSelect);
   $('conversations-tab').addEventListener('click', () => showView('conversations'));
   $('bans-tab').addEventListener('click', () => showView('bans'));
+  $('ended-tab').addEventListener('click', () => showView('ended'));
+  $('ended-form').addEventListener('submit', searchEnded);
+  $('ended-more').addEventListener('click', () => loadEnded(true));
+  $('close-transcript').addEventListener('click', () => $('transcript-dialog').close());
   $('refresh-bans').addEventListener('click', () => loadBans());
   $('lift-form').addEventListener('submit', confirmLift);
   $('lift-reason').addEventListener('input', () => { $('confirm-lift').disabled = !$('lift-reason').value.trim(); });
@@ -998,6 +1249,15 @@ function init() {
   });
   setInterval(tickWaits, 1000);
   initAssignment();
+  setInterval(tickLocalTimes, 1000);
+  initPresence({ send, named, me: () => state.agent });
+  $('reply').addEventListener('input', () => signals.input(state.current, $('reply').value));
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden || !state.current) return;
+    notifier.read(state.current);
+    renderList();
+    signals.read(state.current, ensureThread(state.current));
+  });
 
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {

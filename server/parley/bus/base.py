@@ -21,6 +21,10 @@ Deliver = Callable[[str, "Message"], None]
 LOBBY = "lobby"
 #: A new policy version came into force.
 POLICY = "policy"
+#: Someone's presence changed (ephemeral: see parley.service.presence).
+PRESENCE = "presence"
+#: The canned replies changed (to every agent console).
+CANNED = "canned"
 
 
 def conversation_topic(conversation_id: str) -> str:

@@ -15,7 +15,15 @@ from typing import Any
 
 import orjson
 
-from parley.bus.base import LOBBY, POLICY, conversation_topic, staff_topic, visitor_topic
+from parley.bus.base import (
+    CANNED,
+    LOBBY,
+    POLICY,
+    PRESENCE,
+    conversation_topic,
+    staff_topic,
+    visitor_topic,
+)
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event
 
@@ -81,8 +89,76 @@ class PolicyInForce:
     topic = POLICY
 
 
+@dataclass(frozen=True)
+class PresenceChanged:
+    """A console or widget came, went or changed its state: read presence again."""
+
+    topic = PRESENCE
+
+
+@dataclass(frozen=True)
+class AgentStateSet:
+    """An agent chose available or away: every process updates that agent's consoles."""
+
+    staff_id: str
+    state: str
+    topic = PRESENCE
+
+
+@dataclass(frozen=True)
+class Typing:
+    """One side of a conversation started or stopped typing (ephemeral: never stored).
+
+    ``role`` is the sender's side (``visitor`` or ``agent``); ``sender`` is
+    ``{"id", "name"}`` for an agent, empty for the visitor.
+    """
+
+    conversation_id: str
+    role: str
+    sender: Mapping[str, Any]
+    state: bool
+    ephemeral = True
+
+    @property
+    def topic(self) -> str:
+        return conversation_topic(self.conversation_id)
+
+
+@dataclass(frozen=True)
+class ReadUpTo:
+    """One side of a conversation has read its events up to ``seq`` (ephemeral: never stored)."""
+
+    conversation_id: str
+    role: str
+    sender: Mapping[str, Any]
+    seq: int
+    ephemeral = True
+
+    @property
+    def topic(self) -> str:
+        return conversation_topic(self.conversation_id)
+
+
+@dataclass(frozen=True)
+class CannedChanged:
+    """The canned replies changed (to every agent console): ``replies`` is ``{"items": [...]}``."""
+
+    replies: Mapping[str, Any]
+    topic = CANNED
+
+
 Message = (
-    EventAdded | ConversationChanged | Flooding | ConversationStarted | StaffRevoked | PolicyInForce
+    EventAdded
+    | ConversationChanged
+    | Flooding
+    | ConversationStarted
+    | StaffRevoked
+    | PolicyInForce
+    | PresenceChanged
+    | AgentStateSet
+    | Typing
+    | ReadUpTo
+    | CannedChanged
 )
 
 _KINDS: dict[str, type[Message]] = {
@@ -92,12 +168,34 @@ _KINDS: dict[str, type[Message]] = {
     "started": ConversationStarted,
     "revoked": StaffRevoked,
     "policy": PolicyInForce,
+    "presence": PresenceChanged,
+    "agent_state": AgentStateSet,
+    "typing": Typing,
+    "read": ReadUpTo,
+    "canned": CannedChanged,
 }
 _NAMES = {cls: name for name, cls in _KINDS.items()}
+#: What each annotated field type must hold once decoded (``bool`` is not an ``int`` here).
+_FIELD_CHECKS = {
+    "str": lambda v: isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+    "int": lambda v: type(v) is int,
+    "Mapping[str, Any]": lambda v: isinstance(v, dict),
+}
+
+
+#: The sides of a conversation that type and read.
+SIDES = ("visitor", "agent")
+
+
+def is_ephemeral(message: Message) -> bool:
+    """Whether ``message`` is a passing signal (typing, read state) that may be dropped under
+    load: never stored, and never a reason to close a slow connection."""
+    return bool(getattr(type(message), "ephemeral", False))
 
 
 def encode(message: Message) -> dict[str, Any]:
-    fields = {k: v if isinstance(v, str) else dict(v) for k, v in vars(message).items()}
+    fields = {k: dict(v) if isinstance(v, Mapping) else v for k, v in vars(message).items()}
     return {"kind": _NAMES[type(message)], **fields}
 
 
@@ -115,11 +213,16 @@ def decode(payload: Any) -> Message:
         raise MalformedMessage(f"{payload['kind']} message: {e}") from None
     expected = cls.__dataclass_fields__
     for name, value in vars(message).items():
-        str_field = expected[name].type == "str"
-        if not isinstance(value, str if str_field else dict):
+        if not _FIELD_CHECKS[str(expected[name].type)](value):
             raise MalformedMessage(f"{payload['kind']} message: {name} has the wrong type")
     if isinstance(message, EventAdded) and not _event_shaped(message.event):
         raise MalformedMessage("event message: the event has no conversation_id and seq")
+    if isinstance(message, Typing | ReadUpTo) and message.role not in SIDES:
+        raise MalformedMessage(f"{payload['kind']} message: role is neither visitor nor agent")
+    if isinstance(message, ReadUpTo) and message.seq < 0:
+        raise MalformedMessage("read message: seq is negative")
+    if isinstance(message, CannedChanged) and not isinstance(message.replies.get("items"), list):
+        raise MalformedMessage("canned message: replies has no items list")
     return message
 
 

@@ -29,6 +29,9 @@ class AuditAction(StrEnum):
     STAFF_REVOKED = "staff_revoked"
     EVIDENCE_EXPORTED = "evidence_exported"
     ASSIGNED = "assigned"
+    CANNED_REPLY_ADDED = "canned_reply_added"
+    CANNED_REPLY_CHANGED = "canned_reply_changed"
+    CANNED_REPLY_DELETED = "canned_reply_deleted"
 
 
 @dataclass(frozen=True)

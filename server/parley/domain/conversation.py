@@ -6,12 +6,13 @@ conversation state and the sealed event that records it. Functions raise a
 :class:`~parley.errors.ConversationError` when the rules refuse the action;
 nothing is returned then, so nothing can be written.
 
-States: a conversation is born ``open`` by its acceptance and ends ``resolved``
-or ``closed`` (for violation). Ended is final.
+States: a conversation is born ``open`` by its acceptance and ends ``resolved``,
+``closed`` (for violation) or ``abandoned`` (its visitor had gone). Ended is final.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -20,10 +21,20 @@ from typing import Any
 from parley.domain.audit import Actor, AuditAction, AuditDraft
 from parley.domain.bans import Ban
 from parley.domain.policy import PolicyRef, PolicyVersion
-from parley.domain.transcript import GENESIS, Author, Event, EventType, Role, format_time, seal
+from parley.domain.transcript import (
+    GENESIS,
+    SYSTEM,
+    Author,
+    Event,
+    EventType,
+    Role,
+    format_time,
+    seal,
+)
 from parley.errors import (
     AlreadyAccepted,
     ConversationClosed,
+    InvalidEmail,
     NotJoined,
     PolicyMismatch,
 )
@@ -35,6 +46,7 @@ class ConversationState(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    ABANDONED = "abandoned"
 
 
 @dataclass(frozen=True)
@@ -306,6 +318,42 @@ def resolve(conv: Conversation, agent: Author, note: str | None, at: datetime) -
         waiting_since=None,
         ended_at=format_time(at),
     )
+
+
+def abandon(conv: Conversation, gone_since: str, at: datetime) -> Transition | None:
+    """End the conversation as abandoned by its visitor; ``None`` if it has ended already.
+
+    Two processes may both find the visitor gone: the second one records nothing.
+    """
+    if not conv.is_open:
+        return None
+    return append_event(
+        conv,
+        EventType.ABANDONED,
+        SYSTEM,
+        at,
+        {"gone_since": gone_since},
+        state=ConversationState.ABANDONED,
+        waiting_since=None,
+        ended_at=format_time(at),
+    )
+
+
+#: A robust check, not RFC 5322: one ``@``, no spaces or controls, a dot in the domain.
+EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f.]+(\.[^@\s\x00-\x1f\x7f.]+)+")
+
+
+def leave_contact(conv: Conversation, email: str, client_id: str, at: datetime) -> Transition:
+    """Record the e-mail address the visitor left while nobody was available.
+
+    Raises InvalidEmail for a text that is not an address (no lookup is made).
+    """
+    require_open(conv)
+    address = email.strip()
+    if len(address) > 254 or EMAIL.fullmatch(address) is None:
+        raise InvalidEmail("that does not look like an e-mail address, e.g. name@example.com")
+    visitor = Author(Role.VISITOR, conv.visitor_id)
+    return append_event(conv, EventType.CONTACT_LEFT, visitor, at, {"email": address}, client_id)
 
 
 def waiting_first(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -15,7 +15,10 @@ from typing import Any
 
 from parley.domain.chain import GENESIS, canonical_json, digest, verify_links
 
-__all__ = ["GENESIS", "Author", "Event", "EventType", "Role", "canonical_json", "seal"]
+__all__ = [
+    "ENDINGS", "GENESIS", "SYSTEM",
+    "Author", "Event", "EventType", "Role", "canonical_json", "seal",
+]  # fmt: skip
 
 
 class EventType(StrEnum):
@@ -26,11 +29,21 @@ class EventType(StrEnum):
     RESOLVED = "resolved"
     CLOSED = "closed"
     ASSIGNED = "assigned"
+    #: The visitor was gone for the configured time (PARLEY_ABANDON_AFTER); Parley ended it.
+    ABANDONED = "abandoned"
+    #: In away mode, the visitor left an e-mail address to be answered at.
+    CONTACT_LEFT = "contact_left"
+
+
+#: The events that end a conversation: one at most per transcript, always its last.
+ENDINGS = frozenset({EventType.RESOLVED, EventType.CLOSED, EventType.ABANDONED})
 
 
 class Role(StrEnum):
     VISITOR = "visitor"
     AGENT = "agent"
+    #: Parley itself, for what the server decides on its own (an abandonment).
+    SYSTEM = "system"
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,10 @@ class Author:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Author:
         return cls(Role(d["role"]), d["id"], d.get("name"))
+
+
+#: The author of events Parley records on its own.
+SYSTEM = Author(Role.SYSTEM, "parley", "Parley")
 
 
 def format_time(at: datetime) -> str:

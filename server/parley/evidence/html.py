@@ -84,6 +84,8 @@ def _outcome(bundle: dict[str, Any]) -> str:
         )
     if closure.get("type") == "resolved" or state == "resolved":
         return "Resolved"
+    if closure.get("type") == "abandoned" or state == "abandoned":
+        return "Abandoned: the visitor had gone"
     if state == "open":
         return "Open: not ended when this record was generated"
     return e(state)
@@ -179,6 +181,10 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
         return "Resolved the conversation." + note(data)
     if kind == "assigned":
         return _assigned(data)
+    if kind == "abandoned":
+        return f"Ended the conversation: the visitor had gone since {e(data.get('gone_since'))}."
+    if kind == "contact_left":
+        return f"Left an e-mail address to be answered at: {said(data.get('email'))}"
     if kind == "warning":
         name, cited = clause_name(data.get("clause")), data.get("messages")
         quoted = quotes(cited, transcript, event.get("seq")) if cited else ""
@@ -220,6 +226,9 @@ def _closure(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
     by, at = e(author.get("name")), when(closure.get("at"), zone)
     if closure.get("type") == "resolved":
         intro, body = f"The conversation was resolved by {by} at {at}.", note(data)
+    elif closure.get("type") == "abandoned":
+        intro = f"The visitor had gone; Parley ended the conversation as abandoned at {at}."
+        body = ""
     elif closure.get("type") != "closed":
         intro = "The conversation was still open when this record was generated."
         body = ""

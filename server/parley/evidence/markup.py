@@ -136,10 +136,12 @@ def note(data: dict[str, Any]) -> str:
 
 
 def event_author(who: Any) -> str:
-    """Who wrote a transcript event: the visitor, or an agent's name and id."""
+    """Who wrote a transcript event: the visitor, Parley itself, or an agent's name and id."""
     who = who or {}
     if who.get("role") == "visitor":
         return "Visitor"
+    if who.get("role") == "system":
+        return "Parley (automatic)"
     return f"{e(who.get('name'))}<br>{mono(who.get('id'))}"
 
 

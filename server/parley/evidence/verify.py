@@ -40,11 +40,10 @@ from parley.domain.chain import GENESIS, verify_links
 from parley.domain.conversation import Conversation
 from parley.domain.moderation import notice_for
 from parley.domain.policy import Clause, PolicyVersion, from_document
-from parley.domain.transcript import Event, EventType
+from parley.domain.transcript import ENDINGS, Event, EventType
 from parley.errors import PolicyInvalid, UnknownClause
 
 FORMAT = "parley-evidence/1"
-ENDINGS = {EventType.CLOSED, EventType.RESOLVED}
 SECTIONS = {
     "format", "generated_at", "generated_by", "conversation", "acceptance", "transcript",
     "closure", "agents", "audit", "anchor", "how_to_verify",

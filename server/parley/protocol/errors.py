@@ -24,6 +24,7 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.AlreadyAssigned: ("already_assigned", 409),
     e.NotAssignee: ("not_assignee", 409),
     e.Barred: ("barred", 403),
+    e.InvalidEmail: ("invalid_email", 422),
     e.BadJson: ("bad_json", 400),
     e.UnknownType: ("unknown_type", 400),
     e.InvalidFrame: ("invalid_frame", 400),
@@ -38,6 +39,8 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.StaffNotFound: ("staff_not_found", 404),
     e.BanNotFound: ("ban_not_found", 404),
     e.UnknownAgent: ("unknown_agent", 422),
+    e.CannedReplyNotFound: ("canned_reply_not_found", 404),
+    e.ShortcutTaken: ("shortcut_taken", 409),
     e.StoreUnavailable: ("unavailable", 503),
 }
 

@@ -7,15 +7,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from parley.bus.base import staff_topic
-from parley.bus.messages import Message, StaffRevoked
+from parley.bus.base import CANNED, staff_topic
+from parley.bus.messages import CannedChanged, Message, StaffRevoked
 from parley.domain import bans, moderation
 from parley.domain import conversation as rules
 from parley.domain.agent import CHAT_ROLES, Staff
 from parley.domain.audit import AuditAction
 from parley.domain.conversation import Conversation, Transition, audited
 from parley.domain.policy import PolicyVersion
-from parley.domain.transcript import Author, Event
+from parley.domain.presence import AgentState
+from parley.domain.transcript import Author, Event, Role
 from parley.errors import (
     BadEvidence,
     ConversationNotFound,
@@ -23,15 +24,19 @@ from parley.errors import (
     InvalidFrame,
     Unauthorized,
 )
-from parley.service import assignments, evidence
+from parley.service import assignments, canned, evidence, signals
 from parley.service.assignments import Assignments
 from parley.service.core import Core
 from parley.service.feed import Send
+from parley.service.history import transcript
 from parley.service.lobby import ListUpdates, Push
+from parley.service.presence import staff_frame, visitors_frame
 
 
 class AgentSession(Assignments):
     """``push`` queues frames the lobby encoded once for every console (see Lobby.register)."""
+
+    side = Role.AGENT
 
     def __init__(
         self,
@@ -39,8 +44,13 @@ class AgentSession(Assignments):
         send: Send,
         subscribe: Callable[[str], Callable[[], None]],
         push: Push,
+        *,
+        ephemeral: Push | None = None,
     ) -> None:
         super().__init__(core, send, subscribe)
+        #: Queues presence frames if there is room (see parley.service.presence).
+        self._ephemeral = ephemeral
+        self._presence_key = core.ids("p")
         self.staff: Staff | None = None
         self._token = ""
         self._push = push
@@ -55,6 +65,7 @@ class AgentSession(Assignments):
             return
         if kind == "hello":
             await self._hello(frame["token"], ListUpdates(frame.get("list_updates", "full")))
+            await self._present(frame.get("presence", False))
             return
         if self.staff is None:
             raise HelloRequired("say hello with your agent token first")
@@ -82,6 +93,13 @@ class AgentSession(Assignments):
             await self._warn(frame)
         elif kind in assignments.FRAMES:
             await self.assignment_frame(frame)
+        elif kind == "presence":
+            await self.core.presence.set_agent_state(self._me.id, AgentState(frame["state"]))
+            await self.send({"type": "done", "request": "presence", "state": frame["state"]})
+        elif kind == "read_transcript":
+            await self.send(await transcript(self.core, frame["conversation_id"]))
+        elif kind in ("typing", "read"):
+            await self._signal(frame)
 
     @property
     def _me(self) -> Author:
@@ -106,14 +124,31 @@ class AgentSession(Assignments):
                 "agent": {"id": self.staff.id, "name": self.staff.name, "role": self.staff.role},
             }
         )
+        # Before the list, so that whatever follows the list is news, as before canned replies.
+        self.follow(CANNED)
+        await self.send({"type": "canned", "items": await canned.replies(self.core)})
         # A delta console gets its list from the lobby as it registers (see Lobby.register).
         self._leave_lobby = self.core.lobby.register(list_updates, self._push)
         if list_updates is ListUpdates.FULL:
             await self._list()
 
+    async def _present(self, wanted: bool) -> None:
+        """Count this console in the agent's presence; tell it everyone's if it asked."""
+        assert self.staff is not None
+        push = self._ephemeral if wanted else None
+        view = await self.core.presence.console_opened(
+            self._presence_key, self.staff.id, self.staff.name, push
+        )
+        if wanted:
+            await self.send(staff_frame(view))
+            await self.send(visitors_frame(view.visitors))
+
     async def on_bus(self, topic: str, message: Message) -> None:
         if isinstance(message, StaffRevoked):
             raise Unauthorized(f"this token was revoked at {message.revoked_at}")
+        if isinstance(message, CannedChanged):
+            await self.send({"type": "canned", "items": list(message.replies["items"])})
+            return
         await super().on_bus(topic, message)
 
     async def _list(self) -> None:
@@ -260,8 +295,24 @@ class AgentSession(Assignments):
         # An ended conversation's head goes into the signed log at once.
         await evidence.anchor(self.core, [applied.conversation])
 
+    async def _signal(self, frame: dict[str, Any]) -> None:
+        """Typing or read state about a conversation this agent joined (never stored)."""
+        assert self.staff is not None
+        conversation_id = frame["conversation_id"]
+        conv = signals.joined_conversation(
+            await self.core.store.conversation(conversation_id), conversation_id, self.staff.id
+        )
+        sender = {"id": self.staff.id, "name": self.staff.name}
+        if frame["type"] == "typing":
+            signals.check_typing(conv)
+            await self.signals.typing(conversation_id, frame["state"], sender)
+        else:
+            signals.check_read(frame["seq"], conv.last_seq)
+            await self.signals.read(conversation_id, frame["seq"], sender)
+
     def close(self) -> None:
         super().close()
+        self.core.presence.closed(self._presence_key)
         if self._leave_lobby is not None:
             self._leave_lobby()
             self._leave_lobby = None

@@ -16,6 +16,7 @@ from parley.domain.agent import CHAT_ROLES, Staff, StaffRole
 from parley.domain.audit import AuditAction
 from parley.domain.conversation import Conversation, Transition, audited
 from parley.errors import ConversationNotFound, UnknownAgent
+from parley.service.context import visitor_context
 from parley.service.core import policy_view
 from parley.service.history import visitor_history
 from parley.service.session import Session
@@ -122,6 +123,7 @@ class Assignments(Session):
                 "conversation": conv.to_dict(),
                 "policy": policy_view(accepted),
                 "history": await visitor_history(self.core, conv),
+                "visitor": visitor_context((await self.core.store.events(conv.id, 0, 1))[0]),
             }
         )
         await self.watch(conv, last_seq)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley.domain.chain import verify_links
-from parley.domain.transcript import Event, EventType, verify_chain
+from parley.domain.transcript import ENDINGS, Event, verify_chain
 from parley.errors import ConversationNotFound
 from parley.service.core import Core
 from parley.store.base import MAX_PAGE, Filter
@@ -56,7 +56,7 @@ async def conversation_record(core: Core, conversation_id: str) -> dict[str, Any
     if conv is None:
         raise ConversationNotFound(f"no conversation {conversation_id}")
     events = await core.store.events(conversation_id)
-    ending = next((e for e in events if e.type in (EventType.CLOSED, EventType.RESOLVED)), None)
+    ending = next((e for e in events if e.type in ENDINGS), None)
     problem = verify_chain(events)
     return {
         "conversation": conv.to_dict(),

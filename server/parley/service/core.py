@@ -22,7 +22,9 @@ from parley.domain.ratelimit import Limiter
 from parley.domain.transcript import format_time
 from parley.errors import Forbidden, PolicyInvalid, Unauthorized
 from parley.service.lobby import Lobby
+from parley.service.presence import Presence
 from parley.store.base import Applied, Store
+from parley.store.presence import MemoryPresence, PresenceStore
 
 
 def utc_now() -> datetime:
@@ -51,12 +53,19 @@ class Core:
     message_limit: Limiter = field(default_factory=lambda: Limiter(20, 60))
     conversation_limit: Limiter = field(default_factory=lambda: Limiter(10, 3600))
     monotonic: Callable[[], float] = time.monotonic
+    #: Where agents' and visitors' presence is kept (in memory, or Redis beside Redis).
+    presence_store: PresenceStore = field(default_factory=MemoryPresence)
+    #: Seconds between two typing or read signals relayed from one sender per conversation.
+    typing_interval: float = 2.0
     #: The one subscriber to list changes in this process; agent consoles register with it.
     lobby: Lobby = field(init=False)
+    #: This process's consoles' and widgets' presence, and what it tells them of everyone's.
+    presence: Presence = field(init=False)
     _policies: dict[tuple[str, int], PolicyVersion] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lobby = Lobby(self.bus, self.store)
+        self.presence = Presence(self.presence_store, self.bus, self.clock)
 
     async def publish_policies(self, versions: list[PolicyVersion]) -> list[PolicyVersion]:
         """Publish every version (refusing changed text); return those newly published."""

@@ -14,7 +14,7 @@ from typing import Any
 from parley.domain.anchor import ORIGIN, Checkpoint, Leaf, key_id, public_bytes, sign
 from parley.domain.audit import Actor, AuditAction, AuditDraft
 from parley.domain.conversation import Conversation
-from parley.domain.transcript import EventType, Role, format_time
+from parley.domain.transcript import ENDINGS, Role, format_time
 from parley.errors import ConversationNotFound
 from parley.keys import public_key_base64
 from parley.service.compliance import acceptance_record
@@ -128,7 +128,7 @@ async def export(core: Core, conversation_id: str, actor: Actor) -> dict[str, An
     assert conv is not None
     # The bundle is one consistent snapshot: the events up to the head it anchors.
     events = await core.store.events(conversation_id, until_seq=conv.last_seq)
-    ending = next((e for e in events if e.type in (EventType.CLOSED, EventType.RESOLVED)), None)
+    ending = next((e for e in events if e.type in ENDINGS), None)
     staff = {s.id: s for s in await core.store.staff()}
     agents = {
         e.author.id: {

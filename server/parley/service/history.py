@@ -6,7 +6,9 @@ from typing import Any
 
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event, EventType
-from parley.service.core import Core
+from parley.errors import ConversationNotFound
+from parley.service.context import visitor_context
+from parley.service.core import Core, policy_view
 
 #: How many earlier conversations an agent sees when joining.
 HISTORY_SIZE = 20
@@ -44,3 +46,19 @@ async def visitor_history(core: Core, current: Conversation) -> list[dict[str, A
             }
         )
     return history
+
+
+async def transcript(core: Core, conversation_id: str) -> dict[str, Any]:
+    """The whole record of a conversation in any state, for an agent to read: its snapshot,
+    the version accepted, the visitor's client and every event. Joins and watches nothing."""
+    conv = await core.store.conversation(conversation_id)
+    if conv is None:
+        raise ConversationNotFound(f"no conversation {conversation_id}")
+    events = await core.store.events(conv.id, 0, conv.last_seq)
+    return {
+        "type": "transcript",
+        "conversation": conv.to_dict(),
+        "policy": policy_view(await core.policy(conv.policy)),
+        "visitor": visitor_context(events[0]),
+        "events": [e.to_dict() for e in events],
+    }

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from parley.bus.base import conversation_topic
-from parley.bus.messages import EventAdded, Message
+from parley.bus.messages import EventAdded, Message, ReadUpTo, Typing
 from parley.domain.conversation import Conversation
+from parley.domain.transcript import Role
+from parley.service import signals
 from parley.service.core import Core
 from parley.service.feed import Feed, OnEvent, Send
 
@@ -14,12 +16,18 @@ from parley.service.feed import Feed, OnEvent, Send
 class Session:
     """One WebSocket's server-side state. The web layer feeds it frames and bus messages."""
 
+    #: The side of a conversation this session speaks for.
+    side: Role
+
     def __init__(self, core: Core, send: Send, subscribe: Callable[[str], Callable[[], None]]):
         self.core = core
         self.send = send
         self._subscribe = subscribe
         self.feeds: dict[str, Feed] = {}
         self._unsubscribe: dict[str, Callable[[], None]] = {}
+        self.signals = signals.Signals(
+            core.bus.publish, self.side, core.typing_interval, core.monotonic
+        )
 
     async def watch(
         self, conversation: Conversation, last_seq: int, on_event: OnEvent | None = None
@@ -51,12 +59,18 @@ class Session:
             unsubscribe()
 
     async def on_bus(self, topic: str, message: Message) -> None:
+        if isinstance(message, Typing | ReadUpTo):
+            # The other side's signals, about a conversation this session watches.
+            if message.role != self.side and message.conversation_id in self.feeds:
+                await self.send(signals.frame(message))
+            return
         if isinstance(message, EventAdded):
             feed = self.feeds.get(message.event["conversation_id"])
             if feed is not None:
                 await feed.offer(dict(message.event))
 
     def close(self) -> None:
+        self.signals.close()
         for conversation_id in list(self.feeds):
             self.unwatch(conversation_id)
         for unsubscribe in self._unsubscribe.values():

@@ -12,7 +12,7 @@ from parley.domain.agent import token_hash
 from parley.domain.bans import Ban
 from parley.domain.conversation import ClientContext, Conversation
 from parley.domain.policy import PolicyRef, PolicyVersion
-from parley.domain.transcript import EventType
+from parley.domain.transcript import ENDINGS, EventType, Role
 from parley.errors import (
     Barred,
     HelloRequired,
@@ -23,11 +23,13 @@ from parley.errors import (
     RateLimited,
 )
 from parley.protocol.errors import error_frame
+from parley.service import signals
 from parley.service.core import Core, new_token, policy_view
 from parley.service.feed import Send
+from parley.service.lobby import Push
+from parley.service.presence import team_frame
 from parley.service.session import Session
 
-ENDING_EVENTS = {EventType.CLOSED.value, EventType.RESOLVED.value}
 #: Seconds between two "flooding" flags about one visitor.
 FLAG_EVERY = 10.0
 
@@ -69,6 +71,8 @@ def visitor_view(conv: Conversation) -> dict[str, Any]:
 
 
 class VisitorSession(Session):
+    side = Role.VISITOR
+
     def __init__(
         self,
         core: Core,
@@ -77,8 +81,12 @@ class VisitorSession(Session):
         *,
         ip: str | None,
         user_agent: str | None,
+        ephemeral: Push | None = None,
     ) -> None:
         super().__init__(core, send, subscribe)
+        #: Queues presence frames if there is room (see parley.service.presence).
+        self._ephemeral = ephemeral
+        self._presence_key = core.ids("p")
         self.ip = ip
         self.user_agent = user_agent
         self.visitor_id: str | None = None
@@ -100,6 +108,15 @@ class VisitorSession(Session):
             await self._accept(frame)
         elif kind == "message":
             await self._message(frame)
+        elif kind == "heartbeat":
+            await self.core.presence.widget_seen(self._presence_key, idle=frame["idle"])
+            await self.send({"type": "pong"})  # so the widget knows the line works
+        elif kind == "contact":
+            await self._contact(frame)
+        elif kind == "typing":
+            await self._typing(frame)
+        elif kind == "read":
+            await self._read(frame)
 
     async def _hello(self, frame: dict[str, Any]) -> None:
         if self.visitor_id is not None:
@@ -136,6 +153,7 @@ class VisitorSession(Session):
         if issued is not None:
             welcome["token"] = issued
         await self.send(welcome)
+        await self._present(frame.get("presence", False))
         if self.conversation is not None:
             resume = frame.get("resume") or {}
             same = resume.get("conversation_id") == self.conversation.id
@@ -143,6 +161,19 @@ class VisitorSession(Session):
                 self.conversation, resume.get("last_seq", 0) if same else 0, self._on_event
             )
         await self._offer_if_ended()
+
+    async def _present(self, wanted: bool) -> None:
+        """Count this widget as online; tell it the team's state now and on change if it asked."""
+        assert self.visitor_id is not None
+        current = self.conversation
+        view = await self.core.presence.widget_opened(
+            self._presence_key,
+            self.visitor_id,
+            current.id if current is not None and current.is_open else None,
+            self._ephemeral if wanted else None,
+        )
+        if wanted:
+            await self.send(team_frame(view))
 
     async def _offer_if_ended(self) -> None:
         """Offer the version in force once per ended (or absent) conversation."""
@@ -178,10 +209,11 @@ class VisitorSession(Session):
             self.unwatch(current.id)
         self.conversation = conversation
         await self.send({"type": "accepted", "conversation": visitor_view(conversation)})
+        await self.core.presence.widget_seen(self._presence_key, conversation_id=conversation.id)
         await self.watch(conversation, 0, self._on_event)
 
     async def _on_event(self, event: dict[str, Any]) -> None:
-        if event["type"] in ENDING_EVENTS and self.conversation is not None:
+        if EventType(event["type"]) in ENDINGS and self.conversation is not None:
             self.conversation = await self.core.store.conversation(self.conversation.id)
             await self._offer_if_ended()
 
@@ -228,6 +260,9 @@ class VisitorSession(Session):
             self.unwatch(previous.id)
         self.conversation = applied.conversation
         await self.send({"type": "accepted", "conversation": visitor_view(applied.conversation)})
+        await self.core.presence.widget_seen(
+            self._presence_key, conversation_id=applied.conversation.id
+        )
         await self.watch(applied.conversation, 0, self._on_event)
         await self.core.committed(applied)
         await self.core.bus.publish(
@@ -259,3 +294,42 @@ class VisitorSession(Session):
             }
         )
         await self.core.committed(applied)
+
+    async def _contact(self, frame: dict[str, Any]) -> None:
+        """Away mode: keep the e-mail address the visitor left, in their accepted conversation."""
+        current = self.conversation
+        if current is None:
+            raise PolicyNotAccepted("accept the conduct policy before leaving an e-mail address")
+        client_id, at = frame["client_id"], self.core.clock()
+        applied = await self.core.store.apply(
+            current.id,
+            lambda conv: rules.leave_contact(conv, frame["email"], client_id, at),
+            dedupe=f"visitor:{client_id}",
+        )
+        assert applied.event is not None
+        await self.send(
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "conversation_id": current.id,
+                "seq": applied.event.seq,
+                "at": applied.event.at,
+            }
+        )
+        await self.core.committed(applied)
+
+    def close(self) -> None:
+        super().close()
+        self.core.presence.closed(self._presence_key)
+
+    async def _typing(self, frame: dict[str, Any]) -> None:
+        conv = signals.own_conversation(self.conversation, frame)
+        signals.check_typing(conv)
+        await self.signals.typing(conv.id, frame["state"], {})
+
+    async def _read(self, frame: dict[str, Any]) -> None:
+        conv = signals.own_conversation(self.conversation, frame)
+        # The session's copy is not moved by each message: the store knows the last seq.
+        stored = await self.core.store.conversation(conv.id)
+        signals.check_read(frame["seq"], stored.last_seq if stored else conv.last_seq)
+        await self.signals.read(conv.id, frame["seq"], {})

@@ -59,6 +59,7 @@ from parley.domain.agent import Staff
 from parley.domain.anchor import Checkpoint, Leaf
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.bans import Ban
+from parley.domain.canned import CannedReply
 from parley.domain.conversation import Conversation, Transition
 from parley.domain.merkle_nodes import NodeId, Plan, consistency_plan, inclusion_plan, root_plan
 from parley.domain.policy import PolicyVersion
@@ -114,6 +115,31 @@ class Filter:
     clause_id: str | None = None
     since: str | None = None
     until: str | None = None
+
+
+@dataclass(frozen=True)
+class EndedFilter:
+    """Which ended conversations agents look for; ``None`` fields do not filter.
+
+    ``since`` and ``until`` are times in the stored form (inclusive, exclusive) of when
+    the conversation ended.
+    """
+
+    visitor_id: str | None = None
+    conversation_id: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def admits(self, c: Conversation) -> bool:
+        """Whether the ended conversation ``c`` matches (an open one never does)."""
+        at = c.ended_at
+        return (
+            at is not None
+            and (self.visitor_id is None or c.visitor_id == self.visitor_id)
+            and (self.conversation_id is None or c.id == self.conversation_id)
+            and (self.since is None or at >= self.since)
+            and (self.until is None or at < self.until)
+        )
 
 
 @dataclass(frozen=True)
@@ -224,6 +250,17 @@ class Store(ABC):
         """
 
     @abstractmethod
+    async def ended_conversations(
+        self, where: EndedFilter, cursor: str | None, limit: int
+    ) -> Page[Conversation]:
+        """Ended conversations matching ``where``, the latest ended first (ties: by id,
+        descending); the cursor is the last one's conversation number.
+
+        Read through an index kept by the commit (or outbox record) that ends a
+        conversation, never by reading every conversation.
+        """
+
+    @abstractmethod
     async def events(
         self, conversation_id: str, after_seq: int = 0, until_seq: int | None = None
     ) -> list[Event]:
@@ -279,6 +316,25 @@ class Store(ABC):
     @abstractmethod
     async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
         """Lift a bar (once; lifting again changes nothing); ``None`` if there is none."""
+
+    @abstractmethod
+    async def canned_replies(self) -> list[CannedReply]:
+        """Every canned reply, by shortcut."""
+
+    @abstractmethod
+    async def add_canned_reply(self, reply: CannedReply) -> None:
+        """Store a new reply; ShortcutTaken, storing nothing, if its shortcut is in use."""
+
+    @abstractmethod
+    async def change_canned_reply(self, reply: CannedReply) -> CannedReply | None:
+        """Replace the reply with ``reply.id``; ``None`` if there is none.
+
+        Raises ShortcutTaken, changing nothing, if another reply has ``reply.shortcut``.
+        """
+
+    @abstractmethod
+    async def delete_canned_reply(self, reply_id: str) -> CannedReply | None:
+        """Remove a reply; return it, or ``None`` if there was none."""
 
     @abstractmethod
     async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:

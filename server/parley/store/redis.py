@@ -28,6 +28,7 @@ from parley.domain.transcript import Event, format_time
 from parley.errors import ConversationError, ConversationNotFound, StoreUnavailable
 from parley.store.base import Applied, Store, dumps
 from parley.store.redis_bans import RedisBans
+from parley.store.redis_canned import RedisCanned
 from parley.store.redis_counts import ClosureCounts
 from parley.store.redis_db import (
     ALL,
@@ -63,7 +64,7 @@ def _staff(raw: str | None) -> Staff | None:
     return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
 
 
-class RedisStore(ClosureCounts, RedisBans, RedisMerkle, Store):
+class RedisStore(ClosureCounts, RedisBans, RedisMerkle, RedisCanned, Store):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._commit = self.r.register_script(COMMIT)
@@ -80,6 +81,7 @@ class RedisStore(ClosureCounts, RedisBans, RedisMerkle, Store):
         await store._extend(None)  # nodes for a log from before they were kept
         await store._backfill_bars()
         await store._backfill_closure_counts()
+        await store._backfill_ended()
         return store
 
     async def _check_durability(self) -> None:

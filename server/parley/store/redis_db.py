@@ -81,6 +81,8 @@ CONVERSATION_N = f"{G}:conversation-n"
 ALL = f"{G}:conversations"
 OPEN = f"{G}:open"
 CLOSED = f"{G}:closed"
+#: Ended conversations as ``"<ended_at> <id>"`` members, all of score 0: read by lex range.
+ENDED = f"{G}:ended"
 STAFF = f"{G}:staff"
 STAFF_TOKENS = f"{G}:staff-tokens"
 AUDIT = f"{G}:audit"
@@ -91,6 +93,9 @@ BAN_NETWORKS = f"{G}:bans:networks"
 BAN_CHANGES = f"{G}:bans:changes"
 #: Closures for violation so far, by ``policy_id:version:clause_id``.
 CLOSURE_COUNTS = f"{G}:closure-counts"
+#: Canned replies by id, and their ids by shortcut (store/redis_canned.py).
+CANNED = f"{G}:canned"
+CANNED_SHORTCUTS = f"{G}:canned:shortcuts"
 #: Names of the derived indexes already built from the records (see RedisDatabase.backfill).
 INDEXES = f"{G}:indexes"
 
@@ -126,6 +131,16 @@ def legacy_conv_key(conversation_id: str, part: str) -> str:
 
 def visitor_index(visitor_id: str) -> str:
     return f"{G}:visitor:{visitor_id}"
+
+
+def ended_member(ended_at: str, conversation_id: str) -> str:
+    """A conversation's member in :data:`ENDED`: stored times compare as strings, in time order."""
+    return f"{ended_at} {conversation_id}"
+
+
+def visitor_ended_index(visitor_id: str) -> str:
+    """The visitor's ended conversations, as in :data:`ENDED`."""
+    return f"{G}:ended-by-visitor:{visitor_id}"
 
 
 def policy_index(policy_id: str, version: int) -> str:

@@ -46,6 +46,7 @@ from parley.store.redis_db import (
     AUDIT,
     CLOSED,
     CLOSURE_COUNTS,
+    ENDED,
     OPEN,
     SHARDS,
     Commit,
@@ -53,7 +54,9 @@ from parley.store.redis_db import (
     RedisDatabase,
     audit_thread,
     closure_field,
+    ended_member,
     outbox_key,
+    visitor_ended_index,
 )
 
 log = logging.getLogger("parley.store")
@@ -133,6 +136,8 @@ def record(
             "audit": audit.to_dict() if audit else None,
             "ban": ban,
             "ended": ended.state.value if ended is not None else None,
+            "ended_at": ended.ended_at if ended is not None else None,
+            "visitor_id": ended.visitor_id if ended is not None else None,
             "clause": clause,
         }
     )
@@ -163,6 +168,7 @@ class Outbox(RedisDatabase):
         entries: list[AuditEntry] = []
         moved: dict[str, int] = {}
         ended: list[tuple[str, str]] = []
+        finished: list[tuple[str, str, str]] = []
         clauses: list[str] = []
         bans: list[dict[str, Any]] = []
         advanced: dict[str, str] = {}
@@ -175,6 +181,9 @@ class Outbox(RedisDatabase):
                 moved[cid] = max(moved.get(cid, 0), r["seq"])
                 if r["ended"] is not None:
                     ended.append((cid, r["ended"]))
+                # Older records carry no end time: the index's backfill found their snapshots.
+                if r.get("ended_at") is not None:
+                    finished.append((cid, r["visitor_id"], r["ended_at"]))
                 if r.get("clause"):
                     clauses.append(r["clause"])
                 if r["ban"] is not None:
@@ -197,6 +206,10 @@ class Outbox(RedisDatabase):
                 p.zrem(OPEN, cid)
                 if state == "closed":
                     p.zadd(CLOSED, {cid: next(closed)})
+            for cid, visitor_id, ended_at in finished:
+                member = ended_member(ended_at, cid)
+                p.zadd(ENDED, {member: 0})
+                p.zadd(visitor_ended_index(visitor_id), {member: 0})
             for ban in bans:
                 write_ban(p, Ban.from_dict(ban))
             for clause in clauses:

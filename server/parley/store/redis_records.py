@@ -8,21 +8,25 @@ conversations than it returns.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.transcript import Event, EventType
-from parley.store.base import Filter, Page, PastConversation, dumps, position_after
+from parley.store.base import EndedFilter, Filter, Page, PastConversation, dumps, position_after
 from parley.store.redis_db import (
     ALL,
     AUDIT,
     CLOSED,
+    ENDED,
     Commit,
     audit_thread,
     conv_key,
+    ended_member,
     policy_index,
+    visitor_ended_index,
     visitor_index,
 )
 from parley.store.redis_outbox import Outbox
@@ -43,6 +47,11 @@ def _matches(c: Conversation, f: Filter, closed: bool) -> bool:
         and (f.since is None or (at is not None and at >= f.since))
         and (f.until is None or (at is not None and at < f.until))
     )
+
+
+def _lex_order(bound: str) -> tuple[int, str]:
+    """Order of lex-range upper bounds: ``+`` above every exclusive ``(member``."""
+    return (1, "") if bound == "+" else (0, bound[1:])
 
 
 def conversation_of(raw: str | None) -> Conversation | None:
@@ -121,6 +130,59 @@ class RedisRecords(Outbox):
             self._index(where, False), where, cursor, limit, False
         )
         return Page([c for _, c in found], next_cursor)
+
+    async def _backfill_ended(self) -> None:
+        """Index the conversations that ended before the index was kept."""
+
+        async def build() -> Callable[[Any], None]:
+            ids = await self.guard(self.r.zrange(ALL, 0, -1))
+            ended = [c for c in await self.snapshots(ids) if c is not None and c.ended_at]
+
+            def writes(p: Any) -> None:
+                for c in ended:
+                    member = ended_member(c.ended_at or "", c.id)
+                    p.zadd(ENDED, {member: 0})
+                    p.zadd(visitor_ended_index(c.visitor_id), {member: 0})
+
+            return writes
+
+        await self.backfill("ended", [ALL], build)
+
+    async def ended_conversations(
+        self, where: EndedFilter, cursor: str | None, limit: int
+    ) -> Page[Conversation]:
+        """One lex range of the ended index (the visitor's, if given) from the cursor's
+        member down to ``since``; a conversation id is looked up directly."""
+        await self.settle()
+        if where.conversation_id is not None:
+            [c] = await self.snapshots([where.conversation_id])
+            return Page([c] if c is not None and where.admits(c) else [], None)
+        upper = "+" if where.until is None else f"({where.until}"
+        if cursor is not None:
+            below = await self._below(cursor)
+            if below is None:
+                return Page([], None)
+            upper = min(upper, below, key=_lex_order)
+        lower = "-" if where.since is None else f"[{where.since}"
+        index = ENDED if where.visitor_id is None else visitor_ended_index(where.visitor_id)
+        members = await self.guard(self.r.zrevrangebylex(index, upper, lower, 0, limit + 1))
+        found = [c for c in await self.snapshots([m.split(" ", 1)[1] for m in members]) if c]
+        more = len(found) > limit
+        found = found[:limit]
+        if not more:
+            return Page(found, None)
+        n = await self.guard(self.r.zscore(ALL, found[-1].id))
+        return Page(found, str(int(n)))
+
+    async def _below(self, cursor: str) -> str | None:
+        """The exclusive upper bound after the conversation numbered ``cursor``; ``None`` if
+        no ended conversation has that number."""
+        n = position_after(cursor)
+        ids = await self.guard(self.r.zrangebyscore(ALL, n, n))
+        [after] = await self.snapshots(ids[:1]) if ids else [None]
+        if after is None or after.ended_at is None:
+            return None
+        return f"({ended_member(after.ended_at, after.id)}"
 
     async def earlier_conversations(
         self, visitor_id: str, conversation_id: str, limit: int

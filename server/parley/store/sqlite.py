@@ -16,6 +16,7 @@ from parley.domain.transcript import Event, format_time, parse_time
 from parley.errors import ConversationError, ConversationNotFound
 from parley.store.base import Applied, Store, dumps
 from parley.store.sqlite_bans import BanTables
+from parley.store.sqlite_canned import CannedTables
 from parley.store.sqlite_merkle import MerkleTables
 from parley.store.sqlite_records import RecordTables
 
@@ -23,7 +24,7 @@ from parley.store.sqlite_records import RecordTables
 SNAPSHOTS = 10_000
 
 
-class SQLiteStore(RecordTables, BanTables, MerkleTables, Store):
+class SQLiteStore(RecordTables, BanTables, MerkleTables, CannedTables, Store):
     """A :class:`Store` on one SQLite file.
 
     The writer keeps open conversations' latest snapshots, so an action does not
@@ -201,12 +202,13 @@ class SQLiteStore(RecordTables, BanTables, MerkleTables, Store):
                 # Compare and set: if another writer moved the conversation since the
                 # snapshot was read, decide again on the fresh one.
                 moved = db.execute(
-                    "UPDATE conversations SET state = ?, snapshot = ?, closed_clause = ?"
-                    " WHERE id = ? AND json_extract(snapshot, '$.last_seq') = ?",
+                    "UPDATE conversations SET state = ?, snapshot = ?, closed_clause = ?,"
+                    " ended_at = ? WHERE id = ? AND json_extract(snapshot, '$.last_seq') = ?",
                     (
                         after.state.value,
                         dumps(after.to_dict()),
                         after.closed_clause,
+                        after.ended_at,
                         conversation_id,
                         current.last_seq,
                     ),

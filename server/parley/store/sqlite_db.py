@@ -128,6 +128,20 @@ MIGRATIONS = [
     CREATE INDEX conversations_closed ON conversations (policy_id, version, closed_clause)
         WHERE closed_clause IS NOT NULL;
     """,
+    # Ended conversations, the latest ended first, for agents' search (by visitor too).
+    """
+    ALTER TABLE conversations ADD COLUMN ended_at TEXT;
+    UPDATE conversations SET ended_at = json_extract(snapshot, '$.ended_at');
+    CREATE INDEX conversations_ended ON conversations (ended_at, id) WHERE ended_at IS NOT NULL;
+    CREATE INDEX conversations_ended_by_visitor ON conversations (visitor_id, ended_at, id)
+        WHERE ended_at IS NOT NULL;
+    """,
+    # Canned replies (store/sqlite_canned.py): one row each, shortcuts unique.
+    """
+    CREATE TABLE canned_replies (
+        id TEXT PRIMARY KEY, shortcut TEXT NOT NULL UNIQUE, body TEXT NOT NULL
+    );
+    """,
 ]
 
 

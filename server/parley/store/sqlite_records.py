@@ -10,7 +10,15 @@ from typing import Any
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event, EventType
-from parley.store.base import ClauseCount, Filter, Page, PastConversation, dumps
+from parley.store.base import (
+    ClauseCount,
+    EndedFilter,
+    Filter,
+    Page,
+    PastConversation,
+    dumps,
+    position_after,
+)
 from parley.store.sqlite_db import Database
 
 #: When a conversation started (its acceptance), and when it ended (a closure's time).
@@ -92,6 +100,39 @@ class RecordTables(Database):
                 limit,
             )
             return Page([Conversation.from_dict(json.loads(b)) for b in items], next_cursor)
+
+        return await self.read(read)
+
+    async def ended_conversations(
+        self, where: EndedFilter, cursor: str | None, limit: int
+    ) -> Page[Conversation]:
+        conditions: list[str] = ["ended_at IS NOT NULL"]
+        args: list[Any] = []
+        for column, value in (
+            ("visitor_id = ?", where.visitor_id),
+            ("id = ?", where.conversation_id),
+            ("ended_at >= ?", where.since),
+            ("ended_at < ?", where.until),
+        ):
+            if value is not None:
+                conditions.append(column)
+                args.append(value)
+        if cursor is not None:
+            conditions.append(
+                "(ended_at, id) < (SELECT ended_at, id FROM conversations WHERE n = ?)"
+            )
+            args.append(position_after(cursor))
+
+        def read() -> Page[Conversation]:
+            rows = self.db.execute(
+                f"SELECT n, snapshot FROM conversations WHERE {' AND '.join(conditions)}"
+                " ORDER BY ended_at DESC, id DESC LIMIT ?",
+                (*args, limit + 1),
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            found = [Conversation.from_dict(json.loads(r[1])) for r in rows]
+            return Page(found, str(rows[-1][0]) if more else None)
 
         return await self.read(read)
 

@@ -22,6 +22,10 @@ from parley.service.core import Core, policy_view
 from parley.web.cursors import Cursors
 from parley.web.errors import fault
 from parley.web.params import Params
+from parley.web.sockets import origin_allowed
+
+#: The status answer depends on the Origin, and any page may read it.
+WIDGET_STATUS_HEADERS = {"Access-Control-Allow-Origin": "*", "Vary": "Origin"}
 
 Handler = Callable[[Request], Awaitable[Any]]
 
@@ -81,6 +85,20 @@ async def signing_key(request: Request) -> dict[str, Any]:
             {"checkpoint": latest[0].to_dict(), "signature": latest[1]} if latest else None
         ),
     }
+
+
+@json_endpoint
+async def widget_status(request: Request) -> Response:
+    """Whether the visitor socket takes the calling page's Origin.
+
+    A browser cannot read why a WebSocket upgrade failed; the widget asks here
+    so it can tell the visitor that chat is not offered on this site instead of
+    retrying for ever. Any page may ask (the answer is no secret), so it is
+    served with ``Access-Control-Allow-Origin: *``.
+    """
+    Params(request)
+    allowed = origin_allowed(request, request.app.state.settings)
+    return JSONResponse({"allowed": allowed}, headers=WIDGET_STATUS_HEADERS)
 
 
 @json_endpoint

@@ -17,10 +17,11 @@ from parley.bus import open_bus
 from parley.config import Settings
 from parley.domain.ratelimit import Limiter
 from parley.errors import PolicyConflict
-from parley.service import tasks
+from parley.service import abandon, tasks
 from parley.service.core import Core
 from parley.store import open_store
-from parley.web import admin, api, compliance, errors, pages
+from parley.store.presence import open_presence
+from parley.web import admin, api, canned, compliance, conversations, errors, pages
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -37,6 +38,8 @@ async def start_core(settings: Settings) -> Core:
             key,
             message_limit=Limiter(settings.messages_per_minute, 60),
             conversation_limit=Limiter(settings.conversations_per_hour, 3600),
+            presence_store=open_presence(settings.store),
+            typing_interval=settings.typing_interval,
         )
         try:
             await core.publish_policies(versions)
@@ -92,7 +95,10 @@ def create_app(settings: Settings) -> ParleyApp:
         app.state.cursors = Cursors.from_signing_key(core.key)
         await core.bus.start()
         await core.lobby.start()
+        await core.presence.start()
         background = [
+            asyncio.create_task(core.presence.maintain()),
+            asyncio.create_task(abandon.abandon_gone(core, settings.abandon_after)),
             asyncio.create_task(tasks.anchor_periodically(core, settings.anchor_interval)),
             asyncio.create_task(tasks.announce_policy_changes(core)),
             asyncio.create_task(tasks.watch_revocations(core)),
@@ -105,6 +111,7 @@ def create_app(settings: Settings) -> ParleyApp:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             core.lobby.close()
+            await core.presence.close()
             await core.bus.close()
             await core.store.close()
 
@@ -115,6 +122,7 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/healthz", api.health),
             Route("/api/policy", api.policy_in_force),
             Route("/api/keys", api.signing_key),
+            Route("/api/widget/status", api.widget_status),
             Route("/api/compliance/conversations/{id:str}", compliance.conversation_record),
             Route("/api/compliance/conversations/{id:str}/evidence", compliance.evidence_bundle),
             Route("/api/compliance/acceptances", compliance.acceptances),
@@ -128,10 +136,14 @@ def create_app(settings: Settings) -> ParleyApp:
             ),
             Route("/api/compliance/closures", compliance.closures),
             Route("/api/compliance/audit", compliance.audit),
+            Route("/api/conversations/ended", conversations.ended),
             Route("/api/admin/staff", admin.staff_members, methods=["GET", "POST"]),
             Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
             Route("/api/admin/bans", admin.list_bans, methods=["GET"]),
             Route("/api/admin/bans/{id:str}/lift", admin.lift_ban, methods=["POST"]),
+            Route("/api/admin/canned", canned.canned_replies, methods=["GET", "POST"]),
+            Route("/api/admin/canned/{id:str}", canned.canned_reply, methods=["PUT", "DELETE"]),
+            Route("/api/canned", canned.agent_canned_replies),
             *pages.routes(settings.widget_dir),
         ],
         lifespan=lifespan,

@@ -12,7 +12,8 @@ Close codes:
 * 1011 — an unexpected server fault (after an ``internal`` error frame).
 * 1013 — the client reads too slowly: a frame waited ``send_timeout`` seconds for it, or
   ``max_pending_frames`` bus messages did, or it left a keepalive ping unanswered;
-  reconnect and resume.
+  reconnect and resume. Ephemeral frames (presence, typing, read state) never count towards
+  a 1013: a full inbox sheds them first.
 
 A client too stalled to take even the close frame is reset (see
 :mod:`parley.web.transport`); either way the reader then ends the session.
@@ -26,9 +27,10 @@ import contextlib
 import logging
 from typing import Any
 
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from parley.bus.messages import Message
+from parley.bus.messages import Message, is_ephemeral
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError, StoreUnavailable
 from parley.protocol.codec import Codec, Endpoint, encode, parse, request_context
@@ -47,6 +49,10 @@ CLOSE_INTERNAL = 1011
 CLOSE_TRY_AGAIN = 1013
 
 
+class Ephemeral(str):
+    """An encoded frame that may be dropped (presence): never stored, never worth a 1013."""
+
+
 class Connection:
     """One accepted WebSocket: a send lock, and bus messages relayed to its session in order.
 
@@ -54,7 +60,8 @@ class Connection:
     (:meth:`push`), wait in one inbox that a pump task drains; the task exists
     only while something is waiting, so an idle connection costs no task (at
     10,000 idle visitors per process, that is memory worth keeping). Whatever
-    waits counts towards the limit past which a slow client is closed (1013).
+    waits counts towards the limit past which a slow client is closed (1013), except
+    typing and read signals: a full inbox sheds those first (:meth:`_make_room`).
     """
 
     def __init__(self, ws: WebSocket, core: Core, max_pending: int, send_timeout: float) -> None:
@@ -104,11 +111,22 @@ class Connection:
         self._enqueue(text)
         return not self._overflowed
 
+    def push_ephemeral(self, text: str) -> bool:
+        """Queue an ephemeral frame (presence) only if there is room: it is dropped, never
+        the reason a connection is closed; and it is the first thing dropped when the inbox fills.
+        """
+        if self._overflowed or len(self._inbox) >= self.max_pending:
+            return False
+        self._enqueue(Ephemeral(text))
+        return True
+
     def _deliver(self, topic: str, message: Message) -> None:
         if not self._overflowed:
             self._enqueue((topic, message))
 
     def _enqueue(self, item: tuple[str, Message] | str) -> None:
+        if len(self._inbox) >= self.max_pending and not self._make_room(item):
+            return
         if len(self._inbox) >= self.max_pending:
             # Close at once: the pump may be stuck sending to this client, and would only
             # add to what it cannot read.
@@ -122,6 +140,21 @@ class Connection:
         self._inbox.append(item)
         if self._pump is None and self._session is not None:
             self._pump = asyncio.create_task(self._drain(self._session))
+
+    def _make_room(self, item: tuple[str, Message] | str) -> bool:
+        """Shed ephemeral signals from a full inbox, first the one arriving; False if it went.
+
+        Presence, typing and read state are dropped silently under load: they are never
+        the reason a slow client is closed (1013), and what is acknowledged is never shed.
+        """
+        if _is_ephemeral(item):
+            return False
+        kept = [waiting for waiting in self._inbox if not _is_ephemeral(waiting)]
+        if len(kept) < len(self._inbox):
+            shed = len(self._inbox) - len(kept)
+            log.warning("dropped %d presence, typing and read frames for a slow client", shed)
+            self._inbox = collections.deque(kept)
+        return True
 
     async def _drain(self, session: Session) -> None:
         try:
@@ -254,9 +287,16 @@ class Connection:
             pass  # the client has gone already
 
 
-def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
+def _is_ephemeral(item: tuple[str, Message] | str) -> bool:
+    """Presence frames, and typing and read signals: dropped before any 1013."""
+    if isinstance(item, str):
+        return isinstance(item, Ephemeral)
+    return is_ephemeral(item[1])
+
+
+def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:
     """Browsers always send Origin; a client without one is not a browser page."""
-    origin = ws.headers.get("origin")
+    origin = conn.headers.get("origin")
     return origin is None or "*" in settings.origins or origin.rstrip("/") in settings.origins
 
 
@@ -285,6 +325,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         conn.subscribe,
         ip=client_ip(peer, ws.headers.get("x-forwarded-for"), settings.trusted_proxies),
         user_agent=ws.headers.get("user-agent"),
+        ephemeral=conn.push_ephemeral,
     )
     await conn.serve(session, Codec(Endpoint.VISITOR, settings.max_message_chars))
 
@@ -294,5 +335,7 @@ async def agent_endpoint(ws: WebSocket) -> None:
     if accepted is None:
         return
     conn, settings = accepted
-    session = AgentSession(conn.core, conn.send, conn.subscribe, conn.push)
+    session = AgentSession(
+        conn.core, conn.send, conn.subscribe, conn.push, ephemeral=conn.push_ephemeral
+    )
     await conn.serve(session, Codec(Endpoint.AGENT, settings.max_message_chars))
