@@ -167,3 +167,38 @@ def test_a_snapshot_stored_before_assignment_reads_as_unassigned(queued: Convers
     older = queued.to_dict()
     del older["assignee"]
     assert Conversation.from_dict(older).assignee is None
+
+
+def test_least_busy_is_the_available_agent_holding_fewest_open_conversations(
+    queued: Conversation,
+) -> None:
+    """Rule: auto-assignment picks by open load; ended ones do not count; ties go by id."""
+    ada_has = [replace(queued, id=f"c_ada{i}", assignee=Assignee("s_ada", "Ada")) for i in range(2)]
+    bob_has = [replace(queued, id="c_bob", assignee=Assignee("s_bob", "Bob"))]
+    bob_ended = conv.resolve(bob_has[0], BOB, None, t(5)).conversation
+    assert assignment.least_busy(["s_ada", "s_bob"], [*ada_has, *bob_has]) == "s_bob"
+    assert assignment.least_busy(["s_ada", "s_bob"], [*ada_has, bob_ended]) == "s_bob"
+    assert assignment.least_busy(["s_ada"], [*ada_has, *bob_has]) == "s_ada"
+    assert assignment.least_busy(["s_bob", "s_ada"], []) == "s_ada"
+    assert assignment.least_busy([], [*ada_has]) is None
+
+
+def test_auto_assign_records_parley_as_author_and_never_overrides_a_claim(
+    queued: Conversation,
+) -> None:
+    """Rule: Parley assigns only a queued, open conversation; the event says so."""
+    t_auto = assignment.auto_assign(queued, ADA, t(1))
+    assert t_auto is not None
+    assert t_auto.conversation.assignee == Assignee("s_ada", "Ada")
+    assert t_auto.event.type is EventType.ASSIGNED
+    assert t_auto.event.author.role is Role.SYSTEM
+    assert t_auto.event.data == {
+        "agent": {"id": "s_ada", "name": "Ada"},
+        "reason": "auto",
+        "by": {"id": "parley", "name": "Parley"},
+    }
+    claimed = assignment.claim(queued, BOB, t(1)).conversation
+    assert assignment.auto_assign(claimed, ADA, t(2)) is None
+    ended = conv.resolve(claimed, BOB, None, t(3)).conversation
+    released = replace(ended, assignee=None)
+    assert assignment.auto_assign(released, ADA, t(4)) is None

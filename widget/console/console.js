@@ -632,6 +632,7 @@ const renderers = {
     const to = e.data.agent, by = named(e.data.by?.name ?? 'An agent');
     if (!to) return systemLine(e, by, ' put the conversation back in the queue');
     if (e.data.reason === 'claimed') return systemLine(e, by, ' claimed the conversation');
+    if (e.data.reason === 'auto') return systemLine(e, 'Parley assigned the conversation to ', named(to.name ?? 'an agent'), ' (least busy available)');
     return systemLine(e, by, ' transferred the conversation to ', named(to.name ?? 'an agent'));
   },
   resolved(e) {

@@ -15,6 +15,8 @@ at once exactly one wins and the other gets :class:`AlreadyAssigned`.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -25,7 +27,7 @@ from parley.domain.conversation import (
     append_event,
     require_open,
 )
-from parley.domain.transcript import Author, EventType
+from parley.domain.transcript import SYSTEM, Author, EventType
 from parley.errors import AlreadyAssigned, NotAssignee
 
 
@@ -35,6 +37,8 @@ class Reason(StrEnum):
     CLAIMED = "claimed"
     TRANSFERRED = "transferred"
     RELEASED = "released"
+    #: Parley gave a new conversation to the least busy available agent (PARLEY_AUTO_ASSIGN).
+    AUTO = "auto"
 
 
 def _who(conv: Conversation) -> str:
@@ -107,3 +111,18 @@ def release(conv: Conversation, by: Author, admin: bool, at: datetime) -> Transi
         raise NotAssignee(f"conversation {conv.id} is in the queue already")
     require_assignee(conv, by.id, admin)
     return _assign(conv, None, Reason.RELEASED, by, at)
+
+
+def least_busy(available: Iterable[str], conversations: Iterable[Conversation]) -> str | None:
+    """Of the ``available`` agent ids, the one holding the fewest open conversations (of
+    equals, the lowest id, so every process picks the same); None if nobody is available."""
+    load = Counter(c.assignee.id for c in conversations if c.is_open and c.assignee is not None)
+    return min(sorted(set(available)), key=lambda agent_id: load[agent_id], default=None)
+
+
+def auto_assign(conv: Conversation, agent: Author, at: datetime) -> Transition | None:
+    """Give a queued conversation to ``agent``, by Parley itself; None if it is no longer in
+    the queue (an agent claimed it first, or it ended): a claim always wins over this."""
+    if not conv.is_open or conv.assignee is not None:
+        return None
+    return _assign(conv, agent, Reason.AUTO, SYSTEM, at)

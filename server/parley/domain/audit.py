@@ -47,6 +47,8 @@ class Actor:
 
 
 OPERATOR = Actor("operator", "operator (command line)", "operator")
+#: Parley itself, acting by a setting (auto-assignment).
+PARLEY = Actor("parley", "Parley", "system")
 
 
 @dataclass(frozen=True)

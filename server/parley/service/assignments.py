@@ -13,11 +13,12 @@ from typing import Any
 
 from parley.domain import assignment
 from parley.domain.agent import CHAT_ROLES, Staff, StaffRole
-from parley.domain.audit import AuditAction
+from parley.domain.assignment import Reason
+from parley.domain.audit import PARLEY, AuditAction
 from parley.domain.conversation import Conversation, Transition, audited
 from parley.errors import ConversationNotFound, UnknownAgent
 from parley.service.context import visitor_context
-from parley.service.core import policy_view
+from parley.service.core import Core, policy_view
 from parley.service.history import visitor_history
 from parley.service.session import Session
 
@@ -148,3 +149,31 @@ class Assignments(Session):
             if s.id == staff_id and s.revoked_at is None and s.role in CHAT_ROLES:
                 return s
         raise UnknownAgent(f"no active agent has id {staff_id}")
+
+
+async def auto_assign(core: Core, conversation_id: str) -> None:
+    """Give a new conversation to the least busy available agent, if any (PARLEY_AUTO_ASSIGN).
+
+    Available is presence's word, in every process; busy counts the open conversations each
+    holds. Nobody available: it waits in the queue. The ``assigned`` event (reason ``auto``,
+    by Parley) and its audit entry commit together, and only while it is still queued.
+    """
+    available = await core.presence.available_agents()
+    staff = {s.id: s for s in await core.store.staff() if s.revoked_at is None}
+    chosen = assignment.least_busy(
+        [a for a in available if a in staff and staff[a].role in CHAT_ROLES],
+        await core.store.open_conversations(),
+    )
+    if chosen is None:
+        return
+    agent, at = staff[chosen].author, core.clock()
+
+    def give(c: Conversation) -> Transition | None:
+        t = assignment.auto_assign(c, agent, at)
+        if t is None:
+            return None
+        return audited(t, PARLEY, AuditAction.ASSIGNED, reason=Reason.AUTO.value, agent_id=chosen)
+
+    applied = await core.store.apply(conversation_id, give)
+    if applied.event is not None:
+        await core.committed(applied)
