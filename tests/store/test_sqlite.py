@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -335,11 +336,15 @@ async def test_conversations_ended_before_the_search_column_are_found_after_upgr
 ) -> None:
     """The migration that adds ``ended_at`` fills it in from the snapshots already there."""
     path = tmp_path / "parley.db"
+    before = next(i for i, m in enumerate(MIGRATIONS) if "ADD COLUMN ended_at" in m)
     s = await SQLiteStore.open(path)
     try:
         await EndedContract().seed(s)
         s.db.execute("UPDATE conversations SET ended_at = NULL")
-        s.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+        s.db.execute(f"PRAGMA user_version = {before}")
+        for later in MIGRATIONS[before + 1 :]:  # a file from before: no later tables either
+            for table in re.findall(r"CREATE TABLE (\w+)", later):
+                s.db.execute(f"DROP TABLE {table}")
         s.db.execute("DROP INDEX conversations_ended")
         s.db.execute("DROP INDEX conversations_ended_by_visitor")
         s.db.execute("ALTER TABLE conversations DROP COLUMN ended_at")
