@@ -518,7 +518,7 @@ async def resume(
             await agent.join(v.conversation_id)
             await agent.reply(v.conversation_id, "It is on its way.")
         await agent.close()
-        events_per_visitor = 5  # acceptance, 2 messages, agent_joined, the answer
+        events_per_visitor = 6  # acceptance, 2 messages, assigned, agent_joined, the answer
     else:
         echoes = await gather_limited([lambda: dial(target.bases[0])] * clients, 50)
         await asyncio.gather(*(ws.close() for ws in echoes))

@@ -33,6 +33,7 @@ def test_from_env_reads_every_parley_variable(tmp_path: Path) -> None:
         "PARLEY_SEND_TIMEOUT": "2.5",
         "PARLEY_PING_INTERVAL": "30",
         "PARLEY_TYPING_INTERVAL": "0.5",
+        "PARLEY_AUTO_ASSIGN": "on",
     }
     s = Settings.from_env(env)
     assert s.host == "0.0.0.0"
@@ -49,6 +50,15 @@ def test_from_env_reads_every_parley_variable(tmp_path: Path) -> None:
     assert s.max_frame_bytes == 32768
     assert (s.send_timeout, s.ping_interval) == (2.5, 30.0)
     assert s.typing_interval == 0.5
+    assert s.auto_assign is True
+
+
+@pytest.mark.parametrize(
+    "value, on", [("1", True), ("true", True), (" Yes ", True), ("off", False), ("0", False)]
+)
+def test_auto_assign_is_a_flag(value: str, on: bool) -> None:
+    """Config: PARLEY_AUTO_ASSIGN reads the usual words for on and off, any case."""
+    assert Settings.from_env({"PARLEY_AUTO_ASSIGN": value}).auto_assign is on
 
 
 def test_other_variables_are_ignored() -> None:
@@ -82,6 +92,8 @@ def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
         ("PARLEY_SEND_TIMEOUT", "nan"),
         ("PARLEY_TYPING_INTERVAL", "0"),
         ("PARLEY_TYPING_INTERVAL", "soon"),
+        ("PARLEY_AUTO_ASSIGN", "maybe"),
+        ("PARLEY_AUTO_ASSIGN", ""),
     ],
 )
 def test_a_bad_value_raises_naming_the_variable(var: str, value: str) -> None:

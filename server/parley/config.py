@@ -27,6 +27,16 @@ def parse_seconds(text: str) -> float:
     return seconds
 
 
+def parse_flag(text: str) -> bool:
+    """On or off: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``."""
+    word = text.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be on or off: 1, true, yes, on, 0, false, no or off")
+
+
 def parse_list(text: str) -> tuple[str, ...]:
     return tuple(p.strip().rstrip("/") for p in text.split(",") if p.strip())
 
@@ -67,6 +77,9 @@ class Settings:
     #: Seconds between two typing (or read) signals relayed from one sender about one
     #: conversation; those in between are coalesced into the last one.
     typing_interval: float = 2.0
+    #: Give each new conversation at once to the least busy available agent (none available:
+    #: it waits in the queue).
+    auto_assign: bool = False
 
     @property
     def store(self) -> str:
@@ -107,6 +120,7 @@ class Settings:
             "ping_interval": ("PARLEY_PING_INTERVAL", parse_seconds),
             "abandon_after": ("PARLEY_ABANDON_AFTER", parse_seconds),
             "typing_interval": ("PARLEY_TYPING_INTERVAL", parse_seconds),
+            "auto_assign": ("PARLEY_AUTO_ASSIGN", parse_flag),
         }
         for name, (var, parse) in readers.items():
             if var in env:

@@ -17,6 +17,8 @@ code; a test checks that none is left unmapped::
     │   ├── NotJoined               agent writes before joining
     │   ├── UnknownClause           clause id absent from the accepted version
     │   ├── BadEvidence             quoted seqs that are not the visitor's messages
+    │   ├── AlreadyAssigned         claim a conversation another agent (or you) holds
+    │   ├── NotAssignee             act on a conversation assigned to someone else
     │   ├── InvalidEmail            an away-mode contact that is not an e-mail address
     │   └── Barred                  a barred visitor tries to start a conversation
     ├── ProtocolError               frames that cannot be understood
@@ -33,6 +35,7 @@ code; a test checks that none is left unmapped::
     ├── BadRequest                  an HTTP query parameter or body is invalid
     ├── StaffNameTooLong            a new staff member's name is over the limit
     ├── StaffNotFound               no staff member has this id
+    ├── UnknownAgent                transfer to someone who is not an active chat agent
     ├── BanNotFound                 no bar has this id
     ├── CannedReplyNotFound         no canned reply has this id
     ├── ShortcutTaken               another canned reply has this shortcut
@@ -102,6 +105,14 @@ class UnknownClause(ConversationError):
 
 class BadEvidence(ConversationError):
     """A warning or closure quotes events that are not this visitor's messages."""
+
+
+class AlreadyAssigned(ConversationError):
+    """The conversation is no longer in the queue: someone claimed it first."""
+
+
+class NotAssignee(ConversationError):
+    """Only the conversation's assignee (or an admin) may do this."""
 
 
 class InvalidEmail(ConversationError):
@@ -174,6 +185,10 @@ class StaffNameTooLong(ParleyError):
 
 class StaffNotFound(ParleyError):
     """No staff member has this id."""
+
+
+class UnknownAgent(ParleyError):
+    """A transfer names no active staff member who may chat."""
 
 
 class BanNotFound(ParleyError):

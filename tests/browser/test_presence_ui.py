@@ -10,7 +10,7 @@ from test_accessibility import check
 from test_console import open_conversation, sign_in
 from test_widget import accept, open_widget
 
-from harness import Server
+from harness import RedisServer, Server
 
 Shot = Callable[[Page, str], Path]
 
@@ -149,3 +149,39 @@ def test_the_console_shows_when_the_visitor_has_gone(
     expect(agent.locator("#thread-sub")).to_contain_text("visitor gone")
     shot(agent, "visitor-gone")
     check(agent, "console: visitor gone")
+
+
+def test_presence_crosses_processes_sharing_redis(
+    make_server: Callable[..., Server],
+    redis_server: RedisServer,
+    tmp_path: Path,
+    new_page: Callable[..., Page],
+    shot: Shot,
+) -> None:
+    """Items 1 and 3 at scale: the widget on process A follows an agent whose console is on
+    process B, and that console follows the visitor on A — online, then gone."""
+    redis_server.flush()
+    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
+    a = make_server(data_dir=tmp_path / "a", **env).start()
+    b = make_server(data_dir=tmp_path / "b", **env).start()
+    token = b.add_staff("Bob on B", "agent")
+    visitor = new_page()
+    open_widget(visitor, a)
+    status = visitor.locator("#status")
+    expect(status).to_have_text("Nobody online")
+    conversation_id = accept(visitor)
+
+    agent = new_page()
+    sign_in(agent, b, token)
+    expect(status).to_have_text("Waiting for an agent")
+    badge = agent.locator(f'[data-conversation-id="{conversation_id}"] [data-visitor-presence]')
+    expect(badge).to_have_text("Visitor online")
+    agent.click("#availability")
+    expect(status).to_have_text("Away")
+    shot(visitor, "away-across-processes")
+    agent.click("#availability")
+    expect(status).to_have_text("Waiting for an agent")
+
+    visitor.close()
+    expect(badge).to_have_text("Visitor gone")
+    shot(agent, "visitor-gone-across-processes")

@@ -217,7 +217,7 @@ async def test_invariant8_admin_token_may_act_as_an_agent(
                 "text": "admin here",
             }
         )
-        assert (await c.expect("ack"))["seq"] == 4
+        assert (await c.expect("ack"))["seq"] == 5  # the join claimed it: assigned, agent_joined
     last = (await record(server, compliance_token, chat.conversation_id))["transcript"][-1]
     assert (last["type"], last["data"]["text"]) == ("message", "admin here")
     assert last["author"]["id"] == welcome["agent"]["id"]

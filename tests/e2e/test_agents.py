@@ -26,7 +26,8 @@ async def test_join_replays_the_transcript_from_the_acceptance(
         await v.say("I need help", "h1")
         async with agent(server, agent_token) as a:
             events = await join(a, conversation_id)
-    assert [e["type"] for e in events] == ["acceptance", "message", "agent_joined"]
+    # Joining a queued conversation claims it first (docs/protocol.md §11).
+    assert [e["type"] for e in events] == ["acceptance", "message", "assigned", "agent_joined"]
     assert events[0]["data"]["text"] == v.policy["text"]
 
 
@@ -58,7 +59,11 @@ async def test_reply_requires_join_and_is_idempotent(server: Server, agent_token
         async with agent(server, agent_token) as a:
             reply = {"type": "reply", "conversation_id": conversation_id, "client_id": "once"}
             await a.send({**reply, "text": "hello"})
-            assert (await a.expect("error"))["code"] == "not_joined"
+            assert (await a.expect("error"))["code"] == "not_assignee"
+            await a.send({"type": "claim", "conversation_id": conversation_id})
+            await a.expect("done")
+            await a.send({**reply, "text": "hello"})
+            assert (await a.expect("error"))["code"] == "not_joined", "claiming is not joining"
             await join(a, conversation_id)
             await a.send({**reply, "text": "hello"})
             first = await a.expect("ack")
@@ -130,11 +135,12 @@ async def test_unknown_clause_is_refused_and_changes_nothing(
 
 
 async def test_two_agents_closing_at_once_produce_exactly_one_closure(
-    server: Server, agent_token: str, second_agent_token: str, compliance_token: str
+    server: Server, agent_token: str, admin_token: str, compliance_token: str
 ) -> None:
+    """The assignee and an admin (the only others who may act) close at once."""
     async with visitor(server) as v:
         conversation_id = await v.accept()
-        async with agent(server, agent_token) as a, agent(server, second_agent_token) as b:
+        async with agent(server, agent_token) as a, agent(server, admin_token) as b:
             await join(a, conversation_id)
             await join(b, conversation_id)
             close = {"type": "close", "conversation_id": conversation_id}

@@ -22,7 +22,12 @@ from harness import Client, RedisServer, Server, agent, api, visitor
 from parley.evidence.verify import verify
 
 CONVERSATIONS = 12
-STAFF_EVENTS = {"agent_joined": "agent_joined", "warning": "warned", "closed": "closed"}
+STAFF_EVENTS = {
+    "assigned": "assigned",
+    "agent_joined": "agent_joined",
+    "warning": "warned",
+    "closed": "closed",
+}
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -316,15 +316,21 @@ async def test_invariant7_agent_bad_frame_typed_error_connection_kept_nothing_st
             {"type": "reply", "conversation_id": conversation_id, "client_id": "ok", "text": "hi"}
         )
         ack = await a.expect("ack")
-        assert (ack["client_id"], ack["seq"]) == ("ok", 3)
-        # The visitor was relayed the join and the one good reply, nothing from the bad frame.
-        seen = [(await v.expect("event"))["event"] for _ in range(2)]
-        assert [(e["seq"], e["type"]) for e in seen] == [(2, "agent_joined"), (3, "message")]
+        assert (ack["client_id"], ack["seq"]) == ("ok", 4)
+        # The visitor was relayed the join (which claimed the conversation) and the one good
+        # reply, nothing from the bad frame.
+        seen = [(await v.expect("event"))["event"] for _ in range(3)]
+        assert [(e["seq"], e["type"]) for e in seen] == [
+            (2, "assigned"),
+            (3, "agent_joined"),
+            (4, "message"),
+        ]
         await assert_alive(v)
     assert summary(await transcript(server, compliance_token, conversation_id)) == [
         (1, "acceptance", None, None),
-        (2, "agent_joined", None, None),
-        (3, "message", "ok", "hi"),
+        (2, "assigned", None, None),
+        (3, "agent_joined", None, None),
+        (4, "message", "ok", "hi"),
     ]
 
 
@@ -347,12 +353,13 @@ async def test_invariant7_message_of_exactly_the_limit_is_accepted_and_stored_wh
         await a.send(
             {"type": "reply", "conversation_id": conversation_id, "client_id": "r", "text": text}
         )
-        assert (await a.expect("ack"))["seq"] == 4
+        assert (await a.expect("ack"))["seq"] == 5
     assert summary(await transcript(server, compliance_token, conversation_id)) == [
         (1, "acceptance", None, None),
         (2, "message", "at-limit", text),
-        (3, "agent_joined", None, None),
-        (4, "message", "r", text),
+        (3, "assigned", None, None),
+        (4, "agent_joined", None, None),
+        (5, "message", "r", text),
     ]
 
 
@@ -437,7 +444,11 @@ async def test_invariant7_binary_frame_closes_1003_and_stores_nothing(
                 assert await closed_with(a) == 1003
     assert summary(await transcript(server, compliance_token, conversation_id)) == [
         (1, "acceptance", None, None)
-    ] + ([(2, "agent_joined", None, None)] if endpoint == "agent" else [])
+    ] + (
+        [(2, "assigned", None, None), (3, "agent_joined", None, None)]
+        if endpoint == "agent"
+        else []
+    )
 
 
 @pytest.mark.parametrize("endpoint", ["visitor", "agent"])

@@ -113,7 +113,7 @@ async def test_a_network_bar_covers_the_block_and_an_admin_can_lift_it(server_on
         assert await welcome_back.accept()
     audit = await api(s, f"/api/compliance/audit?conversation_id={conversation_id}", compliance)
     actions = [(e["action"], e["details"]) for e in audit.json()["items"]]
-    assert ("closed", {"seq": 3, "clause_id": "1.2", "ban_id": ban_id}) in actions
+    assert ("closed", {"seq": 4, "clause_id": "1.2", "ban_id": ban_id}) in actions
     assert ("ban_lifted", {"ban_id": ban_id, "reason": "appeal upheld"}) in actions
     assert "lifted" in s.cli("bans", "list", "--all").stdout
 

@@ -40,12 +40,13 @@ async def test_resend_with_same_client_id_gets_same_ack_and_is_stored_once(
 async def test_messages_reach_agents_in_order_with_sequence_numbers(
     server: Server, agent_token: str, second_agent_token: str
 ) -> None:
-    """Every agent in the conversation sees each message once, in seq order."""
+    """Every agent watching the conversation — its assignee and an observer — sees each
+    message once, in seq order."""
     async with visitor(server) as v:
         conversation_id = await v.accept()
         async with agent(server, agent_token) as a, agent(server, second_agent_token) as b:
-            for watcher in (a, b):
-                await watcher.send({"type": "join", "conversation_id": conversation_id})
+            for watcher, kind in ((a, "join"), (b, "observe")):
+                await watcher.send({"type": kind, "conversation_id": conversation_id})
                 await watcher.events_until_caught_up()
             for i in range(20):
                 await v.send({"type": "message", "client_id": f"c{i}", "text": f"line {i}"})
@@ -82,13 +83,13 @@ async def test_reconnect_with_last_seq_receives_exactly_what_was_missed(
     resume = {"conversation_id": conversation_id, "last_seq": last_seen}
     async with visitor(server, token=v.token, resume=resume) as again:
         missed = await again.events_until_caught_up()
-        assert [e["seq"] for e in missed] == list(range(last_seen + 1, last_seen + 7))
-        assert missed[0]["type"] == "agent_joined"
+        assert [e["seq"] for e in missed] == list(range(last_seen + 1, last_seen + 8))
+        assert [e["type"] for e in missed[:2]] == ["assigned", "agent_joined"]
         assert texts(missed) == [f"answer {i}" for i in range(5)]
         assert await again.barrier() == [], "nothing more, nothing twice"
     async with visitor(server, token=v.token) as from_scratch:
         everything = await from_scratch.events_until_caught_up()
-        assert [e["seq"] for e in everything] == list(range(1, last_seen + 7))
+        assert [e["seq"] for e in everything] == list(range(1, last_seen + 8))
 
 
 async def test_visitor_sees_agent_replies_live(server: Server, agent_token: str) -> None:
@@ -105,8 +106,10 @@ async def test_visitor_sees_agent_replies_live(server: Server, agent_token: str)
                     "text": "Hi, I am Alice.",
                 }
             )
+            claimed = (await v.expect("event"))["event"]
             joined = (await v.expect("event"))["event"]
             reply = (await v.expect("event"))["event"]
+    assert claimed["type"] == "assigned" and claimed["data"]["agent"]["name"] == "Alice Agent"
     assert joined["type"] == "agent_joined" and joined["author"]["name"] == "Alice Agent"
     assert reply["data"]["text"] == "Hi, I am Alice." and reply["author"]["role"] == "agent"
 

@@ -53,7 +53,7 @@ async def test_evidence_bundle_over_http_verifies_offline_with_the_published_key
     assert bundle["closure"]["data"]["clause"]["id"] == "1.2"
     assert [a["name"] for a in bundle["agents"]] == ["Alice Agent"]
     actions = [e["action"] for e in bundle["audit"]]
-    assert actions[:3] == ["agent_joined", "replied", "closed"]
+    assert actions[:4] == ["assigned", "agent_joined", "replied", "closed"]
     assert actions[-1] == "evidence_exported"
     assert bundle["audit"][-1]["actor"]["name"] == "Carol Compliance"
 
@@ -145,6 +145,8 @@ async def test_closures_are_found_by_when_they_were_closed_acceptances_by_when_a
         between = utc_ms(datetime.now(UTC))
         await asyncio.sleep(0.05)
         async with agent(server, agent_token) as a:
+            await a.send({"type": "claim", "conversation_id": conversation_id})
+            await a.expect("done")
             await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": "2.2"})
             await a.expect("done")
 
@@ -175,7 +177,7 @@ async def test_the_audit_trail_records_agents_actions_and_only_compliance_reads_
         server, f"/api/compliance/audit?conversation_id={conversation_id}", compliance_token
     )
     entries = r.json()["items"]
-    assert [e["action"] for e in entries] == ["agent_joined", "replied", "closed"]
+    assert [e["action"] for e in entries] == ["assigned", "agent_joined", "replied", "closed"]
     assert {e["actor"]["name"] for e in entries} == {"Alice Agent"}
     assert entries[-1]["details"]["clause_id"] == "1.1"
     assert (await api(server, "/api/compliance/audit", agent_token)).status_code == 403

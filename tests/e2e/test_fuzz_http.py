@@ -374,6 +374,8 @@ async def closed_twice(server: Server, token: str) -> tuple[str, str]:
     async with visitor(server) as v, agent(server, token) as a:
         for bar in ({}, {"bar": {"hours": 1}}):
             conversation = await v.accept()
+            await a.send({"type": "claim", "conversation_id": conversation})
+            await a.expect("done")
             await a.send(
                 {"type": "close", "conversation_id": conversation, "clause_id": "1.1", **bar}
             )

@@ -64,18 +64,10 @@ MAX_MESSAGE_CHARS = 4000  # PARLEY_MAX_MESSAGE_CHARS, the default
 #: A frame's one direct answer (docs/protocol.md §1), and what may be pushed around answers.
 DIRECT = frozenset(
     {
-        "welcome",
-        "accepted",
-        "ack",
-        "done",
-        "joined",
-        "left",
-        "conversations",
-        "transcript",
-        "pong",
-        "error",
+        "welcome", "accepted", "ack", "done", "joined", "left", "conversations", "transcript",
+        "pong", "error", "observing", "staff",
     }
-)
+)  # fmt: skip
 PUSHED = frozenset(
     {"event", "policy", "caught_up", "conversation_updates", "barred", "typing", "read", "canned"}
     | {"team", "staff_presence", "visitor_presence"}  # to hellos that ask for presence
@@ -95,7 +87,13 @@ ERROR_FIELDS = {
     "error_id",
 }
 CONTEXT = {"type": "request", "client_id": "client_id", "conversation_id": "conversation_id"}
-ENDINGS = {"resolve": "resolved", "close": "closed", "warn": "warning"}
+ENDINGS = {
+    "resolve": "resolved",
+    "close": "closed",
+    "warn": "warning",
+    "claim": "assigned",
+    "release": "assigned",
+}
 
 
 @dataclass(frozen=True)
@@ -163,6 +161,8 @@ class Conversation:
     open: bool = True
     added: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)
     acks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    #: Whether the fuzzing agent holds it (no one else ever does: it is in the queue otherwise).
+    mine: bool = False
     #: The seq the conversation had reached before the fuzzing.
     base: int = field(init=False)
 
@@ -307,8 +307,8 @@ class AgentModel:
             return refused("hello_required")
         if kind == "presence":
             return answer("done")
-        if kind in ("list", "leave"):
-            return answer({"list": "conversations", "leave": "left"}[kind])
+        if kind in ("list", "leave", "staff"):
+            return answer({"list": "conversations", "leave": "left", "staff": "staff"}[kind])
         if frame["conversation_id"] != conv.id:
             network = isinstance(frame.get("bar"), dict) and frame["bar"].get("network")
             return refused("not_found", *(["invalid_frame"] if network else []))
@@ -324,13 +324,29 @@ class AgentModel:
             if kind == "read" and frame["seq"] > conv.last_seq:
                 return refused("invalid_frame")
             return answer(NOTHING)
+        if kind == "observe":
+            return answer("observing")
+        # Only the assignee acts on an open conversation (docs/protocol.md §11).
+        others = [] if conv.mine or not conv.open else ["not_assignee"]
+        if kind == "claim":
+            if not conv.open:
+                return refused("conversation_closed")
+            return refused("already_assigned") if conv.mine else answer("done")
+        if kind in ("release", "transfer"):
+            # No transfer target can be guessed: a real one would be unknown_agent's only escape.
+            codes = others if conv.open else ["conversation_closed"]
+            if kind == "transfer":
+                codes = [*codes, "unknown_agent"]
+            return refused(*codes) if codes else answer("done")
         if kind == "reply":
             if ("agent", frame["client_id"]) in conv.acks:
                 return answer("ack")
             codes = [] if self.joined else ["not_joined"]
             codes += [] if conv.open else ["conversation_closed"]
+            codes += others
             return refused(*codes) if codes else answer("ack")
         problems = [] if conv.open else ["conversation_closed"]
+        problems += others
         if kind in ("close", "warn"):
             if not set(frame.get("message_seqs", [])) <= conv.visitor_seqs:
                 problems.append("bad_evidence")
@@ -345,11 +361,21 @@ class AgentModel:
         if reply["type"] == "welcome":
             assert reply["agent"]["role"] == "agent", reply
             self.said_hello = True
+        elif reply["type"] == "observing":
+            assert (reply["conversation"]["id"], reply["conversation"]["last_seq"]) == (
+                conv.id,
+                conv.last_seq,
+            ), "observing records nothing"
+        elif reply["type"] == "staff":
+            assert "Fuzz Agent" in {s["name"] for s in reply["items"]}, reply
         elif reply["type"] == "conversations":
             assert all(c["state"] == "open" for c in reply["items"]), reply
         elif reply["type"] == "left":
             assert reply["conversation_id"] == frame["conversation_id"], reply
         elif reply["type"] == "joined":
+            if conv.open and not conv.mine:
+                conv.stored(conv.last_seq + 1, "assigned")
+                conv.mine = True
             if conv.open and not self.joined:
                 conv.stored(conv.last_seq + 1, "agent_joined")
             self.member = self.member or conv.open
@@ -368,7 +394,8 @@ class AgentModel:
         elif reply["type"] == "done":
             assert (reply["request"], reply["conversation_id"]) == (frame["type"], conv.id), reply
             conv.stored(reply["seq"], ENDINGS[frame["type"]])
-            conv.open = conv.open and frame["type"] == "warn"
+            conv.open = conv.open and frame["type"] in ("warn", "claim", "release")
+            conv.mine = {"claim": True, "release": False}.get(frame["type"], conv.mine)
 
 
 Model = VisitorModel | AgentModel
@@ -512,7 +539,8 @@ async def setup(
         await a.expect("conversations")
     if state == "after join":
         await a.send({"type": "join", "conversation_id": conversation.id})
-        conversation = Conversation(conversation.id, (await a.expect("caught_up"))["last_seq"], {2})
+        caught_up = await a.expect("caught_up")
+        conversation = Conversation(conversation.id, caught_up["last_seq"], {2}, mine=True)
     model = AgentModel(
         world, conversation, said_hello=state != "before hello", joined=state == "after join"
     )

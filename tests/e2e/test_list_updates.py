@@ -17,6 +17,7 @@ from harness import Client, Server, agent, client, conversation_record, merge, v
 SUMMARY = {
     "id", "visitor_id", "policy", "state", "started_at", "updated_at", "last_seq", "head_hash",
     "agents", "waiting_since", "last_message", "last_author", "ended_at", "closed_clause",
+    "assignee",
 }  # fmt: skip
 
 

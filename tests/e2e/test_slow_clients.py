@@ -116,7 +116,8 @@ async def test_a_client_that_takes_no_frame_within_the_send_timeout_is_dropped_o
             for _ in range(100):
                 await s.client.send({"type": "join", "conversation_id": conversation_id})
             await s.wait_released()
-        assert (await v.say("still served", "after"))["seq"] == 8
+        # 7 and 8: the first join claimed the conversation (assigned) and joined it.
+        assert (await v.say("still served", "after"))["seq"] == 9
         assert (await a.expect("event"))["event"]["client_id"] == "after"
     assert "took no frame for 1 s" in await log_of(server)
 
@@ -149,7 +150,9 @@ async def test_a_client_that_falls_max_pending_frames_behind_is_dropped_others_s
             conversation_id = await stalled_visitor.accept()
             busy = await stack.enter_async_context(agent(server, token))
             await join(busy, conversation_id)
-        await join(watcher, conversation_id)
+        # The second agent watches without taking part: it observes (only one agent holds it).
+        await watcher.send({"type": "observe", "conversation_id": conversation_id})
+        await watcher.expect("caught_up")
         s.stop_reading()
         # The kernel takes a few MB before a send to the stalled client gets stuck.
         for sent in range(500):
@@ -212,7 +215,8 @@ async def test_a_stalled_client_only_the_keepalive_notices_is_reset_and_released
             for _ in range(100):
                 await s.client.send({"type": "join", "conversation_id": conversation_id})
             await s.wait_released()
-        assert (await v.say("still served", "after"))["seq"] == 8
+        # 7 and 8: the first join claimed the conversation (assigned) and joined it.
+        assert (await v.say("still served", "after"))["seq"] == 9
 
 
 async def fill(s: Stalled, busy: Client, conversation_id: str, text: str = BIG) -> None:

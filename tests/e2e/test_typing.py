@@ -49,7 +49,7 @@ async def test_typing_is_relayed_both_ways_and_never_stored(
         await a.expect("event")
     record = await conversation_record(server, compliance_token, conversation_id)
     types = [e["type"] for e in record["transcript"]]
-    assert types == ["acceptance", "agent_joined", "message"], "typing is not in the transcript"
+    assert types == ["acceptance", "assigned", "agent_joined", "message"], "typing is not stored"
 
 
 async def test_read_state_is_relayed_both_ways_and_never_stored(
@@ -81,7 +81,7 @@ async def test_read_state_is_relayed_both_ways_and_never_stored(
         }
     record = await conversation_record(server, compliance_token, conversation_id)
     assert [e["type"] for e in record["transcript"]] == [
-        "acceptance", "agent_joined", "message", "message",
+        "acceptance", "assigned", "agent_joined", "message", "message",
     ]  # fmt: skip
 
 

@@ -86,7 +86,7 @@ async def test_an_earlier_conversation_opens_read_only_with_acceptance_warning_a
     record = await conversation_record(server, compliance_token, first)
     assert shown["events"] == record["transcript"]
     assert [e["type"] for e in shown["events"]] == [
-        "acceptance", "message", "agent_joined", "warning", "closed"
+        "acceptance", "message", "assigned", "agent_joined", "warning", "closed"
     ]  # fmt: skip
     assert shown["events"][0]["data"]["text"] == shown["policy"]["text"]
     assert shown["conversation"]["state"] == "closed"

@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from parley import policy_files
+from parley.domain import assignment, merkle, moderation
 from parley.domain import conversation as conv
-from parley.domain import merkle, moderation
 from parley.domain.anchor import ORIGIN, Checkpoint, Leaf, key_id, public_bytes, sign
 from parley.domain.audit import OPERATOR, Actor, AuditAction, AuditDraft, AuditEntry
 from parley.domain.conversation import ClientContext, Conversation, Transition
@@ -493,3 +493,21 @@ def test_render_is_pure(bundle: dict[str, Any]) -> None:
     first = render(bundle)
     assert bundle == before
     assert render(copy.deepcopy(bundle)) == first
+
+
+def test_assignment_changes_are_shown_in_the_transcript(v2: PolicyVersion) -> None:
+    bundle = make_bundle(v2, ending="open")
+    ada, bob = Author(Role.AGENT, "s_ada", "Ada"), Author(Role.AGENT, "s_bob", "Bob <b>")
+    current = Conversation.from_dict(bundle["conversation"])
+    for change in (
+        lambda c: assignment.claim(c, ada, t(6)),
+        lambda c: assignment.transfer(c, ada, False, bob, t(7)),
+        lambda c: assignment.release(c, bob, False, t(8)),
+    ):
+        step = change(current)
+        current = step.conversation
+        bundle["transcript"].append(step.event.to_dict())
+    transcript = section_of(render(bundle), 3)
+    assert "Assigned the conversation to Ada (claimed)." in transcript
+    assert "Assigned the conversation to Bob &lt;b&gt; (transferred)." in transcript
+    assert "Put the conversation back in the queue (released)." in transcript

@@ -136,6 +136,8 @@ WARNING_DATA = (
 )
 CLOSED_DATA = (*CITATION, "messages[0].seq", "messages[0].text", "notice", "bar")
 TEXT = ("text",)
+#: Joining claims the conversation from the queue first: an ``assigned`` event.
+ASSIGNED_DATA = ("agent.id", "agent.name", "reason", "by.id", "by.name")
 
 #: (event type, author role, data keys) of each transcript event, in order.
 EVENTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
@@ -144,6 +146,7 @@ EVENTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("message", "visitor", TEXT),
         ("message", "visitor", TEXT),
         ("message", "visitor", TEXT),  # SHOUTED, quoted by the warning
+        ("assigned", "agent", ASSIGNED_DATA),
         ("agent_joined", "agent", ()),
         ("message", "agent", TEXT),
         ("message", "visitor", TEXT),  # SHOUTED again, quoted by the warning
@@ -154,6 +157,7 @@ EVENTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "resolved": [
         ("acceptance", "visitor", ACCEPTED),
         ("message", "visitor", TEXT),
+        ("assigned", "agent", ASSIGNED_DATA),
         ("agent_joined", "agent", ()),
         ("message", "agent", TEXT),
         ("resolved", "agent", ("note",)),
@@ -164,15 +168,22 @@ EVENTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
 SHOUTED = "WHERE IS MY PARCEL???"
 THREAT_TEXT = "Answer me now or I will find where you live."
 #: Indexes in the closed bundle's transcript (seq - 1) of the events the tests alter.
-SHOUT, REPLY, SHOUT_AGAIN, WARNING, THREAT, CLOSING = 3, 5, 6, 7, 8, 9
+SHOUT, REPLY, SHOUT_AGAIN, WARNING, THREAT, CLOSING = 3, 6, 7, 8, 9, 10
 
 #: details keys of each audit entry of the bundle, in order.
 AUDIT: dict[str, list[tuple[str, ...]]] = {
-    # agent_joined, replied, warned, closed, evidence_exported
+    # assigned, agent_joined, replied, warned, closed, evidence_exported
     # (the closure places no bar: its entry's ban_id is null)
-    "closed": [("seq",), ("seq",), ("seq", "clause_id"), ("seq", "clause_id", "ban_id"), ()],
-    # agent_joined, replied, resolved, evidence_exported
-    "resolved": [("seq",), ("seq",), ("seq",), ()],
+    "closed": [
+        ("seq", "reason", "agent_id"),
+        ("seq",),
+        ("seq",),
+        ("seq", "clause_id"),
+        ("seq", "clause_id", "ban_id"),
+        (),
+    ],
+    # assigned, agent_joined, replied, resolved, evidence_exported
+    "resolved": [("seq", "reason", "agent_id"), ("seq",), ("seq",), ("seq",), ()],
 }
 AUDIT_FIELDS = (
     "seq",
@@ -221,6 +232,8 @@ SUMMARY_RESTATED = {
     "conversation.started_at": "when it started: event 1's at",
     "conversation.ended_at": "when it ended: the ending event's at",
     "conversation.closed_clause": "the clause cited: the closing event's data.clause.id",
+    "conversation.assignee.id": "who held it: the last assigned event's data.agent.id",
+    "conversation.assignee.name": "who held it: the last assigned event's data.agent.name",
 }
 SUMMARY_CHECKED = ("conversation.id", *SUMMARY_RESTATED)
 
@@ -299,6 +312,7 @@ OTHER = {
         "acceptance": "message",
         "message": "agent_joined",
         "agent_joined": "message",
+        "assigned": "agent_joined",
         "warning": "message",
         "closed": "resolved",
         "resolved": "closed",
@@ -312,6 +326,7 @@ OTHER = {
         "closed": "resolved",
         "resolved": "closed",
         "evidence_exported": "staff_added",
+        "assigned": "agent_joined",
     },
 }
 
@@ -490,6 +505,8 @@ def reseal(bundle: Bundle, *, leaf: bool = False, quotes: bool = True) -> Bundle
     summary["ended_at"] = ending["at"] if ending else None
     closing = ending if ending and ending["type"] == "closed" else None
     summary["closed_clause"] = closing["data"]["clause"]["id"] if closing else None
+    assigned = [e for e in events if e["type"] == "assigned"]
+    summary["assignee"] = assigned[-1]["data"]["agent"] if assigned else None
     bundle["acceptance"] = {
         "conversation_id": first["conversation_id"],
         "accepted_at": first["at"],
@@ -588,11 +605,11 @@ def test_the_bundles_cover_every_event_type(bundles: dict[str, Bundle]) -> None:
     warning, closing = event(closed, WARNING)["data"], event(closed, CLOSING)["data"]
     assert warning["clause"] == asdict(POLICY_V2.clause("4.1"))
     assert warning["note"] == "repeated, in capital letters"
-    assert warning["messages"] == [{"seq": 4, "text": SHOUTED}, {"seq": 7, "text": SHOUTED}]
+    assert warning["messages"] == [{"seq": 4, "text": SHOUTED}, {"seq": 8, "text": SHOUTED}]
     assert [event(closed, i)["data"]["text"] for i in (SHOUT, SHOUT_AGAIN)] == [SHOUTED] * 2
     assert closing["clause"] == asdict(POLICY_V2.clause("1.2"))
     assert closing["note"] == "threat against staff"
-    assert closing["messages"] == [{"seq": 9, "text": THREAT_TEXT}]
+    assert closing["messages"] == [{"seq": 10, "text": THREAT_TEXT}]
     assert event(closed, THREAT)["data"]["text"] == THREAT_TEXT
     assert closing["bar"] is None
     conversation_id = closed["conversation"]["id"]
@@ -606,7 +623,7 @@ def test_the_bundles_cover_every_event_type(bundles: dict[str, Bundle]) -> None:
     assert f"\u201c{THREAT_TEXT}\u201d" in closing["notice"]
     assert closing["notice"].endswith(f"quoting the reference {conversation_id}.")
     assert [e["action"] for e in closed["audit"]] == [
-        "agent_joined", "replied", "warned", "closed", "evidence_exported"
+        "assigned", "agent_joined", "replied", "warned", "closed", "evidence_exported"
     ]  # fmt: skip
 
 
@@ -979,7 +996,7 @@ def test_an_invisible_edit_of_a_message_is_detected(
 # --------------------------------------------------------------------------------------
 
 
-DELETED = [(0, "position 1"), (SHOUT, "position 4"), (WARNING, "position 8"), (CLOSING, "")]
+DELETED = [(0, "position 1"), (SHOUT, "position 4"), (WARNING, "position 9"), (CLOSING, "")]
 
 
 @pytest.mark.parametrize(("position", "expected"), DELETED)
@@ -1236,7 +1253,7 @@ def test_a_clause_the_visitor_never_accepted_is_refused_by_the_citation_check(
     reseal(bundle, leaf=True)
     report = refused(resign(bundle, Ed25519PrivateKey.generate()))
     assert report.passed == CHECKS[:2]
-    assert report.failure == "event 10: clause 1.1 is not quoted word for word"
+    assert report.failure == "event 11: clause 1.1 is not quoted word for word"
 
 
 def test_a_clause_cut_short_at_a_paragraph_break_is_refused_by_the_citation_check(
@@ -1257,7 +1274,7 @@ def test_a_clause_cut_short_at_a_paragraph_break_is_refused_by_the_citation_chec
     for key in (None, public_key):
         report = refused(bundle, key)
         assert report.passed == CHECKS[:2]
-        assert report.failure == "event 10: clause 1.2 is not quoted word for word"
+        assert report.failure == "event 11: clause 1.2 is not quoted word for word"
 
 
 def test_a_clause_cut_short_in_the_accepted_version_too_is_caught_by_the_anchor(
@@ -1291,7 +1308,7 @@ def test_a_closure_citing_another_version_is_refused_by_the_citation_check(
     reseal(bundle, leaf=True)
     report = refused(resign(bundle, Ed25519PrivateKey.generate()))
     assert report.passed == CHECKS[:2]
-    assert report.failure == "event 10: it cites a policy version not accepted here"
+    assert report.failure == "event 11: it cites a policy version not accepted here"
 
 
 # --------------------------------------------------------------------------------------
@@ -1433,23 +1450,23 @@ def test_a_notice_altered_consistently_is_refused_by_the_citation_check(
 WARNING_CLAUSE_EDITS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str]] = {
     "text reworded": (
         lambda c: {**c, "text": c["text"].replace("more than 10", "more than 3")},
-        "event 8: clause 4.1 is not quoted word for word",
+        "event 9: clause 4.1 is not quoted word for word",
     ),
     "text cut short": (
         lambda c: {**c, "text": c["text"].split(". ", 1)[0] + "."},
-        "event 8: clause 4.1 is not quoted word for word",
+        "event 9: clause 4.1 is not quoted word for word",
     ),
     "title changed": (
         lambda c: {**c, "title": "Shouting"},
-        "event 8: clause 4.1 is not quoted word for word",
+        "event 9: clause 4.1 is not quoted word for word",
     ),
     "version 1's wording": (
         lambda c: asdict(POLICY_V1.clause("4.1")),
-        "event 8: clause 4.1 is not quoted word for word",
+        "event 9: clause 4.1 is not quoted word for word",
     ),
     "a clause the version does not have": (
         lambda c: {**c, "id": "4.9"},
-        "event 8: the accepted version has no such clause",
+        "event 9: the accepted version has no such clause",
     ),
 }
 
@@ -1480,7 +1497,7 @@ def test_a_warning_citing_another_version_is_refused_by_the_citation_check(
     bundle = bundles["closed"]
     event(bundle, WARNING)["data"].update(version=1, sha256=POLICY_V1.sha256)
     forge(bundle)
-    refused_at_citation(bundle, public_key, "event 8: it cites a policy version not accepted here")
+    refused_at_citation(bundle, public_key, "event 9: it cites a policy version not accepted here")
 
 
 TEMPLATE_EDITS = [
@@ -1543,7 +1560,7 @@ def test_an_event_after_the_closure_is_refused(bundles: dict[str, Bundle]) -> No
     reseal(bundle, leaf=True)
     report = refused(resign(bundle, Ed25519PrivateKey.generate()))
     assert report.passed == CHECKS[:2]
-    assert report.failure == "event 11 comes after the conversation ended"
+    assert report.failure == "event 12 comes after the conversation ended"
 
 
 def test_an_acceptance_that_is_not_event_1_is_refused(bundles: dict[str, Bundle]) -> None:
@@ -1582,10 +1599,10 @@ def test_an_audit_entry_of_another_conversation_is_refused(
 DROPPED = {
     # which entries are dropped: (checks passed, failure)
     "first": ([0], 3, "audit entry 4 does not link to the entry before it"),
-    "middle (who warned)": ([2], 3, "audit entry 6 does not link to the entry before it"),
-    "middle (who closed it)": ([3], 3, "audit entry 10 does not link to the entry before it"),
-    "last (the export)": ([4], 3, EXPORTER_DIFFERS),
-    "all": ([0, 1, 2, 3, 4], 3, EXPORTER_DIFFERS),
+    "middle (who warned)": ([3], 3, "audit entry 7 does not link to the entry before it"),
+    "middle (who closed it)": ([4], 3, "audit entry 12 does not link to the entry before it"),
+    "last (the export)": ([5], 3, EXPORTER_DIFFERS),
+    "all": ([0, 1, 2, 3, 4, 5], 3, EXPORTER_DIFFERS),
 }
 
 
@@ -1598,7 +1615,7 @@ def test_an_audit_entry_dropped_from_the_bundle_is_detected(
     bundle's own (by ``generated_by``), and the anchored leaf names the last."""
     indexes, passed, failure = DROPPED[dropped]
     bundle = bundles["closed"]
-    assert [e["seq"] for e in bundle["audit"]] == [3, 4, 5, 6, 10]
+    assert [e["seq"] for e in bundle["audit"]] == [3, 4, 5, 6, 7, 12]
     bundle["audit"] = [e for i, e in enumerate(bundle["audit"]) if i not in indexes]
     for key in (None, public_key):
         report = refused(bundle, key)
@@ -1645,7 +1662,7 @@ def test_a_consistent_audit_rewrite_is_caught_by_the_anchor(
     (``audit_head``) — and a leaf rewritten to match is not under the signed root."""
     bundle = bundles["closed"]
     if attack == "middle entry dropped":
-        assert bundle["audit"].pop(3)["action"] == "closed"
+        assert bundle["audit"].pop(4)["action"] == "closed"
     else:
         rewrite_audit(bundle, 1 if attack == "entry 1 rewritten" else -1)
     relink_audit(bundle)
@@ -1888,7 +1905,7 @@ def test_the_cli_names_the_first_altered_event(
     """Rule: the verifier says which record failed, and exits 1."""
     bundle = bundles["closed"]
     event(bundle, 2)["data"]["text"] += "!"
-    event(bundle, 5)["data"]["text"] += "!"
+    event(bundle, REPLY)["data"]["text"] += "!"
     cli = parley(
         "evidence", "verify", write(tmp_path, bundle), "--public-key", evidence.public_key_b64
     )

@@ -78,6 +78,12 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
         {"type": "typing", "conversation_id": CONV, "state": True},
         {"type": "read", "conversation_id": CONV, "seq": 12},
         {"type": "ping"},
+        {"type": "claim", "conversation_id": CONV},
+        {"type": "transfer", "conversation_id": CONV, "to": "s_FRY_7HZM3BGAO04Qzrc1ow"},
+        {"type": "release", "conversation_id": CONV},
+        {"type": "observe", "conversation_id": CONV},
+        {"type": "observe", "conversation_id": CONV, "last_seq": 3},
+        {"type": "staff"},
         {"type": "read_transcript", "conversation_id": CONV},
     ],
 }

@@ -19,8 +19,8 @@ from contract_merkle import MerkleContract, Reopen
 
 from harness import POLICIES
 from parley import policy_files
+from parley.domain import assignment, moderation
 from parley.domain import conversation as rules
-from parley.domain import moderation
 from parley.domain.agent import Staff, StaffRole
 from parley.domain.audit import Actor, AuditAction, AuditDraft
 from parley.domain.bans import place
@@ -30,6 +30,7 @@ from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Author, Event, Role, verify_chain
 from parley.errors import (
     AlreadyAccepted,
+    AlreadyAssigned,
     BadRequest,
     ConversationClosed,
     ConversationNotFound,
@@ -172,6 +173,34 @@ class StoreContract(MerkleContract):
 
         assert sorted(await asyncio.gather(close("1.1"), close("1.2"))) == ["closed", "refused"]
         assert [e.type for e in await store.events("c_gggggggggg")].count("closed") == 1
+
+    async def test_two_concurrent_claims_assign_exactly_one_and_it_reads_back(
+        self, store: Store, reopen: Reopen
+    ) -> None:
+        await start(store, "v_claim", "c_claimclaim")
+        bob = Author(Role.AGENT, "s_bob", "Bob")
+
+        async def claim(who: Author) -> str:
+            try:
+                await store.apply("c_claimclaim", lambda c: assignment.claim(c, who, T0))
+            except AlreadyAssigned:
+                return "refused"
+            return who.id
+
+        outcomes = await asyncio.gather(claim(AGENT), claim(bob))
+        assert outcomes.count("refused") == 1, "exactly one claim wins"
+        [winner] = [o for o in outcomes if o != "refused"]
+        assert [e.type for e in await store.events("c_claimclaim")] == ["acceptance", "assigned"]
+        held = await store.conversation("c_claimclaim")
+        assert held is not None and held.assignee is not None and held.assignee.id == winner
+        listed = {c.id: c for c in await store.open_conversations()}
+        assert listed["c_claimclaim"].assignee == held.assignee
+        await store.close()
+        again = await reopen()
+        try:
+            assert await again.conversation("c_claimclaim") == held
+        finally:
+            await again.close()
 
     async def test_open_conversations_lists_only_open_ones(self, store: Store) -> None:
         await start(store, "v_h", "c_hhhhhhhhh1")

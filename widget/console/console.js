@@ -25,6 +25,8 @@ const state = {
   endedQuery: null,     // the search of ended conversations shown, and the cursor of its next page
   endedCursor: null,
   lifting: null,        // the bar the lift dialog is about
+  filter: 'all',        // which open conversations the list shows: all, queue, mine, others
+  staff: [],            // whom a conversation may be transferred to (the staff frame)
 };
 
 // Typing and read state, canned replies, notifications (signals.js, canned.js, notify.js).
@@ -254,6 +256,7 @@ const handlers = {
   },
   joined({ conversation: c, policy, history, visitor }) {
     const thread = ensureThread(c.id);
+    thread.observing = false;
     thread.conv = c;
     thread.policy = policy;
     thread.history = history ?? [];
@@ -290,10 +293,17 @@ const handlers = {
     $('transcript').removeAttribute('aria-busy');
     signals.read(f.conversation_id, ensureThread(f.conversation_id));
   },
+  observing(f) {
+    handlers.joined(f);
+    ensureThread(f.conversation.id).observing = true;
+    if (f.conversation.id === state.current) renderThreadHead();
+  },
+  staff(f) { state.staff = f.items; renderTransferOptions(); },
   typing(f) { if (f.role === 'visitor') signals.heardTyping(f); },
   read(f) { if (f.role === 'visitor') signals.heardRead(f); },
   canned(f) { canned.setReplies(f.items); },
   done(f) {
+    assignmentDone(f);
     if (f.request === 'close') $('close-dialog').close();
     if (f.request === 'warn') $('warn-dialog').close();
     if (f.request === 'close' || f.request === 'warn') clearSelection(f.conversation_id);
@@ -313,6 +323,12 @@ const handlers = {
       $('confirm-warn').disabled = !selectedClause('warn-clause');
       return;
     }
+    if (f.request === 'transfer' && $('transfer-dialog').open) {
+      $('transfer-error').textContent = f.message;
+      $('confirm-transfer').disabled = !$('transfer-to').value;
+      return;
+    }
+    if (f.request === 'join' && f.code === 'not_assignee') observeInstead(f.conversation_id);
     showNotice(f.message);
   },
 };
@@ -353,18 +369,20 @@ function renderRow(c) {
     type: 'button', class: 'conv', 'data-conversation-id': c.id,
     'aria-current': c.id === state.current ? 'true' : null,
   }, el('span', { class: 'conv-top' },
-    el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag, ' ', visitorBadge(c.id)), wait), preview);
+    el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag, ' ', visitorBadge(c.id)), wait), preview,
+  assigneeBadge(c));
   const unread = notifier.count(c.id);
   if (unread) button.querySelector('.conv-name').append(' ', el('span', { class: 'unread', 'data-unread': unread }, `${unread} new`));
   button.addEventListener('click', () => openConversation(c.id));
-  return el('li', {}, button);
+  return el('li', { 'data-assignment': assignmentOf(c) }, button, observeButton(c));
 }
 
 function renderList() {
   const ul = $('conversations');
   const focusedId = document.activeElement?.dataset?.conversationId; // rebuilding must not lose keyboard focus
-  const items = [...state.list.values()].sort(sortKey);
+  const items = [...state.list.values()].filter(shown).sort(sortKey);
   ul.replaceChildren(...items.map(renderRow));
+  renderFilterCounts();
   $('conversation-count').textContent = String(items.length);
   $('conversations-empty').hidden = items.length > 0;
   if (focusedId) ul.querySelector(`[data-conversation-id="${CSS.escape(focusedId)}"]`)?.focus();
@@ -406,7 +424,7 @@ function openConversation(id) {
 
 function joinThread(id) {
   const thread = ensureThread(id);
-  const frame = { type: 'join', conversation_id: id };
+  const frame = { type: watchKind(id), conversation_id: id };
   if (thread.lastSeq > 0) frame.last_seq = thread.lastSeq; // resume without a gap or a repeat
   // Busy until caught_up, so screen readers announce new messages, not the replayed history.
   if (id === state.current) $('transcript').setAttribute('aria-busy', 'true');
@@ -452,6 +470,7 @@ function renderThreadHead() {
   if (ended && $('warn-dialog').open) $('warn-dialog').close();
   for (const box of $('transcript').querySelectorAll('input[data-select-seq]')) box.disabled = !!ended;
   if (ended && thread.selected?.size) clearSelection(state.current);
+  renderAssignment(thread, c, ended);
 }
 
 // ---------- the visitor's earlier conversations ----------
@@ -608,6 +627,13 @@ const renderers = {
   },
   agent_joined(e) {
     return systemLine(e, named(e.author.name ?? 'An agent'), ' joined');
+  },
+  assigned(e) {
+    const to = e.data.agent, by = named(e.data.by?.name ?? 'An agent');
+    if (!to) return systemLine(e, by, ' put the conversation back in the queue');
+    if (e.data.reason === 'claimed') return systemLine(e, by, ' claimed the conversation');
+    if (e.data.reason === 'auto') return systemLine(e, 'Parley assigned the conversation to ', named(to.name ?? 'an agent'), ' (least busy available)');
+    return systemLine(e, by, ' transferred the conversation to ', named(to.name ?? 'an agent'));
   },
   resolved(e) {
     const note = e.data?.note ? [' — “', said(e.data.note), '”'] : [];
@@ -962,6 +988,153 @@ async function confirmLift(ev) {
   await loadBans(`Lifted the bar on ${visitorLabel(ban.visitor_id)}.`);
 }
 
+// ---------- queue and assignment (docs/protocol.md §11) ----------
+
+// Whose a conversation is, from this agent's point of view.
+function assignmentOf(c) {
+  if (!c?.assignee) return 'queue';
+  return c.assignee.id === state.agent?.id ? 'mine' : 'others';
+}
+
+const shown = (c) => state.filter === 'all' || assignmentOf(c) === state.filter;
+
+function renderFilterCounts() {
+  const counts = { queue: 0, mine: 0, others: 0 };
+  for (const c of state.list.values()) counts[assignmentOf(c)] += 1;
+  for (const node of document.querySelectorAll('[data-filter-count]')) node.textContent = String(counts[node.dataset.filterCount]);
+  $('conversation-count').textContent = String(state.list.size); // every open one, whatever the view
+  const empty = state.list.size > 0 && !$('conversations').children.length;
+  $('conversations-empty').textContent = empty ? `No conversations here: ${state.list.size} in other views` : 'No open conversations';
+  if (empty) $('conversations-empty').hidden = false;
+}
+
+function setFilter(filter) {
+  state.filter = filter;
+  for (const b of document.querySelectorAll('[data-filter]')) b.setAttribute('aria-pressed', String(b.dataset.filter === filter));
+  renderList();
+}
+
+function assigneeBadge(c) {
+  const kind = assignmentOf(c);
+  const text = kind === 'queue' ? ['In the queue'] : kind === 'mine' ? ['Yours'] : ['With ', named(c.assignee.name ?? 'an agent')];
+  return el('span', { class: `assignee is-${kind}`, 'data-assignee': kind }, ...text);
+}
+
+// A queued conversation can be looked at without claiming it.
+function observeButton(c) {
+  if (assignmentOf(c) !== 'queue') return null;
+  const b = el('button', { type: 'button', class: 'btn btn-small btn-quiet observe', 'data-observe': c.id,
+    'aria-label': `Observe ${visitorLabel(c.visitor_id)} without claiming it` }, 'Observe');
+  b.addEventListener('click', () => observeConversation(c.id));
+  return b;
+}
+
+// Join what is ours or in the queue (joining claims it); observe what another agent holds.
+function watchKind(id) {
+  const thread = ensureThread(id);
+  const c = state.list.get(id) ?? thread.conv;
+  if (thread.observing) return 'observe';
+  return c && c.state === 'open' && assignmentOf(c) === 'others' ? 'observe' : 'join';
+}
+
+function observeConversation(id) {
+  ensureThread(id).observing = true;
+  if (id === state.current) { joinThread(id); renderThreadHead(); return; }
+  openConversation(id);
+}
+
+// Someone claimed it between our list and our join: watch it read-only instead.
+function observeInstead(id) {
+  if (id !== state.current) return;
+  ensureThread(id).observing = true;
+  joinThread(id);
+}
+
+function readOnly(thread, c) {
+  if (!c || c.state !== 'open') return false;
+  return !!thread.observing || (assignmentOf(c) !== 'mine' && state.agent?.role !== 'admin');
+}
+
+function renderAssignment(thread, c, ended) {
+  const open = !!c && !ended;
+  const kind = assignmentOf(c);
+  const admin = state.agent?.role === 'admin';
+  if (open && thread.observing && kind === 'mine') { // transferred to us while we watched: join
+    thread.observing = false;
+    joinThread(state.current);
+  }
+  const looking = open && readOnly(thread, c);
+  $('claim').hidden = !(open && kind === 'queue');
+  $('transfer').hidden = !(open && (kind === 'mine' || admin));
+  $('release').hidden = !(open && c.assignee && (kind === 'mine' || admin));
+  $('observing').hidden = !looking;
+  if (looking) {
+    const who = kind === 'queue' ? ['This conversation is in the queue. Claim it to reply.']
+      : kind === 'mine' ? ['It is assigned to you: open it again from the list to reply.']
+      : [named(c.assignee.name ?? 'Another agent'), ' is handling this conversation.'];
+    $('observing').replaceChildren(el('strong', {}, 'Observing, read-only. '), ...who);
+    for (const id of ['reply', 'send', 'resolve', 'warn', 'end-conversation']) $(id).disabled = true;
+    for (const box of $('transcript').querySelectorAll('input[data-select-seq]')) box.disabled = true;
+    $('reply').placeholder = 'You are observing this conversation: you cannot reply.';
+  }
+}
+
+function claimCurrent() {
+  if (state.current && !send({ type: 'claim', conversation_id: state.current })) showNotice('Not connected.');
+}
+
+function releaseCurrent() {
+  if (state.current && !send({ type: 'release', conversation_id: state.current })) showNotice('Not connected.');
+}
+
+function assignmentDone(f) {
+  if (f.request === 'claim') {
+    const thread = ensureThread(f.conversation_id);
+    thread.observing = false;
+    if (f.conversation_id === state.current) { joinThread(f.conversation_id); $('reply').focus(); }
+  }
+  if (f.request === 'transfer' && $('transfer-dialog').open) { $('transfer-dialog').close(); $('transfer').focus(); }
+}
+
+function renderTransferOptions() {
+  const c = state.current ? ensureThread(state.current).conv ?? state.list.get(state.current) : null;
+  const choices = state.staff.filter((s) => s.id !== c?.assignee?.id);
+  $('transfer-to').replaceChildren(el('option', { value: '' }, choices.length ? 'Choose an agent' : 'No other agent can take it'),
+    ...choices.map((s) => el('option', { value: s.id }, `${s.name}${s.id === state.agent?.id ? ' (you)' : ''}${s.role === 'admin' ? ' · admin' : ''}`)));
+  $('confirm-transfer').disabled = true;
+}
+
+function openTransferDialog() {
+  if (!state.current) return;
+  $('transfer-error').textContent = '';
+  renderTransferOptions();
+  send({ type: 'staff' }); // the list may have changed since: refreshed when it comes
+  $('transfer-dialog').showModal();
+  $('transfer-to').focus();
+}
+
+function confirmTransfer(ev) {
+  ev.preventDefault();
+  const to = $('transfer-to').value;
+  if (!to || !state.current) return;
+  $('transfer-error').textContent = '';
+  if (!send({ type: 'transfer', conversation_id: state.current, to })) {
+    $('transfer-error').textContent = 'Not connected. Try again when the console reconnects.';
+    return;
+  }
+  $('confirm-transfer').disabled = true;
+}
+
+function initAssignment() {
+  for (const b of document.querySelectorAll('[data-filter]')) b.addEventListener('click', () => setFilter(b.dataset.filter));
+  $('claim').addEventListener('click', claimCurrent);
+  $('release').addEventListener('click', releaseCurrent);
+  $('transfer').addEventListener('click', openTransferDialog);
+  $('transfer-to').addEventListener('change', () => { $('confirm-transfer').disabled = !$('transfer-to').value; });
+  $('transfer-form').addEventListener('submit', confirmTransfer);
+  $('cancel-transfer').addEventListener('click', () => $('transfer-dialog').close());
+}
+
 // ---------- ended conversations ----------
 
 // The day inputs are the agent's own days: from the start of the first to the end of the last.
@@ -1076,6 +1249,7 @@ function init() {
     if (next) { ev.preventDefault(); next.focus(); }
   });
   setInterval(tickWaits, 1000);
+  initAssignment();
   setInterval(tickLocalTimes, 1000);
   initPresence({ send, named, me: () => state.agent });
   $('reply').addEventListener('input', () => signals.input(state.current, $('reply').value));

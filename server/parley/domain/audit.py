@@ -28,6 +28,7 @@ class AuditAction(StrEnum):
     STAFF_ADDED = "staff_added"
     STAFF_REVOKED = "staff_revoked"
     EVIDENCE_EXPORTED = "evidence_exported"
+    ASSIGNED = "assigned"
     CANNED_REPLY_ADDED = "canned_reply_added"
     CANNED_REPLY_CHANGED = "canned_reply_changed"
     CANNED_REPLY_DELETED = "canned_reply_deleted"
@@ -46,6 +47,8 @@ class Actor:
 
 
 OPERATOR = Actor("operator", "operator (command line)", "operator")
+#: Parley itself, acting by a setting (auto-assignment).
+PARLEY = Actor("parley", "Parley", "system")
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,21 @@ class ClientContext:
 
 
 @dataclass(frozen=True)
+class Assignee:
+    """The one agent a conversation is assigned to (see :mod:`parley.domain.assignment`)."""
+
+    id: str
+    name: str | None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"id": self.id, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Assignee:
+        return cls(d["id"], d["name"])
+
+
+@dataclass(frozen=True)
 class Conversation:
     """A snapshot of one conversation; the store keeps the latest."""
 
@@ -80,6 +95,8 @@ class Conversation:
     last_author: Role | None = None
     ended_at: str | None = None
     closed_clause: str | None = None
+    #: Who answers it; ``None`` while it waits in the queue for an agent to claim it.
+    assignee: Assignee | None = None
 
     @property
     def is_open(self) -> bool:
@@ -105,6 +122,7 @@ class Conversation:
             "last_author": self.last_author.value if self.last_author else None,
             "ended_at": self.ended_at,
             "closed_clause": self.closed_clause,
+            "assignee": self.assignee.to_dict() if self.assignee else None,
         }
 
     @classmethod
@@ -124,6 +142,8 @@ class Conversation:
             last_author=Role(d["last_author"]) if d["last_author"] else None,
             ended_at=d.get("ended_at"),
             closed_clause=d.get("closed_clause"),
+            # Snapshots stored before assignment existed hold none: unassigned.
+            assignee=Assignee.from_dict(d["assignee"]) if d.get("assignee") else None,
         )
 
 

@@ -28,6 +28,7 @@ class EventType(StrEnum):
     WARNING = "warning"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    ASSIGNED = "assigned"
     #: The visitor was gone for the configured time (PARLEY_ABANDON_AFTER); Parley ended it.
     ABANDONED = "abandoned"
     #: In away mode, the visitor left an e-mail address to be answered at.

@@ -179,6 +179,8 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
         return "Joined the conversation."
     if kind == "resolved":
         return "Resolved the conversation." + note(data)
+    if kind == "assigned":
+        return _assigned(data)
     if kind == "abandoned":
         return f"Ended the conversation: the visitor had gone since {e(data.get('gone_since'))}."
     if kind == "contact_left":
@@ -191,6 +193,14 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
         name = clause_name(data.get("clause"))
         return f"Closed the conversation for violation of {name} (section 4).{note(data)}"
     return f"{e(kind)} {said(json.dumps(data, ensure_ascii=False))}"
+
+
+def _assigned(data: dict[str, Any]) -> str:
+    agent = data.get("agent")
+    if not isinstance(agent, dict):
+        return "Put the conversation back in the queue (released)."
+    name = agent.get("name") or agent.get("id")
+    return f"Assigned the conversation to {e(name)} ({e(data.get('reason'))})."
 
 
 def _transcript(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:

@@ -49,6 +49,8 @@ SECTIONS = {
     "closure", "agents", "audit", "anchor", "how_to_verify",
 }  # fmt: skip
 SUMMARY_FIELDS = set(Conversation.__dataclass_fields__)
+#: Bundles exported before conversations had an assignee have a summary without one.
+SUMMARY_FIELDS_BEFORE_ASSIGNMENT = SUMMARY_FIELDS - {"assignee"}
 MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, PolicyInvalid)
 
 
@@ -130,6 +132,7 @@ def _chain(bundle: Mapping[str, Any]) -> None:
     if problem:
         raise Failed(problem)
     first, ending = events[0], _ending(events)
+    assigned = [e for e in events if e.type is EventType.ASSIGNED]
     expected = {
         "last_seq": events[-1].seq,
         "head_hash": events[-1].hash,
@@ -142,10 +145,12 @@ def _chain(bundle: Mapping[str, Any]) -> None:
             ending.data["clause"]["id"] if ending and ending.type is EventType.CLOSED else None
         ),
     }
+    if "assignee" in summary:  # absent from bundles exported before assignment existed
+        expected["assignee"] = assigned[-1].data["agent"] if assigned else None
     differing = _differing({k: summary[k] for k in expected if k in summary}, expected)
     if differing:
         raise Failed(f"the conversation summary disagrees with the events in: {differing}")
-    if set(summary) != SUMMARY_FIELDS:
+    if set(summary) not in (SUMMARY_FIELDS, SUMMARY_FIELDS_BEFORE_ASSIGNMENT):
         raise Failed("the conversation summary has fields other than a conversation's")
     authors = {e.author.id: e.author.name for e in events if e.author.role.value == "agent"}
     listed = {a["id"]: a["name"] for a in bundle["agents"]}

@@ -24,17 +24,16 @@ from parley.errors import (
     InvalidFrame,
     Unauthorized,
 )
-from parley.service import canned, evidence, signals
-from parley.service.context import visitor_context
-from parley.service.core import Core, policy_view
+from parley.service import assignments, canned, evidence, signals
+from parley.service.assignments import Assignments
+from parley.service.core import Core
 from parley.service.feed import Send
-from parley.service.history import transcript, visitor_history
+from parley.service.history import transcript
 from parley.service.lobby import ListUpdates, Push
 from parley.service.presence import staff_frame, visitors_frame
-from parley.service.session import Session
 
 
-class AgentSession(Session):
+class AgentSession(Assignments):
     """``push`` queues frames the lobby encoded once for every console (see Lobby.register)."""
 
     side = Role.AGENT
@@ -92,6 +91,8 @@ class AgentSession(Session):
             await self._close(frame)
         elif kind == "warn":
             await self._warn(frame)
+        elif kind in assignments.FRAMES:
+            await self.assignment_frame(frame)
         elif kind == "presence":
             await self.core.presence.set_agent_state(self._me.id, AgentState(frame["state"]))
             await self.send({"type": "done", "request": "presence", "state": frame["state"]})
@@ -167,6 +168,7 @@ class AgentSession(Session):
     async def _join(self, conversation_id: str, last_seq: int) -> None:
         conv = await self._get(conversation_id)
         if conv.is_open:
+            await self._claim_to_join(conversation_id)
             at = self.core.clock()
 
             def join(c: Conversation) -> Transition | None:
@@ -177,17 +179,7 @@ class AgentSession(Session):
             conv = applied.conversation
             if applied.event is not None:
                 await self.core.committed(applied)
-        accepted = await self.core.policy(conv.policy)
-        await self.send(
-            {
-                "type": "joined",
-                "conversation": conv.to_dict(),
-                "policy": policy_view(accepted),
-                "history": await visitor_history(self.core, conv),
-                "visitor": visitor_context((await self.core.store.events(conv.id, 0, 1))[0]),
-            }
-        )
-        await self.watch(conv, last_seq)
+        await self._show("joined", conv, last_seq)
 
     async def _reply(self, frame: dict[str, Any]) -> None:
         assert self.staff is not None
@@ -199,8 +191,10 @@ class AgentSession(Session):
         at = self.core.clock()
         applied = await self.core.store.apply(
             conversation_id,
-            lambda c: self._audited(
-                rules.agent_reply(c, self._me, text, client_id, at), AuditAction.REPLIED
+            self._assignee_only(
+                lambda c: self._audited(
+                    rules.agent_reply(c, self._me, text, client_id, at), AuditAction.REPLIED
+                )
             ),
             dedupe=f"agent:{self.staff.id}:{client_id}",
         )
@@ -262,12 +256,14 @@ class AgentSession(Session):
         at = self.core.clock()
         applied = await self.core.store.apply(
             frame["conversation_id"],
-            lambda c: self._audited(
-                moderation.warn(
-                    c, accepted, self._me, frame["clause_id"], frame.get("note"), examples, at
-                ),
-                AuditAction.WARNED,
-                clause_id=frame["clause_id"],
+            self._assignee_only(
+                lambda c: self._audited(
+                    moderation.warn(
+                        c, accepted, self._me, frame["clause_id"], frame.get("note"), examples, at
+                    ),
+                    AuditAction.WARNED,
+                    clause_id=frame["clause_id"],
+                )
             ),
         )
         assert applied.event is not None
@@ -282,7 +278,9 @@ class AgentSession(Session):
     ) -> None:
         """Resolve or close in one commit; answer once its bar and audit entry are in force."""
         at = self.core.clock()
-        applied = await self.core.store.apply(frame["conversation_id"], lambda c: decide(c, at))
+        applied = await self.core.store.apply(
+            frame["conversation_id"], self._assignee_only(lambda c: decide(c, at))
+        )
         assert applied.event is not None
         await self.core.store.settle()
         await self.send(

@@ -57,6 +57,8 @@ class Core:
     presence_store: PresenceStore = field(default_factory=MemoryPresence)
     #: Seconds between two typing or read signals relayed from one sender per conversation.
     typing_interval: float = 2.0
+    #: Give each new conversation to the least busy available agent (PARLEY_AUTO_ASSIGN).
+    auto_assign: bool = False
     #: The one subscriber to list changes in this process; agent consoles register with it.
     lobby: Lobby = field(init=False)
     #: This process's consoles' and widgets' presence, and what it tells them of everyone's.

@@ -40,6 +40,7 @@ async def start_core(settings: Settings) -> Core:
             conversation_limit=Limiter(settings.conversations_per_hour, 3600),
             presence_store=open_presence(settings.store),
             typing_interval=settings.typing_interval,
+            auto_assign=settings.auto_assign,
         )
         try:
             await core.publish_policies(versions)
