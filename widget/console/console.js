@@ -383,7 +383,6 @@ function renderList() {
   const items = [...state.list.values()].filter(shown).sort(sortKey);
   ul.replaceChildren(...items.map(renderRow));
   renderFilterCounts();
-  $('conversation-count').textContent = String(items.length);
   $('conversations-empty').hidden = items.length > 0;
   if (focusedId) ul.querySelector(`[data-conversation-id="${CSS.escape(focusedId)}"]`)?.focus();
 }

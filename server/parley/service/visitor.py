@@ -11,7 +11,7 @@ from parley.bus.messages import ConversationStarted, Flooding, Message, PolicyIn
 from parley.domain import conversation as rules
 from parley.domain.agent import token_hash
 from parley.domain.bans import Ban
-from parley.domain.conversation import ClientContext, Conversation
+from parley.domain.conversation import ClientContext, Conversation, Transition
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import ENDINGS, EventType, Role
 from parley.errors import (
@@ -292,40 +292,33 @@ class VisitorSession(Session):
             await self._flag_flooding(current)
             raise RateLimited(f"too many messages; try again in {wait:.0f} s", wait)
         client_id, text, at = frame["client_id"], frame["text"], self.core.clock()
-        applied = await self.core.store.apply(
-            current.id,
-            lambda conv: rules.visitor_message(conv, text, client_id, at),
-            dedupe=f"visitor:{client_id}",
+        await self._add(
+            current.id, client_id, lambda conv: rules.visitor_message(conv, text, client_id, at)
         )
-        assert applied.event is not None
-        await self.send(
-            {
-                "type": "ack",
-                "client_id": client_id,
-                "conversation_id": current.id,
-                "seq": applied.event.seq,
-                "at": applied.event.at,
-            }
-        )
-        await self.core.committed(applied)
 
     async def _contact(self, frame: dict[str, Any]) -> None:
         """Away mode: keep the e-mail address the visitor left, in their accepted conversation."""
         current = self.conversation
         if current is None:
             raise PolicyNotAccepted("accept the conduct policy before leaving an e-mail address")
-        client_id, at = frame["client_id"], self.core.clock()
+        client_id, email, at = frame["client_id"], frame["email"], self.core.clock()
+        await self._add(
+            current.id, client_id, lambda conv: rules.leave_contact(conv, email, client_id, at)
+        )
+
+    async def _add(
+        self, conversation_id: str, client_id: str, decide: Callable[[Conversation], Transition]
+    ) -> None:
+        """Commit the visitor's event once per ``client_id``, acknowledge it, announce it."""
         applied = await self.core.store.apply(
-            current.id,
-            lambda conv: rules.leave_contact(conv, frame["email"], client_id, at),
-            dedupe=f"visitor:{client_id}",
+            conversation_id, decide, dedupe=f"visitor:{client_id}"
         )
         assert applied.event is not None
         await self.send(
             {
                 "type": "ack",
                 "client_id": client_id,
-                "conversation_id": current.id,
+                "conversation_id": conversation_id,
                 "seq": applied.event.seq,
                 "at": applied.event.at,
             }
