@@ -4,10 +4,11 @@ refuse a taken or malformed shortcut, delete with confirmation; agents' consoles
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Locator, Page, expect
 from test_accessibility import check
 from test_console import sign_in
@@ -49,14 +50,28 @@ def replies(server: Server, admin_token: str) -> list[dict[str, str]]:
     return list(answer.json()["items"])
 
 
+@pytest.fixture
+def suffix(server: Server, admin_token: str) -> Iterator[str]:
+    """Ends this test's shortcuts; its replies are deleted afterwards, because the server is
+    shared and other tests count the replies a "/" offers."""
+    mark = uuid.uuid4().hex[:8]
+    yield mark
+    for reply in replies(server, admin_token):
+        if reply["shortcut"].endswith(mark):
+            httpx.delete(
+                f"{server.http}/api/admin/canned/{reply['id']}",
+                headers={"Authorization": f"Bearer {admin_token}"},
+            ).raise_for_status()
+
+
 def test_an_admin_adds_edits_and_deletes_canned_replies_and_agents_follow_live(
     server: Server,
     agent_token: str,
     admin_token: str,
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
+    suffix: str,
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
     greet, other = f"greet-{suffix}", f"thanks-{suffix}"
     _, agent, _ = chat(server, agent_token, new_page)
     admin = new_page()
@@ -136,10 +151,11 @@ def test_the_server_refusing_a_reply_shows_its_message_and_changes_nothing(
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
     tolerated_errors: list[str],
+    suffix: str,
 ) -> None:
     # Chromium logs each refused request; the refusals are what this test is about.
     tolerated_errors.extend(["status of 409 (Conflict)", "status of 400 (Bad Request)"])
-    taken = f"taken-{uuid.uuid4().hex[:8]}"
+    taken = f"taken-{suffix}"
     admin = new_page()
     canned_view(admin, server, admin_token)
     add(admin, taken, "The first one.")
@@ -160,7 +176,7 @@ def test_the_server_refusing_a_reply_shows_its_message_and_changes_nothing(
     expect(row(admin, taken)).to_contain_text("The first one.")
 
     # Editing into a taken shortcut is refused the same way.
-    second = f"second-{uuid.uuid4().hex[:8]}"
+    second = f"second-{suffix}"
     add(admin, second, "Another.")
     expect(error).to_be_empty()  # typing cleared it, the add succeeded
     expect(row(admin, second)).to_be_visible()
@@ -186,11 +202,11 @@ def test_the_server_refusing_a_reply_shows_its_message_and_changes_nothing(
 
 
 def test_another_admins_change_shows_without_reloading(
-    server: Server, admin_token: str, new_page: Callable[..., Page]
+    server: Server, admin_token: str, new_page: Callable[..., Page], suffix: str
 ) -> None:
     watching = new_page()
     canned_view(watching, server, admin_token)
-    shortcut = f"live-{uuid.uuid4().hex[:8]}"
+    shortcut = f"live-{suffix}"
     added = httpx.post(
         f"{server.http}/api/admin/canned",
         json={"shortcut": shortcut, "text": "From elsewhere."},
