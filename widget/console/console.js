@@ -4,6 +4,7 @@
 
 import { initPresence, onStaffPresence, onVisitorPresence, resetPresence, visitorBadge, visitorState } from './presence.js';
 import { CannedPicker } from './canned.js';
+import { cannedAdminRole, initCannedAdmin, onCannedReplies, resetCannedAdmin } from './canned_admin.js';
 import { Notifier } from './notify.js';
 import { Signals } from './signals.js';
 
@@ -21,7 +22,7 @@ const state = {
   current: null,        // id of the conversation shown in the transcript
   pending: new Map(),   // reply client_id -> {conversationId, text, status, error}
   flags: new Map(),     // conversation id -> when the server last flagged the visitor as flooding
-  view: 'conversations', // or 'ended', or 'bans' (admins only)
+  view: 'conversations', // or 'ended', or 'bans' or 'canned' (admins only)
   endedQuery: null,     // the search of ended conversations shown, and the cursor of its next page
   endedCursor: null,
   lifting: null,        // the bar the lift dialog is about
@@ -189,6 +190,8 @@ function showSignIn(message = '') {
   resetPresence();
   $('bans-rows').replaceChildren();
   if ($('lift-dialog').open) $('lift-dialog').close();
+  $('canned-view').hidden = true;
+  resetCannedAdmin();
   $('who').hidden = true;
   $('signin-view').hidden = false;
   $('sign-in').disabled = false;
@@ -215,7 +218,8 @@ const handlers = {
     // Admins also get the Bans view.
     $('views').hidden = false;
     $('bans-tab').hidden = f.agent.role !== 'admin';
-    showView(f.agent.role === 'admin' || state.view !== 'bans' ? state.view : 'conversations', false);
+    cannedAdminRole(f.agent.role);
+    showView(f.agent.role === 'admin' || !ADMIN_VIEWS.has(state.view) ? state.view : 'conversations', false);
     // After a reconnect: resume the open transcript where we left it, then retry unacked replies
     // with their original client_id (the server deduplicates them).
     if (state.current) joinThread(state.current);
@@ -301,7 +305,7 @@ const handlers = {
   staff(f) { state.staff = f.items; renderTransferOptions(); },
   typing(f) { if (f.role === 'visitor') signals.heardTyping(f); },
   read(f) { if (f.role === 'visitor') signals.heardRead(f); },
-  canned(f) { canned.setReplies(f.items); },
+  canned(f) { canned.setReplies(f.items); onCannedReplies(f.items); },
   done(f) {
     assignmentDone(f);
     if (f.request === 'close') $('close-dialog').close();
@@ -895,11 +899,15 @@ function confirmClose(ev) {
 
 // ---------- bans (admins only) ----------
 
+const ADMIN_VIEWS = new Set(['bans', 'canned']);
+
 function showView(view, load = true) {
   state.view = view;
   $('app-view').hidden = view !== 'conversations';
   $('bans-view').hidden = view !== 'bans';
   $('ended-view').hidden = view !== 'ended';
+  $('canned-view').hidden = view !== 'canned';
+  $('canned-tab').setAttribute('aria-pressed', String(view === 'canned'));
   $('conversations-tab').setAttribute('aria-pressed', String(view === 'conversations'));
   $('bans-tab').setAttribute('aria-pressed', String(view === 'bans'));
   $('ended-tab').setAttribute('aria-pressed', String(view === 'ended'));
@@ -907,12 +915,12 @@ function showView(view, load = true) {
   if (view === 'ended' && load && !state.endedQuery) searchEnded();
 }
 
-// The admin HTTP API, with the token this tab signed in with.
-async function adminApi(path, body) {
+// The admin HTTP API, with the token this tab signed in with; a body is POSTed unless a
+// method is given.
+async function adminApi(path, body, method = body === undefined ? 'GET' : 'POST') {
   const token = sessionStorage.getItem(TOKEN_KEY) ?? state.token;
-  const init = { headers: { Authorization: `Bearer ${token}` } };
+  const init = { method, headers: { Authorization: `Bearer ${token}` } };
   if (body !== undefined) {
-    init.method = 'POST';
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -1231,6 +1239,8 @@ function init() {
   $('conversations-tab').addEventListener('click', () => showView('conversations'));
   $('bans-tab').addEventListener('click', () => showView('bans'));
   $('ended-tab').addEventListener('click', () => showView('ended'));
+  $('canned-tab').addEventListener('click', () => showView('canned'));
+  initCannedAdmin({ api: adminApi });
   $('ended-form').addEventListener('submit', searchEnded);
   $('ended-more').addEventListener('click', () => loadEnded(true));
   $('close-transcript').addEventListener('click', () => $('transcript-dialog').close());
