@@ -28,6 +28,22 @@ def open_conversation(page: Page, conversation_id: str) -> None:
     expect(page.locator("#acceptance")).to_be_visible()
 
 
+def open_chat(
+    server: Server, token: str, new_page: Callable[..., Page], *said: str
+) -> tuple[Page, Page, str]:
+    """A visitor who accepted and said each of ``said``, then an agent signed in with ``token``
+    who has that conversation open: the visitor's page, the agent's, the conversation id."""
+    visitor = new_page()
+    open_widget(visitor, server)
+    conversation_id = accept(visitor)
+    for text in said:
+        say(visitor, text)
+    agent = new_page()
+    sign_in(agent, server, token)
+    open_conversation(agent, conversation_id)
+    return visitor, agent, conversation_id
+
+
 def reply(page: Page, text: str) -> None:
     page.fill("#reply", text)
     page.click("#send")
