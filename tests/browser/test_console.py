@@ -50,11 +50,19 @@ def reply(page: Page, text: str) -> None:
     expect(page.locator('#transcript [data-author-role="agent"]', has_text=text)).to_be_visible()
 
 
-def end_conversation(page: Page, clause_id: str, note: str = "") -> None:
+def end_conversation(
+    page: Page, clause_id: str, note: str = "", bar: str = "", network: str = ""
+) -> None:
+    """Close citing ``clause_id``; ``bar``: a ``#bar-duration`` option, ``network``: a CIDR
+    barred with the visitor."""
     page.click("#end-conversation")
     page.check(f'#close-dialog input[name="clause"][value="{clause_id}"]')
     if note:
         page.fill("#close-note", note)
+    if bar:
+        page.select_option("#bar-duration", bar)
+    if network:
+        page.fill("#bar-network", network)
     page.click("#confirm-close")
     expect(page.locator("#close-dialog")).to_be_hidden()
 
