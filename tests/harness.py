@@ -338,6 +338,20 @@ async def agent(server: Server, token: str, **hello: Any) -> AsyncIterator[Clien
         yield a
 
 
+@contextlib.asynccontextmanager
+async def joined(
+    server: Server, token: str, agent_server: Server | None = None
+) -> AsyncIterator[tuple[Visitor, Client, str]]:
+    """A visitor who accepted on ``server``, and an agent (``token``, on ``agent_server`` if
+    given) who joined that conversation and read its events up to ``caught_up``: the visitor,
+    the agent, the conversation id."""
+    async with visitor(server) as v, agent(agent_server or server, token) as a:
+        conversation_id = await v.accept()
+        await a.send({"type": "join", "conversation_id": conversation_id})
+        await a.expect("caught_up")
+        yield v, a, conversation_id
+
+
 def merge(listed: dict[str, dict[str, Any]], item: dict[str, Any]) -> None:
     """Apply one ``conversation_updates`` item of a delta console (docs/protocol.md §6.3)."""
     if item.get("state", "open") != "open":
