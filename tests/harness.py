@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +202,17 @@ class RedisServer:
     def flush(self) -> None:
         with redis.Redis(port=self.port) as r:
             r.flushall()
+
+
+def two_processes(
+    make_server: Callable[..., Server], redis: RedisServer, tmp: Path, **env: str
+) -> tuple[Server, Server]:
+    """Processes A and B started on ``redis`` (flushed first), sharing the signing key as a
+    deployment would; ``env``: more settings for both."""
+    redis.flush()
+    shared = {"PARLEY_STORE": redis.url, "PARLEY_SIGNING_KEY": str(tmp / "key.pem"), **env}
+    a, b = (make_server(data_dir=tmp / name, **shared).start() for name in ("a", "b"))
+    return a, b
 
 
 class Client:
