@@ -10,7 +10,16 @@ from typing import Any
 
 from test_slow_clients import fill, stalled_agent
 
-from harness import Client, RedisServer, Server, agent, conversation_record, joined, visitor
+from harness import (
+    Client,
+    RedisServer,
+    Server,
+    agent,
+    conversation_record,
+    joined,
+    two_processes,
+    visitor,
+)
 
 
 async def join(a: Client, conversation_id: str) -> None:
@@ -151,10 +160,7 @@ async def test_typing_crosses_processes_on_redis(
     make_server: Callable[..., Server], redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """A visitor on process A and an agent on process B see each other type."""
-    redis_server.flush()
-    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
-    a = make_server(data_dir=tmp_path / "a", **env).start()
-    b = make_server(data_dir=tmp_path / "b", **env).start()
+    a, b = two_processes(make_server, redis_server, tmp_path)
     token = b.add_staff("Bea on B", "agent")
     async with joined(a, token, agent_server=b) as (v, staff, conversation_id):
         await v.send({"type": "typing", "state": True})
