@@ -7,7 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import Client, RedisServer, Server, agent, api, conversation_record, joined, visitor
+from harness import (
+    Client,
+    RedisServer,
+    Server,
+    agent,
+    api,
+    conversation_record,
+    joined,
+    two_processes,
+    visitor,
+)
 
 
 async def staff_ids(a: Client) -> dict[str, str]:
@@ -274,10 +284,7 @@ async def test_a_claim_race_across_two_processes_on_redis_has_exactly_one_winner
 ) -> None:
     """Rule: with two processes sharing Redis, of two agents claiming at once — one on each
     process — exactly one wins, every time; the other gets already_assigned."""
-    redis_server.flush()
-    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
-    a = make_server(data_dir=tmp_path / "a", **env).start()
-    b = make_server(data_dir=tmp_path / "b", **env).start()
+    a, b = two_processes(make_server, redis_server, tmp_path)
     ann, bea = a.add_staff("Ann on A", "agent"), b.add_staff("Bea on B", "agent")
     compliance = a.add_staff("Carol", "compliance")
     async with agent(a, ann) as on_a, agent(b, bea) as on_b:
