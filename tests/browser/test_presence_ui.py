@@ -10,7 +10,7 @@ from test_accessibility import check
 from test_console import open_conversation, sign_in
 from test_widget import accept, open_widget
 
-from harness import RedisServer, Server
+from harness import RedisServer, Server, two_processes
 
 Shot = Callable[[Page, str], Path]
 
@@ -167,10 +167,7 @@ def test_presence_crosses_processes_sharing_redis(
 ) -> None:
     """Items 1 and 3 at scale: the widget on process A follows an agent whose console is on
     process B, and that console follows the visitor on A — online, then gone."""
-    redis_server.flush()
-    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
-    a = make_server(data_dir=tmp_path / "a", **env).start()
-    b = make_server(data_dir=tmp_path / "b", **env).start()
+    a, b = two_processes(make_server, redis_server, tmp_path)
     token = b.add_staff("Bob on B", "agent")
     visitor = new_page()
     open_widget(visitor, a)
