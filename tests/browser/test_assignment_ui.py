@@ -10,7 +10,7 @@ from test_accessibility import check
 from test_console import reply, sign_in
 from test_widget import accept, open_widget, say
 
-from harness import RedisServer, Server
+from harness import RedisServer, Server, two_processes
 
 
 def row(page: Page, conversation_id: str) -> Locator:
@@ -156,10 +156,7 @@ def test_two_consoles_on_two_processes_sharing_redis_see_one_claim(
 ) -> None:
     """Alice's console on process A claims; Bob's on process B sees it assigned, may only
     observe it, and sees her reply live."""
-    redis_server.flush()
-    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
-    a = make_server(data_dir=tmp_path / "a", **env).start()
-    b = make_server(data_dir=tmp_path / "b", **env).start()
+    a, b = two_processes(make_server, redis_server, tmp_path)
     alice_token, bob_token = a.add_staff("Alice on A", "agent"), b.add_staff("Bob on B", "agent")
     _, alice, bob, conversation_id = visitor_and_two_consoles(
         new_page, a, "Hello from the widget on A", alice_token, bob_token, bob_server=b
