@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,17 @@ class RedisServer:
             r.flushall()
 
 
+def two_processes(
+    make_server: Callable[..., Server], redis: RedisServer, tmp: Path, **env: str
+) -> tuple[Server, Server]:
+    """Processes A and B started on ``redis`` (flushed first), sharing the signing key as a
+    deployment would; ``env``: more settings for both."""
+    redis.flush()
+    shared = {"PARLEY_STORE": redis.url, "PARLEY_SIGNING_KEY": str(tmp / "key.pem"), **env}
+    a, b = (make_server(data_dir=tmp / name, **shared).start() for name in ("a", "b"))
+    return a, b
+
+
 class Client:
     """A protocol client on one WebSocket: send frames, wait for frames of a type."""
 
@@ -336,6 +347,20 @@ async def agent(server: Server, token: str, **hello: Any) -> AsyncIterator[Clien
         await a.expect("welcome")
         await a.expect("conversations")
         yield a
+
+
+@contextlib.asynccontextmanager
+async def joined(
+    server: Server, token: str, agent_server: Server | None = None
+) -> AsyncIterator[tuple[Visitor, Client, str]]:
+    """A visitor who accepted on ``server``, and an agent (``token``, on ``agent_server`` if
+    given) who joined that conversation and read its events up to ``caught_up``: the visitor,
+    the agent, the conversation id."""
+    async with visitor(server) as v, agent(agent_server or server, token) as a:
+        conversation_id = await v.accept()
+        await a.send({"type": "join", "conversation_id": conversation_id})
+        await a.expect("caught_up")
+        yield v, a, conversation_id
 
 
 def merge(listed: dict[str, dict[str, Any]], item: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from test_accessibility import check
 from test_console import reply, sign_in
 from test_widget import accept, open_widget, say
 
-from harness import RedisServer, Server
+from harness import RedisServer, Server, two_processes
 
 
 def row(page: Page, conversation_id: str) -> Locator:
@@ -24,6 +24,27 @@ def show(page: Page, view: str) -> None:
     )
 
 
+def visitor_and_two_consoles(
+    new_page: Callable[..., Page],
+    server: Server,
+    words: str,
+    alice_token: str,
+    bob_token: str,
+    bob_server: Server | None = None,
+) -> tuple[Page, Page, Page, str]:
+    """A visitor who accepted and said ``words`` (the conversation is in the queue), and the
+    consoles of Alice and Bob, signed in; Bob's on ``bob_server`` if given. The pages, then
+    the conversation id."""
+    visitor = new_page()
+    open_widget(visitor, server)
+    conversation_id = accept(visitor)
+    say(visitor, words)
+    alice, bob = new_page(), new_page()
+    sign_in(alice, server, alice_token)
+    sign_in(bob, bob_server or server, bob_token)
+    return visitor, alice, bob, conversation_id
+
+
 def test_one_console_claims_the_other_sees_it_assigned_and_may_only_observe(
     server: Server,
     agent_token: str,
@@ -31,13 +52,9 @@ def test_one_console_claims_the_other_sees_it_assigned_and_may_only_observe(
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
 ) -> None:
-    visitor = new_page()
-    open_widget(visitor, server)
-    conversation_id = accept(visitor)
-    say(visitor, "Hello, is anyone there?")
-    alice, bob = new_page(), new_page()
-    sign_in(alice, server, agent_token)
-    sign_in(bob, server, second_agent_token)
+    visitor, alice, bob, conversation_id = visitor_and_two_consoles(
+        new_page, server, "Hello, is anyone there?", agent_token, second_agent_token
+    )
 
     show(alice, "queue")
     expect(row(alice, conversation_id)).to_contain_text("In the queue")
@@ -104,13 +121,9 @@ def test_observe_a_queued_conversation_then_claim_it(
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
 ) -> None:
-    visitor = new_page()
-    open_widget(visitor, server)
-    conversation_id = accept(visitor)
-    say(visitor, "Just a question about sizes")
-    alice, bob = new_page(), new_page()
-    sign_in(alice, server, agent_token)
-    sign_in(bob, server, second_agent_token)
+    _, alice, bob, conversation_id = visitor_and_two_consoles(
+        new_page, server, "Just a question about sizes", agent_token, second_agent_token
+    )
 
     bob.click(f'#conversations [data-observe="{conversation_id}"]')
     banner = bob.locator("#observing")
@@ -143,18 +156,11 @@ def test_two_consoles_on_two_processes_sharing_redis_see_one_claim(
 ) -> None:
     """Alice's console on process A claims; Bob's on process B sees it assigned, may only
     observe it, and sees her reply live."""
-    redis_server.flush()
-    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
-    a = make_server(data_dir=tmp_path / "a", **env).start()
-    b = make_server(data_dir=tmp_path / "b", **env).start()
+    a, b = two_processes(make_server, redis_server, tmp_path)
     alice_token, bob_token = a.add_staff("Alice on A", "agent"), b.add_staff("Bob on B", "agent")
-    visitor = new_page()
-    open_widget(visitor, a)
-    conversation_id = accept(visitor)
-    say(visitor, "Hello from the widget on A")
-    alice, bob = new_page(), new_page()
-    sign_in(alice, a, alice_token)
-    sign_in(bob, b, bob_token)
+    _, alice, bob, conversation_id = visitor_and_two_consoles(
+        new_page, a, "Hello from the widget on A", alice_token, bob_token, bob_server=b
+    )
     expect(row(bob, conversation_id)).to_contain_text("In the queue")
 
     row(alice, conversation_id).click()

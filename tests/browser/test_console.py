@@ -28,17 +28,41 @@ def open_conversation(page: Page, conversation_id: str) -> None:
     expect(page.locator("#acceptance")).to_be_visible()
 
 
+def open_chat(
+    server: Server, token: str, new_page: Callable[..., Page], *said: str
+) -> tuple[Page, Page, str]:
+    """A visitor who accepted and said each of ``said``, then an agent signed in with ``token``
+    who has that conversation open: the visitor's page, the agent's, the conversation id."""
+    visitor = new_page()
+    open_widget(visitor, server)
+    conversation_id = accept(visitor)
+    for text in said:
+        say(visitor, text)
+    agent = new_page()
+    sign_in(agent, server, token)
+    open_conversation(agent, conversation_id)
+    return visitor, agent, conversation_id
+
+
 def reply(page: Page, text: str) -> None:
     page.fill("#reply", text)
     page.click("#send")
     expect(page.locator('#transcript [data-author-role="agent"]', has_text=text)).to_be_visible()
 
 
-def end_conversation(page: Page, clause_id: str, note: str = "") -> None:
+def end_conversation(
+    page: Page, clause_id: str, note: str = "", bar: str = "", network: str = ""
+) -> None:
+    """Close citing ``clause_id``; ``bar``: a ``#bar-duration`` option, ``network``: a CIDR
+    barred with the visitor."""
     page.click("#end-conversation")
     page.check(f'#close-dialog input[name="clause"][value="{clause_id}"]')
     if note:
         page.fill("#close-note", note)
+    if bar:
+        page.select_option("#bar-duration", bar)
+    if network:
+        page.fill("#bar-network", network)
     page.click("#confirm-close")
     expect(page.locator("#close-dialog")).to_be_hidden()
 

@@ -5,22 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from test_accessibility import check
 from test_console import open_conversation, sign_in
 from test_widget import accept, open_widget
 
-from harness import RedisServer, Server
+from harness import RedisServer, Server, two_processes
 
 Shot = Callable[[Page, str], Path]
+
+
+def alice_alone(make_server: Callable[..., Server]) -> tuple[Server, str]:
+    """A server of the test's own, so that no other test's console is online, whose one agent
+    is Alice Agent; the server and her token."""
+    s = make_server().start()
+    return s, s.add_staff("Alice Agent", "agent")
+
+
+def visitor_presence(agent: Page, conversation_id: str) -> Locator:
+    """The console's badge for the visitor's presence on the conversation's row."""
+    return agent.locator(f'[data-conversation-id="{conversation_id}"] [data-visitor-presence]')
 
 
 def test_the_widget_shows_the_team_available_away_and_nobody_online(
     make_server: Callable[..., Server], new_page: Callable[..., Page], shot: Shot
 ) -> None:
     """Item 1: the status line follows real presence, not just an open socket."""
-    s = make_server().start()
-    token = s.add_staff("Alice Agent", "agent")
+    s, token = alice_alone(make_server)
     visitor = new_page()
     open_widget(visitor, s)
     status = visitor.locator("#status")
@@ -37,9 +48,7 @@ def test_the_widget_shows_the_team_available_away_and_nobody_online(
     conversation_id = accept(visitor)
     expect(status).to_have_text("Waiting for an agent")
     shot(visitor, "waiting-for-an-agent")
-    expect(
-        agent.locator(f'[data-conversation-id="{conversation_id}"] [data-visitor-presence]')
-    ).to_have_text("Visitor online")
+    expect(visitor_presence(agent, conversation_id)).to_have_text("Visitor online")
 
     agent.click("#availability")
     expect(agent.locator("#availability")).to_have_attribute("aria-checked", "false")
@@ -66,8 +75,7 @@ def test_away_mode_takes_an_email_behind_the_gate(
     make_server: Callable[..., Server], new_page: Callable[..., Page], shot: Shot
 ) -> None:
     """Item 4: nobody available; the visitor leaves an e-mail, the agent reads it later."""
-    s = make_server().start()
-    token = s.add_staff("Alice Agent", "agent")
+    s, token = alice_alone(make_server)
     visitor = new_page()
     open_widget(visitor, s)
     expect(visitor.locator("#away-note")).to_be_visible()
@@ -134,14 +142,13 @@ def test_the_console_shows_when_the_visitor_has_gone(
     make_server: Callable[..., Server], new_page: Callable[..., Page], shot: Shot
 ) -> None:
     """Item 3: a closed tab is shown as gone in the list and the conversation."""
-    s = make_server().start()
-    token = s.add_staff("Alice Agent", "agent")
+    s, token = alice_alone(make_server)
     agent = new_page()
     sign_in(agent, s, token)
     visitor = new_page()
     open_widget(visitor, s)
     conversation_id = accept(visitor)
-    badge = agent.locator(f'[data-conversation-id="{conversation_id}"] [data-visitor-presence]')
+    badge = visitor_presence(agent, conversation_id)
     expect(badge).to_have_text("Visitor online")
     open_conversation(agent, conversation_id)
     visitor.close()
@@ -160,10 +167,7 @@ def test_presence_crosses_processes_sharing_redis(
 ) -> None:
     """Items 1 and 3 at scale: the widget on process A follows an agent whose console is on
     process B, and that console follows the visitor on A — online, then gone."""
-    redis_server.flush()
-    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
-    a = make_server(data_dir=tmp_path / "a", **env).start()
-    b = make_server(data_dir=tmp_path / "b", **env).start()
+    a, b = two_processes(make_server, redis_server, tmp_path)
     token = b.add_staff("Bob on B", "agent")
     visitor = new_page()
     open_widget(visitor, a)
@@ -174,7 +178,7 @@ def test_presence_crosses_processes_sharing_redis(
     agent = new_page()
     sign_in(agent, b, token)
     expect(status).to_have_text("Waiting for an agent")
-    badge = agent.locator(f'[data-conversation-id="{conversation_id}"] [data-visitor-presence]')
+    badge = visitor_presence(agent, conversation_id)
     expect(badge).to_have_text("Visitor online")
     agent.click("#availability")
     expect(status).to_have_text("Away")

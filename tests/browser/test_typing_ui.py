@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 from test_accessibility import check
-from test_console import open_conversation, reply, sign_in
+from test_console import open_chat, open_conversation, reply, sign_in
 from test_widget import accept, open_widget, say
 
 from harness import Server
@@ -34,25 +34,13 @@ window.Notification = class extends RealNotification {
 """
 
 
-def chat(server: Server, agent_token: str, new_page: Callable[..., Page]) -> tuple[Page, Page, str]:
-    """A visitor who accepted and wrote, and an agent with that conversation open."""
-    visitor = new_page()
-    open_widget(visitor, server)
-    conversation_id = accept(visitor)
-    say(visitor, "Hello, is anyone there?")
-    agent = new_page()
-    sign_in(agent, server, agent_token)
-    open_conversation(agent, conversation_id)
-    return visitor, agent, conversation_id
-
-
 def test_typing_indicators_appear_on_both_sides_and_expire(
     server: Server,
     agent_token: str,
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
 ) -> None:
-    visitor, agent, _ = chat(server, agent_token, new_page)
+    visitor, agent, _ = open_chat(server, agent_token, new_page, "Hello, is anyone there?")
     visitor.fill("#message", "I ordered on Monday")
     expect(agent.locator("#typing")).to_have_text("Visitor is typing…")
     shot(agent, "console-visitor-typing")
@@ -79,7 +67,7 @@ def test_seen_shows_under_the_last_message_the_other_side_read(
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
 ) -> None:
-    visitor, agent, _ = chat(server, agent_token, new_page)
+    visitor, agent, _ = open_chat(server, agent_token, new_page, "Hello, is anyone there?")
     mine = visitor.locator("li.msg.visitor", has_text="Hello, is anyone there?")
     expect(mine.locator(".seen")).to_have_text("Seen")  # the console has it open
     reply(agent, "Yes, I am here.")
@@ -111,7 +99,7 @@ def test_a_slash_shortcut_offers_canned_replies_and_the_keyboard_inserts_one(
             headers=admin,
         )  # fmt: skip
         assert added.status_code in (200, 409), added.text
-    _, agent, _ = chat(server, agent_token, new_page)
+    _, agent, _ = open_chat(server, agent_token, new_page, "Hello, is anyone there?")
     agent.click("#reply")
     agent.keyboard.type("Hi! /re")
     options = agent.locator("#canned-list [role=option]")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from test_accessibility import blocking_violations
-from test_console import end_conversation, open_conversation, reply, sign_in
-from test_widget import accept, open_widget, say
+from test_console import end_conversation, open_chat, open_conversation, reply, sign_in
+from test_widget import accept, open_widget
 
 from harness import Server, agent, visitor
 
@@ -67,13 +67,7 @@ def test_an_earlier_conversation_opens_read_only_with_acceptance_warning_and_clo
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
 ) -> None:
-    page = new_page()
-    open_widget(page, server)
-    first = accept(page)
-    say(page, "WHERE IS MY PARCEL")
-    console = new_page()
-    sign_in(console, server, agent_token)
-    open_conversation(console, first)
+    page, console, first = open_chat(server, agent_token, new_page, "WHERE IS MY PARCEL")
     close_after_a_warning(console)
     page.click("#new-conversation")
     second = accept(page)
@@ -178,13 +172,8 @@ def test_only_http_links_are_clickable_in_the_console_and_the_widget(
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
 ) -> None:
-    page = new_page()
-    open_widget(page, server)
-    conversation_id = accept(page)
-    say(page, "javascript:alert(document.domain) and https://shop.example/orders/42?x=1.")
-    console = new_page()
-    sign_in(console, server, agent_token)
-    open_conversation(console, conversation_id)
+    said = "javascript:alert(document.domain) and https://shop.example/orders/42?x=1."
+    page, console, _ = open_chat(server, agent_token, new_page, said)
     reply(console, 'Try <a href="javascript:alert(1)">this</a> or http://help.example/returns')
 
     for where, bubble in (

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from test_accessibility import check
-from test_console import open_conversation, sign_in
+from test_console import end_conversation, open_chat, open_conversation, sign_in
 from test_widget import accept, open_widget, say
 
 from harness import Server
@@ -220,9 +220,7 @@ def test_at_a_closure_focus_moves_to_the_notice_and_the_draft_stays_copyable(
     agent = new_page()
     sign_in(agent, server, agent_token)
     open_conversation(agent, conversation_id)
-    agent.click("#end-conversation")
-    agent.check('#close-dialog input[name="clause"][value="1.1"]')
-    agent.click("#confirm-close")
+    end_conversation(agent, "1.1")
 
     notice = visitor.locator("#notice")
     expect(notice).to_be_focused()
@@ -260,12 +258,7 @@ def test_a_barred_visitor_reads_the_time_in_their_own_zone_and_the_agent_sees_th
     agent = new_page()
     sign_in(agent, s, agent_token)
     open_conversation(agent, conversation_id)
-    agent.click("#end-conversation")
-    agent.check('#close-dialog input[name="clause"][value="1.2"]')
-    agent.select_option("#bar-duration", "168")
-    agent.fill("#bar-network", "192.0.2.0/24")
-    agent.click("#confirm-close")
-    expect(agent.locator("#close-dialog")).to_be_hidden()
+    end_conversation(agent, "1.2", bar="168", network="192.0.2.0/24")
     (ban,) = httpx.get(
         f"{s.http}/api/admin/bans", headers={"Authorization": f"Bearer {admin_token}"}
     ).json()["items"]
@@ -294,16 +287,8 @@ def test_a_barred_visitor_reads_the_time_in_their_own_zone_and_the_agent_sees_th
 def test_a_permanent_bar_is_named_so_in_the_closure_block(
     server: Server, agent_token: str, new_page: Callable[..., Page]
 ) -> None:
-    visitor = new_page()
-    open_widget(visitor, server)
-    conversation_id = accept(visitor)
-    agent = new_page()
-    sign_in(agent, server, agent_token)
-    open_conversation(agent, conversation_id)
-    agent.click("#end-conversation")
-    agent.check('#close-dialog input[name="clause"][value="1.2"]')
-    agent.select_option("#bar-duration", "permanent")
-    agent.click("#confirm-close")
+    visitor, agent, _ = open_chat(server, agent_token, new_page)
+    end_conversation(agent, "1.2", bar="permanent")
     expect(agent.locator(".closed-block .bar-placed")).to_have_text(
         "Bar placed: the visitor, permanently."
     )
@@ -316,12 +301,7 @@ def test_the_agent_closes_by_keyboard_clause_note_confirm(
     new_page: Callable[..., Page],
     shot: Callable[[Page, str], Path],
 ) -> None:
-    visitor = new_page()
-    open_widget(visitor, server)
-    conversation_id = accept(visitor)
-    agent = new_page()
-    sign_in(agent, server, agent_token)
-    open_conversation(agent, conversation_id)
+    visitor, agent, _ = open_chat(server, agent_token, new_page)
     agent.focus("#end-conversation")
 
     keys = 0
@@ -362,8 +342,6 @@ def test_a_closure_leaves_focus_where_the_visitor_is_on_the_page(
     agent = new_page()
     sign_in(agent, server, agent_token)
     open_conversation(agent, conversation_id)
-    agent.click("#end-conversation")
-    agent.check('#close-dialog input[name="clause"][value="1.1"]')
-    agent.click("#confirm-close")
+    end_conversation(agent, "1.1")
     expect(visitor.locator("#notice")).to_be_visible()
     expect(visitor.locator('nav a[href="#returns"]')).to_be_focused()

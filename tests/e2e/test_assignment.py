@@ -7,7 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import Client, RedisServer, Server, agent, api, conversation_record, visitor
+from harness import (
+    Client,
+    RedisServer,
+    Server,
+    agent,
+    api,
+    conversation_record,
+    joined,
+    two_processes,
+    visitor,
+)
 
 
 async def staff_ids(a: Client) -> dict[str, str]:
@@ -35,6 +45,14 @@ async def join(a: Client, conversation_id: str, kind: str = "join") -> dict[str,
     return answer
 
 
+def one_winner(outcomes: list[dict[str, Any]], first: str, second: str) -> str:
+    """Of two claims at once (``first``'s, then ``second``'s): one is done, the other gets
+    already_assigned; the winner's name."""
+    kinds = sorted(o["type"] if o["type"] == "done" else o["code"] for o in outcomes)
+    assert kinds == ["already_assigned", "done"]
+    return first if outcomes[0]["type"] == "done" else second
+
+
 def assigned(record: dict[str, Any]) -> list[tuple[str | None, str, str]]:
     """(agent name, reason, by name) of each assigned event of a conversation's record."""
     return [
@@ -60,9 +78,7 @@ async def test_a_claim_race_has_exactly_one_winner(
         await v.say("anyone there?", "q")
         async with agent(server, agent_token) as a, agent(server, second_agent_token) as b:
             outcomes = await asyncio.gather(claim(a, conversation_id), claim(b, conversation_id))
-    kinds = sorted(o["type"] if o["type"] == "done" else o["code"] for o in outcomes)
-    assert kinds == ["already_assigned", "done"]
-    winner = "Alice Agent" if outcomes[0]["type"] == "done" else "Bob Agent"
+    winner = one_winner(outcomes, "Alice Agent", "Bob Agent")
     record = await conversation_record(server, compliance_token, conversation_id)
     assert assigned(record) == [(winner, "claimed", winner)]
     assert record["conversation"]["assignee"]["name"] == winner
@@ -127,15 +143,15 @@ async def test_another_agent_is_refused_and_nothing_changes(
 async def test_an_admin_joins_and_acts_without_taking_it(
     server: Server, agent_token: str, admin_token: str, compliance_token: str
 ) -> None:
-    async with visitor(server) as v, agent(server, agent_token) as a:
-        conversation_id = await v.accept()
-        await join(a, conversation_id)
-        async with agent(server, admin_token) as admin:
-            joined = await join(admin, conversation_id)
-            assert joined["type"] == "joined"
-            reply = {"conversation_id": conversation_id, "client_id": "d1", "text": "Dan here"}
-            await admin.send({"type": "reply", **reply})
-            await admin.expect("ack")
+    async with (
+        joined(server, agent_token) as (_, _, conversation_id),
+        agent(server, admin_token) as admin,
+    ):
+        answer = await join(admin, conversation_id)
+        assert answer["type"] == "joined"
+        reply = {"conversation_id": conversation_id, "client_id": "d1", "text": "Dan here"}
+        await admin.send({"type": "reply", **reply})
+        await admin.expect("ack")
     record = await conversation_record(server, compliance_token, conversation_id)
     assert record["conversation"]["assignee"]["name"] == "Alice Agent"
     assert assigned(record) == [("Alice Agent", "claimed", "Alice Agent")]
@@ -182,9 +198,7 @@ async def test_transfer_only_to_an_active_chat_agent(
     async with agent(server, gone) as g:
         gone_id = (await staff_ids(g))["Gina Gone"]
     assert server.cli("agents", "revoke", gone_id).returncode == 0
-    async with visitor(server) as v, agent(server, agent_token) as a:
-        conversation_id = await v.accept()
-        await join(a, conversation_id)
+    async with joined(server, agent_token) as (_, a, conversation_id):
         before = await conversation_record(server, compliance_token, conversation_id)
         async with agent(server, admin_token) as admin:
             everyone = await staff_ids(admin)
@@ -270,10 +284,7 @@ async def test_a_claim_race_across_two_processes_on_redis_has_exactly_one_winner
 ) -> None:
     """Rule: with two processes sharing Redis, of two agents claiming at once — one on each
     process — exactly one wins, every time; the other gets already_assigned."""
-    redis_server.flush()
-    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
-    a = make_server(data_dir=tmp_path / "a", **env).start()
-    b = make_server(data_dir=tmp_path / "b", **env).start()
+    a, b = two_processes(make_server, redis_server, tmp_path)
     ann, bea = a.add_staff("Ann on A", "agent"), b.add_staff("Bea on B", "agent")
     compliance = a.add_staff("Carol", "compliance")
     async with agent(a, ann) as on_a, agent(b, bea) as on_b:
@@ -288,9 +299,7 @@ async def test_a_claim_race_across_two_processes_on_redis_has_exactly_one_winner
             outcomes = await asyncio.gather(
                 claim(on_a, conversation_id), claim(on_b, conversation_id)
             )
-            kinds = sorted(o["type"] if o["type"] == "done" else o["code"] for o in outcomes)
-            assert kinds == ["already_assigned", "done"]
-            winner = "Ann on A" if outcomes[0]["type"] == "done" else "Bea on B"
+            winner = one_winner(outcomes, "Ann on A", "Bea on B")
             record = await conversation_record(b, compliance, conversation_id)
             assert assigned(record) == [(winner, "claimed", winner)]
             assert record["chain"]["intact"]
@@ -299,9 +308,7 @@ async def test_a_claim_race_across_two_processes_on_redis_has_exactly_one_winner
 async def test_an_admin_may_transfer_any_conversation_even_to_themselves(
     server: Server, agent_token: str, admin_token: str, compliance_token: str
 ) -> None:
-    async with visitor(server) as v, agent(server, agent_token) as a:
-        conversation_id = await v.accept()
-        await join(a, conversation_id)
+    async with joined(server, agent_token) as (_, a, conversation_id):
         async with agent(server, admin_token) as admin:
             ids = await staff_ids(admin)
             target = {"type": "transfer", "conversation_id": conversation_id}

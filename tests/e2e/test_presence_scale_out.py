@@ -7,20 +7,14 @@ from pathlib import Path
 
 from test_presence import team, until_ended, visitor_states
 
-from harness import RedisServer, Server, agent, conversation_record, visitor
-
-
-def pair(make: Callable[..., Server], redis: RedisServer, tmp: Path, **env: str) -> list[Server]:
-    redis.flush()
-    shared = {"PARLEY_STORE": redis.url, "PARLEY_SIGNING_KEY": str(tmp / "key.pem"), **env}
-    return [make(data_dir=tmp / name, **shared).start() for name in ("a", "b")]
+from harness import RedisServer, Server, agent, conversation_record, two_processes, visitor
 
 
 async def test_an_agent_on_b_is_the_team_a_visitor_on_a_sees(
     make_server: Callable[..., Server], redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Item 1: presence is shared by every process, in both directions."""
-    a, b = pair(make_server, redis_server, tmp_path)
+    a, b = two_processes(make_server, redis_server, tmp_path)
     token = b.add_staff("Ivy on B", "agent")
     async with visitor(a, presence=True) as v:
         assert await team(v) == "offline"
@@ -40,7 +34,7 @@ async def test_two_processes_abandon_a_conversation_once(
     make_server: Callable[..., Server], redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Item 3: both processes sweep; the store's commit lets only one abandonment in."""
-    a, b = pair(make_server, redis_server, tmp_path, PARLEY_ABANDON_AFTER="0.5")
+    a, b = two_processes(make_server, redis_server, tmp_path, PARLEY_ABANDON_AFTER="0.5")
     token = b.add_staff("Jon on B", "agent")
     compliance = a.add_staff("Compliance", "compliance")
     async with agent(b, token, list_updates="delta") as console:

@@ -10,7 +10,16 @@ from typing import Any
 
 from test_slow_clients import fill, stalled_agent
 
-from harness import Client, RedisServer, Server, agent, conversation_record, visitor
+from harness import (
+    Client,
+    RedisServer,
+    Server,
+    agent,
+    conversation_record,
+    joined,
+    two_processes,
+    visitor,
+)
 
 
 async def join(a: Client, conversation_id: str) -> None:
@@ -29,9 +38,7 @@ async def error_for(c: Client, frame: dict[str, Any]) -> dict[str, Any]:
 async def test_typing_is_relayed_both_ways_and_never_stored(
     server: Server, agent_token: str, compliance_token: str
 ) -> None:
-    async with visitor(server) as v, agent(server, agent_token) as a:
-        conversation_id = await v.accept()
-        await join(a, conversation_id)
+    async with joined(server, agent_token) as (v, a, conversation_id):
         await v.send({"type": "typing", "state": True})
         typing = await a.expect("typing")
         assert typing == {
@@ -55,9 +62,7 @@ async def test_typing_is_relayed_both_ways_and_never_stored(
 async def test_read_state_is_relayed_both_ways_and_never_stored(
     server: Server, agent_token: str, compliance_token: str
 ) -> None:
-    async with visitor(server) as v, agent(server, agent_token) as a:
-        conversation_id = await v.accept()
-        await join(a, conversation_id)
+    async with joined(server, agent_token) as (v, a, conversation_id):
         seq = (await v.say("did you read this?", "m1"))["seq"]
         await a.expect("event")
         await a.send({"type": "read", "conversation_id": conversation_id, "seq": seq})
@@ -90,9 +95,7 @@ async def test_a_burst_of_typing_is_coalesced_into_the_first_and_the_last(
 ) -> None:
     """Ten typing frames at once: the agent hears the first at once and the last when the
     interval (2 s) ends, nothing in between, and no error goes back to the visitor."""
-    async with visitor(server) as v, agent(server, agent_token) as a:
-        conversation_id = await v.accept()
-        await join(a, conversation_id)
+    async with joined(server, agent_token) as (v, a, _):
         for n in range(10):
             await v.send({"type": "typing", "state": n % 2 == 0})
         answered = [f for f in await v.barrier() if f["type"] != "event"]
@@ -157,14 +160,9 @@ async def test_typing_crosses_processes_on_redis(
     make_server: Callable[..., Server], redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """A visitor on process A and an agent on process B see each other type."""
-    redis_server.flush()
-    env = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
-    a = make_server(data_dir=tmp_path / "a", **env).start()
-    b = make_server(data_dir=tmp_path / "b", **env).start()
+    a, b = two_processes(make_server, redis_server, tmp_path)
     token = b.add_staff("Bea on B", "agent")
-    async with visitor(a) as v, agent(b, token) as staff:
-        conversation_id = await v.accept()
-        await join(staff, conversation_id)
+    async with joined(a, token, agent_server=b) as (v, staff, conversation_id):
         await v.send({"type": "typing", "state": True})
         assert (await staff.expect("typing"))["role"] == "visitor"
         await staff.send({"type": "typing", "conversation_id": conversation_id, "state": True})
