@@ -11,8 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from test_accessibility import check
-from test_console import sign_in
-from test_typing_ui import chat
+from test_console import open_chat, sign_in
 
 from harness import Server
 
@@ -73,7 +72,7 @@ def test_an_admin_adds_edits_and_deletes_canned_replies_and_agents_follow_live(
     suffix: str,
 ) -> None:
     greet, other = f"greet-{suffix}", f"thanks-{suffix}"
-    _, agent, _ = chat(server, agent_token, new_page)
+    _, agent, _ = open_chat(server, agent_token, new_page, "Hello, is anyone there?")
     admin = new_page()
     canned_view(admin, server, admin_token)
     expect(admin.locator("#canned-shortcut")).to_have_accessible_name("Shortcut")
