@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Test processes (pytest-xdist): each has its own server, Redis and Chromium.
+TEST_WORKERS ?= 2
 
 .PHONY: run test fuzz bench lint format clean system-deps
 
@@ -41,7 +43,7 @@ system-deps:
 	fi
 
 test: system-deps $(VENV)/.installed-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # A long fuzzing run of both WebSockets and the HTTP API (the tests marked `fuzz`, which
 # `make test` runs with a fixed few examples each): thousands of new examples per test,

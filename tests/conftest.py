@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -23,6 +24,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the browser tests last: Playwright's sync API keeps its own event loop running
     for the whole session, and no asyncio test may start after it has."""
     items.sort(key=lambda item: "tests/browser/" in item.path.as_posix())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker of ``pytest -n`` hands what its fuzz tests sent to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["sent"] = dict(SENT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """The controller (pytest-xdist) adds up what every worker's fuzz tests sent."""
+    SENT.update(getattr(node, "workeroutput", {}).get("sent", {}))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
