@@ -84,17 +84,17 @@ async def test_a_new_conversation_goes_to_the_least_busy_available_agent(auto: S
 
 
 async def test_nobody_available_leaves_the_conversation_in_the_queue(auto: Server) -> None:
-    """Rule: all away (or nobody signed in), a new conversation waits to be claimed."""
+    """Rule: nobody signed in, or all away, a new conversation waits to be claimed."""
     ada = auto.add_staff("Ada Away", "agent")
     officer = auto.add_staff("Cleo Compliance", "compliance")
     nobody = await started(auto)
+    record = await conversation_record(auto, officer, nobody)
+    assert (assigned(record), record["conversation"]["assignee"]) == ([], None)
     async with agent(auto, ada, presence=True) as a:
         await set_state(a, "away")
         away = await started(auto)
-    for conversation_id in (nobody, away):
-        record = await conversation_record(auto, officer, conversation_id)
-        assert assigned(record) == []
-        assert record["conversation"]["assignee"] is None
+        record = await conversation_record(auto, officer, away)
+        assert (assigned(record), record["conversation"]["assignee"]) == ([], None)
 
 
 async def test_without_the_setting_conversations_wait_in_the_queue(
@@ -105,3 +105,24 @@ async def test_without_the_setting_conversations_wait_in_the_queue(
         conversation_id = await started(server)
     record = await conversation_record(server, compliance_token, conversation_id)
     assert assigned(record) == []
+
+
+async def test_the_queue_is_given_out_when_an_agent_becomes_available(auto: Server) -> None:
+    """Rule: what waited while nobody was available goes, longest waiting first, to the
+    agent who signs in or comes back, as soon as they do."""
+    ada = auto.add_staff("Ada Later", "agent")
+    bob = auto.add_staff("Bob Later", "agent")
+    officer = auto.add_staff("Cleo Compliance", "compliance")
+    first, second = await started(auto), await started(auto)
+    async with agent(auto, ada, presence=True) as a:
+        await a.barrier()  # her hello, and what it set off, is done
+        for conversation_id in (first, second):
+            record = await conversation_record(auto, officer, conversation_id)
+            assert assigned(record) == [("Ada Later", "auto", "system")]
+        await set_state(a, "away")
+        third = await started(auto)
+        assert assigned(await conversation_record(auto, officer, third)) == []
+        async with agent(auto, bob) as b:
+            await b.barrier()
+        record = await conversation_record(auto, officer, third)
+        assert assigned(record) == [("Bob Later", "auto", "system")], "Ada is away"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import redis
 from test_presence import team, until_ended, visitor_states
 
 from harness import RedisServer, Server, agent, conversation_record, two_processes, visitor
@@ -47,3 +48,29 @@ async def test_two_processes_abandon_a_conversation_once(
     types = [e["type"] for e in record["transcript"]]
     assert types == ["acceptance", "abandoned"]
     assert record["chain"]["intact"]
+
+
+def script_calls(redis_server: RedisServer) -> int:
+    """How many Lua scripts Redis has run (presence writes are scripts)."""
+    with redis.Redis(port=redis_server.port) as r:
+        stats = r.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
+
+
+async def test_heartbeats_that_change_nothing_write_nothing(
+    make_server: Callable[..., Server], redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A widget sending heartbeats far too often costs no store write for each: only a
+    change is written (an open widget's entry is kept alive by its process anyway)."""
+    a, _ = two_processes(make_server, redis_server, tmp_path)
+    async with visitor(a, presence=True) as v:
+        await v.accept()
+        await v.send({"type": "heartbeat", "idle": False})
+        await v.expect("pong")
+        before = script_calls(redis_server)
+        for _ in range(200):
+            await v.send({"type": "heartbeat", "idle": False})
+        for _ in range(200):
+            await v.expect("pong")
+        after = script_calls(redis_server)
+    assert after - before < 20, "200 heartbeats that changed nothing wrote presence each time"

@@ -96,6 +96,7 @@ class AgentSession(Assignments):
         elif kind == "presence":
             await self.core.presence.set_agent_state(self._me.id, AgentState(frame["state"]))
             await self.send({"type": "done", "request": "presence", "state": frame["state"]})
+            await self._take_from_queue()
         elif kind == "read_transcript":
             await self.send(await transcript(self.core, frame["conversation_id"]))
         elif kind in ("typing", "read"):
@@ -142,6 +143,12 @@ class AgentSession(Assignments):
         if wanted:
             await self.send(staff_frame(view))
             await self.send(visitors_frame(view.visitors))
+        await self._take_from_queue()
+
+    async def _take_from_queue(self) -> None:
+        """An agent may have become available: with PARLEY_AUTO_ASSIGN the queue is given out."""
+        if self.core.auto_assign:
+            await assignments.assign_queue(self.core)
 
     async def on_bus(self, topic: str, message: Message) -> None:
         if isinstance(message, StaffRevoked):

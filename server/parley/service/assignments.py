@@ -8,7 +8,9 @@ lists whom a conversation may be transferred to.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from parley.domain import assignment
@@ -16,11 +18,13 @@ from parley.domain.agent import CHAT_ROLES, Staff, StaffRole
 from parley.domain.assignment import Reason
 from parley.domain.audit import PARLEY, AuditAction
 from parley.domain.conversation import Conversation, Transition, audited
-from parley.errors import ConversationNotFound, UnknownAgent
+from parley.errors import ConversationNotFound, StoreUnavailable, UnknownAgent
 from parley.service.context import visitor_context
 from parley.service.core import Core, policy_view
 from parley.service.history import visitor_history
 from parley.service.session import Session
+
+log = logging.getLogger("parley.assignments")
 
 FRAMES = frozenset({"claim", "transfer", "release", "observe", "staff"})
 
@@ -158,22 +162,44 @@ async def auto_assign(core: Core, conversation_id: str) -> None:
     holds. Nobody available: it waits in the queue. The ``assigned`` event (reason ``auto``,
     by Parley) and its audit entry commit together, and only while it is still queued.
     """
-    available = await core.presence.available_agents()
-    staff = {s.id: s for s in await core.store.staff() if s.revoked_at is None}
-    chosen = assignment.least_busy(
-        [a for a in available if a in staff and staff[a].role in CHAT_ROLES],
-        await core.store.open_conversations(),
-    )
-    if chosen is None:
-        return
-    agent, at = staff[chosen].author, core.clock()
+    await _give_out(core, lambda queued: [c for c in queued if c.id == conversation_id])
+
+
+async def assign_queue(core: Core) -> None:
+    """Give the queue out, longest waiting first, when an agent becomes available
+    (PARLEY_AUTO_ASSIGN): each conversation to whoever is least busy by then."""
+    await _give_out(core, lambda queued: sorted(queued, key=lambda c: c.started_at))
+
+
+async def _give_out(core: Core, pick: Callable[[list[Conversation]], list[Conversation]]) -> None:
+    """Assign the queued conversations ``pick`` chooses, in its order; a store away leaves
+    them in the queue, for an agent to claim (logged, never the caller's error)."""
+    try:
+        available = await core.presence.available_agents()
+        if not available:
+            return
+        staff = {s.id: s for s in await core.store.staff() if s.revoked_at is None}
+        candidates = [a for a in available if a in staff and staff[a].role in CHAT_ROLES]
+        open_now = {c.id: c for c in await core.store.open_conversations()}
+        for queued in pick([c for c in open_now.values() if c.assignee is None]):
+            chosen = assignment.least_busy(candidates, open_now.values())
+            if chosen is None:
+                return
+            applied = await core.store.apply(queued.id, _by_parley(staff[chosen], core.clock()))
+            if applied.event is not None:
+                open_now[queued.id] = applied.conversation
+                await core.committed(applied)
+    except StoreUnavailable as e:
+        log.warning("left the queue as it is: could not auto-assign (%s)", e)
+
+
+def _by_parley(agent: Staff, at: datetime) -> Decide:
+    """Give a conversation still queued to ``agent``, by Parley, with its audit entry."""
 
     def give(c: Conversation) -> Transition | None:
-        t = assignment.auto_assign(c, agent, at)
+        t = assignment.auto_assign(c, agent.author, at)
         if t is None:
             return None
-        return audited(t, PARLEY, AuditAction.ASSIGNED, reason=Reason.AUTO.value, agent_id=chosen)
+        return audited(t, PARLEY, AuditAction.ASSIGNED, reason=Reason.AUTO.value, agent_id=agent.id)
 
-    applied = await core.store.apply(conversation_id, give)
-    if applied.event is not None:
-        await core.committed(applied)
+    return give

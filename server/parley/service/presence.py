@@ -180,7 +180,11 @@ class Presence:
     async def widget_seen(
         self, key: str, *, idle: bool | None = None, conversation_id: str | None = None
     ) -> None:
-        """A widget's heartbeat (``idle``), or the conversation it now shows."""
+        """A widget's heartbeat (``idle``), or the conversation it now shows.
+
+        Only a change is written: :meth:`maintain` keeps an open widget's entry alive, so a
+        heartbeat that changes nothing costs no store write, however often it comes.
+        """
         widget = self._widgets.get(key)
         if widget is None:
             return
@@ -189,7 +193,8 @@ class Presence:
             widget.idle = idle
         if conversation_id is not None:
             widget.conversation_id = conversation_id
-        await self._put_widget(key, changed=before != (widget.idle, widget.conversation_id))
+        if before != (widget.idle, widget.conversation_id):
+            await self._put_widget(key, changed=True)
 
     async def _put_widget(self, key: str, changed: bool) -> None:
         await self.store.put("visitor", key, self._widgets[key].entry(), self._now(), TTL)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,6 @@ from parley.errors import (
     PolicyMismatch,
     PolicyNotAccepted,
     RateLimited,
-    StoreUnavailable,
 )
 from parley.protocol.errors import error_frame
 from parley.service import assignments, signals
@@ -31,8 +29,6 @@ from parley.service.feed import Send
 from parley.service.lobby import Push
 from parley.service.presence import team_frame
 from parley.service.session import Session
-
-log = logging.getLogger("parley.visitor")
 
 #: Seconds between two "flooding" flags about one visitor.
 FLAG_EVERY = 10.0
@@ -273,15 +269,7 @@ class VisitorSession(Session):
             ConversationStarted(visitor_id, visitor_view(applied.conversation))
         )
         if self.core.auto_assign:
-            await self._auto_assign(applied.conversation.id)
-
-    async def _auto_assign(self, conversation_id: str) -> None:
-        """The visitor's conversation has started whatever happens here: a store away now
-        leaves it in the queue, for an agent to claim."""
-        try:
-            await assignments.auto_assign(self.core, conversation_id)
-        except StoreUnavailable as e:
-            log.warning("left %s in the queue: could not auto-assign it (%s)", conversation_id, e)
+            await assignments.auto_assign(self.core, applied.conversation.id)
 
     async def _message(self, frame: dict[str, Any]) -> None:
         current = self.conversation
