@@ -41,7 +41,7 @@ Push = Callable[[str], bool]
 """Queue one encoded frame on a connection if it has room; False if it was not queued."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Console:
     staff_id: str
     name: str
@@ -52,7 +52,7 @@ class _Console:
         return {"id": self.staff_id, "name": self.name, "state": self.state.value}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Widget:
     visitor_id: str
     conversation_id: str | None

@@ -123,20 +123,35 @@ class Coalescer:
 
 
 class Signals:
-    """One session's outgoing typing and read signals, as ``role``."""
+    """One session's outgoing typing and read signals, as ``role``.
+
+    The coalescer is made on the first signal: most of a process's sessions are idle
+    visitors who never send one, and each would otherwise hold its empty tables.
+    """
+
+    __slots__ = ("_coalescer", "_interval", "_monotonic", "_publish", "role")
 
     def __init__(self, publish: Publish, role: Role,
                  interval: float, monotonic: Callable[[], float]) -> None:  # fmt: skip
         self.role = role
-        self._coalescer = Coalescer(publish, interval, monotonic)
+        self._publish = publish
+        self._interval = interval
+        self._monotonic = monotonic
+        self._coalescer: Coalescer | None = None
 
     async def typing(self, conversation_id: str, state: bool, sender: Mapping[str, Any]) -> None:
         message = Typing(conversation_id, self.role.value, dict(sender), state)
-        await self._coalescer.offer(("typing", conversation_id), message)
+        await self._offer(("typing", conversation_id), message)
 
     async def read(self, conversation_id: str, seq: int, sender: Mapping[str, Any]) -> None:
         message = ReadUpTo(conversation_id, self.role.value, dict(sender), seq)
-        await self._coalescer.offer(("read", conversation_id), message)
+        await self._offer(("read", conversation_id), message)
+
+    async def _offer(self, key: tuple[str, str], message: Message) -> None:
+        if self._coalescer is None:
+            self._coalescer = Coalescer(self._publish, self._interval, self._monotonic)
+        await self._coalescer.offer(key, message)
 
     def close(self) -> None:
-        self._coalescer.close()
+        if self._coalescer is not None:
+            self._coalescer.close()
