@@ -231,10 +231,10 @@ class Presence:
             await asyncio.sleep(REFRESH)
             try:
                 now = self._now()
-                for key, console in list(self._consoles.items()):
-                    await self.store.put("agent", key, console.entry(), now, TTL)
-                for key, widget in list(self._widgets.items()):
-                    await self.store.put("visitor", key, widget.entry(), now, TTL)
+                consoles = {key: c.entry() for key, c in self._consoles.items()}
+                widgets = {key: w.entry() for key, w in self._widgets.items()}
+                await self.store.refresh("agent", consoles, now, TTL)
+                await self.store.refresh("visitor", widgets, now, TTL)
             except StoreUnavailable as e:
                 log.warning("could not refresh presence (%s); retrying", e)
             self._schedule()

@@ -36,6 +36,13 @@ class PresenceStore(ABC):
         """
 
     @abstractmethod
+    async def refresh(
+        self, kind: str, entries: Mapping[str, Mapping[str, Any]], now: float, ttl: float
+    ) -> None:
+        """Set every one of ``entries`` for ``ttl`` seconds from ``now``, in as few round
+        trips as the store allows: a process keeping all its connections' entries alive."""
+
+    @abstractmethod
     async def drop(self, kind: str, key: str) -> None:
         """Remove an entry (nothing if there is none)."""
 
@@ -69,6 +76,11 @@ class MemoryPresence(PresenceStore):
             return False
         entries[key] = (now + ttl, dict(value))
         return True
+
+    async def refresh(
+        self, kind: str, entries: Mapping[str, Mapping[str, Any]], now: float, ttl: float
+    ) -> None:
+        self._entries[kind].update({k: (now + ttl, dict(v)) for k, v in entries.items()})
 
     async def drop(self, kind: str, key: str) -> None:
         self._entries[kind].pop(key, None)

@@ -20,6 +20,8 @@ from parley.store.presence import PresenceStore
 from parley.store.redis_db import client
 
 PREFIX = "parley:{presence}:"
+#: Entries per command when a process refreshes all of its own.
+REFRESH_BATCH = 1000
 
 PUT = """
 local expires = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -66,6 +68,24 @@ class RedisPresence(PresenceStore):
         args = [key, orjson.dumps(dict(value)).decode(), _ms(now + ttl), _ms(now), int(only_new)]
         try:
             return bool(await self._put(keys=_keys(kind), args=args))
+        except (RedisError, OSError) as e:
+            raise StoreUnavailable(f"could not record presence: {e}") from e
+
+    async def refresh(
+        self, kind: str, entries: Mapping[str, Mapping[str, Any]], now: float, ttl: float
+    ) -> None:
+        """Two commands per REFRESH_BATCH entries, pipelined: 10,000 connections' entries
+        are some twenty commands, not 10,000 script calls."""
+        values, expiries = _keys(kind)
+        expires = _ms(now + ttl)
+        items = list(entries.items())
+        try:
+            async with self.r.pipeline(transaction=False) as pipe:
+                for start in range(0, len(items), REFRESH_BATCH):
+                    batch = items[start : start + REFRESH_BATCH]
+                    pipe.hset(values, mapping={k: orjson.dumps(dict(v)) for k, v in batch})
+                    pipe.zadd(expiries, {k: expires for k, _ in batch})
+                await pipe.execute()
         except (RedisError, OSError) as e:
             raise StoreUnavailable(f"could not record presence: {e}") from e
 
