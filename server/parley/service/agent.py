@@ -19,7 +19,6 @@ from parley.domain.presence import AgentState
 from parley.domain.transcript import Author, Event, Role
 from parley.errors import (
     BadEvidence,
-    ConversationNotFound,
     HelloRequired,
     InvalidFrame,
     Unauthorized,
@@ -166,14 +165,8 @@ class AgentSession(Assignments):
         summaries = [c.to_dict() for c in await self.core.store.open_conversations()]
         await self.send({"type": "conversations", "items": rules.waiting_first(summaries)})
 
-    async def _get(self, conversation_id: str) -> Conversation:
-        conv = await self.core.store.conversation(conversation_id)
-        if conv is None:
-            raise ConversationNotFound(f"no conversation {conversation_id}")
-        return conv
-
     async def _join(self, conversation_id: str, last_seq: int) -> None:
-        conv = await self._get(conversation_id)
+        conv = await self._conversation(conversation_id)
         if conv.is_open:
             await self._claim_to_join(conversation_id)
             at = self.core.clock()
@@ -219,7 +212,7 @@ class AgentSession(Assignments):
 
     async def _evidence(self, frame: dict[str, Any]) -> tuple[PolicyVersion, list[Event]]:
         """The version the visitor accepted, and the events the agent quotes as examples."""
-        conv = await self._get(frame["conversation_id"])
+        conv = await self._conversation(frame["conversation_id"])
         quoted = sorted(frame.get("message_seqs", []))
         events = await self.core.store.events(conv.id, 0, quoted[-1]) if quoted else []
         by_seq = {e.seq: e for e in events}
@@ -234,7 +227,7 @@ class AgentSession(Assignments):
         ban = None
         if "bar" in frame:
             assert self.staff is not None
-            conv = await self._get(frame["conversation_id"])
+            conv = await self._conversation(frame["conversation_id"])
             acceptance = (await self.core.store.events(conv.id, 0, 1))[0]
             ban = bans.place(
                 frame["bar"],

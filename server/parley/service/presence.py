@@ -92,8 +92,8 @@ def visitors_frame(states: Mapping[str, VisitorState]) -> dict[str, Any]:
     return {"type": "visitor_presence", "items": items}
 
 
-def team_frame(view: View) -> dict[str, Any]:
-    return {"type": "team", "state": view.team.value}
+def team_frame(team: TeamState) -> dict[str, Any]:
+    return {"type": "team", "state": team.value}
 
 
 class Presence:
@@ -119,14 +119,17 @@ class Presence:
 
     async def read(self) -> View:
         """Everyone's presence now, from the store (raises StoreUnavailable)."""
-        now = self._now()
-        consoles = await self.store.live("agent", now)
-        widgets = await self.store.live("visitor", now)
-        return View(tuple(rules.agents(consoles.values())), rules.visitors(widgets.values()))
+        widgets = await self.store.live("visitor", self._now())
+        return View(await self._agents(), rules.visitors(widgets.values()))
+
+    async def _agents(self) -> tuple[AgentPresence, ...]:
+        """The agents' presence alone: what a widget or an assignment needs, without reading
+        every visitor's entry (thousands per process)."""
+        return tuple(rules.agents((await self.store.live("agent", self._now())).values()))
 
     async def available_agents(self) -> list[str]:
         """The ids of the agents available now, in any process."""
-        return rules.available_agents((await self.read()).agents)
+        return rules.available_agents(await self._agents())
 
     # ---- consoles ----------------------------------------------------------
 
@@ -136,8 +139,8 @@ class Presence:
         Another console of the same agent gives its state to this one; the agent's
         first console makes them available.
         """
-        view = await self.read()
-        state = next((a.state for a in view.agents if a.id == staff_id), AgentState.AVAILABLE)
+        agents = await self._agents()
+        state = next((a.state for a in agents if a.id == staff_id), AgentState.AVAILABLE)
         self._consoles[key] = console = _Console(staff_id, name, state, push)
         await self.store.put("agent", key, console.entry(), self._now(), TTL)
         await self._bus.publish(PresenceChanged())
@@ -171,11 +174,11 @@ class Presence:
 
     async def widget_opened(
         self, key: str, visitor_id: str, conversation_id: str | None, push: Push | None
-    ) -> View:
-        """Count a widget (online, not idle); return the presence it sees first."""
+    ) -> TeamState:
+        """Count a widget (online, not idle); return the team's state it sees first."""
         self._widgets[key] = _Widget(visitor_id, conversation_id, False, push)
         await self._put_widget(key, changed=conversation_id is not None)
-        return await self.read()
+        return rules.team_state(await self._agents())
 
     async def widget_seen(
         self, key: str, *, idle: bool | None = None, conversation_id: str | None = None
@@ -282,7 +285,7 @@ class Presence:
             await fan_out(consoles, text)
         if new.team is not old.team:
             widgets = [w.push for w in self._widgets.values() if w.push is not None]
-            await fan_out(widgets, encode(team_frame(new)))
+            await fan_out(widgets, encode(team_frame(new.team)))
 
     async def close(self) -> None:
         if self._unsubscribe is not None:

@@ -166,14 +166,14 @@ class VisitorSession(Session):
         """Count this widget as online; tell it the team's state now and on change if it asked."""
         assert self.visitor_id is not None
         current = self.conversation
-        view = await self.core.presence.widget_opened(
+        team = await self.core.presence.widget_opened(
             self._presence_key,
             self.visitor_id,
             current.id if current is not None and current.is_open else None,
             self._ephemeral if wanted else None,
         )
         if wanted:
-            await self.send(team_frame(view))
+            await self.send(team_frame(team))
 
     async def _offer_if_ended(self) -> None:
         """Offer the version in force once per ended (or absent) conversation."""

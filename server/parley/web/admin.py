@@ -28,7 +28,7 @@ NEW_STAFF = validator(
 )
 
 
-async def _json_body(request: Request, schema: Any) -> dict[str, Any]:
+async def json_body(request: Request, schema: Any) -> dict[str, Any]:
     """The request's JSON body, valid against ``schema``; BadJson or BadRequest otherwise.
 
     Parsed as strictly as WebSocket frames, with the same limits: UTF-8 only, no lone
@@ -49,7 +49,7 @@ async def staff_members(request: Request) -> dict[str, Any]:
     Params(request)
     if request.method != "POST":
         return {"items": [s.to_dict() for s in await core_of(request).store.staff()]}
-    body = await _json_body(request, NEW_STAFF)
+    body = await json_body(request, NEW_STAFF)
     staff, token = await core_of(request).add_staff(
         body["name"], StaffRole(body["role"]), admin.actor
     )
@@ -91,7 +91,7 @@ async def list_bans(request: Request) -> dict[str, Any]:
 async def lift_ban(request: Request) -> dict[str, Any]:
     admin = await staff_of(request, ADMIN)
     Params(request)
-    body = await _json_body(request, LIFT)
+    body = await json_body(request, LIFT)
     ban = await core_of(request).lift_ban(request.path_params["id"], body["reason"], admin.actor)
     if ban is None:
         raise BanNotFound(f"no bar {request.path_params['id']}")

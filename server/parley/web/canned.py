@@ -16,7 +16,7 @@ from parley.domain.agent import CHAT_ROLES
 from parley.domain.canned import MAX_TEXT, SHORTCUT_PATTERN
 from parley.schemas import validator
 from parley.service import canned
-from parley.web.admin import ADMIN, _json_body
+from parley.web.admin import ADMIN, json_body
 from parley.web.api import core_of, json_endpoint, staff_of
 from parley.web.params import Params
 
@@ -41,7 +41,7 @@ async def canned_replies(request: Request) -> dict[str, Any]:
     core = core_of(request)
     if request.method != "POST":
         return {"items": await canned.replies(core)}
-    body = await _json_body(request, REPLY)
+    body = await json_body(request, REPLY)
     reply = await canned.add(core, body["shortcut"], body["text"], admin.actor)
     return {"reply": reply.to_dict()}
 
@@ -54,7 +54,7 @@ async def canned_reply(request: Request) -> dict[str, Any]:
     core, reply_id = core_of(request), request.path_params["id"]
     if request.method == "DELETE":
         return {"reply": (await canned.delete(core, reply_id, admin.actor)).to_dict()}
-    body = await _json_body(request, REPLY)
+    body = await json_body(request, REPLY)
     reply = await canned.change(core, reply_id, body["shortcut"], body["text"], admin.actor)
     return {"reply": reply.to_dict()}
 
