@@ -131,7 +131,7 @@ class Served:
 
 
 class WitnessProcess:
-    """``parley witness serve`` in a subprocess, following ``logs``, with its state in ``folder``."""
+    """``parley witness serve`` in a subprocess following ``logs``, its state in ``folder``."""
 
     def __init__(self, folder: Path, *logs: VerifierKey, name: str = WITNESS_NAME) -> None:
         self.folder = folder
@@ -174,7 +174,8 @@ class WitnessProcess:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"witness exited {self.proc.returncode}:\n{self.log.read_text()}")
+                output = self.log.read_text()
+                raise RuntimeError(f"witness exited {self.proc.returncode}:\n{output}")
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{self.url}/forks", timeout=1).status_code == 200:
                     return self
