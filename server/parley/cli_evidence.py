@@ -10,6 +10,8 @@ from typing import Any
 
 from parley import keys
 from parley.cli_common import settings_from, with_core
+from parley.domain import note
+from parley.domain.anchor import log_verifier_key
 from parley.domain.audit import OPERATOR
 from parley.evidence import verify as verifier
 from parley.evidence.html import render
@@ -20,11 +22,14 @@ EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    path = settings_from(args).signing_key
+    settings = settings_from(args)
+    path = settings.signing_key
     key, created = keys.load_or_create(path)
     print(f"{'created' if created else 'using'} signing key {path}")
     print(keys.describe(key), end="")
-    print("Publish the public key where anyone checking your evidence can find it.")
+    print(f"log verifier key: {log_verifier_key(settings.log_origin, key)}")
+    print("Publish the public key where anyone checking your evidence can find it,")
+    print("and give the log verifier key to the witnesses and monitors of your log.")
     return 0
 
 
@@ -45,13 +50,20 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
     try:
         bundle = json.loads(Path(args.bundle).read_text(encoding="utf-8"))
         public_key = keys.parse_public_key(args.public_key) if args.public_key else None
+        witnesses = [note.VerifierKey.parse(w) for w in args.witness]
     except (OSError, ValueError) as e:
         print(f"parley: cannot read: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
     if not isinstance(bundle, dict):
         print("parley: the bundle is not a JSON object", file=sys.stderr)
         return EXIT_UNREADABLE
-    report = verifier.verify(bundle, public_key)
+    if args.quorum is not None and not 1 <= args.quorum <= len(witnesses):
+        print(f"parley: --quorum must be 1 to {len(witnesses)} (the witnesses)", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if any(w.sig_type != note.COSIGNATURE_V1 for w in witnesses):
+        print("parley: a --witness key must be a cosignature/v1 (0x04) key", file=sys.stderr)
+        return EXIT_UNREADABLE
+    report = verifier.verify(bundle, public_key, witnesses, args.quorum)
     for name in report.passed:
         print(f"ok    {name}")
     if not report.ok:
@@ -115,6 +127,16 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     check.add_argument("bundle")
     check.add_argument(
         "--public-key", help="the operator's published key: base64, PEM, or a file with either"
+    )
+    check.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="a witness's verifier key (name+id+base64); repeat for each witness to require",
+    )
+    check.add_argument(
+        "--quorum", type=int, help="how many --witness keys must have cosigned (default: all)"
     )
     check.set_defaults(run=cmd_evidence_verify)
 

@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parley.domain.anchor import ORIGIN
+from parley.domain.note import COSIGNATURE_V1, NoteMalformed, VerifierKey, check_key_name
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -35,6 +38,41 @@ def parse_flag(text: str) -> bool:
     if word in ("0", "false", "no", "off"):
         return False
     raise ValueError("must be on or off: 1, true, yes, on, 0, false, no or off")
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A witness the log submits its checkpoints to: its cosigning key and where it listens."""
+
+    key: VerifierKey
+    url: str
+
+
+def parse_witnesses(text: str) -> tuple[Witness, ...]:
+    """``"VKEY URL, VKEY URL"`` -> witnesses; each key a cosignature/v1 verifier key."""
+    witnesses = []
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        vkey, _, url = entry.partition(" ")
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or " " in url:
+            raise ValueError(f"{entry[:120]!r} is not 'VERIFIER_KEY http(s)://WITNESS_URL'")
+        try:
+            key = VerifierKey.parse(vkey)
+        except NoteMalformed as e:
+            raise ValueError(str(e)) from None
+        if key.sig_type != COSIGNATURE_V1:
+            raise ValueError(f"{key.name}'s key is not a witness (cosignature/v1, type 0x04) key")
+        witnesses.append(Witness(key, url))
+    return tuple(witnesses)
+
+
+def parse_origin(text: str) -> str:
+    try:
+        return check_key_name(text.strip())
+    except NoteMalformed as e:
+        raise ValueError(str(e)) from None
 
 
 def parse_list(text: str) -> tuple[str, ...]:
@@ -80,6 +118,11 @@ class Settings:
     #: Give each new conversation at once to the least busy available agent (none available:
     #: it waits in the queue).
     auto_assign: bool = False
+    #: The transparency log's name in its checkpoints (and its note key name): a schema-less
+    #: URL unique to this deployment, e.g. ``chat.example.com/parley-log``.
+    log_origin: str = ORIGIN
+    #: Witnesses that cosign the log's checkpoints (c2sp.org/tlog-witness).
+    witnesses: tuple[Witness, ...] = ()
 
     @property
     def store(self) -> str:
@@ -121,6 +164,8 @@ class Settings:
             "abandon_after": ("PARLEY_ABANDON_AFTER", parse_seconds),
             "typing_interval": ("PARLEY_TYPING_INTERVAL", parse_seconds),
             "auto_assign": ("PARLEY_AUTO_ASSIGN", parse_flag),
+            "log_origin": ("PARLEY_LOG_ORIGIN", parse_origin),
+            "witnesses": ("PARLEY_WITNESSES", parse_witnesses),
         }
         for name, (var, parse) in readers.items():
             if var in env:

@@ -69,7 +69,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _check_name(name: str) -> str:
+def check_key_name(name: str) -> str:
     if not name or any(c.isspace() or c == "+" for c in name) or not name.isprintable():
         raise NoteMalformed(f"a key name must be non-empty, without spaces or '+': {name!r}")
     return name
@@ -99,7 +99,7 @@ class VerifierKey:
 
     @classmethod
     def of(cls, name: str, key: Ed25519PrivateKey | Ed25519PublicKey, sig_type: int) -> VerifierKey:
-        return cls(_check_name(name), sig_type, raw_public_key(key))
+        return cls(check_key_name(name), sig_type, raw_public_key(key))
 
     @classmethod
     def parse(cls, text: str) -> VerifierKey:
@@ -114,7 +114,7 @@ class VerifierKey:
                 "a verifier key holds a type byte (0x01 Ed25519 or 0x04 cosignature/v1) and a "
                 f"32-byte Ed25519 key, not {len(raw)} bytes starting {raw[:1].hex() or 'empty'}"
             )
-        key = cls(_check_name(name), raw[0], raw[1:])
+        key = cls(check_key_name(name), raw[0], raw[1:])
         if key.key_id.hex() != hex_id:
             raise NoteMalformed(
                 f"the key ID {hex_id} does not match the key, which gives {key.key_id.hex()}"
@@ -150,7 +150,7 @@ class Signature:
         raw = _b64decode(encoded, f"the signature of {name!r}")
         if len(raw) < 5:
             raise NoteMalformed(f"the signature of {name!r} is too short ({len(raw)} bytes)")
-        return cls(_check_name(name), raw[:4], raw[4:])
+        return cls(check_key_name(name), raw[:4], raw[4:])
 
 
 @dataclass(frozen=True)
