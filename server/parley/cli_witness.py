@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from parley import keys
-from parley.domain.note import VerifierKey
+from parley.domain.note import COSIGNATURE_V1, VerifierKey
 from parley.witness.monitor import Monitor, parse_log_key
 from parley.witness.protocol import Witness
 
@@ -52,9 +52,11 @@ def cmd_witness_serve(args: argparse.Namespace) -> int:
 
 def cmd_log_monitor(args: argparse.Namespace) -> int:
     witnesses = [VerifierKey.parse(k) for k in args.witness or []]
+    if any(w.sig_type != COSIGNATURE_V1 for w in witnesses):
+        raise ValueError("a --witness key is a cosignature/v1 (type 0x04) verifier key")
     quorum = len(witnesses) if args.quorum is None else args.quorum
-    if quorum > len(witnesses):
-        raise ValueError(f"a quorum of {quorum} needs as many --witness keys")
+    if not 0 <= quorum <= len(witnesses):
+        raise ValueError(f"--quorum is 0 to {len(witnesses)} (the --witness keys)")
     monitor = Monitor(args.url, parse_log_key(args.public_key), witnesses, quorum, args.state)
 
     async def follow() -> int:

@@ -138,6 +138,12 @@ def test_unreachable_or_unreadable_logs_are_unchecked(log: TinyLog, tmp_path: Pa
     assert result.returncode == UNCHECKED and "no answer from" in result.stdout
     bad = parley("log", "monitor", nobody, "--public-key", "nonsense", "--once")
     assert bad.returncode == 2 and "neither a verifier key" in bad.stderr
+    as_witness = ("--public-key", str(log.vkey), "--witness", str(log.vkey), "--once")
+    bad = parley("log", "monitor", nobody, *as_witness)
+    assert bad.returncode == 2 and "cosignature/v1 (type 0x04)" in bad.stderr
+    too_many = ("--public-key", str(log.vkey), "--quorum", "1", "--once")
+    bad = parley("log", "monitor", nobody, *too_many)
+    assert bad.returncode == 2 and "--quorum is 0 to 0" in bad.stderr
 
 
 async def test_witness_cosignatures_are_required_when_witness_keys_are_given(
