@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
+import socket
+import stat
+from pathlib import Path
 
 import httpx
 import pytest
@@ -267,3 +271,36 @@ async def test_concurrent_submissions_cosign_one_consistent_sequence(
             await watcher
     assert sizes == sorted(sizes) and sizes, "the stored size went back"
     assert CheckpointBody.parse(note.parse(cosigned(witness).text).text).size == old
+
+
+def test_a_client_leaving_mid_body_leaves_the_witness_clean(
+    log: TinyLog, witness: WitnessProcess
+) -> None:
+    with socket.create_connection(("127.0.0.1", witness.port)) as s:
+        s.sendall(
+            b"POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: 5000\r\n\r\nold 0\n"
+        )
+    assert post(witness, log.request(0)).status_code == 200
+    assert "Traceback" not in witness.log.read_text()
+
+
+def test_the_key_is_made_once_private_and_reused(tmp_path: Path, log: TinyLog) -> None:
+    w = WitnessProcess(tmp_path / "w", log.vkey)
+    first = w.vkey
+    assert stat.S_IMODE(os.stat(w.key_file).st_mode) == 0o600
+    assert w.vkey == first and first.name == w.name
+
+
+def test_a_bad_configuration_is_refused_with_a_message(tmp_path: Path, log: TinyLog) -> None:
+    w = WitnessProcess(tmp_path / "w", log.vkey)
+    cosigner = str(w.vkey)
+    state = str(tmp_path / "w.db")
+    key = ("--key", str(w.key_file))
+    for args, says in (
+        (("--name", w.name, "--log", cosigner), "Ed25519 (type 0x01)"),
+        (("--name", w.name, "--log", "nonsense"), "a verifier key is name+8 hex digits"),
+        (("--name", "a witness", "--log", str(log.vkey)), "without spaces"),
+    ):
+        result = w.cli("serve", *key, *args, "--state", state)
+        assert result.returncode == 2 and says in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
