@@ -16,9 +16,7 @@ import pytest
 from harness import Server, api, closed_conversation, parley
 from parley.domain import note
 from parley.domain.note import VerifierKey
-from tlog import WitnessProcess
-
-ORIGIN = "parley.test/transcript-log"
+from tlog import ORIGIN, WitnessProcess, log_key
 
 
 class Witnessed:
@@ -47,13 +45,6 @@ class Witnessed:
         public = self.server.cli("keys").stdout.split("public key (base64): ")[1].split()[0]
         result = parley("evidence", "verify", str(bundle), "--public-key", public, *args)
         return result.returncode, result.stdout + result.stderr
-
-
-def log_key(data_dir: Path) -> VerifierKey:
-    """Create the server's signing key before it starts: witnesses must know it first."""
-    result = parley("keys", "--data-dir", str(data_dir), env={"PARLEY_LOG_ORIGIN": ORIGIN})
-    assert result.returncode == 0, result.stderr
-    return VerifierKey.parse(result.stdout.split("log verifier key: ")[1].split()[0])
 
 
 @pytest.fixture(scope="module")
