@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
-    PublicFormat,
 )
 
 from parley import policy_files
@@ -203,9 +202,7 @@ def test_changing_any_field_or_the_signature_breaks_the_receipt(
     ]
 
 
-def test_another_key_is_named_as_the_problem(
-    policy: PolicyVersion, key: Ed25519PrivateKey
-) -> None:
+def test_another_key_is_named_as_the_problem(policy: PolicyVersion, key: Ed25519PrivateKey) -> None:
     conversation, events = transcript(policy)
     signed = receipt.issue(key, events[0], conversation, T0)
     other = public_bytes(Ed25519PrivateKey.generate().public_key())
