@@ -259,7 +259,7 @@ ${clause}${policy}
 check an evidence bundle holds this exact event), or check it with any Ed25519 tool, for example OpenSSL 3:</p>
 <pre>jq -cjS .receipt receipt.json &gt; signed.json
 jq -r .signature receipt.json | base64 -d &gt; signature.bin
-(printf '\\x30\\x2a\\x30\\x05\\x06\\x03\\x2b\\x65\\x70\\x03\\x21\\x00'; echo KEY | base64 -d) &gt; key.der
+(printf '\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000'; echo KEY | base64 -d) &gt; key.der
 openssl pkeyutl -verify -pubin -inkey key.der -keyform DER -rawin -in signed.json -sigfile signature.bin</pre>
 <p>The signed bytes are the receipt's fields as canonical JSON (RFC 8785: sorted keys, no spaces, UTF-8).
 The key inside the receipt is for information only: check it against the key the operator publishes.</p>

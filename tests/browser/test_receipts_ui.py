@@ -63,7 +63,7 @@ def test_a_visitor_downloads_receipts_of_acceptance_warning_and_closure(
     policy_text = page.locator("pre", has_text=in_force["text"][:40])
     expect(policy_text).to_have_text(in_force["text"], use_inner_text=False)
     expect(page.locator("body")).to_contain_text("openssl pkeyutl -verify")
-    expect(page.locator("body")).to_contain_text(r"(printf '\x30\x2a\x30\x05")
+    expect(page.locator("body")).to_contain_text(r"(printf '\060\052\060\005\006")
     check(page, "receipt page")
     shot(page, "receipt-page")
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from harness import (
+    REPO,
     Client,
     RedisServer,
     Server,
@@ -310,3 +313,34 @@ async def test_verify_receipt_gives_clear_errors_for_bad_input(
     unreadable = run(good, key, "--bundle", str(tmp_path / "not-a-bundle.json"))
     assert unreadable.returncode == 2
     assert "cannot read" in unreadable.stderr and "transcript" in unreadable.stderr
+
+
+async def test_the_documented_jq_and_openssl_commands_check_a_real_receipt(
+    server: Server, agent_token: str, compliance_token: str, tmp_path: Path
+) -> None:
+    """docs/compliance.md, "Check a receipt with any Ed25519 tool", run as printed (by sh)."""
+    text = (REPO / "docs" / "compliance.md").read_text(encoding="utf-8")
+    section = text.split("### Check a receipt with any Ed25519 tool", 1)[1].split("\n## ", 1)[0]
+    check_signature, find_event = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    conversation_id, receipts, _ = await warned_and_closed(server, agent_token)
+    bundle = await bundle_of(server, compliance_token, conversation_id)
+    (tmp_path / "evidence.json").write_text(json.dumps(bundle, indent=2))
+    key = base64.b64encode(await server_key(server)).decode()
+    published = re.sub(r"^KEY=\S+", f"KEY={key}", check_signature, flags=re.MULTILINE)
+    assert published != check_signature, "the block sets KEY first"
+
+    def run(script: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True,
+                              text=True, check=False)  # fmt: skip
+
+    for held in receipts:
+        (tmp_path / "receipt.json").write_text(json.dumps(held, indent=2))
+        good = run(published)
+        assert good.returncode == 0 and "Signature Verified Successfully" in good.stdout, good
+        found, claimed = run(find_event).stdout.split()
+        assert found == claimed == held["receipt"]["event_hash"]
+        forged = copy.deepcopy(held)
+        forged["receipt"]["event_seq"] += 1
+        (tmp_path / "receipt.json").write_text(json.dumps(forged, indent=2))
+        bad = run(published)
+        assert bad.returncode != 0 and "Signature Verification Failure" in bad.stdout, bad
