@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import json
 import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -277,3 +278,12 @@ def test_a_rewritten_transcript_contradicts_the_receipt_naming_field_and_values(
     assert receipt.contradictions(warned, "c_receipt01", events[:3]) == [
         "event_seq: the receipt is of event 4, the record's transcript ends at 3"
     ]
+
+
+def test_the_documented_accepted_frame_carries_the_vector_receipt() -> None:
+    """docs/protocol.md's `accepted` example verifies under the RFC 8032 key it names."""
+    text = (POLICIES.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith('{"type":"accepted"'))
+    example = json.loads(line)["receipt"]
+    assert example["receipt"] == VECTOR_BODY
+    assert receipt.problems(example, PUBLIC) == []
