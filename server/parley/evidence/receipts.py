@@ -18,12 +18,12 @@ def against_bundle(signed: Mapping[str, Any], bundle: Any) -> list[str]:
     exactly that event in an unbroken chain. Raises UnreadableBundle for a malformed bundle."""
     try:
         conversation_id = bundle["conversation"]["id"]
+        if not isinstance(conversation_id, str):
+            raise TypeError("its conversation has no id")
         events = [Event.from_dict(e) for e in bundle["transcript"]]
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise UnreadableBundle(f"the bundle's transcript cannot be read ({e})") from None
-    if not isinstance(conversation_id, str):
-        raise UnreadableBundle("the bundle's conversation has no id")
-    broken = verify_chain(events)
-    if broken:
-        return [f"the bundle's transcript is not an unbroken chain: {broken}"]
-    return receipt.contradictions(signed, conversation_id, events)
+        broken = verify_chain(events)
+        if broken:
+            return [f"the bundle's transcript is not an unbroken chain: {broken}"]
+        return receipt.contradictions(signed, conversation_id, events)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise UnreadableBundle(f"the bundle's transcript cannot be read ({e!r})") from None
