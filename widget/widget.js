@@ -241,7 +241,7 @@ textarea:disabled { background: #f6f8fa; }
         `<pre>${escape(acceptance.data.text)}</pre>`
       : "";
     return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Receipt of ${escape(KIND_TITLES[r.kind] || r.kind)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Receipt of ${escape(KIND_TITLES[r.kind] || r.kind)}</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;color:#1f2328}
 pre,blockquote{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;border:1px solid #d0d7de;padding:.75em}
 table{border-collapse:collapse}th,td{text-align:left;vertical-align:top;padding:.2em .6em;border-bottom:1px solid #d0d7de;overflow-wrap:anywhere}
