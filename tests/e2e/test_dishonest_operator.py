@@ -11,7 +11,8 @@ what the operator does not control:
 - a monitor that saw the true checkpoint reports the log INCONSISTENT, naming
   both roots;
 - ``parley evidence verify --witness`` fails: no witness cosigned the new tree,
-  and the true tree's cosignature does not fit it.
+  and the true tree's cosignature does not fit it;
+- the visitor's signed receipt of the closure contradicts the new bundle.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from harness import Server, api, closed_conversation, parley
+from harness import Server, agent, api, parley, visitor
 from parley import keys
 from parley.domain import note
 from parley.domain.anchor import Checkpoint, Leaf, key_id, public_bytes, sign, sign_note
@@ -64,6 +66,11 @@ class Scene:
         result = parley("evidence", "verify", str(bundle), "--public-key", self.public_key, *args)
         return result.returncode, result.stdout + result.stderr
 
+    def verify_receipt(self, receipt: Path, bundle: Path) -> tuple[int, str]:
+        result = parley("evidence", "verify-receipt", str(receipt), "--public-key", self.public_key,
+                        "--bundle", str(bundle))  # fmt: skip
+        return result.returncode, result.stdout + result.stderr
+
     def monitor(self) -> tuple[int, str]:
         vkey = str(log_key(self.server.data_dir))
         state = str(self.folder / "monitor.json")
@@ -89,6 +96,20 @@ def scene(tmp_path: Path) -> Iterator[Scene]:
     finally:
         server.stop()
         witness.stop()
+
+
+async def closed_with_receipt(scene: Scene) -> tuple[str, dict[str, Any]]:
+    """A conversation closed under 1.2, and the receipt the visitor got for the closure."""
+    async with visitor(scene.server) as v, agent(scene.server, scene.agent) as a:
+        conversation_id = await v.accept()
+        await v.say("this is unacceptable", "m1")
+        await a.send({"type": "join", "conversation_id": conversation_id})
+        await a.expect("caught_up")
+        await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": "1.2"})
+        await a.expect("done")
+        while (frame := await v.recv())["type"] != "receipt":
+            pass
+    return conversation_id, frame["receipt"]
 
 
 def rewrite(db_path: Path, conversation_id: str, seq: int, text: str) -> None:
@@ -165,8 +186,12 @@ async def rebuild_log(data_dir: Path, conversation_id: str) -> int:
 async def test_a_rewritten_and_re_signed_log_is_caught_by_witness_monitor_and_verify(
     scene: Scene,
 ) -> None:
-    conversation_id = await closed_conversation(scene.server, scene.agent, "1.2")
+    conversation_id, kept = await closed_with_receipt(scene)
+    receipt = scene.folder / "receipt.json"
+    receipt.write_text(json.dumps(kept))
     honest = await scene.export(conversation_id, "honest")
+    status, said = scene.verify_receipt(receipt, honest)
+    assert status == 0, said
     witness_key = str(scene.witness.vkey)
     status, said = scene.verify(honest, "--witness", witness_key)
     assert status == 0, said
@@ -197,6 +222,10 @@ async def test_a_rewritten_and_re_signed_log_is_caught_by_witness_monitor_and_ve
     assert bundle["transcript"][1]["data"]["text"] == REWRITTEN
     status, said = scene.verify(forged)
     assert status == 0, said
+    # ...yet the receipt the visitor keeps, signed with that same key, contradicts it.
+    status, said = scene.verify_receipt(receipt, forged)
+    assert status == 1, said
+    assert "event_hash" in said and kept["receipt"]["event_hash"] in said
     # ...but the witness refused to cosign the forked log, and kept it as evidence.
     status, said = scene.verify(forged, "--witness", witness_key)
     assert status == 1, said
