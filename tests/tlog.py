@@ -27,11 +27,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from harness import free_port
+from harness import free_port, parley
 from parley.domain import merkle, note
 from parley.domain.note import CheckpointBody, VerifierKey
 
-ORIGIN = "parley.localhost/transcript-log"
+#: The origin of the tests' logs: a TinyLog's by default, and the Parley servers' the
+#: end-to-end witness tests start.
+ORIGIN = "parley.test/transcript-log"
 WITNESS_NAME = "witness.example/w1"
 
 
@@ -191,3 +193,10 @@ class WitnessProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+def log_key(data_dir: Path) -> VerifierKey:
+    """Create the server's signing key before it starts: witnesses must know it first."""
+    result = parley("keys", "--data-dir", str(data_dir), env={"PARLEY_LOG_ORIGIN": ORIGIN})
+    assert result.returncode == 0, result.stderr
+    return VerifierKey.parse(result.stdout.split("log verifier key: ")[1].split()[0])

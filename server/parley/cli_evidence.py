@@ -8,13 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
+
 from parley import keys
 from parley.cli_common import settings_from, with_core
-from parley.domain import note
-from parley.domain.anchor import log_verifier_key
+from parley.domain import note, receipt
+from parley.domain.anchor import key_id, log_verifier_key
 from parley.domain.audit import OPERATOR
 from parley.evidence import verify as verifier
 from parley.evidence.html import render
+from parley.evidence.receipts import UnreadableBundle, against_bundle
 from parley.service import compliance, evidence
 from parley.service.core import Core
 
@@ -82,6 +85,44 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
     return EXIT_VALID
 
 
+def _read_json(path: str) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def cmd_evidence_verify_receipt(args: argparse.Namespace) -> int:
+    try:
+        held = _read_json(args.receipt)
+        public_key = keys.parse_public_key(args.public_key)
+        bundle = _read_json(args.bundle) if args.bundle else None
+    except (OSError, ValueError, UnsupportedAlgorithm) as e:
+        print(f"parley: cannot read: {e}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    problems = receipt.problems(held, public_key)
+    for problem in problems:
+        print(f"FAIL  {problem}")
+    if problems:
+        return EXIT_INVALID
+    signed = held["receipt"]
+    print(f"ok    signature by key {key_id(public_key)}")
+    if bundle is not None:
+        try:
+            contradictions = against_bundle(signed, bundle)
+        except UnreadableBundle as e:
+            print(f"parley: cannot read {args.bundle}: {e}", file=sys.stderr)
+            return EXIT_UNREADABLE
+        for contradiction in contradictions:
+            print(f"FAIL  {contradiction}")
+        if contradictions:
+            print(f"CONTRADICTED: the bundle does not hold event {signed['event_seq']} as received")
+            return EXIT_INVALID
+        print(f"ok    the bundle holds event {signed['event_seq']} exactly as received")
+    print(
+        f"VALID: {signed['kind']} receipt of event {signed['event_seq']} ({signed['event_type']}) "
+        f"of conversation {signed['conversation_id']}, issued {signed['issued_at']}"
+    )
+    return EXIT_VALID
+
+
 def cmd_audit_list(args: argparse.Namespace) -> int:
     async def work(core: Core) -> list[dict[str, Any]]:
         entries, cursor = [], None
@@ -139,6 +180,18 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "--quorum", type=int, help="how many --witness keys must have cosigned (default: all)"
     )
     check.set_defaults(run=cmd_evidence_verify)
+    held = ev_commands.add_parser(
+        "verify-receipt",
+        help="check a visitor's signed receipt offline, and that a bundle holds its event; "
+        "exit 0 if it holds, 1 if not, 2 if unreadable",
+    )
+    held.add_argument("receipt", help="the receipt file (JSON) the visitor downloaded")
+    held.add_argument(
+        "--public-key", required=True,
+        help="the operator's published key: base64, PEM, or a file with either",
+    )  # fmt: skip
+    held.add_argument("--bundle", help="an evidence bundle (JSON) that must hold the same event")
+    held.set_defaults(run=cmd_evidence_verify_receipt)
 
     audit = commands.add_parser("audit", help="read and check the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

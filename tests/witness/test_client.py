@@ -18,7 +18,7 @@ from parley.witness.client import (
     WitnessBadAnswer,
     WitnessConflict,
     WitnessRefused,
-    WitnessUnavailable,
+    WitnessUnreachable,
     add_checkpoint,
 )
 from tlog import ORIGIN, Served, TinyLog, WitnessProcess
@@ -81,7 +81,7 @@ async def test_every_other_refusal_raises_witness_refused_with_status_and_messag
 
 
 async def test_no_listener_raises_witness_unreachable(log: TinyLog) -> None:
-    with pytest.raises(WitnessUnavailable, match="ConnectError"):
+    with pytest.raises(WitnessUnreachable, match="ConnectError"):
         await submit(f"http://127.0.0.1:{free_port()}", log, 0)
 
 
@@ -98,7 +98,7 @@ async def test_a_witness_that_never_answers_raises_witness_unreachable(
     log: TinyLog, silent: str
 ) -> None:
     async with httpx.AsyncClient(timeout=0.5) as http:
-        with pytest.raises(WitnessUnavailable, match="ReadTimeout"):
+        with pytest.raises(WitnessUnreachable, match="ReadTimeout"):
             await add_checkpoint(http, silent, 0, [], log.checkpoint())
 
 
@@ -124,7 +124,7 @@ def liar() -> Iterator[Served]:
 @pytest.mark.parametrize(
     ("prefix", "says"),
     [
-        ("/ok-garbage", "is no cosignature"),
+        ("/ok-garbage", "not one"),
         ("/ok-empty", "no cosignature line"),
         ("/size-garbage", "decimal size"),
     ],
@@ -132,8 +132,5 @@ def liar() -> Iterator[Served]:
 async def test_an_answer_outside_the_protocol_raises_witness_bad_answer(
     log: TinyLog, liar: Served, prefix: str, says: str
 ) -> None:
-    """A bad answer is a refusal too, so that a log handling refusals handles it."""
-    with pytest.raises(WitnessBadAnswer, match=says) as caught:
+    with pytest.raises(WitnessBadAnswer, match=says):
         await submit(liar.url + prefix, log, 0)
-    assert isinstance(caught.value, WitnessRefused)
-    assert caught.value.status == (409 if prefix == "/size-garbage" else 200)

@@ -31,8 +31,10 @@ HOW_TO_VERIFY = (
     "cited clause is quoted word for word; checks that the audit entries match their hashes "
     "and link to one another; recomputes the anchored leaf (the transcript's last event and "
     "last audit entry) and its RFC 9162 inclusion proof up to the checkpoint's root; and "
-    "checks the checkpoint's Ed25519 signature. Any edit, deletion, insertion or reordering "
-    "fails one of these checks."
+    "checks the checkpoint's Ed25519 signature, and that of the same checkpoint as a C2SP "
+    "signed note (anchor.note). Any edit, deletion, insertion or reordering fails one of these "
+    "checks. Add --witness KEY for each independent witness whose cosignature on that note "
+    "you require: a log the operator rebuilt after a rewrite has none."
 )
 
 

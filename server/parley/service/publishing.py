@@ -28,9 +28,10 @@ from parley.domain.anchor import SignedCheckpoint
 from parley.errors import StoreUnavailable
 from parley.store.base import Store
 from parley.witness.client import (
+    WitnessBadAnswer,
     WitnessConflict,
     WitnessRefused,
-    WitnessUnavailable,
+    WitnessUnreachable,
     add_checkpoint,
 )
 
@@ -113,7 +114,7 @@ class Publisher:
                     witness.key.name, size, signed.checkpoint.origin, e.status, e.message,
                 )  # fmt: skip
                 return []
-            except WitnessUnavailable as e:
+            except (WitnessUnreachable, WitnessBadAnswer) as e:
                 log.warning("witness %s is unavailable (%s); retrying later", witness.key.name, e)
                 return []
             text = note.parse(signed.note).text

@@ -5,8 +5,8 @@ Errors, one tree::
     WitnessError
     ├── WitnessConflict      409 text/x.tlog.size: resend with ``old`` = ``size``
     ├── WitnessRefused       any other answer but 200 (``status``, the witness's ``message``)
-    │   └── WitnessBadAnswer a 200 or 409 whose body breaks the protocol: no cosignature either
-    └── WitnessUnavailable   no answer: connection refused or reset, timeout
+    ├── WitnessUnreachable   no answer: connection refused or reset, timeout
+    └── WitnessBadAnswer     a 200 or 409 whose body breaks the protocol
 
 The client does not check the cosignatures it returns: like the spec's clients,
 the caller appends them to its checkpoint and keeps those that ``note.verify``
@@ -49,12 +49,12 @@ class WitnessRefused(WitnessError):
         self.message = message
 
 
-class WitnessUnavailable(WitnessError):
+class WitnessUnreachable(WitnessError):
     """No answer from the witness: it could not be reached, or did not answer in time."""
 
 
-class WitnessBadAnswer(WitnessRefused):
-    """An answer with ``status`` that is not what the protocol says a witness sends."""
+class WitnessBadAnswer(WitnessError):
+    """An answer that is not what the protocol says a witness sends."""
 
 
 def request_body(old_size: int, proof: list[bytes], signed_note: str) -> bytes:
@@ -78,19 +78,19 @@ async def add_checkpoint(
             content=request_body(old_size, proof, signed_note),
         )
     except httpx.TransportError as e:
-        raise WitnessUnavailable(f"{type(e).__name__} from {url}: {e}") from e
+        raise WitnessUnreachable(f"{type(e).__name__} from {url}: {e}") from e
     text = response.text
     if response.status_code == 200:
         try:
             signatures = [note.Signature.parse_line(s) for s in text.splitlines(keepends=True)]
         except note.NoteMalformed as e:
-            raise WitnessBadAnswer(200, f"a line of the answer is no cosignature: {e}") from e
+            raise WitnessBadAnswer(f"the witness's 200 holds a line that is not one: {e}") from e
         if not signatures:
-            raise WitnessBadAnswer(200, "the answer holds no cosignature line")
+            raise WitnessBadAnswer("the witness's 200 holds no cosignature line")
         return signatures
     media_type = response.headers.get("content-type", "").split(";")[0].strip()
     if response.status_code == 409 and media_type == SIZE_TYPE:
         if not re.fullmatch(r"(0|[1-9][0-9]{0,19})\n", text):
-            raise WitnessBadAnswer(409, f"a {SIZE_TYPE} body is a decimal size: {text[:80]!r}")
+            raise WitnessBadAnswer(f"a {SIZE_TYPE} body is a decimal size: {text[:80]!r}")
         raise WitnessConflict(int(text))
     raise WitnessRefused(response.status_code, text.strip()[:MESSAGE_CHARS])
