@@ -123,6 +123,9 @@ def test_published_codes_never_change() -> None:
         "CannedReplyNotFound": "canned_reply_not_found",
         "ShortcutTaken": "shortcut_taken",
         "StoreUnavailable": "unavailable",
+        "TimestampUnavailable": "timestamp_unavailable",
+        "TimestampInvalid": "timestamp_invalid",
+        "PdfSigningUnconfigured": "pdf_signing_unconfigured",
     }
 
 

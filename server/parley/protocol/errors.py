@@ -42,6 +42,9 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.CannedReplyNotFound: ("canned_reply_not_found", 404),
     e.ShortcutTaken: ("shortcut_taken", 409),
     e.StoreUnavailable: ("unavailable", 503),
+    e.TimestampUnavailable: ("timestamp_unavailable", 503),
+    e.TimestampInvalid: ("timestamp_invalid", 422),
+    e.PdfSigningUnconfigured: ("pdf_signing_unconfigured", 409),
 }
 
 INTERNAL = ("internal", 500)
