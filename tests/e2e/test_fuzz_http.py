@@ -497,7 +497,7 @@ def expected_status(endpoint: Endpoint, request: Request, known: Known) -> set[i
 #: The paths of the widget, demo page and console: files, not JSON.
 FILES = re.compile(r"/(widget\.js|demo\.css|console(/.*)?)?")
 #: The formats the docs answer in something other than JSON.
-MEDIA = {"csv": "text/csv", "html": "text/html"}
+MEDIA = {"csv": "text/csv", "html": "text/html", "pdf": "application/pdf"}
 
 
 def check(
