@@ -287,12 +287,15 @@ async def test_a_key_that_is_not_the_certificates_is_refused(
     assert "is not the key of the certificate" in r.json()["error"]["message"]
 
 
-async def test_a_tsa_that_is_down_fails_the_export_with_a_typed_error(
-    make_server: Callable[..., Server],
+@pytest.mark.parametrize("tsa", ["down", "garbage"])
+async def test_a_tsa_that_fails_fails_the_export_with_a_typed_error(
+    make_server: Callable[..., Server], local_tsa: LocalTSA, tsa: str
 ) -> None:
     """PDF evidence: with PARLEY_TSA_URL set, no PDF leaves without its time stamp: a TSA that
-    does not answer is 503 timestamp_unavailable, never a 500 or an unstamped PDF."""
-    server = make_server(PARLEY_TSA_URL=f"http://127.0.0.1:{free_port()}/")
+    does not answer, or answers no TimeStampResp, is 503 timestamp_unavailable, never a 500
+    or an unstamped PDF."""
+    url = f"http://127.0.0.1:{free_port()}/" if tsa == "down" else local_tsa.url + "garbage"
+    server = make_server(PARLEY_TSA_URL=url)
     assert server.cli("keys").returncode == 0
     server.start()
     compliance = server.add_staff("Carol Compliance", "compliance")

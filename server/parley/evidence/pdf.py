@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -48,6 +49,19 @@ FIELD = "ParleyEvidence"
 #: Seconds to wait for the time-stamping authority while signing.
 TSA_TIMEOUT = 10
 SELF_SIGNED_DAYS = 365
+
+
+class _TimeStamper(HTTPTimeStamper):
+    """pyHanko's HTTP time-stamper, reporting an answer that is no ``TimeStampResp`` as a
+    failed request (asn1crypto parses lazily: it would surface later as a bare ValueError)."""
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        try:
+            response = await super().async_request_tsa_response(req)
+            response.native  # noqa: B018 -- parses the whole answer now
+        except ValueError as e:
+            raise TimestampRequestError(f"the answer is not a TimeStampResp: {e}") from None
+        return response
 
 
 @dataclass(frozen=True)
@@ -133,7 +147,7 @@ async def sign(pdf: bytes, with_: Signing, reason: str) -> bytes:
         subfilter=SigSeedSubFilter.PADES,
         reason=reason,
     )
-    stamper = HTTPTimeStamper(with_.tsa_url, timeout=TSA_TIMEOUT) if with_.tsa_url else None
+    stamper = _TimeStamper(with_.tsa_url, timeout=TSA_TIMEOUT) if with_.tsa_url else None
     signer = PdfSigner(meta, signer=with_.signer, timestamper=stamper)
     try:
         out = await signer.async_sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
