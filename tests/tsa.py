@@ -107,6 +107,9 @@ def make_ca_and_tsa(label: str) -> tuple[x509.Certificate, x509.Certificate, byt
     return ca, tsa, _pem_key(tsa_key)
 
 
+#: No ``certs =`` line: OpenSSL would add the CA to the token's certificate SET in chain order,
+#: not in DER's sorted order, and rfc3161-client refuses a SET that is not sorted. The token
+#: carries the TSA's own certificate (certReq); a verifier is given the CA.
 CONFIG = """\
 [ tsa ]
 default_tsa = local_tsa
