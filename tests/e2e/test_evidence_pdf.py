@@ -323,3 +323,15 @@ def test_parley_keys_makes_the_pdf_key_private_and_keeps_it(tmp_path: Path) -> N
     again = parley("keys", "--data-dir", str(tmp_path))
     assert "using self-signed PDF signing certificate" in again.stdout
     assert key.read_bytes() == made
+
+
+def test_parley_keys_leaves_a_configured_certificate_alone(tmp_path: Path) -> None:
+    """``parley keys``: with PARLEY_PDF_CERT and PARLEY_PDF_KEY set, it creates no self-signed
+    pair and says which files sign PDF evidence."""
+    cert, key = tmp_path / "org-cert.pem", tmp_path / "org-key.pem"
+    env = {"PARLEY_PDF_CERT": str(cert), "PARLEY_PDF_KEY": str(key)}
+    result = parley("keys", "--data-dir", str(tmp_path / "data"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"PDF evidence is signed with {cert} (PARLEY_PDF_CERT) and {key}" in result.stdout
+    assert not (tmp_path / "data" / "pdf-signing-cert.pem").exists()
+    assert not cert.exists() and not key.exists()
