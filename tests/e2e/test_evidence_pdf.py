@@ -139,6 +139,13 @@ async def test_pdf_over_http_is_signed_timestamped_and_carries_the_bundle(
     assert re.search(r"pdfaid:part(>|=\")3", xmp), xmp
     assert re.search(r"pdfaid:conformance(>|=\")B", xmp), xmp
     assert "/GTS_PDFA1" in str(reader.root["/OutputIntents"][0].get_object()["/S"])
+    # PDF/A: each document-information entry equals its XMP property.
+    info = reader.trailer_view["/Info"]
+    producer = re.search(r'pdf:Producer="([^"]*)"', xmp) or re.search(
+        r"<pdf:Producer>([^<]*)<", xmp
+    )
+    assert producer is not None and str(info["/Producer"]) == producer.group(1), xmp
+    assert str(info["/Title"]) in xmp
 
     bundle = attached_bundle(document)
     published = (await api(signed.server, "/api/keys")).json()["public_key"]

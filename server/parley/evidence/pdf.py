@@ -132,9 +132,15 @@ def layout(bundle: dict[str, Any]) -> bytes:
         relationship="Source",
     )
     pdf: bytes = HTML(string=render(bundle)).write_pdf(
-        pdf_variant=PDF_VARIANT, attachments=[attachment]
+        pdf_variant=PDF_VARIANT, attachments=[attachment], finisher=_without_producer
     )
     return pdf
+
+
+def _without_producer(document: object, pdf: Any) -> None:
+    """Leave the producer to pyHanko: it names itself in the XMP metadata it rewrites, but
+    appends to an existing document-information ``/Producer``, and PDF/A wants both equal."""
+    del pdf.info["Producer"]
 
 
 async def sign(pdf: bytes, with_: Signing, reason: str) -> bytes:
