@@ -371,3 +371,21 @@ def merge(listed: dict[str, dict[str, Any]], item: dict[str, Any]) -> None:
         listed[item["id"]] = dict(item)
     else:
         listed[item["id"]].update(item)
+
+
+async def closed_conversation(server: Server, token: str, clause: str, **hello: Any) -> str:
+    """A conversation with a message, a reply, and a closure citing ``clause``."""
+    async with visitor(server, **hello) as v:
+        conversation_id = await v.accept()
+        await v.say("this is unacceptable", "m1")
+        async with agent(server, token) as a:
+            await a.send({"type": "join", "conversation_id": conversation_id})
+            await a.expect("caught_up")
+            await a.send(
+                {"type": "reply", "conversation_id": conversation_id, "client_id": "r1",
+                 "text": "I am sorry about this."}
+            )  # fmt: skip
+            await a.expect("ack")
+            await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": clause})
+            await a.expect("done")
+    return conversation_id

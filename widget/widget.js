@@ -117,6 +117,9 @@ textarea:disabled { background: #f6f8fa; }
 }
 .typing { min-height: 1.4em; margin: 0; padding: 0 14px 4px; color: #57606a; font-size: 13px; font-style: italic; }
 .msg .seen { display: block; font-size: 12px; opacity: .85; }
+.receipt-links { display: block; margin-top: 4px; font-size: 13px; }
+.receipt-links a { display: inline-block; color: #0550ae; margin-right: 10px; }
+@media (max-width: 480px) { .receipt-links a { min-height: 24px; line-height: 24px; } }
 `;
 
   // Build DOM from data only: strings always become text nodes.
@@ -211,6 +214,60 @@ textarea:disabled { background: #f6f8fa; }
     try { return JSON.parse(localStorage.getItem(storageKey)) || {}; } catch { return {}; }
   }
 
+  // The visitor's signed receipts (docs/protocol.md §3.5), kept per conversation.
+  const receiptsKey = storageKey + ":receipts";
+
+  function loadReceipts() {
+    try { return JSON.parse(localStorage.getItem(receiptsKey)) || {}; } catch { return {}; }
+  }
+
+  const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const KIND_TITLES = { acceptance: "your acceptance of the conduct policy",
+    warning: "a warning you were given", closure: "the closure of your conversation" };
+
+  // A page that reads without Parley: the signed fields, what they refer to, the accepted text,
+  // and how anyone can check the signature. The JSON file is what is checked; this page explains it.
+  function receiptPage(signed, event, acceptance) {
+    const r = signed.receipt;
+    const rows = Object.keys(r).sort().map((k) => `<tr><th scope="row">${escape(k)}</th><td>${escape(r[k])}</td></tr>`);
+    const clause = event && event.data.clause
+      ? `<h2>The clause cited</h2><p>Rule ${escape(event.data.clause.id)}, “${escape(event.data.clause.title)}”:</p>` +
+        `<blockquote>${escape(event.data.clause.text)}</blockquote>` +
+        (event.data.notice ? `<h2>What you were told</h2><pre>${escape(event.data.notice)}</pre>` : "")
+      : "";
+    const policy = acceptance && acceptance.data.sha256 === (r.text_sha256 || acceptance.data.sha256)
+      ? `<h2>The policy you accepted: ${escape(acceptance.data.title)}, version ${escape(acceptance.data.version)}</h2>` +
+        `<p>Its SHA-256 is ${escape(acceptance.data.sha256)}. The full text, exactly as you were shown it:</p>` +
+        `<pre>${escape(acceptance.data.text)}</pre>`
+      : "";
+    return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Receipt of ${escape(KIND_TITLES[r.kind] || r.kind)}</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;color:#1f2328}
+pre,blockquote{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;border:1px solid #d0d7de;padding:.75em}
+table{border-collapse:collapse}th,td{text-align:left;vertical-align:top;padding:.2em .6em;border-bottom:1px solid #d0d7de;overflow-wrap:anywhere}
+code{background:#f6f8fa}</style></head><body>
+<h1>Receipt of ${escape(KIND_TITLES[r.kind] || r.kind)}</h1>
+<p>The chat service signed this receipt with its Ed25519 key (key id ${escape(r.key_id)}) when it recorded
+event ${escape(r.event_seq)} of conversation ${escape(r.conversation_id)}. The event's hash,
+${escape(r.event_hash)}, covers that event and every event before it, so any later change to the
+conversation's record contradicts this receipt. Keep the JSON file that came with it: it holds the signature.</p>
+<h2>What was signed</h2><table>${rows.join("")}<tr><th scope="row">signature</th><td>${escape(signed.signature)}</td></tr></table>
+${clause}${policy}
+<h2>How to check it</h2>
+<p>Get the operator's published public key (for example from <code>/api/keys</code> of the chat server), then either run
+<code>parley evidence verify-receipt receipt.json --public-key KEY</code> (add <code>--bundle evidence.json</code> to
+check an evidence bundle holds this exact event), or check it with any Ed25519 tool, for example OpenSSL 3:</p>
+<pre>jq -cjS .receipt receipt.json &gt; signed.json
+jq -r .signature receipt.json | base64 -d &gt; signature.bin
+(printf '\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000'; echo KEY | base64 -d) &gt; key.der
+openssl pkeyutl -verify -pubin -inkey key.der -keyform DER -rawin -in signed.json -sigfile signature.bin</pre>
+<p>The signed bytes are the receipt's fields as canonical JSON (RFC 8785: sorted keys, no spaces, UTF-8).
+The key inside the receipt is for information only: check it against the key the operator publishes.</p>
+<h2>The receipt file</h2><pre>${escape(JSON.stringify(signed, null, 2))}</pre>
+</body></html>
+`;
+  }
+
   class Widget {
     constructor() {
       const saved = load();
@@ -232,6 +289,8 @@ textarea:disabled { background: #f6f8fa; }
       this.contactId = null; // the client_id of the e-mail left in away mode, until acknowledged
       this.awaitingPong = false;
       this.lastInput = Date.now();
+      this.receipts = loadReceipts(); // conversation id -> event seq -> signed receipt
+      this.receiptEvents = new Map(); // event seq -> the event a receipt is of (current conversation)
       this.render();
       this.renderPresence();
       this.watchActivity();
@@ -624,6 +683,7 @@ textarea:disabled { background: #f6f8fa; }
       } else {
         v.notice.append(h("h3", {}, "This conversation is resolved"), h("p", {}, "Thank you for chatting with us."));
       }
+      if (event.type === "closed") v.notice.append(this.receiptSlot(event));
       const draft = this.draftBox();
       if (draft) v.notice.append(draft);
       if (!this.barred) v.notice.append(h("button", { class: "primary", id: "new-conversation", type: "button",
@@ -664,7 +724,8 @@ textarea:disabled { background: #f6f8fa; }
       this.lastSeq = event.seq;
       const d = event.data;
       if (event.type === "acceptance") {
-        this.system(`You accepted ${d.title} v${d.version} at ${time(event.at)}. `, this.receipt(event));
+        this.system(`You accepted ${d.title} v${d.version} at ${time(event.at)}. `, this.receipt(event),
+          this.receiptSlot(event));
       } else if (event.type === "message") {
         const pending = event.client_id && this.view.log.querySelector(`li[data-client-id="${CSS.escape(event.client_id)}"]`);
         const node = this.bubble(event.author, d.text, event.client_id, time(event.at));
@@ -676,7 +737,7 @@ textarea:disabled { background: #f6f8fa; }
         this.showSeen();
       } else if (event.type === "warning") {
         this.view.log.append(h("li", { class: "warning", "data-seq": event.seq },
-          h("h3", {}, "A warning from our team"), ...this.noticeText(d, null, null)));
+          h("h3", {}, "A warning from our team"), ...this.noticeText(d, null, null), this.receiptSlot(event)));
         this.bump();
       } else if (event.type === "agent_joined") {
         this.system(named(event.author.name || "An agent"), " joined the conversation.");
@@ -699,6 +760,53 @@ textarea:disabled { background: #f6f8fa; }
       this.scrollDown();
       if (event.type === "closed" || event.type === "resolved") this.focusNotice();
       if (event.author.role === "agent") this.markRead();
+    }
+
+    // ---- receipts (docs/protocol.md §3.5) ------------------------------------
+
+    // Keep a signed receipt (the first one of each event: later copies only say the same again),
+    // and offer it wherever its event is shown.
+    keepReceipt(signed) {
+      const r = signed && signed.receipt;
+      if (!r) return;
+      const kept = (this.receipts[r.conversation_id] = this.receipts[r.conversation_id] || {});
+      if (!kept[r.event_seq]) {
+        kept[r.event_seq] = signed;
+        try { localStorage.setItem(receiptsKey, JSON.stringify(this.receipts)); } catch { /* storage refused: this page keeps it */ }
+      }
+      for (const slot of this.root.querySelectorAll(`.receipt-links[data-receipt-seq="${r.event_seq}"]`)) this.fillSlot(slot);
+    }
+
+    // Where the download links of ``event``'s receipt go: filled now if it is kept, else when it comes.
+    receiptSlot(event) {
+      this.receiptEvents.set(event.seq, event);
+      const slot = h("span", { class: "receipt-links", "data-receipt-seq": event.seq });
+      this.fillSlot(slot);
+      return slot;
+    }
+
+    fillSlot(slot) {
+      const seq = Number(slot.dataset.receiptSeq);
+      const signed = this.conversation && (this.receipts[this.conversation.id] || {})[seq];
+      if (!signed || slot.firstChild) return;
+      const name = `receipt-${signed.receipt.conversation_id}-${seq}`;
+      const blob = (text, type) => URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` }));
+      const page = receiptPage(signed, this.receiptEvents.get(seq), this.receiptEvents.get(1));
+      slot.append(
+        h("a", { class: "receipt-json", href: blob(JSON.stringify(signed, null, 2) + "\n", "application/json"),
+          download: `${name}.json` }, "Download receipt (signed JSON)"),
+        h("a", { class: "receipt-page", href: blob(page, "text/html"), download: `${name}.html` },
+          "Download receipt (readable page)"));
+    }
+
+    // After a replay: any receipt the widget has not kept (say the acceptance's, if it missed
+    // the accepted frame), asked for again.
+    askMissingReceipts() {
+      if (!this.conversation) return;
+      const kept = this.receipts[this.conversation.id] || {};
+      if ([...this.receiptEvents.keys()].some((seq) => !kept[seq])) {
+        this.send({ type: "receipts", conversation_id: this.conversation.id });
+      }
     }
 
     // ---- typing and read state (ephemeral: docs/protocol.md §6.9) ----------
@@ -794,6 +902,7 @@ textarea:disabled { background: #f6f8fa; }
         this.agentJoined = false;
         this.view.notice.hidden = true;
         this.seenSeq = 0;
+        this.receiptEvents.clear();
       }
       this.readSent = 0; // a new connection is told again
       this.conversation = conversation;
@@ -813,6 +922,8 @@ textarea:disabled { background: #f6f8fa; }
       }
     },
     accepted(f) {
+      this.receiptEvents.clear();
+      if (f.receipt) this.keepReceipt(f.receipt);
       this.conversation = f.conversation;
       this.lastSeq = 0;
       this.ended = null;
@@ -833,7 +944,9 @@ textarea:disabled { background: #f6f8fa; }
       this.seenSeq = Math.max(this.seenSeq || 0, f.seq);
       this.showSeen();
     },
-    caught_up() { this.resendOutbox(); },
+    caught_up() { this.resendOutbox(); this.askMissingReceipts(); },
+    receipt(f) { this.keepReceipt(f.receipt); },
+    receipts(f) { for (const r of f.receipts) this.keepReceipt(r); },
     ack(f) {
       this.storeRetries = 0;
       this.outbox.delete(f.client_id);

@@ -8,12 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
+
 from parley import keys
 from parley.cli_common import settings_from, with_core
 from parley.config import Settings
+from parley.domain import note, receipt
+from parley.domain.anchor import key_id, log_verifier_key
 from parley.domain.audit import OPERATOR
 from parley.evidence import verify as verifier
 from parley.evidence.html import render
+from parley.evidence.receipts import UnreadableBundle, against_bundle
 from parley.service import compliance, evidence
 from parley.service.core import Core
 
@@ -21,12 +26,15 @@ EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    path = settings_from(args).signing_key
+    settings = settings_from(args)
+    path = settings.signing_key
     key, created = keys.load_or_create(path)
     print(f"{'created' if created else 'using'} signing key {path}")
     print(keys.describe(key), end="")
-    print("Publish the public key where anyone checking your evidence can find it.")
-    _pdf_keys(settings_from(args))
+    print(f"log verifier key: {log_verifier_key(settings.log_origin, key)}")
+    print("Publish the public key where anyone checking your evidence can find it,")
+    print("and give the log verifier key to the witnesses and monitors of your log.")
+    _pdf_keys(settings)
     return 0
 
 
@@ -85,13 +93,20 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
     try:
         bundle = json.loads(Path(args.bundle).read_text(encoding="utf-8"))
         public_key = keys.parse_public_key(args.public_key) if args.public_key else None
+        witnesses = [note.VerifierKey.parse(w) for w in args.witness]
     except (OSError, ValueError) as e:
         print(f"parley: cannot read: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
     if not isinstance(bundle, dict):
         print("parley: the bundle is not a JSON object", file=sys.stderr)
         return EXIT_UNREADABLE
-    report = verifier.verify(bundle, public_key)
+    if args.quorum is not None and not 1 <= args.quorum <= len(witnesses):
+        print(f"parley: --quorum must be 1 to {len(witnesses)} (the witnesses)", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if any(w.sig_type != note.COSIGNATURE_V1 for w in witnesses):
+        print("parley: a --witness key must be a cosignature/v1 (0x04) key", file=sys.stderr)
+        return EXIT_UNREADABLE
+    report = verifier.verify(bundle, public_key, witnesses, args.quorum)
     for name in report.passed:
         print(f"ok    {name}")
     if not report.ok:
@@ -107,6 +122,44 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
             "note: the signature was checked against the key inside the bundle; pass "
             "--public-key with the operator's published key to bind it to the operator"
         )
+    return EXIT_VALID
+
+
+def _read_json(path: str) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def cmd_evidence_verify_receipt(args: argparse.Namespace) -> int:
+    try:
+        held = _read_json(args.receipt)
+        public_key = keys.parse_public_key(args.public_key)
+        bundle = _read_json(args.bundle) if args.bundle else None
+    except (OSError, ValueError, UnsupportedAlgorithm) as e:
+        print(f"parley: cannot read: {e}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    problems = receipt.problems(held, public_key)
+    for problem in problems:
+        print(f"FAIL  {problem}")
+    if problems:
+        return EXIT_INVALID
+    signed = held["receipt"]
+    print(f"ok    signature by key {key_id(public_key)}")
+    if bundle is not None:
+        try:
+            contradictions = against_bundle(signed, bundle)
+        except UnreadableBundle as e:
+            print(f"parley: cannot read {args.bundle}: {e}", file=sys.stderr)
+            return EXIT_UNREADABLE
+        for contradiction in contradictions:
+            print(f"FAIL  {contradiction}")
+        if contradictions:
+            print(f"CONTRADICTED: the bundle does not hold event {signed['event_seq']} as received")
+            return EXIT_INVALID
+        print(f"ok    the bundle holds event {signed['event_seq']} exactly as received")
+    print(
+        f"VALID: {signed['kind']} receipt of event {signed['event_seq']} ({signed['event_type']}) "
+        f"of conversation {signed['conversation_id']}, issued {signed['issued_at']}"
+    )
     return EXIT_VALID
 
 
@@ -164,7 +217,29 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     check.add_argument(
         "--public-key", help="the operator's published key: base64, PEM, or a file with either"
     )
+    check.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="a witness's verifier key (name+id+base64); repeat for each witness to require",
+    )
+    check.add_argument(
+        "--quorum", type=int, help="how many --witness keys must have cosigned (default: all)"
+    )
     check.set_defaults(run=cmd_evidence_verify)
+    held = ev_commands.add_parser(
+        "verify-receipt",
+        help="check a visitor's signed receipt offline, and that a bundle holds its event; "
+        "exit 0 if it holds, 1 if not, 2 if unreadable",
+    )
+    held.add_argument("receipt", help="the receipt file (JSON) the visitor downloaded")
+    held.add_argument(
+        "--public-key", required=True,
+        help="the operator's published key: base64, PEM, or a file with either",
+    )  # fmt: skip
+    held.add_argument("--bundle", help="an evidence bundle (JSON) that must hold the same event")
+    held.set_defaults(run=cmd_evidence_verify_receipt)
 
     audit = commands.add_parser("audit", help="read and check the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

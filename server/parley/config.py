@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parley.domain.anchor import ORIGIN
+from parley.domain.note import COSIGNATURE_V1, NoteMalformed, VerifierKey, check_key_name
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -43,6 +46,41 @@ def parse_http_url(text: str) -> str:
     if not url.startswith(("http://", "https://")) or len(url) <= len("https://"):
         raise ValueError("must be an http:// or https:// URL")
     return url
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A witness the log submits its checkpoints to: its cosigning key and where it listens."""
+
+    key: VerifierKey
+    url: str
+
+
+def parse_witnesses(text: str) -> tuple[Witness, ...]:
+    """``"VKEY URL, VKEY URL"`` -> witnesses; each key a cosignature/v1 verifier key."""
+    witnesses = []
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        vkey, _, url = entry.partition(" ")
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or " " in url:
+            raise ValueError(f"{entry[:120]!r} is not 'VERIFIER_KEY http(s)://WITNESS_URL'")
+        try:
+            key = VerifierKey.parse(vkey)
+        except NoteMalformed as e:
+            raise ValueError(str(e)) from None
+        if key.sig_type != COSIGNATURE_V1:
+            raise ValueError(f"{key.name}'s key is not a witness (cosignature/v1, type 0x04) key")
+        witnesses.append(Witness(key, url))
+    return tuple(witnesses)
+
+
+def parse_origin(text: str) -> str:
+    try:
+        return check_key_name(text.strip())
+    except NoteMalformed as e:
+        raise ValueError(str(e)) from None
 
 
 def parse_list(text: str) -> tuple[str, ...]:
@@ -97,6 +135,11 @@ class Settings:
     #: ``parley keys`` creates in DATA_DIR (pdf-signing-cert.pem, pdf-signing-key.pem).
     pdf_cert: Path | None = None
     pdf_key: Path | None = None
+    #: The transparency log's name in its checkpoints (and its note key name): a schema-less
+    #: URL unique to this deployment, e.g. ``chat.example.com/parley-log``.
+    log_origin: str = ORIGIN
+    #: Witnesses that cosign the log's checkpoints (c2sp.org/tlog-witness).
+    witnesses: tuple[Witness, ...] = ()
 
     @property
     def store(self) -> str:
@@ -150,6 +193,8 @@ class Settings:
             "tsa_cert": ("PARLEY_TSA_CERT", Path),
             "pdf_cert": ("PARLEY_PDF_CERT", Path),
             "pdf_key": ("PARLEY_PDF_KEY", Path),
+            "log_origin": ("PARLEY_LOG_ORIGIN", parse_origin),
+            "witnesses": ("PARLEY_WITNESSES", parse_witnesses),
         }
         for name, (var, parse) in readers.items():
             if var in env:

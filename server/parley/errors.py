@@ -39,6 +39,7 @@ code; a test checks that none is left unmapped::
     ├── BanNotFound                 no bar has this id
     ├── CannedReplyNotFound         no canned reply has this id
     ├── ShortcutTaken               another canned reply has this shortcut
+    ├── CheckpointNotFound          no signed checkpoint of the log has this size
     ├── TimestampError              RFC 3161 time-stamping
     │   ├── TimestampUnavailable    the TSA could not be asked, or gave no valid stamp
     │   └── TimestampInvalid        a token that does not prove what it is checked for
@@ -205,6 +206,10 @@ class CannedReplyNotFound(ParleyError):
 
 class ShortcutTaken(ParleyError):
     """Another canned reply already has this shortcut."""
+
+
+class CheckpointNotFound(ParleyError):
+    """No checkpoint of the transcript log was signed (as a note) at this size."""
 
 
 class StoreUnavailable(ParleyError):

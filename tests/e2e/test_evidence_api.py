@@ -9,32 +9,13 @@ import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from harness import Server, agent, api, visitor
+from harness import Server, agent, api, closed_conversation, visitor
 from parley.evidence.verify import verify
-
-
-async def closed_conversation(server: Server, token: str, clause: str, **hello: Any) -> str:
-    """A conversation with a message, a reply, and a closure citing ``clause``."""
-    async with visitor(server, **hello) as v:
-        conversation_id = await v.accept()
-        await v.say("this is unacceptable", "m1")
-        async with agent(server, token) as a:
-            await a.send({"type": "join", "conversation_id": conversation_id})
-            await a.expect("caught_up")
-            await a.send(
-                {"type": "reply", "conversation_id": conversation_id, "client_id": "r1",
-                 "text": "I am sorry about this."}
-            )  # fmt: skip
-            await a.expect("ack")
-            await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": clause})
-            await a.expect("done")
-    return conversation_id
 
 
 async def test_evidence_bundle_over_http_verifies_offline_with_the_published_key(

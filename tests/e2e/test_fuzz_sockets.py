@@ -65,11 +65,12 @@ MAX_MESSAGE_CHARS = 4000  # PARLEY_MAX_MESSAGE_CHARS, the default
 DIRECT = frozenset(
     {
         "welcome", "accepted", "ack", "done", "joined", "left", "conversations", "transcript",
-        "pong", "error", "observing", "staff",
+        "pong", "error", "observing", "staff", "receipts",
     }
 )  # fmt: skip
 PUSHED = frozenset(
     {"event", "policy", "caught_up", "conversation_updates", "barred", "typing", "read", "canned"}
+    | {"receipt"}  # after a warning or closure the visitor is sent
     | {"team", "staff_presence", "visitor_presence"}  # to hellos that ask for presence
 )
 #: What a model expects of a frame the server acts on without answering (typing, read).
@@ -237,8 +238,13 @@ class VisitorModel:
             return answer("accepted") if offered else refused("policy_mismatch")
         if kind == "heartbeat":
             return answer("pong")
+        if kind == "receipts" and "conversation_id" in frame:
+            mine = frame["conversation_id"] in {c.id for c in self.conversations}
+            return answer("receipts") if mine else refused("not_found")
         if current is None:
             return refused("policy_not_accepted")
+        if kind == "receipts":
+            return answer("receipts")
         if kind in ("typing", "read"):
             return self.signal(frame, current)
         if ("visitor", frame["client_id"]) in current.acks:

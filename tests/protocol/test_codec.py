@@ -49,6 +49,8 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
         {"type": "typing", "state": True},
         {"type": "typing", "state": False, "conversation_id": CONV},
         {"type": "read", "conversation_id": CONV, "seq": 4},
+        {"type": "receipts"},
+        {"type": "receipts", "conversation_id": CONV},
         {"type": "ping"},
     ],
     Endpoint.AGENT: [

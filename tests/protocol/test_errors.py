@@ -122,6 +122,7 @@ def test_published_codes_never_change() -> None:
         "BanNotFound": "ban_not_found",
         "CannedReplyNotFound": "canned_reply_not_found",
         "ShortcutTaken": "shortcut_taken",
+        "CheckpointNotFound": "checkpoint_not_found",
         "StoreUnavailable": "unavailable",
         "TimestampUnavailable": "timestamp_unavailable",
         "TimestampInvalid": "timestamp_invalid",

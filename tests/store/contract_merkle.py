@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from parley.domain import merkle
-from parley.domain.anchor import ORIGIN, Checkpoint, Leaf
+from parley.domain.anchor import ORIGIN, Checkpoint, Leaf, SignedCheckpoint
 from parley.store.base import Store
 
 Reopen = Callable[[], Awaitable[Store]]
@@ -53,6 +53,31 @@ class MerkleContract:
         await store.save_checkpoint(large, "sig-large")
         await store.save_checkpoint(small, "sig-small")
         assert await store.latest_checkpoint() == (large, "sig-large")
+
+    async def test_a_checkpoint_keeps_its_note_cosignatures_and_timestamp(
+        self, store: Store, reopen: Reopen
+    ) -> None:
+        first = Checkpoint(ORIGIN, 3, "aa" * 32, "2026-11-01T12:00:00.000Z", "k")
+        second = Checkpoint(ORIGIN, 5, "bb" * 32, "2026-11-01T12:00:01.000Z", "k")
+        await store.save_checkpoint(first, "sig-3", "note of 3\n")
+        await store.save_checkpoint(second, "sig-5", "note of 5\n")
+        await store.save_checkpoint(second, "sig-5-again", "another note\n")
+        assert await store.signed_checkpoint(4) is None
+        assert await store.signed_checkpoint() == SignedCheckpoint(second, "sig-5", "note of 5\n")
+        # Two witnesses answer, one of them twice (two processes submitted the same checkpoint).
+        await store.add_cosignatures(3, ["— w2 BBBB\n", "— w1 AAAA\n"])
+        await store.add_cosignatures(3, ["— w1 AAAA\n"])
+        await store.save_timestamp(3, "first-token")
+        await store.save_timestamp(3, "second-token")
+        await store.close()
+        again = await reopen()
+        try:
+            assert await again.signed_checkpoint(3) == SignedCheckpoint(
+                first, "sig-3", "note of 3\n", ("— w1 AAAA\n", "— w2 BBBB\n"), "first-token"
+            )
+            assert (await again.signed_checkpoint(5)).cosignatures == ()  # type: ignore[union-attr]
+        finally:
+            await again.close()
 
     async def test_roots_and_proofs_equal_the_reference_after_many_appends_and_reopening(
         self, store: Store, reopen: Reopen

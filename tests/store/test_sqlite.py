@@ -345,6 +345,8 @@ async def test_conversations_ended_before_the_search_column_are_found_after_upgr
         for later in MIGRATIONS[before + 1 :]:  # a file from before: no later tables either
             for table in re.findall(r"CREATE TABLE (\w+)", later):
                 s.db.execute(f"DROP TABLE {table}")
+            for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", later):
+                s.db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         s.db.execute("DROP INDEX conversations_ended")
         s.db.execute("DROP INDEX conversations_ended_by_visitor")
         s.db.execute("ALTER TABLE conversations DROP COLUMN ended_at")

@@ -8,6 +8,11 @@ root hash — is signed with the server's Ed25519 key. Publishing the public
 key binds the operator: rewriting any anchored transcript changes its head,
 so its leaf, so every later root, and no signature over the old roots can be
 made for the new ones.
+
+Each checkpoint is also signed as a C2SP signed note (:mod:`parley.domain.note`):
+the same origin, size and root in the format that witnesses, monitors and the
+tools of Certificate Transparency and Go's checksum database read. Witnesses
+add their cosignatures to that note, and a time-stamping authority may stamp it.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from parley.domain import merkle
+from parley.domain import merkle, note
 from parley.domain.chain import canonical_json
 
 ORIGIN = "parley-transcript-log/v1"
+"""The log's origin unless ``PARLEY_LOG_ORIGIN`` names another (it is also the note key name)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,48 @@ class Checkpoint:
 
     def signed_bytes(self) -> bytes:
         return canonical_json(self.to_dict())
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A stored checkpoint with everything signed about it."""
+
+    checkpoint: Checkpoint
+    #: The Ed25519 signature (base64) of the checkpoint's canonical JSON.
+    signature: str
+    #: The same checkpoint as a C2SP signed note, signed by the log (checkpoints made
+    #: before notes were kept have none).
+    note: str | None = None
+    #: Witnesses' cosignature lines on ``note``, as they returned them.
+    cosignatures: tuple[str, ...] = ()
+    #: An RFC 3161 time-stamp token (base64 DER) over ``note``'s text.
+    timestamp: str | None = None
+
+    def witnessed_note(self) -> str | None:
+        """The note with the witnesses' cosignatures appended: what monitors fetch."""
+        if self.note is None:
+            return None
+        cosigned = note.parse(self.note).with_signatures(
+            note.Signature.parse_line(line) for line in self.cosignatures
+        )
+        return cosigned.render()
+
+
+def note_body(checkpoint: Checkpoint) -> note.CheckpointBody:
+    return note.CheckpointBody(
+        checkpoint.origin, checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash)
+    )
+
+
+def sign_note(key: Ed25519PrivateKey, checkpoint: Checkpoint) -> str:
+    """The checkpoint as a signed note, signed by ``key`` under the log's origin as key name."""
+    text = note_body(checkpoint).text()
+    return note.Note(text, (note.sign(text, checkpoint.origin, key),)).render()
+
+
+def log_verifier_key(origin: str, key: Ed25519PrivateKey | Ed25519PublicKey) -> note.VerifierKey:
+    """The verifier key (``origin+id+base64``) that monitors and witnesses configure."""
+    return note.VerifierKey.of(origin, key, note.ED25519)
 
 
 def public_bytes(key: Ed25519PublicKey) -> bytes:

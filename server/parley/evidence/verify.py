@@ -22,19 +22,25 @@ the record:
    root (a rewritten record, even with every hash recomputed; a dropped audit
    entry);
 6. the checkpoint's Ed25519 signature verifies under the operator's public key
-   (a forged checkpoint).
+   (a forged checkpoint);
+7. the same checkpoint as a C2SP signed note (``anchor.note``, in bundles made
+   since checkpoints are notes) states the same origin, size and root, and its
+   note signature verifies under the same key;
+8. given witness keys, enough of those witnesses cosigned that note (a log
+   the operator rebuilt and re-signed after a rewrite: no witness cosigns a
+   tree inconsistent with one it cosigned before).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from parley.domain import merkle
-from parley.domain.anchor import Checkpoint, Leaf, key_id, signature_valid
+from parley.domain import merkle, note
+from parley.domain.anchor import Checkpoint, Leaf, key_id, note_body, signature_valid
 from parley.domain.audit import AuditAction, AuditEntry
 from parley.domain.chain import GENESIS, verify_links
 from parley.domain.conversation import Conversation
@@ -52,6 +58,7 @@ SUMMARY_FIELDS = set(Conversation.__dataclass_fields__)
 #: Bundles exported before conversations had an assignee have a summary without one.
 SUMMARY_FIELDS_BEFORE_ASSIGNMENT = SUMMARY_FIELDS - {"assignee"}
 MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, PolicyInvalid)
+# note.NoteMalformed is a ValueError: a garbled note is a malformed bundle.
 
 
 class Failed(Exception):
@@ -67,8 +74,17 @@ class Report:
     self_signed: bool
 
 
-def verify(bundle: Mapping[str, Any], public_key: bytes | None = None) -> Report:
-    """Check ``bundle``; with ``public_key`` (raw 32 bytes) the signature must be by that key."""
+def verify(
+    bundle: Mapping[str, Any],
+    public_key: bytes | None = None,
+    witnesses: Sequence[note.VerifierKey] = (),
+    quorum: int | None = None,
+) -> Report:
+    """Check ``bundle``; with ``public_key`` (raw 32 bytes) the signature must be by that key.
+
+    With ``witnesses`` (cosignature/v1 verifier keys), at least ``quorum`` of them
+    (default: all) must have cosigned the bundle's checkpoint.
+    """
     passed: list[str] = []
     checks: list[tuple[str, Callable[[], None]]] = [
         ("transcript hash chain", lambda: _chain(bundle)),
@@ -78,6 +94,14 @@ def verify(bundle: Mapping[str, Any], public_key: bytes | None = None) -> Report
         ("inclusion proof", lambda: _inclusion(bundle)),
         ("checkpoint signature", lambda: _signature(bundle, public_key)),
     ]
+    if witnesses or _has_note(bundle):
+        checks.append(("checkpoint note", lambda: _note(bundle, public_key)))
+    if witnesses:
+        needed = len(witnesses) if quorum is None else quorum
+        checks.append(
+            (f"witness cosignatures ({needed} of {len(witnesses)} required)",
+             lambda: _cosignatures(bundle, witnesses, needed))
+        )  # fmt: skip
     try:
         if bundle.get("format") != FORMAT:
             raise Failed(f"not a {FORMAT} bundle (format is {bundle.get('format')!r})")
@@ -269,9 +293,66 @@ def _id(event: Event) -> tuple[str, int]:
 
 def _signature(bundle: Mapping[str, Any], public_key: bytes | None) -> None:
     anchor = bundle["anchor"]
-    key = public_key if public_key is not None else base64.b64decode(anchor["public_key"])
+    key = _key(bundle, public_key)
     checkpoint = Checkpoint(**anchor["checkpoint"])
     if checkpoint.key_id != key_id(key):
         raise Failed(f"the checkpoint names key {checkpoint.key_id}, not this key ({key_id(key)})")
     if not signature_valid(key, checkpoint, anchor["signature"]):
         raise Failed("the checkpoint signature is not valid for this key")
+
+
+def _key(bundle: Mapping[str, Any], public_key: bytes | None) -> bytes:
+    if public_key is not None:
+        return public_key
+    return base64.b64decode(bundle["anchor"]["public_key"])
+
+
+def _has_note(bundle: Mapping[str, Any]) -> bool:
+    anchor = bundle.get("anchor")
+    return isinstance(anchor, Mapping) and anchor.get("note") is not None
+
+
+def _note(bundle: Mapping[str, Any], public_key: bytes | None) -> None:
+    anchor = bundle["anchor"]
+    if anchor.get("note") is None:
+        raise Failed("the bundle carries no checkpoint note, so no witness cosignatures")
+    signed = note.parse(anchor["note"])
+    checkpoint = Checkpoint(**anchor["checkpoint"])
+    stated, expected = note.CheckpointBody.parse(signed.text), note_body(checkpoint)
+    for field in ("origin", "size", "root"):
+        if getattr(stated, field) != getattr(expected, field):
+            raise Failed(
+                f"the checkpoint note's {field} ({_shown(getattr(stated, field))}) is not the "
+                f"signed checkpoint's ({_shown(getattr(expected, field))})"
+            )
+    log_key = note.VerifierKey(checkpoint.origin, note.ED25519, _key(bundle, public_key))
+    try:
+        note.verify(signed, [log_key])
+    except note.NoteUnverified as e:
+        raise Failed(f"the checkpoint note: {e}") from None
+
+
+def _cosignatures(
+    bundle: Mapping[str, Any], witnesses: Sequence[note.VerifierKey], needed: int
+) -> None:
+    signed = note.parse(bundle["anchor"]["note"])
+    size = note.CheckpointBody.parse(signed.text).size
+    cosigned, missing = [], []
+    for witness in witnesses:
+        try:
+            note.verify(signed, [witness])
+        except note.NoteUnverified as e:
+            if "no signature by" not in str(e):
+                raise Failed(f"checkpoint {size}: {e}") from None
+            missing.append(witness.name)
+        else:
+            cosigned.append(witness.name)
+    if len(cosigned) < needed:
+        raise Failed(
+            f"checkpoint {size} is cosigned by {len(cosigned)} of the {needed} witnesses "
+            f"required ({', '.join(cosigned) or 'none'}); no cosignature by {', '.join(missing)}"
+        )
+
+
+def _shown(value: object) -> str:
+    return base64.b64encode(value).decode() if isinstance(value, bytes) else repr(value)

@@ -41,6 +41,7 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.UnknownAgent: ("unknown_agent", 422),
     e.CannedReplyNotFound: ("canned_reply_not_found", 404),
     e.ShortcutTaken: ("shortcut_taken", 409),
+    e.CheckpointNotFound: ("checkpoint_not_found", 404),
     e.StoreUnavailable: ("unavailable", 503),
     e.TimestampUnavailable: ("timestamp_unavailable", 503),
     e.TimestampInvalid: ("timestamp_invalid", 422),

@@ -13,8 +13,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from parley.bus import messages
 from parley.bus.base import Bus
+from parley.config import Witness
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole, staff_name, token_hash
+from parley.domain.anchor import ORIGIN
 from parley.domain.audit import Actor, AuditAction, AuditDraft, AuditEntry
 from parley.domain.bans import Ban, longest
 from parley.domain.policy import PolicyRef, PolicyVersion
@@ -23,6 +25,7 @@ from parley.domain.transcript import format_time
 from parley.errors import Forbidden, PolicyInvalid, Unauthorized
 from parley.service.lobby import Lobby
 from parley.service.presence import Presence
+from parley.service.publishing import Publisher
 from parley.store.base import Applied, Store
 from parley.store.presence import MemoryPresence, PresenceStore
 
@@ -59,15 +62,22 @@ class Core:
     typing_interval: float = 2.0
     #: Give each new conversation to the least busy available agent (PARLEY_AUTO_ASSIGN).
     auto_assign: bool = False
+    #: The transparency log's origin line, in every checkpoint it signs.
+    log_origin: str = ORIGIN
+    #: The witnesses asked to cosign each new checkpoint.
+    witnesses: tuple[Witness, ...] = ()
     #: The one subscriber to list changes in this process; agent consoles register with it.
     lobby: Lobby = field(init=False)
     #: This process's consoles' and widgets' presence, and what it tells them of everyone's.
     presence: Presence = field(init=False)
+    #: Gets each new checkpoint cosigned by the witnesses.
+    publisher: Publisher = field(init=False)
     _policies: dict[tuple[str, int], PolicyVersion] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lobby = Lobby(self.bus, self.store)
         self.presence = Presence(self.presence_store, self.bus, self.clock)
+        self.publisher = Publisher(self.store, self.witnesses)
 
     async def publish_policies(self, versions: list[PolicyVersion]) -> list[PolicyVersion]:
         """Publish every version (refusing changed text); return those newly published."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.domain.anchor import ORIGIN, Checkpoint, Leaf, key_id, public_bytes, sign
+from parley.domain.anchor import Checkpoint, Leaf, key_id, public_bytes, sign, sign_note
 from parley.domain.audit import Actor, AuditAction, AuditDraft
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import ENDINGS, Role, format_time
@@ -31,8 +31,10 @@ HOW_TO_VERIFY = (
     "cited clause is quoted word for word; checks that the audit entries match their hashes "
     "and link to one another; recomputes the anchored leaf (the transcript's last event and "
     "last audit entry) and its RFC 9162 inclusion proof up to the checkpoint's root; and "
-    "checks the checkpoint's Ed25519 signature. Any edit, deletion, insertion or reordering "
-    "fails one of these checks."
+    "checks the checkpoint's Ed25519 signature, and that of the same checkpoint as a C2SP "
+    "signed note (anchor.note). Any edit, deletion, insertion or reordering fails one of these "
+    "checks. Add --witness KEY for each independent witness whose cosignature on that note "
+    "you require: a log the operator rebuilt after a rewrite has none."
 )
 
 
@@ -56,9 +58,10 @@ async def anchor(core: Core, conversations: list[Conversation]) -> tuple[Checkpo
         return None
     root = await core.store.merkle_root(size)
     public = public_bytes(core.key.public_key())
-    checkpoint = Checkpoint(ORIGIN, size, root.hex(), at, key_id(public))
+    checkpoint = Checkpoint(core.log_origin, size, root.hex(), at, key_id(public))
     signature = sign(core.key, checkpoint)
-    await core.store.save_checkpoint(checkpoint, signature)
+    await core.store.save_checkpoint(checkpoint, signature, sign_note(core.key, checkpoint))
+    core.publisher.checkpoint_signed()
     return checkpoint, signature
 
 
@@ -98,23 +101,28 @@ async def _anchored_leaf(core: Core, conv: Conversation) -> tuple[int, Leaf] | N
 
 
 async def _proof(core: Core, conv: Conversation) -> dict[str, Any]:
-    """An inclusion proof of the conversation's current heads in a signed checkpoint."""
+    """An inclusion proof of the conversation's current heads in the newest signed checkpoint.
+
+    The checkpoint is first submitted to the witnesses (if any) so the bundle carries
+    their cosignatures on its note.
+    """
     found = await _anchored_leaf(core, conv)
     latest = await core.store.latest_checkpoint()
     if found is None or latest is None or latest[0].tree_size <= found[0]:
         await anchor(core, [conv])
         found = await _anchored_leaf(core, conv)
-        latest = await core.store.latest_checkpoint()
-    assert found is not None and latest is not None
+    await core.publisher.publish()
+    signed = await core.store.signed_checkpoint()
+    assert found is not None and signed is not None
     index, leaf = found
-    checkpoint, signature = latest
-    proof = await core.store.inclusion_proof(index, checkpoint.tree_size)
+    proof = await core.store.inclusion_proof(index, signed.checkpoint.tree_size)
     return {
         "leaf": leaf.to_dict(),
         "leaf_index": index,
         "inclusion_proof": [h.hex() for h in proof],
-        "checkpoint": checkpoint.to_dict(),
-        "signature": signature,
+        "checkpoint": signed.checkpoint.to_dict(),
+        "signature": signed.signature,
+        "note": signed.witnessed_note(),
         "public_key": public_key_base64(core.key),
     }
 

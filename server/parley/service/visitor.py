@@ -23,7 +23,7 @@ from parley.errors import (
     RateLimited,
 )
 from parley.protocol.errors import error_frame
-from parley.service import assignments, signals
+from parley.service import assignments, receipts, signals
 from parley.service.core import Core, new_token, policy_view
 from parley.service.feed import Send
 from parley.service.lobby import Push
@@ -32,6 +32,8 @@ from parley.service.session import Session
 
 #: Seconds between two "flooding" flags about one visitor.
 FLAG_EVERY = 10.0
+#: Events the visitor is sent a receipt of as they arrive (the acceptance's comes with accepted).
+RECEIPTED = frozenset({EventType.WARNING, EventType.CLOSED})
 
 
 def policy_offer(policy: PolicyVersion) -> dict[str, Any]:
@@ -117,6 +119,8 @@ class VisitorSession(Session):
             await self._typing(frame)
         elif kind == "read":
             await self._read(frame)
+        elif kind == "receipts":
+            await self._receipts(frame)
 
     async def _hello(self, frame: dict[str, Any]) -> None:
         if self.visitor_id is not None:
@@ -208,11 +212,19 @@ class VisitorSession(Session):
         if current is not None:
             self.unwatch(current.id)
         self.conversation = conversation
-        await self.send({"type": "accepted", "conversation": visitor_view(conversation)})
+        receipt = await receipts.of_event(self.core, conversation, 1)
+        await self.send(
+            {"type": "accepted", "conversation": visitor_view(conversation), "receipt": receipt}
+        )
         await self.core.presence.widget_seen(self._presence_key, conversation_id=conversation.id)
         await self.watch(conversation, 0, self._on_event)
 
     async def _on_event(self, event: dict[str, Any]) -> None:
+        if EventType(event["type"]) in RECEIPTED and self.conversation is not None:
+            # Signed from the store's copy: what the visitor keeps is what was committed.
+            receipt = await receipts.of_event(self.core, self.conversation, event["seq"])
+            if receipt is not None:
+                await self.send({"type": "receipt", "receipt": receipt})
         if EventType(event["type"]) in ENDINGS and self.conversation is not None:
             self.conversation = await self.core.store.conversation(self.conversation.id)
             await self._offer_if_ended()
@@ -255,11 +267,18 @@ class VisitorSession(Session):
             await self.send(error_frame(e, request="accept"))
             await self.send(policy_offer(offered))
             return
+        assert applied.event is not None  # a start always records the acceptance
         previous = self.conversation
         if previous is not None:
             self.unwatch(previous.id)
         self.conversation = applied.conversation
-        await self.send({"type": "accepted", "conversation": visitor_view(applied.conversation)})
+        await self.send(
+            {
+                "type": "accepted",
+                "conversation": visitor_view(applied.conversation),
+                "receipt": receipts.issue(self.core, applied.event, applied.conversation),
+            }
+        )
         await self.core.presence.widget_seen(
             self._presence_key, conversation_id=applied.conversation.id
         )
@@ -328,3 +347,17 @@ class VisitorSession(Session):
         stored = await self.core.store.conversation(conv.id)
         signals.check_read(frame["seq"], stored.last_seq if stored else conv.last_seq)
         await self.signals.read(conv.id, frame["seq"], {})
+
+    async def _receipts(self, frame: dict[str, Any]) -> None:
+        """Every receipt of the visitor's conversation (their current one unless named), anew."""
+        assert self.visitor_id is not None
+        conversation = await receipts.visitors_conversation(
+            self.core, self.visitor_id, self.conversation, frame.get("conversation_id")
+        )
+        await self.send(
+            {
+                "type": "receipts",
+                "conversation_id": conversation.id,
+                "receipts": await receipts.of_conversation(self.core, conversation),
+            }
+        )

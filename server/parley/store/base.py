@@ -56,7 +56,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from parley.domain.agent import Staff
-from parley.domain.anchor import Checkpoint, Leaf
+from parley.domain.anchor import Checkpoint, Leaf, SignedCheckpoint
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.bans import Ban
 from parley.domain.canned import CannedReply
@@ -404,11 +404,27 @@ class Store(ABC):
         """The conversation's leaves with their indexes, in log order."""
 
     @abstractmethod
-    async def save_checkpoint(self, checkpoint: Checkpoint, signature: str) -> None: ...
+    async def save_checkpoint(
+        self, checkpoint: Checkpoint, signature: str, note: str | None = None
+    ) -> None:
+        """Keep a signed checkpoint and its signed note; the first saved for a tree size stands."""
 
     @abstractmethod
+    async def signed_checkpoint(self, tree_size: int | None = None) -> SignedCheckpoint | None:
+        """The checkpoint of ``tree_size`` (default: the largest) and all signed about it."""
+
+    @abstractmethod
+    async def add_cosignatures(self, tree_size: int, lines: Sequence[str]) -> None:
+        """Keep witnesses' cosignature lines on that checkpoint's note, each line once."""
+
+    @abstractmethod
+    async def save_timestamp(self, tree_size: int, token: str) -> None:
+        """Keep an RFC 3161 token (base64) over that checkpoint's note; the first one stands."""
+
     async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
         """The signed checkpoint with the largest tree, and its signature."""
+        signed = await self.signed_checkpoint()
+        return (signed.checkpoint, signed.signature) if signed else None
 
 
 def dumps(record: Any) -> str:

@@ -88,6 +88,7 @@ STAFF_TOKENS = f"{G}:staff-tokens"
 AUDIT = f"{G}:audit"
 LEAVES = f"{G}:leaves"
 CHECKPOINTS = f"{G}:checkpoints"
+TIMESTAMPS = f"{G}:checkpoints:timestamps"
 BANS = f"{G}:bans"
 BAN_NETWORKS = f"{G}:bans:networks"
 BAN_CHANGES = f"{G}:bans:changes"
@@ -158,6 +159,11 @@ def audit_thread(conversation_id: str) -> str:
 
 def leaf_thread(conversation_id: str) -> str:
     return f"{G}:leaves:{conversation_id}"
+
+
+def cosignatures_key(tree_size: int) -> str:
+    """The set of witnesses' cosignature lines on the checkpoint of ``tree_size``."""
+    return f"{G}:checkpoints:cosignatures:{tree_size}"
 
 
 def merkle_level(level: int) -> str:

@@ -14,14 +14,16 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from parley.domain.anchor import Checkpoint, Leaf
+from parley.domain.anchor import Checkpoint, Leaf, SignedCheckpoint
 from parley.domain.merkle_nodes import CompactRange, NodeId, covering
 from parley.store.base import dumps
 from parley.store.redis_db import (
     CHECKPOINTS,
     LEAVES,
+    TIMESTAMPS,
     Commit,
     RedisDatabase,
+    cosignatures_key,
     leaf_thread,
     merkle_level,
 )
@@ -90,8 +92,11 @@ class RedisMerkle(RedisDatabase):
             raw = await self.guard(pipe.execute())
         return [(i, Leaf(**json.loads(r)["leaf"])) for i, r in zip(indexes, raw, strict=True)]
 
-    async def save_checkpoint(self, checkpoint: Checkpoint, signature: str) -> None:
-        record = dumps({"checkpoint": checkpoint.to_dict(), "signature": signature})
+    async def save_checkpoint(
+        self, checkpoint: Checkpoint, signature: str, note: str | None = None
+    ) -> None:
+        fields = {"checkpoint": checkpoint.to_dict(), "signature": signature, "note": note}
+        record = dumps(fields)
         size = checkpoint.tree_size
 
         async def body(pipe: Any) -> Any:
@@ -101,9 +106,30 @@ class RedisMerkle(RedisDatabase):
 
         await self.transaction([CHECKPOINTS], body)
 
-    async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
-        raw = await self.guard(self.r.zrange(CHECKPOINTS, -1, -1))
+    async def signed_checkpoint(self, tree_size: int | None = None) -> SignedCheckpoint | None:
+        if tree_size is None:
+            raw = await self.guard(self.r.zrange(CHECKPOINTS, -1, -1))
+        else:
+            raw = await self.guard(self.r.zrange(CHECKPOINTS, tree_size, tree_size, byscore=True))
         if not raw:
             return None
         record = json.loads(raw[0])
-        return Checkpoint(**record["checkpoint"]), record["signature"]
+        checkpoint = Checkpoint(**record["checkpoint"])
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.smembers(cosignatures_key(checkpoint.tree_size))
+            pipe.hget(TIMESTAMPS, str(checkpoint.tree_size))
+            lines, timestamp = await self.guard(pipe.execute())
+        return SignedCheckpoint(
+            checkpoint,
+            record["signature"],
+            record.get("note"),
+            tuple(sorted(lines)),
+            timestamp,
+        )
+
+    async def add_cosignatures(self, tree_size: int, lines: Sequence[str]) -> None:
+        if lines:
+            await self.guard(self.r.sadd(cosignatures_key(tree_size), *lines))
+
+    async def save_timestamp(self, tree_size: int, token: str) -> None:
+        await self.guard(self.r.hsetnx(TIMESTAMPS, str(tree_size), token))

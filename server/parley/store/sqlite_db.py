@@ -142,6 +142,13 @@ MIGRATIONS = [
         id TEXT PRIMARY KEY, shortcut TEXT NOT NULL UNIQUE, body TEXT NOT NULL
     );
     """,
+    # A checkpoint's C2SP signed note, the witnesses' cosignatures on it (a JSON list of
+    # signature lines) and an RFC 3161 time-stamp token over it.
+    """
+    ALTER TABLE checkpoints ADD COLUMN note TEXT;
+    ALTER TABLE checkpoints ADD COLUMN cosignatures TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE checkpoints ADD COLUMN timestamp TEXT;
+    """,
 ]
 
 

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from parley.domain.anchor import Checkpoint, Leaf
+from parley.domain.anchor import Checkpoint, Leaf, SignedCheckpoint
 from parley.domain.merkle_nodes import CompactRange, NodeId, covering
 from parley.store.base import dumps
 from parley.store.sqlite_db import Database
@@ -86,20 +86,54 @@ class MerkleTables(Database):
 
         return await self.read(read)
 
-    async def save_checkpoint(self, checkpoint: Checkpoint, signature: str) -> None:
+    async def save_checkpoint(
+        self, checkpoint: Checkpoint, signature: str, note: str | None = None
+    ) -> None:
         def write(db: sqlite3.Connection) -> None:
             db.execute(
-                "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)",
-                (checkpoint.tree_size, dumps(checkpoint.to_dict()), signature),
+                "INSERT OR IGNORE INTO checkpoints (tree_size, body, signature, note) "
+                "VALUES (?, ?, ?, ?)",
+                (checkpoint.tree_size, dumps(checkpoint.to_dict()), signature, note),
             )
 
         await self.write(write)
 
-    async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
-        def read() -> tuple[Checkpoint, str] | None:
-            row = self.db.execute(
-                "SELECT body, signature FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
-            ).fetchone()
-            return (Checkpoint(**json.loads(row[0])), row[1]) if row else None
+    async def signed_checkpoint(self, tree_size: int | None = None) -> SignedCheckpoint | None:
+        def read() -> SignedCheckpoint | None:
+            columns = "SELECT body, signature, note, cosignatures, timestamp FROM checkpoints"
+            if tree_size is None:
+                row = self.db.execute(f"{columns} ORDER BY tree_size DESC LIMIT 1").fetchone()
+            else:
+                row = self.db.execute(f"{columns} WHERE tree_size = ?", (tree_size,)).fetchone()
+            if row is None:
+                return None
+            body, signature, note, cosignatures, timestamp = row
+            checkpoint = Checkpoint(**json.loads(body))
+            return SignedCheckpoint(
+                checkpoint, signature, note, tuple(json.loads(cosignatures)), timestamp
+            )
 
         return await self.read(read)
+
+    async def add_cosignatures(self, tree_size: int, lines: Sequence[str]) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            row = db.execute(
+                "SELECT cosignatures FROM checkpoints WHERE tree_size = ?", (tree_size,)
+            ).fetchone()
+            if row is not None:
+                kept = sorted(set(json.loads(row[0])) | set(lines))
+                db.execute(
+                    "UPDATE checkpoints SET cosignatures = ? WHERE tree_size = ?",
+                    (dumps(kept), tree_size),
+                )
+
+        await self.write(write)
+
+    async def save_timestamp(self, tree_size: int, token: str) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE checkpoints SET timestamp = ? WHERE tree_size = ? AND timestamp IS NULL",
+                (token, tree_size),
+            )
+
+        await self.write(write)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from parley.domain.agent import Staff, StaffRole
+from parley.domain.anchor import log_verifier_key
 from parley.errors import ParleyError, Unauthorized
 from parley.keys import public_key_base64
 from parley.protocol.errors import code_of, error_body, is_fault
@@ -81,6 +82,11 @@ async def signing_key(request: Request) -> dict[str, Any]:
     return {
         "algorithm": "Ed25519",
         "public_key": public_key_base64(core.key),
+        "log": {
+            "origin": core.log_origin,
+            "verifier_key": str(log_verifier_key(core.log_origin, core.key)),
+            "witnesses": [str(w.key) for w in core.witnesses],
+        },
         "latest_checkpoint": (
             {"checkpoint": latest[0].to_dict(), "signature": latest[1]} if latest else None
         ),

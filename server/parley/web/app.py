@@ -21,7 +21,7 @@ from parley.service import abandon, tasks
 from parley.service.core import Core
 from parley.store import open_store
 from parley.store.presence import open_presence
-from parley.web import admin, api, canned, compliance, conversations, errors, pages
+from parley.web import admin, api, canned, compliance, conversations, errors, log, pages
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -41,6 +41,8 @@ async def start_core(settings: Settings) -> Core:
             presence_store=open_presence(settings.store),
             typing_interval=settings.typing_interval,
             auto_assign=settings.auto_assign,
+            log_origin=settings.log_origin,
+            witnesses=settings.witnesses,
         )
         try:
             await core.publish_policies(versions)
@@ -105,6 +107,7 @@ def create_app(settings: Settings) -> ParleyApp:
             asyncio.create_task(tasks.announce_policy_changes(core)),
             asyncio.create_task(tasks.watch_revocations(core)),
             asyncio.create_task(core.store.maintain()),
+            asyncio.create_task(core.publisher.run()),
         ]
         try:
             yield
@@ -124,6 +127,9 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/healthz", api.health),
             Route("/api/policy", api.policy_in_force),
             Route("/api/keys", api.signing_key),
+            Route("/log/checkpoint", log.latest_checkpoint),
+            Route("/log/checkpoint/{size:str}", log.checkpoint_of_size),
+            Route("/log/consistency", log.consistency),
             Route("/api/widget/status", api.widget_status),
             Route("/api/compliance/conversations/{id:str}", compliance.conversation_record),
             Route("/api/compliance/conversations/{id:str}/evidence", compliance.evidence_bundle),
