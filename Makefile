@@ -27,11 +27,16 @@ run: $(VENV)/.installed
 	$(BIN)/parley serve --host $(HOST) --port $(PORT)
 
 # What the tests need from the operating system: Debian's Chromium for the browser tests,
-# and a real redis-server for the Redis store and multi-process tests.
+# a real redis-server for the Redis store and multi-process tests, OpenSSL's `ts` as the
+# local time-stamping authority, poppler's pdftoppm to look at a signed PDF's first page, and
+# the Pango libraries WeasyPrint lays PDF evidence out with.
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	ldconfig -p | grep -q libpangoft2-1.0.so.0 || missing="$$missing libpangoft2-1.0-0"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

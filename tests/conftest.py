@@ -12,6 +12,7 @@ import pytest
 from hypothesis import settings
 
 from harness import POLICIES, SENT, RedisServer, Server
+from tsa import LocalTSA
 
 # A clean clone tests the same examples every run; `make fuzz` explores anew and keeps
 # what failed in .hypothesis/ to replay it first next time.
@@ -103,3 +104,27 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield make
     for s in made:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def local_tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTSA]:
+    """A real RFC 3161 TSA on loopback (``openssl ts -reply`` per request), its own CA."""
+    tsa = LocalTSA(tmp_path_factory.mktemp("tsa")).start()
+    yield tsa
+    tsa.stop()
+
+
+@pytest.fixture
+def make_tsa(tmp_path: Path) -> Iterator[Callable[[str], LocalTSA]]:
+    """Start more TSAs, each with a CA of its own (``label`` names both); stopped at the end."""
+    made: list[LocalTSA] = []
+
+    def make(label: str) -> LocalTSA:
+        folder = tmp_path / f"tsa-{len(made)}"
+        folder.mkdir()
+        made.append(LocalTSA(folder, label).start())
+        return made[-1]
+
+    yield make
+    for tsa in made:
+        tsa.stop()

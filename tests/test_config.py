@@ -138,3 +138,32 @@ def test_parse_networks_and_parse_list_skip_blanks() -> None:
         ipaddress.ip_network("::1/128"),
     )
     assert parse_list("a/, ,b ") == ("a", "b")
+
+
+def test_time_stamping_and_pdf_signing_settings(tmp_path: Path) -> None:
+    """Config: PARLEY_TSA_* and PARLEY_PDF_* set the TSA and the PDF signing pair; by default
+    no TSA, and the pair is the one ``parley keys`` creates in DATA_DIR."""
+    default = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)})
+    assert (default.tsa_url, default.tsa_cert) == (None, None)
+    assert default.pdf_signing == (
+        tmp_path / "pdf-signing-cert.pem",
+        tmp_path / "pdf-signing-key.pem",
+    )
+    s = Settings.from_env(
+        {
+            "PARLEY_TSA_URL": "https://tsa.example/tsr",
+            "PARLEY_TSA_CERT": str(tmp_path / "tsa-ca.pem"),
+            "PARLEY_PDF_CERT": str(tmp_path / "org.pem"),
+            "PARLEY_PDF_KEY": str(tmp_path / "org-key.pem"),
+        }
+    )
+    assert s.tsa_url == "https://tsa.example/tsr"
+    assert s.tsa_cert == tmp_path / "tsa-ca.pem"
+    assert s.pdf_signing == (tmp_path / "org.pem", tmp_path / "org-key.pem")
+
+
+@pytest.mark.parametrize("value", ["tsa.example/tsr", "ftp://tsa.example/", "https://", ""])
+def test_a_tsa_url_that_is_not_http_is_refused(value: str) -> None:
+    """Config: PARLEY_TSA_URL must be an http(s) URL; the error names the variable."""
+    with pytest.raises(ValueError, match="PARLEY_TSA_URL"):
+        Settings.from_env({"PARLEY_TSA_URL": value})

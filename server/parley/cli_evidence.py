@@ -12,6 +12,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from parley import keys
 from parley.cli_common import settings_from, with_core
+from parley.config import Settings
 from parley.domain import note, receipt
 from parley.domain.anchor import key_id, log_verifier_key
 from parley.domain.audit import OPERATOR
@@ -33,19 +34,58 @@ def cmd_keys(args: argparse.Namespace) -> int:
     print(f"log verifier key: {log_verifier_key(settings.log_origin, key)}")
     print("Publish the public key where anyone checking your evidence can find it,")
     print("and give the log verifier key to the witnesses and monitors of your log.")
+    _pdf_keys(settings)
     return 0
 
 
-def cmd_evidence_export(args: argparse.Namespace) -> int:
-    bundle = with_core(
-        settings_from(args), lambda core: evidence.export(core, args.conversation_id, OPERATOR)
+def _pdf_keys(settings: Settings) -> None:
+    """Create the self-signed PDF signing pair in DATA_DIR unless one is configured or there."""
+    from parley.evidence import pdf  # WeasyPrint and pyHanko: a second to import, paid here only
+
+    cert, key = settings.pdf_signing
+    if settings.pdf_cert or settings.pdf_key:
+        print(f"PDF evidence is signed with {cert} (PARLEY_PDF_CERT) and {key} (PARLEY_PDF_KEY)")
+        return
+    created = pdf.create_self_signed(cert, key, "Parley evidence (self-signed)")
+    print(
+        f"{'created' if created else 'using'} self-signed PDF signing certificate {cert}\n"
+        f"  and its key {key} (mode 0600)\n"
+        f"  certificate SHA-256 fingerprint: {pdf.signing(settings).fingerprint}\n"
+        "  For evidence you show others, set PARLEY_PDF_CERT and PARLEY_PDF_KEY to a "
+        "certificate they trust."
     )
+
+
+def cmd_evidence_export(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.format == "pdf":
+        return _export_pdf(args, settings)
+    bundle = with_core(settings, lambda core: evidence.export(core, args.conversation_id, OPERATOR))
     text = render(bundle) if args.format == "html" else json.dumps(bundle, indent=2) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _export_pdf(args: argparse.Namespace, settings: Settings) -> int:
+    from parley.evidence import pdf  # WeasyPrint and pyHanko: a second to import, paid here only
+
+    # The certificate is loaded before the export is audited: without one, nothing changes.
+    signing = pdf.signing(settings)
+
+    async def work(core: Core) -> bytes:
+        bundle = await evidence.export(core, args.conversation_id, OPERATOR)
+        return await pdf.export(bundle, signing)
+
+    document = with_core(settings, work)
+    if args.output:
+        Path(args.output).write_bytes(document)
+        print(f"wrote {args.output} (signed by certificate {signing.fingerprint})", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(document)
     return 0
 
 
@@ -151,7 +191,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add these subcommands to the ``parley`` parser."""
     key = commands.add_parser(
-        "keys", parents=[common], help="create the signing key (once) and print its public key"
+        "keys",
+        parents=[common],
+        help="create the signing key (once) and print its public key; and a self-signed "
+        "certificate for signing PDF evidence, unless PARLEY_PDF_CERT is set",
     )
     key.set_defaults(run=cmd_keys)
 
@@ -159,7 +202,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     ev_commands = ev.add_subparsers(dest="evidence_command", required=True)
     export = ev_commands.add_parser("export", parents=[common], help="one conversation's bundle")
     export.add_argument("conversation_id")
-    export.add_argument("--format", choices=["json", "html"], default="json")
+    export.add_argument(
+        "--format",
+        choices=["json", "html", "pdf"],
+        default="json",
+        help="pdf: the printable record as a signed PDF/A carrying the JSON bundle",
+    )
     export.add_argument("--output", "-o", help="write to this file instead of standard output")
     export.set_defaults(run=cmd_evidence_export)
     check = ev_commands.add_parser(

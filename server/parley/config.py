@@ -40,6 +40,14 @@ def parse_flag(text: str) -> bool:
     raise ValueError("must be on or off: 1, true, yes, on, 0, false, no or off")
 
 
+def parse_http_url(text: str) -> str:
+    """An ``http://`` or ``https://`` URL."""
+    url = text.strip()
+    if not url.startswith(("http://", "https://")) or len(url) <= len("https://"):
+        raise ValueError("must be an http:// or https:// URL")
+    return url
+
+
 @dataclass(frozen=True)
 class Witness:
     """A witness the log submits its checkpoints to: its cosigning key and where it listens."""
@@ -118,6 +126,15 @@ class Settings:
     #: Give each new conversation at once to the least busy available agent (none available:
     #: it waits in the queue).
     auto_assign: bool = False
+    #: An RFC 3161 time-stamping authority; set, PDF evidence is signed with its time stamp
+    #: (PAdES B-T) and checkpoints may be stamped by it. Off by default.
+    tsa_url: str | None = None
+    #: The TSA's CA certificate (PEM): what time-stamp tokens are checked against offline.
+    tsa_cert: Path | None = None
+    #: Certificate and private key (PEM) that sign PDF evidence. Default: the self-signed pair
+    #: ``parley keys`` creates in DATA_DIR (pdf-signing-cert.pem, pdf-signing-key.pem).
+    pdf_cert: Path | None = None
+    pdf_key: Path | None = None
     #: The transparency log's name in its checkpoints (and its note key name): a schema-less
     #: URL unique to this deployment, e.g. ``chat.example.com/parley-log``.
     log_origin: str = ORIGIN
@@ -131,6 +148,14 @@ class Settings:
     @property
     def signing_key(self) -> Path:
         return self.key_file or self.data_dir / "signing-key.pem"
+
+    @property
+    def pdf_signing(self) -> tuple[Path, Path]:
+        """Where the certificate and the key that sign PDF evidence are (they may not exist)."""
+        return (
+            self.pdf_cert or self.data_dir / "pdf-signing-cert.pem",
+            self.pdf_key or self.data_dir / "pdf-signing-key.pem",
+        )
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -164,6 +189,10 @@ class Settings:
             "abandon_after": ("PARLEY_ABANDON_AFTER", parse_seconds),
             "typing_interval": ("PARLEY_TYPING_INTERVAL", parse_seconds),
             "auto_assign": ("PARLEY_AUTO_ASSIGN", parse_flag),
+            "tsa_url": ("PARLEY_TSA_URL", parse_http_url),
+            "tsa_cert": ("PARLEY_TSA_CERT", Path),
+            "pdf_cert": ("PARLEY_PDF_CERT", Path),
+            "pdf_key": ("PARLEY_PDF_KEY", Path),
             "log_origin": ("PARLEY_LOG_ORIGIN", parse_origin),
             "witnesses": ("PARLEY_WITNESSES", parse_witnesses),
         }

@@ -40,6 +40,10 @@ code; a test checks that none is left unmapped::
     ├── CannedReplyNotFound         no canned reply has this id
     ├── ShortcutTaken               another canned reply has this shortcut
     ├── CheckpointNotFound          no signed checkpoint of the log has this size
+    ├── TimestampError              RFC 3161 time-stamping
+    │   ├── TimestampUnavailable    the TSA could not be asked, or gave no valid stamp
+    │   └── TimestampInvalid        a token that does not prove what it is checked for
+    ├── PdfSigningUnconfigured      no certificate and key to sign PDF evidence with
     └── StoreUnavailable            the store cannot commit right now
 """
 
@@ -210,3 +214,19 @@ class CheckpointNotFound(ParleyError):
 
 class StoreUnavailable(ParleyError):
     """The store could not commit; nothing was acknowledged."""
+
+
+class TimestampError(ParleyError):
+    """Time-stamping (RFC 3161) failed."""
+
+
+class TimestampUnavailable(TimestampError):
+    """The time-stamping authority could not be asked, or did not grant a valid time stamp."""
+
+
+class TimestampInvalid(TimestampError):
+    """A time-stamp token does not hold for this data or these TSA certificates."""
+
+
+class PdfSigningUnconfigured(ParleyError):
+    """No certificate and key to sign PDF evidence with (``parley keys`` or PARLEY_PDF_*)."""

@@ -45,7 +45,7 @@ async def test_evidence_bundle_over_http_verifies_offline_with_the_published_key
     assert page.headers["content-type"].startswith("text/html")
     assert conversation_id in page.text
     wrong = await api(
-        server, f"/api/compliance/conversations/{conversation_id}/evidence?format=pdf",
+        server, f"/api/compliance/conversations/{conversation_id}/evidence?format=docx",
         compliance_token,
     )  # fmt: skip
     assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "bad_request"

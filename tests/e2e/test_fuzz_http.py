@@ -503,7 +503,7 @@ FILES = re.compile(r"/(widget\.js|demo\.css|console(/.*)?)?")
 #: The log's checkpoints: signed notes, in plain text.
 NOTES = re.compile(r"/log/checkpoint(/[^/]*)?")
 #: The formats the docs answer in something other than JSON.
-MEDIA = {"csv": "text/csv", "html": "text/html"}
+MEDIA = {"csv": "text/csv", "html": "text/html", "pdf": "application/pdf"}
 
 
 def check(

@@ -82,7 +82,7 @@ async def test_a_refused_evidence_request_records_no_export(
     async with visitor(server) as v:
         conversation_id = await v.accept()
     evidence = f"/api/compliance/conversations/{conversation_id}/evidence"
-    for query in ("?format=pdf", "?format=json&download=1", "?format=json&format=html"):
+    for query in ("?format=docx", "?format=json&download=1", "?format=json&format=html"):
         r = await api(server, evidence + query, compliance_token)
         assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", query
     audit = await api(

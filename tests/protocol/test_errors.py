@@ -124,6 +124,9 @@ def test_published_codes_never_change() -> None:
         "ShortcutTaken": "shortcut_taken",
         "CheckpointNotFound": "checkpoint_not_found",
         "StoreUnavailable": "unavailable",
+        "TimestampUnavailable": "timestamp_unavailable",
+        "TimestampInvalid": "timestamp_invalid",
+        "PdfSigningUnconfigured": "pdf_signing_unconfigured",
     }
 
 

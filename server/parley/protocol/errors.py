@@ -43,6 +43,9 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.ShortcutTaken: ("shortcut_taken", 409),
     e.CheckpointNotFound: ("checkpoint_not_found", 404),
     e.StoreUnavailable: ("unavailable", 503),
+    e.TimestampUnavailable: ("timestamp_unavailable", 503),
+    e.TimestampInvalid: ("timestamp_invalid", 422),
+    e.PdfSigningUnconfigured: ("pdf_signing_unconfigured", 409),
 }
 
 INTERNAL = ("internal", 500)

@@ -95,6 +95,7 @@ def create_app(settings: Settings) -> ParleyApp:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         core = await start_core(settings)
         app.state.core = core
+        app.state.settings = settings
         app.state.cursors = Cursors.from_signing_key(core.key)
         await core.bus.start()
         await core.lobby.start()

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from parley.domain.agent import EVIDENCE_ROLES
+from parley.domain.agent import EVIDENCE_ROLES, Staff
 from parley.evidence.html import render
 from parley.service import compliance, evidence
 from parley.store.base import Filter
@@ -64,13 +64,26 @@ async def conversation_record(request: Request) -> dict[str, Any]:
 @json_endpoint
 async def evidence_bundle(request: Request) -> Response:
     staff = await staff_of(request, EVIDENCE_ROLES)
-    chosen = Params(request, "format").choice("format", ("json", "html"))
-    bundle = await evidence.export(core_of(request), request.path_params["id"], staff.actor)
+    chosen = Params(request, "format").choice("format", ("json", "html", "pdf"))
     name = f"evidence-{request.path_params['id']}.{chosen}"
     disposition = {"Content-Disposition": f'inline; filename="{name}"'}
+    if chosen == "pdf":
+        return await _evidence_pdf(request, staff, disposition)
+    bundle = await evidence.export(core_of(request), request.path_params["id"], staff.actor)
     if chosen == "html":
         return HTMLResponse(render(bundle), headers=disposition)
     return JSONResponse(bundle, headers=disposition)
+
+
+async def _evidence_pdf(request: Request, staff: Staff, headers: dict[str, str]) -> Response:
+    # WeasyPrint and pyHanko take a second to import: only a PDF export pays it.
+    from parley.evidence import pdf
+
+    # Loaded before the export is audited: without a certificate, nothing changes.
+    signing = pdf.signing(request.app.state.settings)
+    bundle = await evidence.export(core_of(request), request.path_params["id"], staff.actor)
+    document = await pdf.export(bundle, signing)
+    return Response(document, media_type="application/pdf", headers=headers)
 
 
 async def _acceptances(request: Request, q: Params, where: Filter) -> Any:
