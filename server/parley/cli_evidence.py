@@ -94,6 +94,7 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
         bundle = json.loads(Path(args.bundle).read_text(encoding="utf-8"))
         public_key = keys.parse_public_key(args.public_key) if args.public_key else None
         witnesses = [note.VerifierKey.parse(w) for w in args.witness]
+        tsa_certs = [Path(c).read_bytes() for c in args.tsa_cert]
     except (OSError, ValueError) as e:
         print(f"parley: cannot read: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -106,7 +107,7 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
     if any(w.sig_type != note.COSIGNATURE_V1 for w in witnesses):
         print("parley: a --witness key must be a cosignature/v1 (0x04) key", file=sys.stderr)
         return EXIT_UNREADABLE
-    report = verifier.verify(bundle, public_key, witnesses, args.quorum)
+    report = verifier.verify(bundle, public_key, witnesses, args.quorum, tsa_certs)
     for name in report.passed:
         print(f"ok    {name}")
     if not report.ok:
@@ -117,6 +118,9 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
         f"VALID: conversation {bundle['conversation']['id']}, {len(transcript)} events, "
         f"anchored in a log of {bundle['anchor']['checkpoint']['tree_size']} heads"
     )
+    if bundle["anchor"].get("timestamp") is not None:
+        checked = "by the TSA certificate given" if tsa_certs else "claimed: give --tsa-cert"
+        print(f"time-stamped {verifier.stamped_at(bundle)} ({checked})")
     if report.self_signed:
         print(
             "note: the signature was checked against the key inside the bundle; pass "
@@ -226,6 +230,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     check.add_argument(
         "--quorum", type=int, help="how many --witness keys must have cosigned (default: all)"
+    )
+    check.add_argument(
+        "--tsa-cert",
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="the time-stamping authority's CA certificate: the time stamp must verify under it",
     )
     check.set_defaults(run=cmd_evidence_verify)
     held = ev_commands.add_parser(

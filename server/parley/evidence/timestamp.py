@@ -96,6 +96,16 @@ async def request(url: str, data: bytes, http_client: httpx.AsyncClient) -> byte
     return response.as_bytes()
 
 
+def stamped_time(token: bytes, data: bytes) -> datetime:
+    """The time the token claims for ``data``, checking only that it stamps ``data``.
+
+    The TSA's signature is not checked: :func:`verify` does, given its certificate.
+    Raises :class:`TimestampInvalid` as :func:`verify` does.
+    """
+    response, _ = _imprinted(token, data)
+    return response.tst_info.gen_time
+
+
 def verify(token: bytes, data: bytes, tsa_certs: list[bytes]) -> datetime:
     """The time (UTC) at which the TSA vouches that ``data`` existed, checked offline.
 
@@ -108,6 +118,22 @@ def verify(token: bytes, data: bytes, tsa_certs: list[bytes]) -> datetime:
     certificate that is not a time-stamping one (critical extended key usage
     ``timeStamping``).
     """
+    response, digest = _imprinted(token, data)
+    if not tsa_certs:
+        raise TimestampInvalid("no TSA certificate to check the token's signature against")
+    roots = [_certificate(c) for c in tsa_certs]
+    try:
+        VerifierBuilder(roots=roots).build().verify(response, digest)
+    except VerificationError as e:
+        names = ", ".join(r.subject.rfc4514_string() for r in roots)
+        raise TimestampInvalid(
+            f"the token's signature does not hold for the TSA certificate(s) {names}: {e}"
+        ) from None
+    return response.tst_info.gen_time
+
+
+def _imprinted(token: bytes, data: bytes) -> tuple[TimeStampResponse, bytes]:
+    """The granted response and the digest of ``data`` it stamps; TimestampInvalid if not."""
     response = _decode(token, TimestampInvalid, "the token")
     if response.status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
         raise TimestampInvalid(f"the token is a refusal (status {response.status}), not a stamp")
@@ -123,17 +149,7 @@ def verify(token: bytes, data: bytes, tsa_certs: list[bytes]) -> datetime:
             f"the token stamps {algorithm} {imprint.message.hex()}, but the data's {algorithm} "
             f"is {digest.hex()}: the data is not what was stamped"
         )
-    if not tsa_certs:
-        raise TimestampInvalid("no TSA certificate to check the token's signature against")
-    roots = [_certificate(c) for c in tsa_certs]
-    try:
-        VerifierBuilder(roots=roots).build().verify(response, digest)
-    except VerificationError as e:
-        names = ", ".join(r.subject.rfc4514_string() for r in roots)
-        raise TimestampInvalid(
-            f"the token's signature does not hold for the TSA certificate(s) {names}: {e}"
-        ) from None
-    return response.tst_info.gen_time
+    return response, digest
 
 
 def _decode(

@@ -28,7 +28,10 @@ the record:
    note signature verifies under the same key;
 8. given witness keys, enough of those witnesses cosigned that note (a log
    the operator rebuilt and re-signed after a rewrite: no witness cosigns a
-   tree inconsistent with one it cosigned before).
+   tree inconsistent with one it cosigned before);
+9. the RFC 3161 time stamp (``anchor.timestamp``, when the server has a TSA)
+   stamps that note's text; given the TSA's certificate, its signature holds
+   (a root backdated or swapped after the time the TSA vouches for).
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ from parley.domain.conversation import Conversation
 from parley.domain.moderation import notice_for
 from parley.domain.policy import Clause, PolicyVersion, from_document
 from parley.domain.transcript import ENDINGS, Event, EventType
-from parley.errors import PolicyInvalid, UnknownClause
+from parley.errors import PolicyInvalid, TimestampInvalid, UnknownClause
+from parley.evidence import timestamp
 
 FORMAT = "parley-evidence/1"
 SECTIONS = {
@@ -79,11 +83,13 @@ def verify(
     public_key: bytes | None = None,
     witnesses: Sequence[note.VerifierKey] = (),
     quorum: int | None = None,
+    tsa_certs: Sequence[bytes] = (),
 ) -> Report:
     """Check ``bundle``; with ``public_key`` (raw 32 bytes) the signature must be by that key.
 
     With ``witnesses`` (cosignature/v1 verifier keys), at least ``quorum`` of them
-    (default: all) must have cosigned the bundle's checkpoint.
+    (default: all) must have cosigned the bundle's checkpoint. With ``tsa_certs``, the
+    bundle must carry a time stamp whose signature holds under them.
     """
     passed: list[str] = []
     checks: list[tuple[str, Callable[[], None]]] = [
@@ -94,7 +100,7 @@ def verify(
         ("inclusion proof", lambda: _inclusion(bundle)),
         ("checkpoint signature", lambda: _signature(bundle, public_key)),
     ]
-    if witnesses or _has_note(bundle):
+    if witnesses or _has(bundle, "note"):
         checks.append(("checkpoint note", lambda: _note(bundle, public_key)))
     if witnesses:
         needed = len(witnesses) if quorum is None else quorum
@@ -102,6 +108,9 @@ def verify(
             (f"witness cosignatures ({needed} of {len(witnesses)} required)",
              lambda: _cosignatures(bundle, witnesses, needed))
         )  # fmt: skip
+    if tsa_certs or _has(bundle, "timestamp"):
+        label = "time stamp" if tsa_certs else "time stamp imprint (TSA signature not checked)"
+        checks.append((label, lambda: _timestamp(bundle, tsa_certs)))
     try:
         if bundle.get("format") != FORMAT:
             raise Failed(f"not a {FORMAT} bundle (format is {bundle.get('format')!r})")
@@ -307,9 +316,33 @@ def _key(bundle: Mapping[str, Any], public_key: bytes | None) -> bytes:
     return base64.b64decode(bundle["anchor"]["public_key"])
 
 
-def _has_note(bundle: Mapping[str, Any]) -> bool:
+def _has(bundle: Mapping[str, Any], field: str) -> bool:
     anchor = bundle.get("anchor")
-    return isinstance(anchor, Mapping) and anchor.get("note") is not None
+    return isinstance(anchor, Mapping) and anchor.get(field) is not None
+
+
+def stamped_at(bundle: Mapping[str, Any]) -> str:
+    """When the bundle's time stamp says its checkpoint existed (after :func:`verify` passed)."""
+    token = base64.b64decode(bundle["anchor"]["timestamp"], validate=True)
+    text = note.parse(bundle["anchor"]["note"]).text.encode()
+    return timestamp.stamped_time(token, text).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _timestamp(bundle: Mapping[str, Any], tsa_certs: Sequence[bytes]) -> None:
+    anchor = bundle["anchor"]
+    if anchor.get("timestamp") is None:
+        raise Failed("the bundle carries no time stamp of its checkpoint")
+    if anchor.get("note") is None:
+        raise Failed("the bundle's time stamp has no checkpoint note to stamp")
+    token = base64.b64decode(anchor["timestamp"], validate=True)
+    text = note.parse(anchor["note"]).text.encode()
+    try:
+        if tsa_certs:
+            timestamp.verify(token, text, list(tsa_certs))
+        else:
+            timestamp.stamped_time(token, text)
+    except TimestampInvalid as e:
+        raise Failed(f"the time stamp: {e}") from None
 
 
 def _note(bundle: Mapping[str, Any], public_key: bytes | None) -> None:

@@ -66,6 +66,10 @@ class Core:
     log_origin: str = ORIGIN
     #: The witnesses asked to cosign each new checkpoint.
     witnesses: tuple[Witness, ...] = ()
+    #: The time-stamping authority (RFC 3161) that stamps each new checkpoint, and the
+    #: certificates its tokens must verify under before they are kept.
+    tsa_url: str | None = None
+    tsa_certs: tuple[bytes, ...] = ()
     #: The one subscriber to list changes in this process; agent consoles register with it.
     lobby: Lobby = field(init=False)
     #: This process's consoles' and widgets' presence, and what it tells them of everyone's.
@@ -77,7 +81,7 @@ class Core:
     def __post_init__(self) -> None:
         self.lobby = Lobby(self.bus, self.store)
         self.presence = Presence(self.presence_store, self.bus, self.clock)
-        self.publisher = Publisher(self.store, self.witnesses)
+        self.publisher = Publisher(self.store, self.witnesses, self.tsa_url, self.tsa_certs)
 
     async def publish_policies(self, versions: list[PolicyVersion]) -> list[PolicyVersion]:
         """Publish every version (refusing changed text); return those newly published."""

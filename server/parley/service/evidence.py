@@ -123,6 +123,7 @@ async def _proof(core: Core, conv: Conversation) -> dict[str, Any]:
         "checkpoint": signed.checkpoint.to_dict(),
         "signature": signed.signature,
         "note": signed.witnessed_note(),
+        "timestamp": signed.timestamp,
         "public_key": public_key_base64(core.key),
     }
 

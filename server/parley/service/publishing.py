@@ -1,4 +1,4 @@
-"""Getting each new checkpoint of the log cosigned by the witnesses it is configured with.
+"""Getting each new checkpoint of the log cosigned by witnesses and time-stamped by a TSA.
 
 A checkpoint signed by the operator alone binds nobody but the operator's
 word: whoever holds the key can sign a rewritten log too. A witness
@@ -8,14 +8,21 @@ rewrite finds no witness to cosign it. The publisher submits the newest
 checkpoint, with a consistency proof from the size each witness last
 cosigned, and keeps the cosignatures beside the checkpoint.
 
+With a time-stamping authority configured (``PARLEY_TSA_URL``), the
+publisher also has the newest checkpoint's note stamped (RFC 3161): the
+token proves the log had that root at that time to anyone who trusts the
+TSA, not the operator.
+
 It runs in the background, woken whenever a checkpoint is signed, and
-again every ``retry`` seconds for witnesses that were down; an evidence
-export waits for it so the bundle carries the cosignatures.
+again every ``retry`` seconds for a witness or TSA that was down; an
+evidence export waits for it so the bundle carries the cosignatures and
+the time stamp.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Sequence
@@ -25,7 +32,8 @@ import httpx
 from parley.config import Witness
 from parley.domain import note
 from parley.domain.anchor import SignedCheckpoint
-from parley.errors import StoreUnavailable
+from parley.errors import StoreUnavailable, TimestampError
+from parley.evidence import timestamp
 from parley.store.base import Store
 from parley.witness.client import (
     WitnessBadAnswer,
@@ -50,9 +58,19 @@ def cosigned_by(signed: SignedCheckpoint, key: note.VerifierKey) -> bool:
 
 
 class Publisher:
-    def __init__(self, store: Store, witnesses: Sequence[Witness], timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        witnesses: Sequence[Witness],
+        tsa_url: str | None = None,
+        tsa_certs: Sequence[bytes] = (),
+        timeout: float = 10.0,
+    ) -> None:
         self.store = store
         self.witnesses = tuple(witnesses)
+        self.tsa_url = tsa_url
+        #: When given, a token is kept only if it verifies under these (PARLEY_TSA_CERT).
+        self.tsa_certs = list(tsa_certs)
         self.timeout = timeout
         #: The tree size each witness last cosigned, as far as this process has heard.
         self._sizes: dict[note.VerifierKey, int] = {}
@@ -76,20 +94,38 @@ class Publisher:
                 log.exception("publishing the log's checkpoint failed; retrying")
 
     async def publish(self) -> None:
-        """Submit the newest checkpoint to every witness that has not cosigned it yet."""
-        if not self.witnesses:
+        """Stamp the newest checkpoint, and submit it to every witness that has not cosigned it."""
+        if not self.witnesses and self.tsa_url is None:
             return
         async with self._lock:
             signed = await self.store.signed_checkpoint()
             if signed is None or signed.note is None:
                 return
             missing = [w for w in self.witnesses if not cosigned_by(signed, w.key)]
-            if not missing:
-                return
             async with httpx.AsyncClient(timeout=self.timeout) as http:
+                if self.tsa_url is not None and signed.timestamp is None:
+                    await self._stamp(http, self.tsa_url, signed)
+                if not missing:
+                    return
                 answers = await asyncio.gather(*(self._submit(http, w, signed) for w in missing))
             lines = [sig.line() for got in answers for sig in got]
             await self.store.add_cosignatures(signed.checkpoint.tree_size, lines)
+
+    async def _stamp(self, http: httpx.AsyncClient, url: str, signed: SignedCheckpoint) -> None:
+        """Have the TSA stamp the checkpoint note's text, and keep the token."""
+        assert signed.note is not None
+        text = note.parse(signed.note).text.encode()
+        try:
+            token = await timestamp.request(url, text, http)
+            if self.tsa_certs:
+                timestamp.verify(token, text, self.tsa_certs)
+        except TimestampError as e:
+            log.warning("no time stamp for checkpoint %d (%s); retrying later",
+                        signed.checkpoint.tree_size, e)  # fmt: skip
+            return
+        await self.store.save_timestamp(
+            signed.checkpoint.tree_size, base64.b64encode(token).decode()
+        )
 
     async def _submit(
         self, http: httpx.AsyncClient, witness: Witness, signed: SignedCheckpoint

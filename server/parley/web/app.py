@@ -43,6 +43,8 @@ async def start_core(settings: Settings) -> Core:
             auto_assign=settings.auto_assign,
             log_origin=settings.log_origin,
             witnesses=settings.witnesses,
+            tsa_url=settings.tsa_url,
+            tsa_certs=_tsa_certs(settings),
         )
         try:
             await core.publish_policies(versions)
@@ -53,6 +55,15 @@ async def start_core(settings: Settings) -> Core:
         await store.close()
         raise
     return core
+
+
+def _tsa_certs(settings: Settings) -> tuple[bytes, ...]:
+    if settings.tsa_cert is None:
+        return ()
+    try:
+        return (settings.tsa_cert.read_bytes(),)
+    except OSError as e:
+        raise ValueError(f"PARLEY_TSA_CERT {settings.tsa_cert}: {e.strerror}") from None
 
 
 SocketEndpoint = Callable[[WebSocket], Awaitable[None]]

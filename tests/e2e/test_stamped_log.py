@@ -1,0 +1,95 @@
+"""Checkpoints time-stamped by a real RFC 3161 authority (OpenSSL's ``ts`` on loopback).
+
+The server has each new checkpoint's note stamped; a bundle carries the token, and
+``parley evidence verify --tsa-cert`` checks it offline against the TSA's CA.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import Server, api, closed_conversation, parley
+from parley.domain import note
+from tsa import LocalTSA
+
+
+async def stamped_bundle(server: Server, tmp_path: Path) -> Path:
+    agent = server.add_staff("Alice Agent", "agent")
+    compliance = server.add_staff("Carol Compliance", "compliance")
+    conversation_id = await closed_conversation(server, agent, "1.2")
+    r = await api(server, f"/api/compliance/conversations/{conversation_id}/evidence", compliance)
+    assert r.status_code == 200, r.text
+    path = tmp_path / "evidence.json"
+    path.write_text(r.text)
+    return path
+
+
+def verify(server: Server, bundle: Path, *args: str) -> tuple[int, str]:
+    public = server.cli("keys").stdout.split("public key (base64): ")[1].split()[0]
+    result = parley("evidence", "verify", str(bundle), "--public-key", public, *args)
+    return result.returncode, result.stdout + result.stderr
+
+
+async def test_a_bundle_carries_a_time_stamp_of_its_checkpoint_that_verifies_offline(
+    make_server: Callable[..., Server],
+    make_tsa: Callable[[str], LocalTSA],
+    tmp_path: Path,
+) -> None:
+    """Rule: with PARLEY_TSA_URL, the bundle's checkpoint is stamped and checkable offline."""
+    tsa, other = make_tsa("Trusted TSA"), make_tsa("Another TSA")
+    server = make_server(PARLEY_TSA_URL=tsa.url, PARLEY_TSA_CERT=str(tsa.ca_file)).start()
+    bundle = await stamped_bundle(server, tmp_path)
+    anchor = json.loads(bundle.read_text())["anchor"]
+    assert anchor["timestamp"] is not None
+    status, said = verify(server, bundle, "--tsa-cert", str(tsa.ca_file))
+    assert status == 0, said
+    assert "ok    time stamp\n" in said and "(by the TSA certificate given)" in said
+    status, said = verify(server, bundle)
+    assert status == 0, said
+    assert "ok    time stamp imprint (TSA signature not checked)" in said
+    # Another authority's CA does not vouch for this token.
+    status, said = verify(server, bundle, "--tsa-cert", str(other.ca_file))
+    assert status == 1 and "FAIL  the time stamp: the token's signature does not hold" in said
+    # OpenSSL agrees, on the note's text, as docs/compliance.md shows.
+    openssl = openssl_verify(anchor, tsa.ca_file, tmp_path)
+    assert openssl.returncode == 0 and "Verification: OK" in openssl.stdout, openssl.stderr
+
+
+def openssl_verify(
+    anchor: dict[str, str], ca_file: Path, folder: Path
+) -> subprocess.CompletedProcess[str]:
+    """``openssl ts -verify`` of the bundle's token over its checkpoint note's text."""
+    text = folder / "checkpoint.txt"
+    text.write_bytes(note.parse(anchor["note"]).text.encode())
+    token = folder / "checkpoint.tsr"
+    token.write_bytes(base64.b64decode(anchor["timestamp"]))
+    command = ["openssl", "ts", "-verify", "-data", str(text), "-in", str(token)]
+    return subprocess.run(
+        [*command, "-CAfile", str(ca_file)], capture_output=True, text=True, check=False
+    )
+
+
+async def test_a_tsa_that_fails_leaves_the_bundle_unstamped_not_the_export_failed(
+    make_server: Callable[..., Server], local_tsa: LocalTSA, tmp_path: Path
+) -> None:
+    """Rule: the TSA is evidence on top; its outage never stops an export."""
+    server = make_server(PARLEY_TSA_URL=local_tsa.url + "garbage").start()
+    bundle = await stamped_bundle(server, tmp_path)
+    assert json.loads(bundle.read_text())["anchor"]["timestamp"] is None
+    status, said = verify(server, bundle)
+    assert status == 0, said
+    status, said = verify(server, bundle, "--tsa-cert", str(local_tsa.ca_file))
+    assert status == 1 and "FAIL  the bundle carries no time stamp of its checkpoint" in said
+
+
+def test_a_missing_tsa_certificate_stops_the_server_with_a_message(
+    make_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = make_server(PARLEY_TSA_URL="http://127.0.0.1:9/", PARLEY_TSA_CERT=str(tmp_path / "no"))
+    result = server.cli("evidence", "export", "c_none")
+    assert result.returncode == 2 and "PARLEY_TSA_CERT" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
