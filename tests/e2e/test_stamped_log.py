@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import Server, api, closed_conversation, parley
+from harness import REPO, Server, api, closed_conversation, parley
 from parley.domain import note
 from tsa import LocalTSA
 
@@ -54,22 +55,25 @@ async def test_a_bundle_carries_a_time_stamp_of_its_checkpoint_that_verifies_off
     # Another authority's CA does not vouch for this token.
     status, said = verify(server, bundle, "--tsa-cert", str(other.ca_file))
     assert status == 1 and "FAIL  the time stamp: the token's signature does not hold" in said
-    # OpenSSL agrees, on the note's text, as docs/compliance.md shows.
-    openssl = openssl_verify(anchor, tsa.ca_file, tmp_path)
+    # OpenSSL agrees, with the commands of docs/compliance.md run as printed.
+    (tmp_path / "tsa-ca.pem").write_bytes(tsa.ca_pem)
+    openssl = documented_openssl_check(tmp_path)
     assert openssl.returncode == 0 and "Verification: OK" in openssl.stdout, openssl.stderr
+    text = (tmp_path / "checkpoint.txt").read_text()
+    assert text == note.parse(anchor["note"]).text
+    stamped = (tmp_path / "checkpoint.tsr").read_bytes()
+    assert stamped == base64.b64decode(anchor["timestamp"])
+    (tmp_path / "evidence.json").write_text(bundle.read_text().replace(text[:20], text[:19] + "X"))
+    assert documented_openssl_check(tmp_path).returncode != 0
 
 
-def openssl_verify(
-    anchor: dict[str, str], ca_file: Path, folder: Path
-) -> subprocess.CompletedProcess[str]:
-    """``openssl ts -verify`` of the bundle's token over its checkpoint note's text."""
-    text = folder / "checkpoint.txt"
-    text.write_bytes(note.parse(anchor["note"]).text.encode())
-    token = folder / "checkpoint.tsr"
-    token.write_bytes(base64.b64decode(anchor["timestamp"]))
-    command = ["openssl", "ts", "-verify", "-data", str(text), "-in", str(token)]
+def documented_openssl_check(folder: Path) -> subprocess.CompletedProcess[str]:
+    """docs/compliance.md, "Trusted timestamps", its shell block run by sh in ``folder``."""
+    text = (REPO / "docs" / "compliance.md").read_text(encoding="utf-8")
+    section = text.split("## Trusted timestamps", 1)[1].split("\n## ", 1)[0]
+    [script] = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
     return subprocess.run(
-        [*command, "-CAfile", str(ca_file)], capture_output=True, text=True, check=False
+        ["sh", "-ec", script], cwd=folder, capture_output=True, text=True, check=False
     )
 
 
