@@ -19,14 +19,18 @@ from tsa import LocalTSA
 
 
 async def stamped_bundle(server: Server, tmp_path: Path) -> Path:
+    """A closed conversation's bundle, and its printable record beside it (evidence.html)."""
     agent = server.add_staff("Alice Agent", "agent")
     compliance = server.add_staff("Carol Compliance", "compliance")
     conversation_id = await closed_conversation(server, agent, "1.2")
-    r = await api(server, f"/api/compliance/conversations/{conversation_id}/evidence", compliance)
+    path = f"/api/compliance/conversations/{conversation_id}/evidence"
+    r = await api(server, path, compliance)
     assert r.status_code == 200, r.text
-    path = tmp_path / "evidence.json"
-    path.write_text(r.text)
-    return path
+    (tmp_path / "evidence.html").write_text(
+        (await api(server, path + "?format=html", compliance)).text
+    )
+    (tmp_path / "evidence.json").write_text(r.text)
+    return tmp_path / "evidence.json"
 
 
 def verify(server: Server, bundle: Path, *args: str) -> tuple[int, str]:
@@ -49,6 +53,9 @@ async def test_a_bundle_carries_a_time_stamp_of_its_checkpoint_that_verifies_off
     status, said = verify(server, bundle, "--tsa-cert", str(tsa.ca_file))
     assert status == 0, said
     assert "ok    time stamp\n" in said and "(by the TSA certificate given)" in said
+    stamped_at = said.split("time-stamped ", 1)[1].split()[0]  # 2026-12-02T17:35:22Z
+    row = (tmp_path / "evidence.html").read_text().split("Time stamp (RFC 3161)", 1)[1]
+    assert stamped_at.replace("T", " ").replace("Z", " UTC") in row.split("</tr>", 1)[0]
     status, said = verify(server, bundle)
     assert status == 0, said
     assert "ok    time stamp imprint (TSA signature not checked)" in said
@@ -84,6 +91,8 @@ async def test_a_tsa_that_fails_leaves_the_bundle_unstamped_not_the_export_faile
     server = make_server(PARLEY_TSA_URL=local_tsa.url + "garbage").start()
     bundle = await stamped_bundle(server, tmp_path)
     assert json.loads(bundle.read_text())["anchor"]["timestamp"] is None
+    row = (tmp_path / "evidence.html").read_text().split("Time stamp (RFC 3161)", 1)[1]
+    assert row.split("</tr>", 1)[0].endswith("none</td>")
     status, said = verify(server, bundle)
     assert status == 0, said
     status, said = verify(server, bundle, "--tsa-cert", str(local_tsa.ca_file))

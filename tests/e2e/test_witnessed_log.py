@@ -66,6 +66,11 @@ def witnessed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Witnessed]:
             w.stop()
 
 
+def html_path(bundle: Path) -> str:
+    conversation_id = json.loads(bundle.read_text())["conversation"]["id"]
+    return f"/api/compliance/conversations/{conversation_id}/evidence?format=html"
+
+
 def cosigners(bundle: Path, keys: list[VerifierKey]) -> set[str]:
     signed = note.parse(json.loads(bundle.read_text())["anchor"]["note"])
     found = set()
@@ -92,6 +97,10 @@ async def test_an_exported_bundle_carries_every_witness_cosignature(
     # The log serves the same cosignatures to monitors.
     served = (await api(witnessed.server, "/log/checkpoint")).text
     assert len(note.verify(note.parse(served), witnessed.keys)) == 2
+    # The printable record names the witnesses, and says how their cosignatures are checked.
+    page = (await api(witnessed.server, html_path(bundle), witnessed.compliance)).text
+    row = page.split("Witness cosignatures", 1)[1].split("</tr>", 1)[0]
+    assert "witness.test/w1" in row and "witness.test/w2" in row and "--witness" in row
     keys = (await api(witnessed.server, "/api/keys")).json()["log"]
     assert keys["origin"] == ORIGIN
     assert keys["witnesses"] == [str(k) for k in witnessed.keys]

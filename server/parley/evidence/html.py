@@ -14,13 +14,19 @@ the policy text, whose exact wording is the point of section 2.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from parley.domain import note as signed_note
+from parley.domain.transcript import format_time
+from parley.errors import TimestampInvalid
+from parley.evidence import timestamp
 from parley.evidence.markup import (
     MISSING,
     cited_clause,
@@ -286,6 +292,42 @@ def _audit(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
     return section(6, "audit", "Audit trail for this conversation", table, lead)
 
 
+def _cosigners(anchor: dict[str, Any], origin: Any, zone: ZoneInfo | None) -> str:
+    """Who cosigned the checkpoint's note, and when they say they did (checked by --witness)."""
+    try:
+        lines = signed_note.parse(anchor["note"]).signatures
+    except (KeyError, TypeError, ValueError):
+        return "none (this bundle's checkpoint carries no signed note)"
+    cosigned = [
+        f"<li>{e(s.name)}, {when(format_time(_seconds(s.blob[:8])), zone)}</li>"
+        for s in lines
+        if s.name != origin and len(s.blob) == 72
+    ]
+    if not cosigned:
+        return "none: no witness cosigned this checkpoint"
+    return (
+        f"<ul>{''.join(cosigned)}</ul>as the signature lines claim: "
+        '<code class="mono">parley evidence verify --witness</code> checks them'
+    )
+
+
+def _seconds(big_endian: bytes) -> datetime:
+    return datetime.fromtimestamp(min(int.from_bytes(big_endian), 253402300799), UTC)
+
+
+def _stamp(anchor: dict[str, Any], zone: ZoneInfo | None) -> str:
+    """When a time-stamping authority says the checkpoint existed (checked by --tsa-cert)."""
+    try:
+        token = base64.b64decode(anchor["timestamp"], validate=True)
+        at = timestamp.stamped_time(token, signed_note.parse(anchor["note"]).text.encode())
+    except (KeyError, TypeError, ValueError, TimestampInvalid):
+        return "none"
+    return (
+        f"{when(format_time(at), zone)}, as the token claims: "
+        '<code class="mono">parley evidence verify --tsa-cert</code> checks its signature'
+    )
+
+
 def _integrity(bundle: dict[str, Any], cid: str, zone: ZoneInfo | None) -> str:
     anchor = bundle.get("anchor") or {}
     leaf, point = anchor.get("leaf") or {}, anchor.get("checkpoint") or {}
@@ -307,6 +349,8 @@ def _integrity(bundle: dict[str, Any], cid: str, zone: ZoneInfo | None) -> str:
         ("Signature (Ed25519)", mono(anchor.get("signature"))),
         ("Public key (Ed25519)", mono(anchor.get("public_key"))),
         ("Inclusion proof", f"<ol>{path}</ol>" if path else "none" + alone),
+        ("Witness cosignatures", _cosigners(anchor, point.get("origin"), zone)),
+        ("Time stamp (RFC 3161)", _stamp(anchor, zone)),
         ("Bundle format", mono(bundle.get("format"))),
     ]  # fmt: skip
     how = re.sub(r"`([^`]+)`", r'<code class="mono">\1</code>', e(bundle.get("how_to_verify")))
