@@ -18,6 +18,7 @@ what the operator does not control:
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -47,9 +48,13 @@ class Scene:
     agent: str
     compliance: str
 
-    @property
+    @functools.cached_property
     def public_key(self) -> str:
         return self.server.cli("keys").stdout.split("public key (base64): ")[1].split()[0]
+
+    @functools.cached_property
+    def log_key(self) -> str:
+        return str(log_key(self.server.data_dir))
 
     async def export(self, conversation_id: str, name: str) -> Path:
         r = await api(
@@ -72,7 +77,7 @@ class Scene:
         return result.returncode, result.stdout + result.stderr
 
     def monitor(self) -> tuple[int, str]:
-        vkey = str(log_key(self.server.data_dir))
+        vkey = self.log_key
         state = str(self.folder / "monitor.json")
         result = parley("log", "monitor", self.server.http, "--public-key", vkey,
                         "--state", state, "--once")  # fmt: skip

@@ -13,6 +13,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 from harness import REPO, Server, api, closed_conversation, parley
 from parley.domain import note
 from tsa import LocalTSA
@@ -34,7 +36,7 @@ async def stamped_bundle(server: Server, tmp_path: Path) -> Path:
 
 
 def verify(server: Server, bundle: Path, *args: str) -> tuple[int, str]:
-    public = server.cli("keys").stdout.split("public key (base64): ")[1].split()[0]
+    public = httpx.get(f"{server.http}/api/keys").json()["public_key"]
     result = parley("evidence", "verify", str(bundle), "--public-key", public, *args)
     return result.returncode, result.stdout + result.stderr
 

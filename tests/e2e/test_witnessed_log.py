@@ -28,6 +28,7 @@ class Witnessed:
         self.keys = [w.vkey for w in witnesses]
         self.agent = server.add_staff("Alice Agent", "agent")
         self.compliance = server.add_staff("Carol Compliance", "compliance")
+        self.public_key = server.cli("keys").stdout.split("public key (base64): ")[1].split()[0]
 
     async def bundle(self, tmp_path: Path, clause: str = "1.2") -> Path:
         conversation_id = await closed_conversation(self.server, self.agent, clause)
@@ -42,8 +43,7 @@ class Witnessed:
         return path
 
     def verify(self, bundle: Path, *args: str) -> tuple[int, str]:
-        public = self.server.cli("keys").stdout.split("public key (base64): ")[1].split()[0]
-        result = parley("evidence", "verify", str(bundle), "--public-key", public, *args)
+        result = parley("evidence", "verify", str(bundle), "--public-key", self.public_key, *args)
         return result.returncode, result.stdout + result.stderr
 
 

@@ -131,13 +131,13 @@ def check(honest: tuple[TinyLog, WitnessProcess], body: bytes) -> None:
     assert note.parse(stored.text).text in (log.text(OLD), log.text(NEW))
 
 
-@fuzz_settings(150)
+@fuzz_settings(60)
 @given(body=st.binary(max_size=3000) | vocabulary() | st.text().map(str.encode))
 def test_garbage_is_refused_cleanly(honest: tuple[TinyLog, WitnessProcess], body: bytes) -> None:
     check(honest, body)
 
 
-@fuzz_settings(300)
+@fuzz_settings(120)
 @given(data=st.data())
 def test_a_mutated_valid_request_is_refused_cleanly_or_is_still_valid(
     honest: tuple[TinyLog, WitnessProcess], data: st.DataObject
