@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,19 @@ def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         timeout=60,
         check=False,
     )
+
+
+def wait_until_serving(proc: subprocess.Popen[str], url: str, log: Path, what: str) -> None:
+    """Wait (30 s at most) until ``url`` answers 200; raise with the process's output if not."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited {proc.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start:\n{log.read_text()}")
 
 
 class Server:
@@ -112,15 +125,8 @@ class Server:
                 text=True,
                 env={**os.environ, "PARLEY_WIDGET_DIR": str(REPO / "widget"), **self.env},
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited {self.proc.returncode}:\n{self.log.read_text()}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.http}/healthz", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.05)
-        raise RuntimeError(f"server did not start:\n{self.log.read_text()}")
+        wait_until_serving(self.proc, f"{self.http}/healthz", self.log, "server")
+        return self
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -373,17 +379,26 @@ def merge(listed: dict[str, dict[str, Any]], item: dict[str, Any]) -> None:
         listed[item["id"]].update(item)
 
 
-async def closed_conversation(server: Server, token: str, clause: str, **hello: Any) -> str:
-    """A conversation with a message, a reply, and a closure citing ``clause``."""
+async def closed_conversation(
+    server: Server,
+    token: str,
+    clause: str,
+    said: Sequence[str] = ("this is unacceptable",),
+    reply: str = "I am sorry about this.",
+    **hello: Any,
+) -> str:
+    """A conversation with the visitor's messages ``said``, a reply, and a closure citing
+    ``clause``."""
     async with visitor(server, **hello) as v:
         conversation_id = await v.accept()
-        await v.say("this is unacceptable", "m1")
+        for n, text in enumerate(said, 1):
+            await v.say(text, f"m{n}")
         async with agent(server, token) as a:
             await a.send({"type": "join", "conversation_id": conversation_id})
             await a.expect("caught_up")
             await a.send(
                 {"type": "reply", "conversation_id": conversation_id, "client_id": "r1",
-                 "text": "I am sorry about this."}
+                 "text": reply}
             )  # fmt: skip
             await a.expect("ack")
             await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": clause})

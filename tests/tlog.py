@@ -10,7 +10,6 @@ consistency proofs come from ``parley.domain.merkle`` and ``parley.domain.note``
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import signal
 import subprocess
@@ -19,7 +18,6 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
@@ -27,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from harness import free_port, parley
+from harness import free_port, parley, wait_until_serving
 from parley.domain import merkle, note
 from parley.domain.note import CheckpointBody, VerifierKey
 
@@ -173,16 +171,8 @@ class WitnessProcess:
                 text=True,
                 env=dict(os.environ),
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                output = self.log.read_text()
-                raise RuntimeError(f"witness exited {self.proc.returncode}:\n{output}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.url}/forks", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.05)
-        raise RuntimeError(f"witness did not start:\n{self.log.read_text()}")
+        wait_until_serving(self.proc, f"{self.url}/forks", self.log, "witness")
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:

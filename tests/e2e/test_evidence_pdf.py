@@ -29,30 +29,19 @@ from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
-from harness import REPO, Server, agent, api, free_port, parley, visitor
+from harness import REPO, Server, api, closed_conversation, free_port, parley
 from parley.evidence.verify import verify
 from tsa import LocalTSA
 
 ARTIFACTS = REPO / "test-artifacts"
 
 
-async def closed_conversation(server: Server, token: str) -> str:
+async def threatened(server: Server, token: str) -> str:
     """A conversation with two messages, a reply, and a closure citing clause 1.2."""
-    async with visitor(server) as v:
-        conversation_id = await v.accept()
-        await v.say("My parcel has not arrived after three weeks.", "m1")
-        await v.say("Answer me now or I will find where you live.", "m2")
-        async with agent(server, token) as a:
-            await a.send({"type": "join", "conversation_id": conversation_id})
-            await a.expect("caught_up")
-            await a.send(
-                {"type": "reply", "conversation_id": conversation_id, "client_id": "r1",
-                 "text": "I am sorry about the delay; threats are not acceptable."}
-            )  # fmt: skip
-            await a.expect("ack")
-            await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": "1.2"})
-            await a.expect("done")
-    return conversation_id
+    said = ("My parcel has not arrived after three weeks.",
+            "Answer me now or I will find where you live.")  # fmt: skip
+    reply = "I am sorry about the delay; threats are not acceptable."
+    return await closed_conversation(server, token, "1.2", said, reply)
 
 
 class Signed:
@@ -115,7 +104,7 @@ async def test_pdf_over_http_is_signed_timestamped_and_carries_the_bundle(
 ) -> None:
     """PDF evidence: a PAdES B-T signature over the whole file that pyHanko judges valid, a
     TSA time stamp that validates, PDF/A-3b identification, and the bundle attached."""
-    conversation_id = await closed_conversation(signed.server, signed.agent)
+    conversation_id = await threatened(signed.server, signed.agent)
     replies = signed.tsa.replies
     r = await get_pdf(signed, conversation_id)
     assert r.status_code == 200, r.text
@@ -181,7 +170,7 @@ async def first_page(document: bytes, name: str) -> bytes:
 
 async def test_one_changed_byte_is_reported_as_a_modified_document(signed: Signed) -> None:
     """PDF evidence: a byte changed inside the signed range breaks the signature's digest."""
-    conversation_id = await closed_conversation(signed.server, signed.agent)
+    conversation_id = await threatened(signed.server, signed.agent)
     document = bytearray((await get_pdf(signed, conversation_id)).content)
     title = document.index(b"/Title")
     at = document.index(b"Evidence", title) + 1
@@ -195,7 +184,7 @@ async def test_one_changed_byte_is_reported_as_a_modified_document(signed: Signe
 async def test_text_added_after_signing_is_reported(signed: Signed) -> None:
     """PDF evidence: a later revision that writes on page 1 leaves the signature intact but
     no longer covering the file, and the validator judges the document modified."""
-    conversation_id = await closed_conversation(signed.server, signed.agent)
+    conversation_id = await threatened(signed.server, signed.agent)
     document = (await get_pdf(signed, conversation_id)).content
     writer = IncrementalPdfFileWriter(io.BytesIO(document))
     stamp = generic.StreamObject(stream_data=b"BT /F1 24 Tf 100 700 Td (SETTLED) Tj ET")
@@ -212,7 +201,7 @@ async def test_text_added_after_signing_is_reported(signed: Signed) -> None:
 async def test_cli_exports_the_same_signed_pdf(signed: Signed, tmp_path: Path) -> None:
     """PDF evidence: ``parley evidence export ID --format pdf -o FILE`` writes a PDF that
     validates; ``pyhanko sign validate`` (docs/compliance.md) judges it VALID."""
-    conversation_id = await closed_conversation(signed.server, signed.agent)
+    conversation_id = await threatened(signed.server, signed.agent)
     out = tmp_path / "evidence.pdf"
     result = await asyncio.to_thread(
         signed.server.cli, "evidence", "export", conversation_id, "--format", "pdf", "-o", str(out)
@@ -251,7 +240,7 @@ async def test_without_a_certificate_the_pdf_is_refused_and_nothing_is_audited(
     server = make_server().start()
     agent_token = server.add_staff("Alice Agent", "agent")
     compliance = server.add_staff("Carol Compliance", "compliance")
-    conversation_id = await closed_conversation(server, agent_token)
+    conversation_id = await threatened(server, agent_token)
     audit = f"/api/compliance/audit?conversation_id={conversation_id}"
     before = (await api(server, audit, compliance)).json()["items"]
 
@@ -285,7 +274,7 @@ async def test_a_key_that_is_not_the_certificates_is_refused(
     ).start()
     compliance = server.add_staff("Carol Compliance", "compliance")
     agent_token = server.add_staff("Alice Agent", "agent")
-    conversation_id = await closed_conversation(server, agent_token)
+    conversation_id = await threatened(server, agent_token)
     r = await api(
         server, f"/api/compliance/conversations/{conversation_id}/evidence?format=pdf", compliance
     )
@@ -307,7 +296,7 @@ async def test_a_tsa_that_fails_fails_the_export_with_a_typed_error(
     server.start()
     compliance = server.add_staff("Carol Compliance", "compliance")
     agent_token = server.add_staff("Alice Agent", "agent")
-    conversation_id = await closed_conversation(server, agent_token)
+    conversation_id = await threatened(server, agent_token)
     r = await api(
         server, f"/api/compliance/conversations/{conversation_id}/evidence?format=pdf", compliance
     )

@@ -65,7 +65,8 @@ def _b64decode(text: str, what: str) -> bytes:
         raise NoteMalformed(f"{what} is not standard base64: {text[:80]!r}") from None
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
+    """Standard base64 (RFC 4648 §4), as every line of these formats writes bytes."""
     return base64.b64encode(data).decode()
 
 
@@ -126,7 +127,7 @@ class VerifierKey:
         return key
 
     def __str__(self) -> str:
-        return f"{self.name}+{self.key_id.hex()}+{_b64(bytes([self.sig_type]) + self.public_key)}"
+        return f"{self.name}+{self.key_id.hex()}+{b64(bytes([self.sig_type]) + self.public_key)}"
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class Signature:
     blob: bytes
 
     def line(self) -> str:
-        return f"{DASH}{self.name} {_b64(self.key_id + self.blob)}\n"
+        return f"{DASH}{self.name} {b64(self.key_id + self.blob)}\n"
 
     @classmethod
     def parse_line(cls, line: str) -> Signature:
@@ -276,7 +277,7 @@ class CheckpointBody:
     extensions: tuple[str, ...] = ()
 
     def text(self) -> str:
-        lines = [self.origin, str(self.size), _b64(self.root), *self.extensions]
+        lines = [self.origin, str(self.size), b64(self.root), *self.extensions]
         return "".join(line + "\n" for line in lines)
 
     @classmethod

@@ -50,10 +50,6 @@ class Unchecked(Exception):
     """A checkpoint or proof that could not be fetched, read or authenticated."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
 @dataclass(frozen=True)
 class Checkpoint:
     """A checkpoint the monitor opened: origin, size, root, and the signed note as served."""
@@ -129,7 +125,7 @@ def open_checkpoint(
             raise Unchecked(
                 f"refused: {len(cosigners)} of the witnesses cosigned, {quorum} are required"
             )
-    return Checkpoint(body.origin, body.size, _b64(body.root), text)
+    return Checkpoint(body.origin, body.size, note.b64(body.root), text)
 
 
 def compare(known: Checkpoint, offered: Checkpoint, proof: Sequence[bytes]) -> str | None:

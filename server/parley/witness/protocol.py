@@ -156,21 +156,17 @@ def check(submission: Submission, latest: Cosigned | None) -> None:
     if body.size == size:
         if body.root != root:
             raise RootConflict(
-                f"this witness cosigned size {size} of {body.origin} with root {_b64(root)}, "
-                f"not {_b64(body.root)}"
+                f"this witness cosigned size {size} of {body.origin} with root {note.b64(root)}, "
+                f"not {note.b64(body.root)}"
             )
         if submission.proof:
             raise ProofFailed("a consistency proof between equal sizes is empty")
         return
     if not merkle.verify_consistency(size, body.size, root, body.root, submission.proof):
         raise ProofFailed(
-            f"the consistency proof from size {size} (root {_b64(root)}) to size {body.size} "
-            f"(root {_b64(body.root)}) of {body.origin} does not verify"
+            f"the consistency proof from size {size} (root {note.b64(root)}) to size {body.size} "
+            f"(root {note.b64(body.root)}) of {body.origin} does not verify"
         )
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 @dataclass(frozen=True)
