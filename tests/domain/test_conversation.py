@@ -12,11 +12,13 @@ import pytest
 from parley import policy_files
 from parley.domain import conversation as conv
 from parley.domain import moderation
+from parley.domain.erasure import erase
 from parley.domain.conversation import ClientContext, Conversation, ConversationState, Transition
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import GENESIS, Author, Event, EventType, Role, verify_chain
 from parley.errors import (
     AlreadyAccepted,
+    BadEvidence,
     ConversationClosed,
     NotJoined,
     PolicyMismatch,
@@ -110,11 +112,12 @@ def test_acceptance_is_event_1_and_holds_the_exact_wording(v1: PolicyVersion) ->
 
 def test_start_opens_a_conversation_pinned_to_the_accepted_version(v1: PolicyVersion) -> None:
     """Invariant 4: the conversation records which version (by digest) was accepted."""
-    c = begin(v1).conversation
+    begun = begin(v1)
+    c = begun.conversation
     assert c.state is ConversationState.OPEN
     assert c.policy == PolicyRef("conduct", 1, v1.sha256)
     assert c.last_seq == 1
-    assert c.head_hash == begin(v1).event.hash
+    assert c.head_hash == begun.event.hash
     assert c.waiting_since is None
 
 
@@ -312,6 +315,16 @@ def test_closure_quotes_the_clause_of_the_accepted_version(
     assert step.conversation.state is ConversationState.CLOSED
     assert step.conversation.waiting_since is None
     assert verify_chain([*events, step.event]) is None
+
+
+def test_an_erased_message_cannot_be_quoted(v1: PolicyVersion) -> None:
+    """A message whose text was erased is no evidence: quoting it is refused, nothing recorded."""
+    c, events = joined(v1)
+    gone = erase(events[1], ["text"], at=t(3), by="s_dpo", basis="request")
+    with pytest.raises(BadEvidence, match="event 2's text was erased"):
+        moderation.close_for_violation(c, v1, AGENT, "1.1", None, t(5), examples=[gone])
+    quoted = moderation.close_for_violation(c, v1, AGENT, "1.1", None, t(5), examples=[events[1]])
+    assert quoted.event.data["messages"] == [{"seq": 2, "text": "hello"}]
 
 
 def test_closure_of_a_v2_conversation_quotes_v2(v2: PolicyVersion) -> None:

@@ -213,10 +213,12 @@ def test_event_dict_round_trip() -> None:
 
 
 def test_event_dict_holds_the_author_and_the_hash() -> None:
-    """Transcript export format: every field of the body plus the hash."""
+    """Transcript export format: every field of the body plus the hash; in format 2 the
+    values in place of their commitments, their salts and the erasures."""
     event = chain(2)[1]
     d = event.to_dict()
     assert d["author"] == {"role": "agent", "id": "a_1", "name": "Ada"}
     assert d["type"] == "message"
     assert d["hash"] == event.hash
-    assert set(d) == {*event.body(), "hash"}
+    assert d["format"] == 2
+    assert set(d) == {*event.body(), "hash", "salts", "erased"} - {"commitments"}

@@ -43,6 +43,8 @@ def _citation(
     for e in examples:
         if (e.conversation_id, e.type, e.author.role) != (conv.id, EventType.MESSAGE, Role.VISITOR):
             raise BadEvidence(f"event {e.seq} is not a message of this conversation's visitor")
+        if "text" in e.erased:
+            raise BadEvidence(f"event {e.seq}'s text was erased: it can no longer be quoted")
     quoted = [{"seq": e.seq, "text": e.data["text"]} for e in sorted(examples, key=lambda e: e.seq)]
     notice = notice_for(accepted, kind, clause, quoted, conv.id)
     return {
