@@ -118,6 +118,11 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
         f"VALID: conversation {bundle['conversation']['id']}, {len(transcript)} events, "
         f"anchored in a log of {bundle['anchor']['checkpoint']['tree_size']} heads"
     )
+    for erased in report.erased:
+        print(
+            f"erased: event {erased.seq} {erased.field}, at {erased.at} by {erased.by} "
+            f"({erased.basis})"
+        )
     if bundle["anchor"].get("timestamp") is not None:
         checked = "by the TSA certificate given" if tsa_certs else "claimed: give --tsa-cert"
         print(f"time-stamped {verifier.stamped_at(bundle)} ({checked})")

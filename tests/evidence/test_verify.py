@@ -83,6 +83,8 @@ ENDINGS = ("closed", "resolved")
 # --------------------------------------------------------------------------------------
 
 EVENT_FIELDS = (
+    "format",
+    "erased",
     "conversation_id",
     "seq",
     "type",
@@ -276,8 +278,20 @@ ALLOWED_UNCHECKED_WITH_KEY = {
 }
 
 
-def event_paths(prefix: str, data: tuple[str, ...]) -> list[str]:
+#: The personal fields of each event type: format 2 hashes their salted commitments, and
+#: the bundle carries each one's salt (``salts``), which is hashed with the value.
+PERSONAL = {
+    "acceptance": ("ip", "user_agent", "page_url"),
+    "message": ("text",),
+    "warning": ("note", "messages", "notice"),
+    "closed": ("note", "messages", "notice"),
+    "resolved": ("note",),
+}
+
+
+def event_paths(prefix: str, type: str, data: tuple[str, ...]) -> list[str]:
     fields = [f"{prefix}.{f}" for f in EVENT_FIELDS]
+    fields += [f"{prefix}.salts.{k}" for k in PERSONAL.get(type, ())] or [f"{prefix}.salts"]
     return fields + ([f"{prefix}.data.{k}" for k in data] or [f"{prefix}.data"])
 
 
@@ -290,11 +304,11 @@ def must_detect(which: str) -> list[str]:
     """Every leaf of bundle ``which`` whose edit the verifier must detect."""
     events = EVENTS[which]
     paths = ["format"]
-    for i, (_, _, data) in enumerate(events):
-        paths += event_paths(f"transcript[{i}]", data)
+    for i, (type, _, data) in enumerate(events):
+        paths += event_paths(f"transcript[{i}]", type, data)
     paths += ["acceptance.conversation_id", "acceptance.accepted_at", "acceptance.event_hash"]
     paths += [f"acceptance.{k}" for k in ACCEPTED]
-    paths += event_paths("closure", events[-1][2])
+    paths += event_paths("closure", events[-1][0], events[-1][2])
     paths += SUMMARY_CHECKED
     paths += RESTATED
     for i, details in enumerate(AUDIT[which]):
@@ -403,8 +417,21 @@ def sha256_hex(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def body(event: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in event.items() if k != "hash"}
+def body(record: dict[str, Any]) -> dict[str, Any]:
+    """What the hash of an audit entry or an event covers, from docs/compliance.md alone:
+    every field but ``hash``; for an event of format 2, with each salted or erased field
+    moved out of ``data`` into ``commitments``, and salts and erasures left out."""
+    fields = {k: v for k, v in record.items() if k != "hash"}
+    if record.get("format") != 2:
+        return fields
+    salts, erased = fields.pop("salts"), fields.pop("erased")
+    commitments = {k: v["commitment"] for k, v in erased.items()}
+    for name, salt in salts.items():
+        value = json.dumps(record["data"][name], sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False).encode()  # fmt: skip
+        commitments[name] = hashlib.sha256(bytes.fromhex(salt) + value).hexdigest()
+    data = {k: v for k, v in record["data"].items() if k not in commitments}
+    return {**fields, "data": data, "commitments": commitments}
 
 
 def relink_audit(bundle: Bundle) -> Bundle:

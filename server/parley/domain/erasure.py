@@ -57,17 +57,14 @@ def erase(event: Event, fields: Iterable[str], *, at: datetime, by: str, basis: 
     todo = names - set(event.erased)
     commitments = event.commitments()
     when = format_time(at)
+    records = {
+        k: {"commitment": commitments[k], "at": when, "by": by, "basis": basis} for k in todo
+    }
     return replace(
         event,
         data={k: (None if k in todo else v) for k, v in event.data.items()},
         salts={k: v for k, v in event.salts.items() if k not in todo},
-        erased={
-            **event.erased,
-            **{
-                k: {"commitment": commitments[k], "at": when, "by": by, "basis": basis}
-                for k in sorted(todo)
-            },
-        },  # fmt: skip
+        erased={**event.erased, **records},
     )
 
 

@@ -6,14 +6,17 @@ the record:
 
 1. every transcript event has exactly the recorded fields, hashes to its
    ``hash`` and links to the one before (edits, deletions, insertions,
-   reordering, smuggled fields); the conversation summary agrees with them;
+   reordering, smuggled fields); in format 2 each personal field is salted or
+   erased, and each value hashes with its salt to the commitment its event's
+   hash covers (an edited value or salt); the conversation summary agrees;
 2. the acceptance is event 1; its text is exactly the canonical text of the
    structured policy it carries and hashes to its recorded digest; the
    bundle's acceptance record is a faithful copy of it (a swapped policy text);
 3. every warning and closure cites, word for word, a clause of the version
    the visitor accepted, quotes the visitor's messages exactly as the
    transcript holds them, and carries the notice that version's template
-   gives; the bundle's closure record is a faithful copy of the closing event;
+   gives (where quotes, notice or quoted message were erased, what remains);
+   the bundle's closure record is a faithful copy of the closing event;
 4. the audit entries about this conversation each match their hash and link
    to one another, and the last export they record is by the bundle's
    ``generated_by`` (the agents listed are checked against the events in 1);
@@ -47,6 +50,7 @@ from parley.domain.anchor import Checkpoint, Leaf, key_id, note_body, signature_
 from parley.domain.audit import AuditAction, AuditEntry
 from parley.domain.chain import GENESIS, verify_links
 from parley.domain.conversation import Conversation
+from parley.domain.erasure import Erased, commitment_problem, erased_fields
 from parley.domain.moderation import notice_for
 from parley.domain.policy import Clause, PolicyVersion, from_document
 from parley.domain.transcript import ENDINGS, Event, EventType
@@ -76,6 +80,8 @@ class Report:
     failure: str | None
     #: True when the signature was checked against the key inside the bundle itself.
     self_signed: bool
+    #: The personal fields erased from the transcript (when it was read): which, when, by whom, why.
+    erased: tuple[Erased, ...] = ()
 
 
 def verify(
@@ -120,11 +126,18 @@ def verify(
             check()
             passed.append(name)
     except Failed as e:
-        return Report(False, passed, str(e), public_key is None)
+        return Report(False, passed, str(e), public_key is None, _erased(bundle, passed))
     except MALFORMED as e:
         failure = f"{checks[len(passed)][0]}: the bundle is malformed ({type(e).__name__}: {e})"
-        return Report(False, passed, failure, public_key is None)
-    return Report(True, passed, None, public_key is None)
+        return Report(False, passed, failure, public_key is None, _erased(bundle, passed))
+    return Report(True, passed, None, public_key is None, _erased(bundle, passed))
+
+
+def _erased(bundle: Mapping[str, Any], passed: list[str]) -> tuple[Erased, ...]:
+    """The erased fields, once the transcript they are read from has been checked."""
+    if not passed:
+        return ()
+    return tuple(f for e in _events(bundle) for f in erased_fields(e))
 
 
 def _events(bundle: Mapping[str, Any]) -> list[Event]:
@@ -132,6 +145,11 @@ def _events(bundle: Mapping[str, Any]) -> list[Event]:
     for raw, event in zip(bundle["transcript"], events, strict=True):
         if event.to_dict() != raw:
             raise Failed(f"event {event.seq} has fields outside the hashed record")
+        if event.format not in (1, 2):
+            raise Failed(f"event {event.seq} is in format {event.format!r}, not 1 or 2")
+        problem = commitment_problem(event) if event.format == 2 else None
+        if problem:
+            raise Failed(problem)
     if not events:
         raise Failed("the transcript is empty")
     return events
@@ -243,6 +261,8 @@ def _citation(
         raise Failed(f"event {e.seq}: the accepted version has no such clause") from None
     if Clause(**cited["clause"]) != clause:
         raise Failed(f"event {e.seq}: clause {clause.id} is not quoted word for word")
+    if "messages" in e.erased:
+        return  # the quotes are gone, and with them what the notice was filled from
     for quoted in cited["messages"]:
         source = by_seq.get(quoted["seq"])
         if (
@@ -250,11 +270,12 @@ def _citation(
             or source.seq >= e.seq
             or source.type is not EventType.MESSAGE
             or source.author.role.value != "visitor"
-            or source.data["text"] != quoted["text"]
+            or ("text" not in source.erased and source.data["text"] != quoted["text"])
         ):
             raise Failed(f"event {e.seq}: the message it quotes as seq {quoted['seq']} differs")
     kind = "closure" if e.type is EventType.CLOSED else "warning"
-    if cited["notice"] != notice_for(version, kind, clause, cited["messages"], e.conversation_id):
+    notice = notice_for(version, kind, clause, cited["messages"], e.conversation_id)
+    if "notice" not in e.erased and cited["notice"] != notice:
         raise Failed(f"event {e.seq}: the notice is not the one the policy's template gives")
 
 
