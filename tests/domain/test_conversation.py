@@ -12,8 +12,8 @@ import pytest
 from parley import policy_files
 from parley.domain import conversation as conv
 from parley.domain import moderation
-from parley.domain.erasure import erase
 from parley.domain.conversation import ClientContext, Conversation, ConversationState, Transition
+from parley.domain.erasure import erase
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import GENESIS, Author, Event, EventType, Role, verify_chain
 from parley.errors import (
