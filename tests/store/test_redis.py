@@ -13,6 +13,7 @@ from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
 from contract_canned import CannedContract
 from contract_counts import COUNTED, CountContract, check_counts, close_some, listed
 from contract_ended import EndedContract
+from contract_erasure import ErasureContract
 from contract_history import HistoryContract
 from contract_merkle import OldLeaves, leaves
 
@@ -83,7 +84,13 @@ def write_old_leaves(redis_server: RedisServer) -> OldLeaves:
 
 
 class TestRedisStore(
-    StoreContract, BarContract, HistoryContract, CountContract, EndedContract, CannedContract
+    StoreContract,
+    BarContract,
+    HistoryContract,
+    CountContract,
+    EndedContract,
+    CannedContract,
+    ErasureContract,
 ):
     pass
 

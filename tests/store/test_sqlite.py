@@ -15,6 +15,7 @@ from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
 from contract_canned import CannedContract
 from contract_counts import CountContract
 from contract_ended import EndedContract
+from contract_erasure import ErasureContract
 from contract_history import HistoryContract
 from contract_merkle import OldLeaves, assert_matches_reference, leaves
 
@@ -68,7 +69,13 @@ def write_old_leaves(tmp_path: Path) -> OldLeaves:
 
 
 class TestSQLiteStore(
-    StoreContract, BarContract, HistoryContract, CountContract, EndedContract, CannedContract
+    StoreContract,
+    BarContract,
+    HistoryContract,
+    CountContract,
+    EndedContract,
+    CannedContract,
+    ErasureContract,
 ):
     pass
 

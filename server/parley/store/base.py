@@ -267,6 +267,16 @@ class Store(ABC):
         """Events with ``after_seq < seq <= until_seq``, in sequence order."""
 
     @abstractmethod
+    async def rewrite_event(self, event: Event) -> None:
+        """Store ``event`` over the stored event of its conversation and seq, which has
+        the same hash: how an erasure (:func:`parley.domain.erasure.erase`) is written.
+
+        Atomic: compared and written in one step. Raises ``ValueError`` if ``event``
+        does not match its hash, or no stored event has its conversation, seq and hash
+        (a rewrite that would break the chain); nothing is written then.
+        """
+
+    @abstractmethod
     async def add_staff(self, staff: Staff, token_hash: str) -> None: ...
 
     @abstractmethod
@@ -425,6 +435,12 @@ class Store(ABC):
         """The signed checkpoint with the largest tree, and its signature."""
         signed = await self.signed_checkpoint()
         return (signed.checkpoint, signed.signature) if signed else None
+
+
+def unchanged_hash(event: Event) -> None:
+    """Refuse to store an event whose content no longer matches its hash."""
+    if event.computed_hash() != event.hash:
+        raise ValueError(f"event {event.seq} of {event.conversation_id} does not match its hash")
 
 
 def dumps(record: Any) -> str:

@@ -1,0 +1,27 @@
+"""SQLite: an erased event written over the stored one (same conversation, seq and hash)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from parley.domain.transcript import Event
+from parley.store.base import dumps, unchanged_hash
+from parley.store.sqlite_db import Database
+
+
+class ErasureTables(Database):
+    async def rewrite_event(self, event: Event) -> None:
+        unchanged_hash(event)
+
+        def write(db: sqlite3.Connection) -> None:
+            written = db.execute(
+                "UPDATE events SET body = ? WHERE conversation_id = ? AND seq = ? "
+                "AND json_extract(body, '$.hash') = ?",
+                (dumps(event.to_dict()), event.conversation_id, event.seq, event.hash),
+            ).rowcount
+            if written != 1:
+                raise ValueError(
+                    f"no event {event.seq} of {event.conversation_id} with hash {event.hash}"
+                )
+
+        await self.write(write)
