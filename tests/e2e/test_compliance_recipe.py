@@ -14,6 +14,7 @@ import copy
 import hashlib
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from harness import POLICIES, REPO, Server, agent, api, visitor
-from parley.domain.chain import GENESIS, digest
+from parley.domain.chain import GENESIS
+from parley.domain.erasure import erase
+from parley.domain.transcript import Event
 from parley.evidence.verify import verify
 
 SECTION = "## Check a bundle without Parley"
@@ -91,7 +94,7 @@ def rehashed(*changes: Callable[[Bundle], None]) -> Callable[[Bundle], None]:
         previous = GENESIS
         for event in bundle["transcript"]:
             event["prev_hash"] = previous
-            event["hash"] = previous = digest({k: v for k, v in event.items() if k != "hash"})
+            event["hash"] = previous = Event.from_dict(event).computed_hash()
         first, last = bundle["transcript"][0], bundle["transcript"][-1]
         bundle["conversation"]["head_hash"] = last["hash"]
         bundle["acceptance"] = {
@@ -125,6 +128,13 @@ POLICY = "transcript.0.data"
 TAMPERING = {
     "a message edited": (edit(MESSAGE, "Hello"), "event 2 was altered"),
     "a field smuggled into an event": (edit(f"{MESSAGE[:-5]}.mood", "calm"), "event 2 was altered"),
+    "a salt changed": (edit("transcript.1.salts.text", "00" * 16), "event 2 was altered"),
+    "a salt shortened": (edit("transcript.1.salts.text", "00" * 15), "event 2: bad salt"),
+    "a value passed off as erased": (
+        edit("transcript.1.erased", {"text": {"commitment": "ab" * 32, "at": "", "by": "",
+                                              "basis": ""}}),
+        "a field both salted and erased",
+    ),
     "the accepted digest replaced, hashes recomputed": (
         rehashed(edit(f"{POLICY}.sha256", "0" * 64)), "event 1: text and digest differ"
     ),
@@ -172,6 +182,21 @@ TAMPERING = {
 }  # fmt: skip
 
 
+def erased_bundle(bundle: Bundle) -> Bundle:
+    """``bundle`` after an erasure in the store: the visitor's messages (events 2 and 3), the
+    address and user agent they accepted from, and the closure's quotes and notice."""
+    erased = copy.deepcopy(bundle)
+    at = datetime(2027, 1, 1, tzinfo=UTC)
+    fields = {0: ["ip", "user_agent"], 1: ["text"], 2: ["text"], -1: ["messages", "notice"]}
+    for i, names in fields.items():
+        event = Event.from_dict(erased["transcript"][i])
+        gone = erase(event, names, at=at, by="s_dpo", basis="GDPR Art. 17")
+        erased["transcript"][i] = gone.to_dict()
+    erased["acceptance"].update(ip=None, user_agent=None)
+    erased["closure"] = copy.deepcopy(erased["transcript"][-1])
+    return erased
+
+
 @pytest.fixture(params=["the policy's notice", "the built-in notice"])
 def deployment(
     request: pytest.FixtureRequest,
@@ -212,6 +237,13 @@ async def test_the_documented_recipe_verifies_a_real_bundle_and_rejects_every_al
             verify_bundle(altered, public_key)
             pytest.fail(f"the recipe accepted a bundle with {name}")
         assert failure in str(rejected.value), name
+    erased = erased_bundle(bundle)
+    verify_bundle(erased, public_key)
+    assert verify(erased, base64.b64decode(public_key)).ok
+    restored = copy.deepcopy(erased)
+    restored["transcript"][2]["data"]["text"] = "HELLO???"
+    with pytest.raises(ValueError, match="event 3: bad erasure record of text"):
+        verify_bundle(restored, public_key)
     other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     with pytest.raises(ValueError, match="names another key"):
         verify_bundle(bundle, base64.b64encode(other).decode())
