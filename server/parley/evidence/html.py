@@ -33,6 +33,7 @@ from parley.evidence.markup import (
     clause_name,
     details,
     e,
+    erased,
     event_author,
     exact,
     fields,
@@ -41,6 +42,7 @@ from parley.evidence.markup import (
     note,
     page,
     person,
+    personal,
     quotes,
     said,
     section,
@@ -117,6 +119,7 @@ def _summary(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
 
 def _acceptance(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
     acc = bundle.get("acceptance") or {}
+    first = next(iter(bundle.get("transcript") or []), None)
     zone_name = acc.get("time_zone")
     if zone_name is not None and zone is None:
         zone_text = f"{e(zone_name)} (not a known IANA time zone: times are shown in UTC only)"
@@ -132,11 +135,11 @@ def _acceptance(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
         ("Policy", f"“{e(acc.get('title'))}”, {e(acc.get('policy_id'))} "
                    f"version {e(acc.get('version'))}"),
         ("SHA-256 of the text", mono(acc.get("sha256"))),
-        ("IP address", mono(acc.get("ip"))),
-        ("User agent", e(acc.get("user_agent"))),
+        ("IP address", erased(first, "ip") or mono(acc.get("ip"))),
+        ("User agent", erased(first, "user_agent") or e(acc.get("user_agent"))),
         ("Locale", e(acc.get("locale"))),
         ("Time zone", zone_text),
-        ("Page URL", mono(acc.get("page_url"))),
+        ("Page URL", erased(first, "page_url") or mono(acc.get("page_url"))),
         ("Widget build", e(acc.get("widget_build"))),
         ("Affirmative act", e(acc.get("affirmation"))),
         ("Transcript event", f"1, hash {mono(acc.get('event_hash'))}"),
@@ -180,24 +183,25 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
             "(section 1; full text in section 2)."
         )
     if kind == "message":
-        return said(data.get("text"))
+        return personal(event, "text", said)
     if kind == "agent_joined":
         return "Joined the conversation."
     if kind == "resolved":
-        return "Resolved the conversation." + note(data)
+        return "Resolved the conversation." + note(event)
     if kind == "assigned":
         return _assigned(data)
     if kind == "abandoned":
         return f"Ended the conversation: the visitor had gone since {e(data.get('gone_since'))}."
     if kind == "contact_left":
-        return f"Left an e-mail address to be answered at: {said(data.get('email'))}"
+        return f"Left an e-mail address to be answered at: {personal(event, 'email', said)}"
     if kind == "warning":
         name, cited = clause_name(data.get("clause")), data.get("messages")
         quoted = quotes(cited, transcript, event.get("seq")) if cited else ""
-        return f"Warned the visitor under {name}; the conversation stays open.{note(data)}{quoted}"
+        quoted = erased(event, "messages") or quoted
+        return f"Warned the visitor under {name}; the conversation stays open.{note(event)}{quoted}"
     if kind == "closed":
         name = clause_name(data.get("clause"))
-        return f"Closed the conversation for violation of {name} (section 4).{note(data)}"
+        return f"Closed the conversation for violation of {name} (section 4).{note(event)}"
     return f"{e(kind)} {said(json.dumps(data, ensure_ascii=False))}"
 
 
@@ -231,7 +235,7 @@ def _closure(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
     data, author = closure.get("data") or {}, closure.get("author") or {}
     by, at = e(author.get("name")), when(closure.get("at"), zone)
     if closure.get("type") == "resolved":
-        intro, body = f"The conversation was resolved by {by} at {at}.", note(data)
+        intro, body = f"The conversation was resolved by {by} at {at}.", note(closure)
     elif closure.get("type") == "abandoned":
         intro = f"The visitor had gone; Parley ended the conversation as abandoned at {at}."
         body = ""
@@ -247,10 +251,12 @@ def _closure(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
                        f"SHA-256 {mono(data.get('sha256'))}"),
             ("Closed by", f"{by} ({mono(author.get('id'))})"),
             ("Closed at", at),
-            ("Agent's note", said(data.get("note"), "note")),
+            ("Agent's note", personal(closure, "note", lambda v: said(v, "note"))),
             ("Transcript event", f"{e(closure.get('seq'))}, hash {mono(closure.get('hash'))}"),
         ]  # fmt: skip
-        messages = quotes(data.get("messages"), bundle.get("transcript"), closure.get("seq"))
+        messages = erased(closure, "messages") or quotes(
+            data.get("messages"), bundle.get("transcript"), closure.get("seq")
+        )
         accepted = (bundle.get("acceptance") or {}).get("text")
         body = (
             f"{fields(rows)}{cited_clause(clause, accepted)}"
@@ -258,7 +264,8 @@ def _closure(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
             "agent selected as the evidence, exactly as recorded, each checked against the "
             f"transcript (section 3).</p>{messages}<h3>The notice the visitor was shown</h3>"
             "<p>Rendered from the notice template of the version the visitor accepted; "
-            f"invisible characters are shown as [U+XXXX].</p>{said(data.get('notice'), 'notice')}"
+            f"invisible characters are shown as [U+XXXX].</p>"
+            f"{personal(closure, 'notice', lambda v: said(v, 'notice'))}"
         )
     return section(4, "closure", "Closure", body, intro)
 

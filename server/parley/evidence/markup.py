@@ -8,6 +8,7 @@ written here are trusted.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -129,9 +130,12 @@ def details(facts: Any) -> str:
     )
 
 
-def note(data: dict[str, Any]) -> str:
-    """The agent's note on an event, if it has one."""
-    text = data.get("note")
+def note(event: dict[str, Any]) -> str:
+    """The agent's note on an event, if it has one (or had one, erased since)."""
+    gone = erased(event, "note")
+    if gone:
+        return f"<p>Agent's note: {gone}</p>"
+    text = (event.get("data") or {}).get("note")
     return f"<p>Agent's note:</p>{said(text, 'note')}" if text else ""
 
 
@@ -168,6 +172,24 @@ def _is_source(quote: dict[str, Any], source: Any, before: Any) -> bool:
             and (source.get("author") or {}).get("role") == "visitor")  # fmt: skip
 
 
+def erased(event: Any, name: str) -> str | None:
+    """If field ``name`` of ``event`` was erased: saying so, when and under which basis."""
+    records = event.get("erased") if isinstance(event, dict) else None
+    record = records.get(name) if isinstance(records, dict) else None
+    if not isinstance(record, dict):
+        return None
+    return (
+        f'<span class="erased">erased on {e(record.get("at"))} by {mono(record.get("by"))}, '
+        f"basis: {e(record.get('basis'))}</span>"
+    )
+
+
+def personal(event: Any, name: str, show: Callable[[Any], str] = e) -> str:
+    """Field ``name`` of ``event``'s data shown by ``show``, or the record of its erasure."""
+    data = event.get("data") if isinstance(event, dict) else None
+    return erased(event, name) or show(data.get(name) if isinstance(data, dict) else None)
+
+
 def quotes(messages: Any, transcript: Any, before: Any) -> str:
     """The visitor's messages a warning or closure (event ``before``) cites, as recorded,
     each checked against ``transcript``: the visitor's message of that event, sent before
@@ -179,7 +201,9 @@ def quotes(messages: Any, transcript: Any, before: Any) -> str:
     items = []
     for quote in (q if isinstance(q, dict) else {} for q in messages):
         seq = quote.get("seq")
-        if _is_source(quote, by_seq.get(seq) if isinstance(seq, int) else None, before):
+        if erased(by_seq.get(seq) if isinstance(seq, int) else None, "text"):
+            check = "the visitor's message there has since been erased"
+        elif _is_source(quote, by_seq.get(seq) if isinstance(seq, int) else None, before):
             check = "matches the visitor's message there, word for word"
         else:
             check = "<strong>does NOT match</strong> a message the visitor sent before"
@@ -268,6 +292,7 @@ ul.quoted { list-style: none; margin: .3em 0 .8em; padding-left: 0; }
 .quote { padding-left: .6em; border-left: 3px solid #111; }
 .notice { margin: .5em 0 1em; padding: .6em .9em; border: 1px solid #777; }
 .missing { font-style: italic; color: #444; }
+.erased { font-style: italic; color: #444; border: 1px dashed #666; padding: 0 .2em; }
 .ctl { font-family: monospace; font-size: .8em; border: 1px solid #111; padding: 0 .15em; }
 pre { margin: .5em 0; font-family: inherit; font-size: 1em; }
 .policy { break-before: page; page-break-before: always; }
