@@ -728,7 +728,9 @@ The key inside the receipt is for information only: check it against the key the
           this.receiptSlot(event));
       } else if (event.type === "message") {
         const pending = event.client_id && this.view.log.querySelector(`li[data-client-id="${CSS.escape(event.client_id)}"]`);
-        const node = this.bubble(event.author, d.text, event.client_id, time(event.at));
+        // A text erased since it was sent (its commitment stays in the record) shows as erased.
+        const text = event.erased?.text ? "(erased)" : d.text;
+        const node = this.bubble(event.author, text, event.client_id, time(event.at));
         node.dataset.seq = event.seq;
         if (pending && event.author.role === "visitor") pending.replaceWith(node);
         else this.view.log.append(node);

@@ -626,7 +626,7 @@ const renderers = {
     return el('article', { class: `bubble from-${role}`, 'data-author-role': role },
       el('p', { class: 'bubble-meta' }, el('span', { class: 'author' }, named(name)), ' · ', timeEl(e.at),
         mine ? el('span', { class: 'delivery' }, ' · Sent') : null),
-      el('p', { class: 'bubble-text' }, linked(e.data.text)), pick);
+      erasedField(e, 'text') ?? el('p', { class: 'bubble-text' }, linked(e.data.text)), pick);
   },
   agent_joined(e) {
     return systemLine(e, named(e.author.name ?? 'An agent'), ' joined');
@@ -647,7 +647,7 @@ const renderers = {
   },
   contact_left(e) {
     return el('p', { class: 'system contact-left' }, 'The visitor left an e-mail address to be answered at: ',
-      said(e.data.email, { class: 'contact-email' }), ' · ', timeEl(e.at));
+      erasedField(e, 'email') ?? said(e.data.email, { class: 'contact-email' }), ' · ', timeEl(e.at));
   },
   closed(e) {
     const block = citation(e, 'closed-block', 'Conversation ended for a policy breach',
@@ -686,6 +686,12 @@ function barPlaced(bar) {
 function quotedList(messages) {
   return el('ol', { class: 'quoted-list' }, ...messages.map((m) =>
     el('li', { 'data-quoted-seq': m.seq }, el('span', { class: 'quoted-seq' }, `#${m.seq} `), el('q', {}, said(m.text)))));
+}
+
+// A personal field erased since (transcript format 2: its value is null, its commitment kept).
+function erasedField(e, name) {
+  const record = e.erased?.[name];
+  return record ? el('em', { class: 'erased', title: `Erased ${record.at} (${record.basis})` }, '(erased)') : null;
 }
 
 function renderUnknown(e) { return systemLine(e, `Event: ${e.type}`); }
