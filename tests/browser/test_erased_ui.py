@@ -59,6 +59,9 @@ def test_an_erased_message_shows_as_erased_to_agent_and_visitor(
     bubbles = console.locator("#transcript .bubble-text, #transcript .erased")
     expect(bubbles).to_have_text(["(erased)", "and my order is #1234"])
     expect(console.locator("#transcript")).not_to_contain_text(SECRET)
+    picks = console.locator("#transcript input[data-select-seq]")
+    expect(picks).to_have_count(1)  # the erased message cannot be quoted as evidence
+    expect(picks).to_have_attribute("data-select-seq", "3")
     shot(console, "console-erased-message")
     assert blocking_violations(console) == [], "axe-core, console: an erased message"
 

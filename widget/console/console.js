@@ -619,8 +619,9 @@ const renderers = {
     const name = role === 'agent' ? (e.author.name ?? 'Agent') : 'Visitor';
     const mine = role === 'agent' && e.author.id === state.agent?.id;
     const thread = readOnly ? null : ensureThread(e.conversation_id);
-    // A visitor's message can be selected as evidence, to be quoted by a warning or a closure.
-    const pick = role === 'visitor' && thread ? el('label', { class: 'evidence-pick' },
+    // A visitor's message can be selected as evidence, to be quoted by a warning or a closure
+    // (not once its text is erased: there is nothing left to quote).
+    const pick = role === 'visitor' && thread && !e.erased?.text ? el('label', { class: 'evidence-pick' },
       el('input', { type: 'checkbox', 'data-select-seq': e.seq, checked: thread.selected.has(e.seq), disabled: thread.ended }),
       'Select as evidence') : null;
     return el('article', { class: `bubble from-${role}`, 'data-author-role': role },
