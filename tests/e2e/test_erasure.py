@@ -6,14 +6,17 @@ reply, a closure quoting a message); its bundle is exported over HTTP and verifi
 Then personal fields are erased in the server's own store with the domain's
 :func:`erase` and :meth:`Store.rewrite_event` — the server still running — and the
 conversation exported again: still VALID under the published key, the erased fields
-reported, gone from the bundle and shown as erased in the readable page; an erased
-value put back in the bundle is refused.
+reported, gone from the bundle, shown as erased in the readable page and named in
+the compliance listings (JSON and CSV); an erased value put back in the bundle is
+refused.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import csv
+import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -104,6 +107,23 @@ async def test_erased_fields_keep_the_evidence_valid_and_are_reported(
     page = await export(server, conversation_id, compliance_token, html=True)
     assert SECRET not in page
     assert page.count('class="erased"') == 3
+
+    visitor_id = after["conversation"]["visitor_id"]
+    listed = await api(server, f"/api/compliance/acceptances?visitor_id={visitor_id}",
+                       compliance_token)  # fmt: skip
+    (record,) = listed.json()["items"]
+    assert (record["ip"], record["user_agent"], record["erased"]) == (
+        None,
+        None,
+        ["ip", "user_agent"],
+    )
+    table = await api(server, f"/api/compliance/acceptances?visitor_id={visitor_id}&format=csv",
+                      compliance_token)  # fmt: skip
+    header, row = list(csv.reader(io.StringIO(table.text)))
+    assert dict(zip(header, row, strict=True))["erased"] == "ip user_agent"
+    closures = await api(server, f"/api/compliance/closures?visitor_id={visitor_id}",
+                         compliance_token)  # fmt: skip
+    assert closures.json()["items"][0]["erased"] == []
 
     put_back = copy.deepcopy(after)
     put_back["transcript"][1]["data"]["text"] = SECRET

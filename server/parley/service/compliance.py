@@ -13,21 +13,28 @@ from parley.store.base import MAX_PAGE, Filter
 ACCEPTANCE_COLUMNS = [
     "conversation_id", "accepted_at", "visitor_id", "policy_id", "version", "title", "sha256",
     "ip", "user_agent", "locale", "time_zone", "page_url", "widget_build", "affirmation",
-    "event_hash",
+    "event_hash", "erased",
 ]  # fmt: skip
 CLOSURE_COLUMNS = [
     "conversation_id", "closed_at", "policy_id", "version", "sha256", "clause_id",
-    "clause_title", "clause_text", "agent_id", "agent_name", "note", "event_hash",
+    "clause_title", "clause_text", "agent_id", "agent_name", "note", "event_hash", "erased",
 ]  # fmt: skip
 
 
 def acceptance_record(event: Event, *, with_text: bool) -> dict[str, Any]:
-    """An acceptance as compliance reads it: who accepted which exact text, when, from where."""
+    """An acceptance as compliance reads it: who accepted which exact text, when, from where.
+
+    The listing's record (without the text) names the fields erased since (their values
+    are ``null``); the record with the text restates event 1 exactly, and event 1 itself
+    says what was erased.
+    """
+    listed = {} if with_text else {"erased": sorted(event.erased)}
     return {
         "conversation_id": event.conversation_id,
         "accepted_at": event.at,
         "event_hash": event.hash,
         **{k: v for k, v in event.data.items() if with_text or k not in ("text", "document")},
+        **listed,
     }
 
 
@@ -47,6 +54,7 @@ def closure_record(event: Event) -> dict[str, Any]:
         "agent_name": event.author.name,
         "note": d["note"],
         "event_hash": event.hash,
+        "erased": sorted(event.erased),
     }
 
 

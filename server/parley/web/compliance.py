@@ -42,13 +42,20 @@ def _page(paging: Paging, page: dict[str, Any]) -> dict[str, Any]:
     return {**page, "next_cursor": paging.next_cursor(page["next_cursor"])}
 
 
+def _cell(value: Any) -> str:
+    """A CSV cell: empty for null, a list (the erased fields) as its items separated by spaces."""
+    if value is None:
+        return ""
+    return " ".join(value) if isinstance(value, list) else str(value)
+
+
 def _csv(rows: list[dict[str, Any]], columns: list[str], next_cursor: str | None) -> Response:
     """One page as CSV; the cursor of the next page, if any, in ``X-Next-Cursor``."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)
     for row in rows:
-        cells = ["" if row.get(c) is None else str(row[c]) for c in columns]
+        cells = [_cell(row.get(c)) for c in columns]
         writer.writerow(["'" + c if c.startswith(FORMULA_START) else c for c in cells])
     headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
