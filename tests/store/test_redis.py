@@ -14,6 +14,7 @@ from contract_canned import CannedContract
 from contract_counts import COUNTED, CountContract, check_counts, close_some, listed
 from contract_ended import EndedContract
 from contract_history import HistoryContract
+from contract_holds import HoldContract
 from contract_merkle import OldLeaves, leaves
 
 from harness import RedisServer
@@ -83,7 +84,8 @@ def write_old_leaves(redis_server: RedisServer) -> OldLeaves:
 
 
 class TestRedisStore(
-    StoreContract, BarContract, HistoryContract, CountContract, EndedContract, CannedContract
+    StoreContract, BarContract, HistoryContract, CountContract, EndedContract, CannedContract,
+    HoldContract,
 ):
     pass
 

@@ -47,6 +47,7 @@ from parley.store.redis_db import (
     shard,
     visitor_index,
 )
+from parley.store.redis_holds import RedisHolds
 from parley.store.redis_merkle import RedisMerkle
 from parley.store.redis_outbox import COMMIT, UNANCHORED, UNMARK, record
 from parley.store.redis_records import conversation_of
@@ -64,7 +65,7 @@ def _staff(raw: str | None) -> Staff | None:
     return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
 
 
-class RedisStore(ClosureCounts, RedisBans, RedisMerkle, RedisCanned, Store):
+class RedisStore(RedisHolds, ClosureCounts, RedisBans, RedisMerkle, RedisCanned, Store):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._commit = self.r.register_script(COMMIT)
