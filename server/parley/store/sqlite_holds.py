@@ -67,7 +67,12 @@ class HoldTables(RecordTables):
                 " UNION ALL"
                 " SELECT n, body FROM holds WHERE scope = ? AND target = ? AND lifted_at IS NULL"
                 " ORDER BY n",
-                (HoldScope.CONVERSATION.value, conversation_id, HoldScope.VISITOR.value, visitor_id),
+                (
+                    HoldScope.CONVERSATION.value,
+                    conversation_id,
+                    HoldScope.VISITOR.value,
+                    visitor_id,
+                ),
             )
             return [Hold.from_dict(json.loads(r[1])) for r in rows]
 
