@@ -333,9 +333,6 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def hold(self, hold_id: str) -> Hold | None: ...
-
-    @abstractmethod
     async def holds(self, active_only: bool, cursor: str | None, limit: int) -> Page[Hold]:
         """Holds in the order they were placed, only those not lifted if ``active_only``;
         the cursor is the last one's number in that order."""

@@ -90,10 +90,6 @@ class RedisHolds(RedisRecords):
 
         return await self._commit_hold([HOLDS], lifted, at)
 
-    async def hold(self, hold_id: str) -> Hold | None:
-        found = _holds([await self.guard(self.r.hget(HOLDS, hold_id))])
-        return found[0] if found else None
-
     async def holds(self, active_only: bool, cursor: str | None, limit: int) -> Page[Hold]:
         after = position_after(cursor)
         key = HOLDS_ACTIVE if active_only else HOLDS_ALL

@@ -43,9 +43,6 @@ class HoldTables(RecordTables):
 
         return await self.write(write)
 
-    async def hold(self, hold_id: str) -> Hold | None:
-        return await self.read(lambda: self._hold(hold_id))
-
     async def holds(self, active_only: bool, cursor: str | None, limit: int) -> Page[Hold]:
         where = "lifted_at IS NULL AND " if active_only else ""
 
