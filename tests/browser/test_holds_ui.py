@@ -71,3 +71,32 @@ def test_a_held_conversation_shows_a_legal_hold_badge_until_the_hold_is_lifted(
     holds(s, clara, f"/{hold['id']}/lift", {"reason": "Case settled"})
     expect(row.locator("[data-held]")).to_have_count(0)
     expect(agent.locator("#thread-held")).to_be_hidden()
+
+
+def test_an_ended_conversation_under_hold_shows_the_badge_when_read(
+    make_server: Callable[..., Server],
+    new_page: Callable[..., Page],
+    shot: Callable[[Page, str], object],
+) -> None:
+    s = make_server().start()
+    agent_token, clara = s.add_staff("Alice Agent", "agent"), s.add_staff("Clara", "compliance")
+    visitor = new_page()
+    open_widget(visitor, s)
+    conversation_id = accept(visitor)
+    agent = new_page()
+    sign_in(agent, s, agent_token)
+    open_conversation(agent, conversation_id)
+    agent.click("#resolve")
+    expect(agent.locator("#reply")).to_be_disabled()
+    holds(s, clara, "", {"scope": "conversation", "target_id": conversation_id,
+                         "reason": "Regulator's request 44"})  # fmt: skip
+
+    agent.click("#ended-tab")
+    row = agent.locator(f'#ended-rows tr[data-ended-id="{conversation_id}"]')
+    row.get_by_role("button").click()
+    dialog = agent.locator("#transcript-dialog")
+    expect(dialog.locator("#transcript-dialog-desc")).to_contain_text(conversation_id)
+    expect(dialog.locator("#transcript-held")).to_be_visible()
+    expect(dialog.locator("#transcript-held")).to_have_text("Legal hold")
+    check(agent, "console, an ended conversation under legal hold, read")
+    shot(agent, "ended-legal-hold")

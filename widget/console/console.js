@@ -582,6 +582,7 @@ function showTranscript({ conversation: c, visitor, events }) {
   $('transcript-dialog-title').textContent = `${visitorLabel(c.visitor_id)} · ${c.state}`;
   $('transcript-dialog-desc').textContent = `${c.id} · started ${localTime(c.started_at)}${ended}. Read-only: nothing can be done from here.`;
   $('transcript-dialog').dataset.conversationId = c.id;
+  showHeld(c, 'transcript-held');
   $('transcript-context').replaceChildren(...contextRows(visitor));
   $('transcript-view').replaceChildren(...events.map(readOnlyEvent));
   if (!$('transcript-dialog').open) $('transcript-dialog').showModal();

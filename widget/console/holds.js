@@ -15,9 +15,10 @@ export function heldBadge(c) {
   return badge;
 }
 
-// The thread header's badge, for the conversation shown (null: none is).
-export function showHeld(c) {
-  const mark = document.getElementById('thread-held');
+// The badge of the thread header (or of the read-only transcript's dialog), for the
+// conversation shown there (null: none is).
+export function showHeld(c, id = 'thread-held') {
+  const mark = document.getElementById(id);
   mark.title = TITLE;
   mark.hidden = !c?.held;
 }
