@@ -40,6 +40,10 @@ code; a test checks that none is left unmapped::
     ├── CannedReplyNotFound         no canned reply has this id
     ├── ShortcutTaken               another canned reply has this shortcut
     ├── CheckpointNotFound          no signed checkpoint of the log has this size
+    ├── HoldNotFound                no legal hold has this id
+    ├── HoldAlreadyLifted           lift a legal hold that was already lifted
+    ├── InvalidHoldReason           a hold's reason that is blank or too long
+    ├── VisitorNotFound             a visitor id with no conversation on record
     ├── TimestampError              RFC 3161 time-stamping
     │   ├── TimestampUnavailable    the TSA could not be asked, or gave no valid stamp
     │   └── TimestampInvalid        a token that does not prove what it is checked for
@@ -210,6 +214,22 @@ class ShortcutTaken(ParleyError):
 
 class CheckpointNotFound(ParleyError):
     """No checkpoint of the transcript log was signed (as a note) at this size."""
+
+
+class HoldNotFound(ParleyError):
+    """No legal hold has this id."""
+
+
+class HoldAlreadyLifted(ParleyError):
+    """A legal hold is lifted once; this one already was."""
+
+
+class InvalidHoldReason(ParleyError):
+    """A legal hold's reason (placing or lifting) is blank or too long."""
+
+
+class VisitorNotFound(ParleyError):
+    """No conversation on record has this visitor id."""
 
 
 class StoreUnavailable(ParleyError):

@@ -12,6 +12,7 @@ from parley.bus.messages import (
     ConversationStarted,
     EventAdded,
     Flooding,
+    HoldChanged,
     MalformedMessage,
     Message,
     PolicyInForce,
@@ -34,6 +35,7 @@ EVERY_KIND: list[Message] = [
     Typing("c_1234567890", "agent", {"id": "s_1", "name": "Alice"}, False),
     ReadUpTo("c_1234567890", "agent", {"id": "s_1", "name": "Alice"}, 7),
     CannedChanged({"items": [{"id": "k_1", "shortcut": "hi", "text": "Hello!"}]}),
+    HoldChanged({"id": "h_1", "scope": "visitor", "target": "v_1", "lifted_at": None}),
 ]
 
 
@@ -66,6 +68,8 @@ def test_every_kind_survives_its_encoding(message: Message) -> None:
         {"kind": "read", "conversation_id": "c_1", "role": "agent", "sender": {}, "seq": -1},
         {"kind": "canned", "replies": {"items": "none"}},
         {"kind": "canned", "replies": []},
+        {"kind": "hold", "hold": {"id": "h_1", "scope": "visitor", "target": "v_1"}},
+        {"kind": "hold", "hold": {"id": "h_1", "scope": 1, "target": "v_1", "lifted_at": None}},
     ],
 )
 def test_anything_else_is_refused_with_a_typed_error(payload: Any) -> None:

@@ -50,7 +50,7 @@ from fuzzing import (
 from harness import LEAKS, REPO, SENT, Server, agent, visitor
 from parley.config import Settings
 from parley.schemas import validator
-from parley.web import admin, canned
+from parley.web import admin, canned, holds
 from parley.web.app import create_app
 
 
@@ -62,6 +62,7 @@ class Real(Enum):
     STAFF = "a staff id the fuzzing may revoke"
     BAN = "a bar id"
     CANNED = "a canned reply id"
+    HOLD = "a legal hold id"
     CURSOR = "a next_cursor this listing returned"
 
 
@@ -125,6 +126,15 @@ ENDPOINTS = [
     Endpoint(
         "GET", "/api/compliance/audit", ("conversation_id", "limit", "cursor"), role="compliance"
     ),
+    Endpoint("GET", "/api/compliance/holds", ("active", "limit", "cursor"), role="compliance"),
+    Endpoint("POST", "/api/compliance/holds", role="compliance", body=holds.NEW_HOLD.schema),
+    Endpoint(
+        "POST",
+        "/api/compliance/holds/{id}/lift",
+        role="compliance",
+        body=holds.LIFT_HOLD.schema,
+        real={"id": Real.HOLD},
+    ),
     Endpoint(
         "GET",
         "/api/conversations/ended",
@@ -172,6 +182,7 @@ VALID = {
     "until": {"2026-11-24T00:00:00Z", "9999-12-31T23:59:59Z", "2026-11-01T00:00:00+00:00"},
     "version": {"1", "2", str(2**53 - 1)},
     "all": {"true", "false"},
+    "active": {"true", "false"},
 }
 #: Values it calls invalid, per parameter: 400 bad_request.
 INVALID = {
@@ -267,6 +278,10 @@ CANNED_OUTCOMES = {
     ("PUT", "/api/admin/canned/{id}"): {404, 409},
     ("DELETE", "/api/admin/canned/{id}"): {404},
     ("GET", "/log/checkpoint"): {404},  # before the log's first checkpoint
+    # A hold on an id of no conversation or visitor (404), or with a blank reason (422);
+    # a lift of the hold already lifted (409), or with a blank reason (422).
+    ("POST", "/api/compliance/holds"): {404, 422},
+    ("POST", "/api/compliance/holds/{id}/lift"): {409, 422},
 }
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 
@@ -352,6 +367,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cli
         }
         victim = add("Http Victim", "agent")[0]
         conversation, visitor_id = asyncio.run(closed_twice(server, tokens[Auth.AGENT]))
+        for scope, target_id in (("conversation", conversation), ("visitor", visitor_id)):
+            post("/api/compliance/holds", {"scope": scope, "target_id": target_id, "reason": "r"})
         real_path = {"{visitor_id}": visitor_id, "{policy_id}": "conduct", "{version}": "2"}
         cursors = {}
         for e in ENDPOINTS:
@@ -366,6 +383,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cli
             Real.VISITOR: visitor_id,
             Real.STAFF: victim,
             Real.BAN: get("/api/admin/bans")["items"][0]["id"],
+            Real.HOLD: get("/api/compliance/holds")["items"][0]["id"],
             Real.CANNED: post("/api/admin/canned", {"shortcut": "hi", "text": "Hello!"})["reply"][
                 "id"
             ],

@@ -271,6 +271,8 @@ ALLOWED_UNCHECKED = {
     "conversation.waiting_since": "live queue state for the agent console",
     "conversation.last_message": "a preview for the agent console; the events hold the text",
     "conversation.last_author": "a preview for the agent console; the events hold the author",
+    "holds": "the legal holds in force at export: status that a lift changes, outside the chain;"
+    " placing and lifting each are in the audit trail",
 }
 #: Unchecked only when the verifier is given the operator's key (``--public-key``).
 ALLOWED_UNCHECKED_WITH_KEY = {

@@ -15,6 +15,7 @@ from contract_counts import COUNTED, CountContract, check_counts, close_some, li
 from contract_ended import EndedContract
 from contract_erasure import ErasureContract
 from contract_history import HistoryContract
+from contract_holds import HoldContract
 from contract_merkle import OldLeaves, leaves
 
 from harness import RedisServer
@@ -92,6 +93,10 @@ class TestRedisStore(
     CannedContract,
     ErasureContract,
 ):
+    pass
+
+
+class TestRedisHolds(HoldContract):
     pass
 
 

@@ -17,6 +17,7 @@ from contract_counts import CountContract
 from contract_ended import EndedContract
 from contract_erasure import ErasureContract
 from contract_history import HistoryContract
+from contract_holds import HoldContract
 from contract_merkle import OldLeaves, assert_matches_reference, leaves
 
 from parley.domain.anchor import Leaf
@@ -77,6 +78,10 @@ class TestSQLiteStore(
     CannedContract,
     ErasureContract,
 ):
+    pass
+
+
+class TestSQLiteHolds(HoldContract):
     pass
 
 
@@ -364,3 +369,21 @@ async def test_conversations_ended_before_the_search_column_are_found_after_upgr
         assert len((await again.ended_conversations(EndedFilter(), None, 10)).items) == 4
     finally:
         await again.close()
+
+
+async def test_the_check_for_holds_reads_its_index_and_scans_no_hold(tmp_path: Path) -> None:
+    """What retention and erasure ask before touching a conversation is answered from an index,
+    and so is the listing of active holds."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    statements: list[str] = []
+    try:
+        s.db.set_trace_callback(statements.append)
+        await s.holds_on("c_someone", "v_someone")
+        await s.holds(True, "1", 10)
+        s.db.set_trace_callback(None)
+        plans = plans_of(s, statements)
+        assert any("INDEX holds_in_force" in p for p in plans), plans
+        assert any("INDEX holds_active" in p for p in plans), plans
+        assert not [p for p in plans if p.startswith("SCAN")], plans
+    finally:
+        await s.close()

@@ -7,6 +7,7 @@ import { CannedPicker } from './canned.js';
 import { cannedAdminRole, initCannedAdmin, onCannedReplies, resetCannedAdmin } from './canned_admin.js';
 import { Notifier } from './notify.js';
 import { Signals } from './signals.js';
+import { heldBadge, showHeld } from './holds.js';
 
 const TOKEN_KEY = 'parley.agentToken';
 const WS_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent`;
@@ -373,7 +374,8 @@ function renderRow(c) {
     type: 'button', class: 'conv', 'data-conversation-id': c.id,
     'aria-current': c.id === state.current ? 'true' : null,
   }, el('span', { class: 'conv-top' },
-    el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag, ' ', visitorBadge(c.id)), wait), preview,
+    el('span', { class: 'conv-name' }, visitorLabel(c.visitor_id), flag ? ' ' : null, flag, ' ', visitorBadge(c.id),
+      c.held ? ' ' : null, heldBadge(c)), wait), preview,
   assigneeBadge(c));
   const unread = notifier.count(c.id);
   if (unread) button.querySelector('.conv-name').append(' ', el('span', { class: 'unread', 'data-unread': unread }, `${unread} new`));
@@ -474,6 +476,7 @@ function renderThreadHead() {
   for (const box of $('transcript').querySelectorAll('input[data-select-seq]')) box.disabled = !!ended;
   if (ended && thread.selected?.size) clearSelection(state.current);
   renderAssignment(thread, c, ended);
+  showHeld(c);
 }
 
 // ---------- the visitor's earlier conversations ----------
@@ -579,6 +582,7 @@ function showTranscript({ conversation: c, visitor, events }) {
   $('transcript-dialog-title').textContent = `${visitorLabel(c.visitor_id)} · ${c.state}`;
   $('transcript-dialog-desc').textContent = `${c.id} · started ${localTime(c.started_at)}${ended}. Read-only: nothing can be done from here.`;
   $('transcript-dialog').dataset.conversationId = c.id;
+  showHeld(c, 'transcript-held');
   $('transcript-context').replaceChildren(...contextRows(visitor));
   $('transcript-view').replaceChildren(...events.map(readOnlyEvent));
   if (!$('transcript-dialog').open) $('transcript-dialog').showModal();

@@ -147,6 +147,14 @@ class CannedChanged:
     topic = CANNED
 
 
+@dataclass(frozen=True)
+class HoldChanged:
+    """A legal hold was placed or lifted (to the agents' list): ``hold`` is its record."""
+
+    hold: Mapping[str, Any]
+    topic = LOBBY
+
+
 Message = (
     EventAdded
     | ConversationChanged
@@ -159,6 +167,7 @@ Message = (
     | Typing
     | ReadUpTo
     | CannedChanged
+    | HoldChanged
 )
 
 _KINDS: dict[str, type[Message]] = {
@@ -173,6 +182,7 @@ _KINDS: dict[str, type[Message]] = {
     "typing": Typing,
     "read": ReadUpTo,
     "canned": CannedChanged,
+    "hold": HoldChanged,
 }
 _NAMES = {cls: name for name, cls in _KINDS.items()}
 #: What each annotated field type must hold once decoded (``bool`` is not an ``int`` here).
@@ -223,7 +233,15 @@ def decode(payload: Any) -> Message:
         raise MalformedMessage("read message: seq is negative")
     if isinstance(message, CannedChanged) and not isinstance(message.replies.get("items"), list):
         raise MalformedMessage("canned message: replies has no items list")
+    if isinstance(message, HoldChanged) and not _hold_shaped(message.hold):
+        raise MalformedMessage("hold message: the hold has no id, scope, target and lifted_at")
     return message
+
+
+def _hold_shaped(hold: Mapping[str, Any]) -> bool:
+    return (
+        all(isinstance(hold.get(k), str) for k in ("id", "scope", "target")) and "lifted_at" in hold
+    )
 
 
 def _event_shaped(event: Mapping[str, Any]) -> bool:

@@ -32,6 +32,8 @@ class AuditAction(StrEnum):
     CANNED_REPLY_ADDED = "canned_reply_added"
     CANNED_REPLY_CHANGED = "canned_reply_changed"
     CANNED_REPLY_DELETED = "canned_reply_deleted"
+    HOLD_PLACED = "hold_placed"
+    HOLD_LIFTED = "hold_lifted"
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,17 @@ since the last one once, with its newest summary, in two forms:
 A copy taken from :meth:`ConversationList.snapshot`, with the deltas of every
 later round merged in order, is the list as announced: that is what makes
 deltas safe, so a delta console's list must come from the snapshot, not the store.
+
+Legal holds: the list knows the active holds (:meth:`ConversationList.hold_changed`)
+and marks a summary ``"held": true`` while one covers the conversation or its
+visitor. A hold placed or lifted re-announces the open conversations it covers
+(``{"id": ..., "held": true | false}`` as a delta); a summary never held has no
+``held`` field.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +67,10 @@ class ConversationList:
         self._flooding: dict[str, None] = {}
         self._ended: dict[str, int] = {}  # id -> its last_seq, oldest end first
         self._remember_ended = remember_ended
+        self._holds: dict[str, tuple[str, str]] = {}  # active hold id -> (scope, target)
+        self._held = Counter[tuple[str, str]]()  # (scope, target) -> active holds on it
+        self._lifted: set[str] = set()  # holds heard lifted: a load read earlier keeps them out
+        self._reheld: dict[str, None] = {}  # open ones whose held flag must be announced
 
     def load(self, summaries: Iterable[Summary]) -> None:
         """Take the store's open conversations as announced (before any console is told).
@@ -68,13 +79,56 @@ class ConversationList:
         """
         for summary in summaries:
             if not self._stale(summary):
-                self._open[summary["id"]] = summary
+                self._open[summary["id"]] = self._marked(summary, None)
 
     def change(self, summary: Summary) -> None:
         """Note a conversation's summary after a committed action; keep the newest heard."""
         heard = self._changed.get(summary["id"])
         if heard is None or summary["last_seq"] > heard["last_seq"]:
             self._changed[summary["id"]] = summary
+
+    def load_holds(self, holds: Iterable[Summary]) -> None:
+        """Take the store's active holds (records as :meth:`hold_changed` takes them)."""
+        for hold in holds:
+            self._note(hold)
+        self._recheck()
+
+    def hold_changed(self, hold: Summary) -> None:
+        """Note a legal hold placed or lifted (its record: ``id``, ``scope``, ``target``,
+        ``lifted_at``); the open conversations whose ``held`` it changes are announced."""
+        self._note(hold)
+        self._recheck()
+
+    def _note(self, hold: Summary) -> None:
+        if hold["lifted_at"] is None and hold["id"] not in self._lifted:
+            if hold["id"] not in self._holds:
+                self._holds[hold["id"]] = (hold["scope"], hold["target"])
+                self._held[(hold["scope"], hold["target"])] += 1
+            return
+        self._lifted.add(hold["id"])
+        covered = self._holds.pop(hold["id"], None)
+        if covered is not None:
+            self._held[covered] -= 1
+            if not self._held[covered]:
+                del self._held[covered]
+
+    def _recheck(self) -> None:
+        for conversation_id, summary in self._open.items():
+            if summary.get("held", False) != self.held(summary):
+                self._reheld[conversation_id] = None
+
+    def held(self, summary: Summary) -> bool:
+        """Whether an active hold covers this conversation (by its id or its visitor's)."""
+        on_visitor = ("visitor", summary["visitor_id"])
+        return ("conversation", summary["id"]) in self._held or on_visitor in self._held
+
+    def _marked(self, summary: Summary, before: Summary | None) -> Summary:
+        """``summary`` with its ``held`` flag: true while held, false once it was, else none."""
+        if self.held(summary):
+            return {**summary, "held": True}
+        if before is not None and "held" in before:
+            return {**summary, "held": False}
+        return summary
 
     def flag(self, conversation_id: str) -> None:
         """Note that a conversation's visitor is being rate-limited."""
@@ -83,7 +137,7 @@ class ConversationList:
     @property
     def pending(self) -> bool:
         """Whether anything was heard since the last round."""
-        return bool(self._changed or self._flooding)
+        return bool(self._changed or self._flooding or self._reheld)
 
     def announce(self) -> Round | None:
         """Take the changes heard since the last round; None when they change nothing.
@@ -91,8 +145,9 @@ class ConversationList:
         A summary no newer than the one announced (a late or repeated message) is dropped.
         """
         summaries, deltas = [], []
-        for conversation_id, new in self._changed.items():
+        for conversation_id, heard in self._changed.items():
             old = self._open.get(conversation_id)
+            new = self._marked(heard, old)
             item = None if self._stale(new) else delta(old, new)
             if item is None:
                 continue
@@ -103,6 +158,17 @@ class ConversationList:
                 self._remember_end(conversation_id, new["last_seq"])
             summaries.append(dict(new))
             deltas.append(item)
+        for conversation_id in self._reheld:
+            old = self._open.get(conversation_id)
+            if old is None:
+                continue  # it ended meanwhile
+            new = self._marked(old, old)
+            item = delta(old, new)
+            if item is not None:
+                self._open[conversation_id] = new
+                summaries.append(dict(new))
+                deltas.append(item)
+        self._reheld.clear()
         flooding = list(self._flooding)
         self._changed.clear()
         self._flooding.clear()

@@ -76,6 +76,7 @@ def render(bundle: dict[str, Any]) -> str:
             _agents(bundle),
             _audit(bundle, zone),
             _integrity(bundle, cid, zone),
+            _holds(bundle, zone),
         ]
     )
     title = f"Evidence record — conversation {cid}"
@@ -297,6 +298,25 @@ def _audit(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
     heads = ["#", "Time", "Actor", "Action", "Details"]
     table = grid("audit", heads, rows) if rows else "<p>No audit entries.</p>"
     return section(6, "audit", "Audit trail for this conversation", table, lead)
+
+
+def _holds(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
+    """The legal holds in force at export; nothing for bundles from before holds."""
+    if "holds" not in bundle:
+        return ""
+    lead = (
+        "Legal holds in force on this conversation when this record was exported: while one "
+        "is, neither retention nor an erasure request touches it. A record of status, not "
+        "covered by the checks of section 7; placing and lifting are in the audit trail."
+    )
+    rows = [
+        [mono(h.get("id")), e(f"{h.get('scope')} {h.get('target')}"), e(h.get("reason")),
+         when(h.get("placed_at"), zone), person(h.get("placed_by"))]
+        for h in bundle["holds"] or []
+    ]  # fmt: skip
+    heads = ["Hold", "On", "Reason", "Placed", "By"]
+    table = grid("holds", heads, rows) if rows else "<p>No legal hold was in force.</p>"
+    return section(8, "holds", "Legal holds", table, lead)
 
 
 def _cosigners(anchor: dict[str, Any], origin: Any, zone: ZoneInfo | None) -> str:

@@ -62,6 +62,9 @@ SECTIONS = {
     "format", "generated_at", "generated_by", "conversation", "acceptance", "transcript",
     "closure", "agents", "audit", "anchor", "how_to_verify",
 }  # fmt: skip
+#: Sections a bundle may have or not: ``holds`` (the legal holds in force at export, a
+#: record of status outside the chain) is absent from bundles exported before holds.
+OPTIONAL_SECTIONS = {"holds"}
 SUMMARY_FIELDS = set(Conversation.__dataclass_fields__)
 #: Bundles exported before conversations had an assignee have a summary without one.
 SUMMARY_FIELDS_BEFORE_ASSIGNMENT = SUMMARY_FIELDS - {"assignee"}
@@ -120,7 +123,7 @@ def verify(
     try:
         if bundle.get("format") != FORMAT:
             raise Failed(f"not a {FORMAT} bundle (format is {bundle.get('format')!r})")
-        if set(bundle) != SECTIONS:
+        if not SECTIONS <= set(bundle) <= SECTIONS | OPTIONAL_SECTIONS:
             raise Failed(f"the bundle's sections are not {', '.join(sorted(SECTIONS))}")
         for name, check in checks:
             check()

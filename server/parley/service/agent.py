@@ -163,6 +163,7 @@ class AgentSession(Assignments):
             self._push(self.core.lobby.list_text())
             return
         summaries = [c.to_dict() for c in await self.core.store.open_conversations()]
+        summaries = self.core.lobby.marked(summaries)
         await self.send({"type": "conversations", "items": rules.waiting_first(summaries)})
 
     async def _join(self, conversation_id: str, last_seq: int) -> None:

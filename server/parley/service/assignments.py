@@ -22,6 +22,7 @@ from parley.errors import ConversationNotFound, StoreUnavailable, UnknownAgent
 from parley.service.context import visitor_context
 from parley.service.core import Core, policy_view
 from parley.service.history import visitor_history
+from parley.service.holds import held_view
 from parley.service.session import Session
 
 log = logging.getLogger("parley.assignments")
@@ -125,7 +126,7 @@ class Assignments(Session):
         await self.send(
             {
                 "type": kind,
-                "conversation": conv.to_dict(),
+                "conversation": await held_view(self.core, conv),
                 "policy": policy_view(accepted),
                 "history": await visitor_history(self.core, conv),
                 "visitor": visitor_context((await self.core.store.events(conv.id, 0, 1))[0]),

@@ -19,6 +19,7 @@ from parley.errors import ConversationNotFound
 from parley.keys import public_key_base64
 from parley.service.compliance import acceptance_record
 from parley.service.core import Core
+from parley.service.holds import holds_on
 
 FORMAT = "parley-evidence/1"
 
@@ -169,4 +170,7 @@ async def export(core: Core, conversation_id: str, actor: Actor) -> dict[str, An
         "audit": audit,
         "anchor": await _proof(core, conv),
         "how_to_verify": HOW_TO_VERIFY,
+        # The legal holds in force on it as exported: a record of its status, outside
+        # the chain and the signed log (they can be lifted; their audit entries are in it).
+        "holds": [h.to_dict() for h in await holds_on(core, conv)],
     }

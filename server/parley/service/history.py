@@ -9,6 +9,7 @@ from parley.domain.transcript import Event, EventType
 from parley.errors import ConversationNotFound
 from parley.service.context import visitor_context
 from parley.service.core import Core, policy_view
+from parley.service.holds import held_view
 
 #: How many earlier conversations an agent sees when joining.
 HISTORY_SIZE = 20
@@ -57,7 +58,7 @@ async def transcript(core: Core, conversation_id: str) -> dict[str, Any]:
     events = await core.store.events(conv.id, 0, conv.last_seq)
     return {
         "type": "transcript",
-        "conversation": conv.to_dict(),
+        "conversation": await held_view(core, conv),
         "policy": policy_view(await core.policy(conv.policy)),
         "visitor": visitor_context(events[0]),
         "events": [e.to_dict() for e in events],

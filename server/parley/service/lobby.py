@@ -16,12 +16,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from parley.bus.base import LOBBY, Bus
-from parley.bus.messages import ConversationChanged, Flooding, Message
+from parley.bus.messages import ConversationChanged, Flooding, HoldChanged, Message
 from parley.domain.lobby import ConversationList, Round
 from parley.protocol.codec import encode
-from parley.store.base import Store
+from parley.store.base import MAX_PAGE, Store
 
 log = logging.getLogger("parley.lobby")
 
@@ -60,8 +61,15 @@ class Lobby:
         self._list_text: str | None = None  # encoded once per state of the list
 
     async def start(self) -> None:
-        """Hear list changes, then load the open conversations, so none is missed between."""
+        """Hear list changes, then load the active holds and the open conversations, so none
+        is missed between."""
         self._unsubscribe = self._bus.subscribe(LOBBY, self._hear)
+        cursor = None
+        while True:
+            page = await self._store.holds(True, cursor, MAX_PAGE)
+            self._list.load_holds(h.to_dict() for h in page.items)
+            if (cursor := page.next_cursor) is None:
+                break
         self._list.load(c.to_dict() for c in await self._store.open_conversations())
         self._list_text = None
 
@@ -88,11 +96,17 @@ class Lobby:
             self._list_text = encode({"type": "conversations", "items": self._list.snapshot()})
         return self._list_text
 
+    def marked(self, summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Summaries read from the store, with the ``held`` flag the list would give them."""
+        return [{**s, "held": True} if self._list.held(s) else s for s in summaries]
+
     def _hear(self, topic: str, message: Message) -> None:
         if isinstance(message, ConversationChanged):
             self._list.change(message.summary)
         elif isinstance(message, Flooding):
             self._list.flag(message.conversation_id)
+        elif isinstance(message, HoldChanged):
+            self._list.hold_changed(message.hold)
         if self._round is None:
             self._schedule()
 

@@ -61,6 +61,7 @@ from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.bans import Ban
 from parley.domain.canned import CannedReply
 from parley.domain.conversation import Conversation, Transition
+from parley.domain.holds import Hold, HoldChange
 from parley.domain.merkle_nodes import NodeId, Plan, consistency_plan, inclusion_plan, root_plan
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event
@@ -326,6 +327,34 @@ class Store(ABC):
     @abstractmethod
     async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
         """Lift a bar (once; lifting again changes nothing); ``None`` if there is none."""
+
+    @abstractmethod
+    async def place_hold(self, change: HoldChange, at: datetime) -> Hold:
+        """Store a new hold and seal its audit entry, in one commit; return the hold."""
+
+    @abstractmethod
+    async def lift_hold(
+        self, hold_id: str, decide: Callable[[Hold], HoldChange], at: datetime
+    ) -> Hold:
+        """Commit ``decide(hold)`` (the hold lifted, and its audit entry) in one commit.
+
+        Raises HoldNotFound for an unknown id; if ``decide`` raises (a hold already
+        lifted), nothing is written and the error propagates.
+        """
+
+    @abstractmethod
+    async def holds(self, active_only: bool, cursor: str | None, limit: int) -> Page[Hold]:
+        """Holds in the order they were placed, only those not lifted if ``active_only``;
+        the cursor is the last one's number in that order."""
+
+    @abstractmethod
+    async def holds_on(self, conversation_id: str, visitor_id: str) -> list[Hold]:
+        """The active holds covering this conversation of this visitor, oldest first.
+
+        What retention and erasure ask before touching a conversation: found through
+        indexes (a few key reads, one indexed query), never by reading every hold; a
+        hold placed or lifted by any process counts from the first call after its commit.
+        """
 
     @abstractmethod
     async def canned_replies(self) -> list[CannedReply]:

@@ -48,6 +48,7 @@ from parley.store.redis_db import (
     visitor_index,
 )
 from parley.store.redis_erasure import RedisErasure
+from parley.store.redis_holds import RedisHolds
 from parley.store.redis_merkle import RedisMerkle
 from parley.store.redis_outbox import COMMIT, UNANCHORED, UNMARK, record
 from parley.store.redis_records import conversation_of
@@ -65,7 +66,9 @@ def _staff(raw: str | None) -> Staff | None:
     return Staff(d["id"], d["name"], StaffRole(d["role"]), d["created_at"], d["revoked_at"])
 
 
-class RedisStore(ClosureCounts, RedisBans, RedisMerkle, RedisCanned, RedisErasure, Store):
+class RedisStore(
+    RedisHolds, ClosureCounts, RedisBans, RedisMerkle, RedisCanned, RedisErasure, Store
+):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._commit = self.r.register_script(COMMIT)

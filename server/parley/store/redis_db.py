@@ -97,6 +97,12 @@ CLOSURE_COUNTS = f"{G}:closure-counts"
 #: Canned replies by id, and their ids by shortcut (store/redis_canned.py).
 CANNED = f"{G}:canned"
 CANNED_SHORTCUTS = f"{G}:canned:shortcuts"
+#: Legal holds by id (store/redis_holds.py); every hold's id scored by its number in the
+#: order placed, the active ones' likewise, and the counter that numbers them.
+HOLDS = f"{G}:holds"
+HOLDS_ALL = f"{G}:holds:all"
+HOLDS_ACTIVE = f"{G}:holds:active"
+HOLDS_N = f"{G}:holds:n"
 #: Names of the derived indexes already built from the records (see RedisDatabase.backfill).
 INDEXES = f"{G}:indexes"
 
@@ -151,6 +157,11 @@ def policy_index(policy_id: str, version: int) -> str:
 def ban_index(by: str, value: str) -> str:
     """Bars in force by ``visitor`` id or exact ``address``: a hash of bar id -> bar."""
     return f"{G}:bans:{by}:{value}"
+
+
+def hold_index(scope: str, target: str) -> str:
+    """Active holds on one conversation or one visitor (``scope``): a hash of hold id -> hold."""
+    return f"{G}:holds:{scope}:{target}"
 
 
 def audit_thread(conversation_id: str) -> str:

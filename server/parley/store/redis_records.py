@@ -216,20 +216,27 @@ class RedisRecords(Outbox):
         raw = await reader.lindex(AUDIT, int(seq) - 1)
         return AuditEntry.from_dict(json.loads(raw)) if raw else None
 
-    async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:
+    async def seal_audit(
+        self, pipe: Any, draft: AuditDraft, at: datetime
+    ) -> tuple[AuditEntry, Callable[[Any], None]]:
+        """Seal ``draft`` after the chain's head as read by ``pipe`` (which watches AUDIT);
+        return the entry and the writes that append it, for the caller's ``MULTI``."""
         thread = audit_thread(draft.conversation_id) if draft.conversation_id else None
+        raw = await pipe.lindex(AUDIT, -1)
+        head = AuditEntry.from_dict(json.loads(raw)) if raw else None
+        last = await self._entry(pipe, await pipe.lindex(thread, -1)) if thread else None
+        entry = draft.after(head, last, at)
 
+        def writes(p: Any) -> None:
+            p.rpush(AUDIT, dumps(entry.to_dict()))
+            if thread:
+                p.rpush(thread, entry.seq)
+
+        return entry, writes
+
+    async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:
         async def body(pipe: Any) -> Any:
-            raw = await pipe.lindex(AUDIT, -1)
-            head = AuditEntry.from_dict(json.loads(raw)) if raw else None
-            last = await self._entry(pipe, await pipe.lindex(thread, -1)) if thread else None
-            entry = draft.after(head, last, at)
-
-            def writes(p: Any) -> None:
-                p.rpush(AUDIT, dumps(entry.to_dict()))
-                if thread:
-                    p.rpush(thread, entry.seq)
-
+            entry, writes = await self.seal_audit(pipe, draft, at)
             return Commit(writes, entry)
 
         async with self.chain_lock:

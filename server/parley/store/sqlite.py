@@ -18,6 +18,7 @@ from parley.store.base import Applied, Store, dumps
 from parley.store.sqlite_bans import BanTables
 from parley.store.sqlite_canned import CannedTables
 from parley.store.sqlite_erasure import ErasureTables
+from parley.store.sqlite_holds import HoldTables
 from parley.store.sqlite_merkle import MerkleTables
 from parley.store.sqlite_records import RecordTables
 
@@ -25,7 +26,9 @@ from parley.store.sqlite_records import RecordTables
 SNAPSHOTS = 10_000
 
 
-class SQLiteStore(RecordTables, BanTables, MerkleTables, CannedTables, ErasureTables, Store):
+class SQLiteStore(
+    HoldTables, RecordTables, BanTables, MerkleTables, CannedTables, ErasureTables, Store
+):
     """A :class:`Store` on one SQLite file.
 
     The writer keeps open conversations' latest snapshots, so an action does not

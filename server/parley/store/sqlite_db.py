@@ -149,6 +149,16 @@ MIGRATIONS = [
     ALTER TABLE checkpoints ADD COLUMN cosignatures TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE checkpoints ADD COLUMN timestamp TEXT;
     """,
+    # Legal holds (store/sqlite_holds.py): every hold ever placed, in the order placed;
+    # the active ones indexed by what they cover, for retention and erasure to ask.
+    """
+    CREATE TABLE holds (
+        n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, scope TEXT NOT NULL,
+        target TEXT NOT NULL, lifted_at TEXT, body TEXT NOT NULL
+    );
+    CREATE INDEX holds_in_force ON holds (scope, target) WHERE lifted_at IS NULL;
+    CREATE INDEX holds_active ON holds (n) WHERE lifted_at IS NULL;
+    """,
 ]
 
 

@@ -21,7 +21,7 @@ from parley.service import abandon, tasks
 from parley.service.core import Core
 from parley.store import open_store
 from parley.store.presence import open_presence
-from parley.web import admin, api, canned, compliance, conversations, errors, log, pages
+from parley.web import admin, api, canned, compliance, conversations, errors, holds, log, pages
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -155,6 +155,8 @@ def create_app(settings: Settings) -> ParleyApp:
             ),
             Route("/api/compliance/closures", compliance.closures),
             Route("/api/compliance/audit", compliance.audit),
+            Route("/api/compliance/holds", holds.holds_listing, methods=["GET", "POST"]),
+            Route("/api/compliance/holds/{id:str}/lift", holds.lift_hold, methods=["POST"]),
             Route("/api/conversations/ended", conversations.ended),
             Route("/api/admin/staff", admin.staff_members, methods=["GET", "POST"]),
             Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
