@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from parley import cli_evidence, cli_witness, policy_files
+from parley import cli_evidence, cli_visitors, cli_witness, policy_files
 from parley.cli_common import settings_from, with_core
 from parley.domain.agent import StaffRole
 from parley.domain.audit import OPERATOR
@@ -187,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     lift.set_defaults(run=cmd_bans_lift)
 
     cli_evidence.register(commands, common)
+    cli_visitors.register(commands, common)
     cli_witness.register(commands)
     return parser
 

@@ -37,6 +37,7 @@ code; a test checks that none is left unmapped::
     ├── StaffNotFound               no staff member has this id
     ├── UnknownAgent                transfer to someone who is not an active chat agent
     ├── BanNotFound                 no bar has this id
+    ├── VisitorNotFound             the store holds nothing about this visitor id
     ├── CannedReplyNotFound         no canned reply has this id
     ├── ShortcutTaken               another canned reply has this shortcut
     ├── CheckpointNotFound          no signed checkpoint of the log has this size
@@ -198,6 +199,10 @@ class UnknownAgent(ParleyError):
 
 class BanNotFound(ParleyError):
     """No bar has this id."""
+
+
+class VisitorNotFound(ParleyError):
+    """The store holds no record and no conversation of this visitor id."""
 
 
 class CannedReplyNotFound(ParleyError):

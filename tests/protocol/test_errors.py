@@ -120,6 +120,7 @@ def test_published_codes_never_change() -> None:
         "Barred": "barred",
         "InvalidEmail": "invalid_email",
         "BanNotFound": "ban_not_found",
+        "VisitorNotFound": "visitor_not_found",
         "CannedReplyNotFound": "canned_reply_not_found",
         "ShortcutTaken": "shortcut_taken",
         "CheckpointNotFound": "checkpoint_not_found",

@@ -32,6 +32,8 @@ class AuditAction(StrEnum):
     CANNED_REPLY_ADDED = "canned_reply_added"
     CANNED_REPLY_CHANGED = "canned_reply_changed"
     CANNED_REPLY_DELETED = "canned_reply_deleted"
+    #: A copy of everything stored about one visitor was made (an access request, GDPR Art. 15).
+    VISITOR_EXPORTED = "visitor_exported"
 
 
 @dataclass(frozen=True)

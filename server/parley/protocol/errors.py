@@ -38,6 +38,7 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.StaffNameTooLong: ("staff_name_too_long", 422),
     e.StaffNotFound: ("staff_not_found", 404),
     e.BanNotFound: ("ban_not_found", 404),
+    e.VisitorNotFound: ("visitor_not_found", 404),
     e.UnknownAgent: ("unknown_agent", 422),
     e.CannedReplyNotFound: ("canned_reply_not_found", 404),
     e.ShortcutTaken: ("shortcut_taken", 409),
