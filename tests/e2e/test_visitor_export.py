@@ -142,7 +142,8 @@ def test_the_copy_holds_everything_stored_about_the_visitor_exactly(scene: Scene
     # Each conversation exactly as the compliance record holds it: nothing lost or changed.
     assert [c["conversation"]["id"] for c in copy["conversations"]] == s.conversations
     for mine in copy["conversations"]:
-        record = asyncio.run(conversation_record(s.server, s.compliance, mine["conversation"]["id"]))
+        cid = mine["conversation"]["id"]
+        record = asyncio.run(conversation_record(s.server, s.compliance, cid))
         assert mine["transcript"] == record["transcript"]
         assert mine["acceptance"] == record["acceptance"]
         assert mine["conversation"] == record["conversation"]
@@ -232,7 +233,8 @@ def test_the_command_line_exports_the_same_copy_as_the_operator(scene: Scene) ->
     assert by_cli == by_http
     page = s.server.cli("visitors", "export", s.visitor_id, "--format", "html")
     assert page.returncode == 0 and page.stdout.startswith("<!DOCTYPE html>")
-    assert [e["actor"]["role"] for e in exports_audited(s)] == ["operator", "compliance", "operator"]
+    roles = [e["actor"]["role"] for e in exports_audited(s)]
+    assert roles == ["operator", "compliance", "operator"]
     unknown = s.server.cli("visitors", "export", "v_nobody_at_all")
     assert unknown.returncode == 1 and "visitor_not_found" in unknown.stderr
     assert len(exports_audited(s)) == 3
