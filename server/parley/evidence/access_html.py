@@ -101,7 +101,10 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
     if kind == "agent_joined":
         return "Joined the conversation."
     if kind == "assigned":
-        return "The conversation was assigned to an agent, or put back in the queue."
+        assignee = data.get("agent")
+        if isinstance(assignee, dict):
+            return f"The conversation was given to {e(assignee.get('name') or assignee.get('id'))}."
+        return "The conversation was put back in the queue for the next agent."
     if kind == "resolved":
         return "Marked the conversation as resolved."
     if kind == "abandoned":
@@ -211,7 +214,7 @@ def _conversation(n: int, record: dict[str, Any], zone: ZoneInfo | None) -> str:
         f"{ended}, {outcome}</h3><p>Conversation id {mono(conv.get('id'))}.</p>"
         f"{_acceptance(record.get('acceptance') or {}, zone)}{left}"
         "<h4>Everything said and done in it</h4>"
-        f"{grid('transcript', ['Time', 'Who', 'What happened'], rows)}"
+        f"{grid('chat', ['Time', 'Who', 'What happened'], rows)}"
         f"{_citations(record, zone)}{_staff_actions(record.get('audit') or [], zone)}"
         "</article>"
     )

@@ -268,6 +268,9 @@ table.transcript th:nth-child(2), table.audit th:nth-child(2) { width: 21%; }
 table.transcript th:nth-child(3) { width: 14%; }
 table.transcript th:nth-child(5) { width: 7.4em; }
 table.audit th:nth-child(3) { width: 24%; }
+table.chat th:nth-child(1) { width: 24%; }
+table.chat th:nth-child(2) { width: 17%; }
+table.chat .local { display: block; }
 table.audit th:nth-child(4) { width: 15%; }
 .mono, code, pre.command {
   font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, "Courier New", monospace;
