@@ -123,9 +123,11 @@ def bars_about(bars: Iterable[Ban], visitor_id: str, addresses: set[str]) -> lis
     return found
 
 
-async def export(core: Core, visitor_id: str, actor: Actor, form: str) -> dict[str, Any]:
+async def export(
+    core: Core, visitor_id: str, actor: Actor, form: str, page_size: int = MAX_PAGE
+) -> dict[str, Any]:
     """Everything stored about ``visitor_id`` as :data:`FORMAT`, audited as made by ``actor``
-    in ``form`` (one of :data:`FORMATS`).
+    in ``form`` (one of :data:`FORMATS`); conversations are read ``page_size`` at a time.
 
     Raises :class:`~parley.errors.VisitorNotFound` (nothing recorded) when the
     store holds neither a record nor a conversation of that visitor.
@@ -136,7 +138,7 @@ async def export(core: Core, visitor_id: str, actor: Actor, form: str) -> dict[s
     conversations = []
     cursor = None
     while True:
-        page = await core.store.acceptances(Filter(visitor_id=visitor_id), cursor, MAX_PAGE)
+        page = await core.store.acceptances(Filter(visitor_id=visitor_id), cursor, page_size)
         conversations += [await _conversation(core, a) for a in page.items]
         if (cursor := page.next_cursor) is None:
             break
