@@ -142,9 +142,8 @@ def _acceptance(acc: dict[str, Any], zone: ZoneInfo | None) -> str:
         ("Widget build", e(acc.get("widget_build"))),
         ("How you accepted", e(acc.get("affirmation"))),
     ]  # fmt: skip
-    return "<h4>Your acceptance of the conduct policy, and what was recorded with it</h4>" + fields(
-        rows
-    )
+    head = "<h4>Your acceptance of the conduct policy, and what was recorded with it</h4>"
+    return head + fields(rows)
 
 
 def _citations(record: dict[str, Any], zone: ZoneInfo | None) -> str:
@@ -185,9 +184,8 @@ def _staff_actions(entries: list[Any], zone: ZoneInfo | None) -> str:
         for a in entries
         if isinstance(a, dict)
     ]  # fmt: skip
-    return "<h4>Who at the site acted on this conversation</h4>" + grid(
-        "staff", ["Time", "Who", "What"], rows
-    )
+    head = "<h4>Who at the site acted on this conversation</h4>"
+    return head + grid("staff", ["Time", "Who", "What"], rows)
 
 
 def _conversation(n: int, record: dict[str, Any], zone: ZoneInfo | None) -> str:
