@@ -191,7 +191,7 @@ def _staff_actions(entries: list[Any], zone: ZoneInfo | None) -> str:
 def _conversation(n: int, record: dict[str, Any], zone: ZoneInfo | None) -> str:
     conv = record.get("conversation") or {}
     transcript = record.get("transcript") or []
-    outcome = OUTCOMES.get(conv.get("state"), e(conv.get("state")))
+    outcome = OUTCOMES.get(str(conv.get("state")), e(conv.get("state")))
     ended = f", ended {when(conv.get('ended_at'), zone)}" if conv.get("ended_at") else ""
     rows = [
         [when(ev.get("at"), zone), _who(ev.get("author")), _happened(ev, transcript)]
