@@ -37,13 +37,13 @@ code; a test checks that none is left unmapped::
     ├── StaffNotFound               no staff member has this id
     ├── UnknownAgent                transfer to someone who is not an active chat agent
     ├── BanNotFound                 no bar has this id
+    ├── VisitorNotFound             the store holds nothing about this visitor id
     ├── CannedReplyNotFound         no canned reply has this id
     ├── ShortcutTaken               another canned reply has this shortcut
     ├── CheckpointNotFound          no signed checkpoint of the log has this size
     ├── HoldNotFound                no legal hold has this id
     ├── HoldAlreadyLifted           lift a legal hold that was already lifted
     ├── InvalidHoldReason           a hold's reason that is blank or too long
-    ├── VisitorNotFound             a visitor id with no conversation on record
     ├── TimestampError              RFC 3161 time-stamping
     │   ├── TimestampUnavailable    the TSA could not be asked, or gave no valid stamp
     │   └── TimestampInvalid        a token that does not prove what it is checked for
@@ -204,6 +204,10 @@ class BanNotFound(ParleyError):
     """No bar has this id."""
 
 
+class VisitorNotFound(ParleyError):
+    """The store holds no record and no conversation of this visitor id."""
+
+
 class CannedReplyNotFound(ParleyError):
     """No canned reply has this id."""
 
@@ -226,10 +230,6 @@ class HoldAlreadyLifted(ParleyError):
 
 class InvalidHoldReason(ParleyError):
     """A legal hold's reason (placing or lifting) is blank or too long."""
-
-
-class VisitorNotFound(ParleyError):
-    """No conversation on record has this visitor id."""
 
 
 class StoreUnavailable(ParleyError):

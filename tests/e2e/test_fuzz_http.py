@@ -14,8 +14,8 @@ admin credentials. The rules, from docs/protocol.md §8 and §9, and docs/compli
   a role that may not is 403; a parameter the docs call invalid is 400
   ``bad_request``; a request the docs call valid succeeds;
 * a success is JSON, except where the docs say otherwise: CSV listings
-  (``format=csv``), the printable evidence (``format=html``), and the widget,
-  demo page and console, which are files.
+  (``format=csv``), the printable evidence and a visitor's copy of their data
+  (``format=html``), and the widget, demo page and console, which are files.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class Endpoint:
     role: str | None = None  # "compliance" (or admin), "admin", "agent" (or admin); None: public
     body: Any = None  # the JSON Schema of the body, for POSTs that take one
     real: dict[str, Real] = field(default_factory=dict)  # what each path parameter names
+    found: tuple[str, ...] = ("id",)  # the path parameters that are 404 unless real
     files: bool = False  # a static file, not JSON
 
 
@@ -115,6 +116,14 @@ ENDPOINTS = [
         FILTERS,
         role="compliance",
         real={"visitor_id": Real.VISITOR},
+    ),
+    Endpoint(
+        "GET",
+        "/api/compliance/visitors/{visitor_id}/export",
+        ("format",),
+        role="compliance",
+        real={"visitor_id": Real.VISITOR},
+        found=("visitor_id",),
     ),
     Endpoint(
         "GET",
@@ -443,7 +452,9 @@ FILTERS_OF_TEXT = {"visitor_id", "policy_id", "clause_id", "conversation_id"}
 
 def judge_query(endpoint: Endpoint, query: dict[str, Any]) -> tuple[bool, bool]:
     """Whether the docs call some parameter invalid, and whether they say nothing of one."""
-    formats = {"json", "html"} if endpoint.path.endswith("/evidence") else {"json", "csv"}
+    formats = (
+        {"json", "html"} if endpoint.path.endswith(("/evidence", "/export")) else {"json", "csv"}
+    )
     bad = unknown = False
     for name, value in query.items():
         if name not in endpoint.query:
@@ -506,7 +517,10 @@ def expected_status(endpoint: Endpoint, request: Request, known: Known) -> set[i
         refused.add(403 if request.auth in FORBIDDEN_AUTH[endpoint.role] else 401)
     if endpoint.body is not None:
         refused |= judge_body(endpoint, request) or set()
-    unknown_id = "id" in endpoint.real and request.path["id"] is not endpoint.real["id"]
+    unknown_id = any(
+        name in endpoint.real and request.path[name] is not endpoint.real[name]
+        for name in endpoint.found
+    )
     if refused:
         return refused | ({404} if unknown_id else set())
     if unknown:

@@ -95,6 +95,12 @@ class StoreContract(MerkleContract):
         assert await store.visitor_by_token("hash-one") == "v_one"
         assert await store.visitor_by_token("hash-two") is None
 
+    async def test_a_visitor_record_keeps_when_it_was_created(self, store: Store) -> None:
+        """Access requests (docs/compliance.md) tell the visitor since when we know them."""
+        await store.create_visitor("v_since", "hash-since", T0)
+        assert await store.visitor_created_at("v_since") == "2026-11-01T12:00:00.000Z"
+        assert await store.visitor_created_at("v_unknown") is None
+
     async def test_a_conversation_starts_with_its_acceptance_as_event_one(
         self, store: Store
     ) -> None:

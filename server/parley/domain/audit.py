@@ -34,6 +34,8 @@ class AuditAction(StrEnum):
     CANNED_REPLY_DELETED = "canned_reply_deleted"
     HOLD_PLACED = "hold_placed"
     HOLD_LIFTED = "hold_lifted"
+    #: A copy of everything stored about one visitor was made (an access request, GDPR Art. 15).
+    VISITOR_EXPORTED = "visitor_exported"
 
 
 @dataclass(frozen=True)

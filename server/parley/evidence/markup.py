@@ -218,15 +218,28 @@ def section(number: int, name: str, title: str, body: str, intro: str = "") -> s
     return f'<section id="{name}" class="{name}"><div class="head">{head}</div>{body}</section>'
 
 
-def page(title: str, conversation_id: str, generated_at: Any, body: str) -> str:
+#: The running header and footer of a printed evidence record (CSS strings, trusted).
+EVIDENCE_RUNNING = ("Parley evidence record", "Evidence record \\2014  conversation")
+
+
+def page(
+    title: str,
+    conversation_id: str,
+    generated_at: Any,
+    body: str,
+    running: tuple[str, str] = EVIDENCE_RUNNING,
+) -> str:
     """The standalone document around ``body``; ``title`` is plain text, escaped here.
 
     A Content-Security-Policy forbids scripts and every external resource, so
     even a value that escaped escaping could neither run nor call out.
+    ``running`` is the printed pages' header and the footer's words before
+    ``conversation_id``: trusted CSS string contents, never a recorded value.
     """
     moment = utc(generated_at)
     # HTML escapes mean nothing inside <style>: only characters that need none reach it.
-    css = CSS.replace("CONVERSATION_ID", re.sub(r"[^A-Za-z0-9_.-]", "", conversation_id))
+    css = CSS.replace("RUNNING_HEADER", running[0]).replace("RUNNING_FOOTER", running[1])
+    css = css.replace("CONVERSATION_ID", re.sub(r"[^A-Za-z0-9_.-]", "", conversation_id))
     css = css.replace("GENERATED_AT", moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -239,7 +252,8 @@ def page(title: str, conversation_id: str, generated_at: Any, body: str) -> str:
     )
 
 
-# page() fills in CONVERSATION_ID and GENERATED_AT for the running header and footer.
+# page() fills in RUNNING_HEADER, RUNNING_FOOTER, CONVERSATION_ID and GENERATED_AT for the
+# running header and footer.
 CSS = """\
 :root { color-scheme: light; }
 html { background: #fff; color: #111; }
@@ -278,6 +292,9 @@ table.transcript th:nth-child(2), table.audit th:nth-child(2) { width: 21%; }
 table.transcript th:nth-child(3) { width: 14%; }
 table.transcript th:nth-child(5) { width: 7.4em; }
 table.audit th:nth-child(3) { width: 24%; }
+table.chat th:nth-child(1) { width: 24%; }
+table.chat th:nth-child(2) { width: 17%; }
+table.chat .local { display: block; }
 table.audit th:nth-child(4) { width: 15%; }
 .mono, code, pre.command {
   font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, "Courier New", monospace;
@@ -308,7 +325,7 @@ ol { margin: .2em 0; padding-left: 1.6em; }
 @page {
   margin: 18mm 16mm 20mm;
   @top-left {
-    content: "Parley evidence record";
+    content: "RUNNING_HEADER";
     font: 8pt system-ui, Helvetica, Arial, sans-serif; color: #333;
   }
   @top-right {
@@ -316,7 +333,7 @@ ol { margin: .2em 0; padding-left: 1.6em; }
     font: 8pt system-ui, Helvetica, Arial, sans-serif; color: #333;
   }
   @bottom-left {
-    content: "Evidence record \\2014  conversation CONVERSATION_ID";
+    content: "RUNNING_FOOTER CONVERSATION_ID";
     font: 8pt system-ui, Helvetica, Arial, sans-serif; color: #333;
   }
   @bottom-right {

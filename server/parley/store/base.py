@@ -190,6 +190,11 @@ class Store(ABC):
         """The visitor id whose resume token has this hash."""
 
     @abstractmethod
+    async def visitor_created_at(self, visitor_id: str) -> str | None:
+        """When the visitor was first issued a resume token (stored form); ``None`` if the
+        store keeps no record of that visitor (the Redis store kept none before 2026-12)."""
+
+    @abstractmethod
     async def start_conversation(
         self, visitor_id: str, decide: Callable[[Conversation | None], Transition]
     ) -> Applied:

@@ -39,6 +39,7 @@ from parley.store.redis_db import (
     STAFF,
     STAFF_TOKENS,
     VISITOR_TOKENS,
+    VISITORS,
     Commit,
     conv_key,
     migrate_layout,
@@ -124,11 +125,18 @@ class RedisStore(
     # visitors
 
     async def create_visitor(self, visitor_id: str, token_hash: str, at: datetime) -> None:
-        await self.guard(self.r.hsetnx(VISITOR_TOKENS, token_hash, visitor_id))
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(VISITOR_TOKENS, token_hash, visitor_id)
+            pipe.hsetnx(VISITORS, visitor_id, format_time(at))
+            await self.guard(pipe.execute())
 
     async def visitor_by_token(self, token_hash: str) -> str | None:
         found: str | None = await self.guard(self.r.hget(VISITOR_TOKENS, token_hash))
         return found
+
+    async def visitor_created_at(self, visitor_id: str) -> str | None:
+        created: str | None = await self.guard(self.r.hget(VISITORS, visitor_id))
+        return created
 
     # conversations
 

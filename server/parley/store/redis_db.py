@@ -77,6 +77,8 @@ BUS_PREFIX = "parley:bus:"
 G = "parley:{g}"
 POLICIES = f"{G}:policies"
 VISITOR_TOKENS = f"{G}:visitor-tokens"
+#: When each visitor was first issued a token, by visitor id.
+VISITORS = f"{G}:visitors"
 CONVERSATION_N = f"{G}:conversation-n"
 ALL = f"{G}:conversations"
 OPEN = f"{G}:open"

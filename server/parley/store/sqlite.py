@@ -113,6 +113,15 @@ class SQLiteStore(
 
         return await self._run(read)
 
+    async def visitor_created_at(self, visitor_id: str) -> str | None:
+        def read() -> str | None:
+            row = self.db.execute(
+                "SELECT created_at FROM visitors WHERE visitor_id = ?", (visitor_id,)
+            ).fetchone()
+            return row[0] if row else None
+
+        return await self._run(read)
+
     # conversations
 
     def _latest(self, visitor_id: str) -> Conversation | None:

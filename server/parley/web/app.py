@@ -149,6 +149,7 @@ def create_app(settings: Settings) -> ParleyApp:
                 "/api/compliance/visitors/{visitor_id:str}/acceptances",
                 compliance.visitor_acceptances,
             ),
+            Route("/api/compliance/visitors/{visitor_id:str}/export", compliance.visitor_export),
             Route(
                 "/api/compliance/policies/{policy_id:str}/versions/{version:str}/conversations",
                 compliance.policy_conversations,

@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from parley.domain.agent import EVIDENCE_ROLES, Staff
+from parley.evidence import access_html
 from parley.evidence.html import render
-from parley.service import compliance, evidence
+from parley.service import access, compliance, evidence
 from parley.store.base import Filter
 from parley.web.api import core_of, cursors_of, json_endpoint, staff_of
 from parley.web.params import MAX_VERSION, Paging, Params
@@ -80,6 +81,20 @@ async def evidence_bundle(request: Request) -> Response:
     if chosen == "html":
         return HTMLResponse(render(bundle), headers=disposition)
     return JSONResponse(bundle, headers=disposition)
+
+
+@json_endpoint
+async def visitor_export(request: Request) -> Response:
+    """An access request's copy of everything stored about one visitor (audited)."""
+    staff = await staff_of(request, EVIDENCE_ROLES)
+    chosen = Params(request, "format").choice("format", access.FORMATS)
+    visitor_id = request.path_params["visitor_id"]
+    copy = await access.export(core_of(request), visitor_id, staff.actor, chosen)
+    name = access.filename(visitor_id, chosen)
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if chosen == "html":
+        return HTMLResponse(access_html.render(copy), headers=disposition)
+    return JSONResponse(copy, headers=disposition)
 
 
 async def _evidence_pdf(request: Request, staff: Staff, headers: dict[str, str]) -> Response:
