@@ -244,7 +244,8 @@ async def test_consoles_see_held_conversations_flagged_as_holds_come_and_go(
         assert [c["held"] for c in listed["items"] if c["id"] == conversation_id] == [True]
         await http.post(f"/api/compliance/holds/{hold['id']}/lift", json={"reason": "Closed"})
         await deltas.until(lambda: deltas.open[conversation_id].get("held") is False)
-        assert deltas.about(conversation_id)[-1] == {"id": conversation_id, "held": False}
+        # The lift's delta may carry the join's changes too (deltas about one row coalesce).
+        assert deltas.about(conversation_id)[-1]["held"] is False
 
 
 async def test_a_hold_placed_on_one_process_flags_consoles_on_another(
