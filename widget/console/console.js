@@ -650,6 +650,10 @@ const renderers = {
   abandoned(e) {
     return systemLine(e, 'The visitor had gone since ', timeEl(e.data.gone_since), '; Parley ended the conversation as abandoned');
   },
+  erased(e) {
+    const seqs = e.data.fields.map((f) => `#${f.seq}`).join(', ');
+    return systemLine(e, 'Personal data was erased from events ', seqs, ' (', said(e.data.basis), ')');
+  },
   contact_left(e) {
     return el('p', { class: 'system contact-left' }, 'The visitor left an e-mail address to be answered at: ',
       erasedField(e, 'email') ?? said(e.data.email, { class: 'contact-email' }), ' · ', timeEl(e.at));
