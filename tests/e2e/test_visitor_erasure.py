@@ -8,8 +8,9 @@ visitor's personal data: every bundle still VALID with the fields reported erase
 words kept, the bar kept without its reason or address, audited; the signed certificate
 checks offline (``parley visitors verify-certificate``) against the bundles, and a forged
 one does not. (The staff's reason for lifting the bar stays in the audit trail, which is
-hash-chained like the transcripts but holds no commitments.) The erased words are gone from the store's files: SQLite's database and WAL
-bytes; Redis's values (every key, dumped) and its AOF once rewritten.
+hash-chained like the transcripts but holds no commitments.) The erased words are gone
+from the store's files: SQLite's database and WAL bytes; Redis's values (every key,
+dumped) and its AOF once rewritten.
 """
 
 from __future__ import annotations

@@ -42,10 +42,10 @@ async def erase_visitor(core: Core, visitor_id: str, basis: str, actor: Actor) -
     Raises InvalidErasureBasis or VisitorNotFound (unknown to the store), having changed
     nothing.
     """
-    text = basis_text(basis)
     ids = await conversations_of(core, visitor_id)
     if not ids and await core.store.visitor_created_at(visitor_id) is None:
         raise VisitorNotFound(f"no visitor {visitor_id[:64]!r} is known to this server")
+    text = basis_text(basis)
     done = [await erase_conversation(core, cid, basis=text, actor=actor) for cid in ids]
     # Bars placed with a closure reach the bars' records through the outbox (Redis).
     await core.store.settle()
