@@ -44,6 +44,7 @@ class RedisErasure(RedisDatabase):
         if not await self.guard(self._rewrite(keys=[key], args=args)):
             raise ValueError(
                 f"no event {event.seq} of {event.conversation_id} with hash {event.hash}"
+                + (" as it was read" if expected else "")
             )
 
     async def purge_erased(self, conversation_ids: Sequence[str]) -> None:
