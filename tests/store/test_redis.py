@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 from contract import AGENT, T0, Reopen, StoreContract, start
-from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_bars import BarContract, BarErasureContract, check_legacy_bars_found, legacy_bars
 from contract_canned import CannedContract
 from contract_counts import COUNTED, CountContract, check_counts, close_some, listed
 from contract_ended import EndedContract
@@ -87,6 +87,7 @@ def write_old_leaves(redis_server: RedisServer) -> OldLeaves:
 class TestRedisStore(
     StoreContract,
     BarContract,
+    BarErasureContract,
     HistoryContract,
     CountContract,
     EndedContract,

@@ -61,6 +61,13 @@ class Ban:
         return cls(**d)
 
 
+def erased(ban: Ban, now: datetime) -> Ban:
+    """``ban`` with what is personal in it erased: the reason it was lifted for and, once it
+    keeps no one out (lifted or expired), its address or network. A bar in force keeps its
+    visitor id and address: it is a safety measure, and erasing them would lift it."""
+    return replace(ban, lift_reason=None, network=ban.network if ban.active(now) else None)
+
+
 def longest(bars: Iterable[Ban]) -> Ban | None:
     """The bar that ends last (a permanent one before any other); ``None`` if there is none."""
     return max(bars, key=lambda b: b.until or "9999", default=None)

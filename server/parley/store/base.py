@@ -273,13 +273,26 @@ class Store(ABC):
         """Events with ``after_seq < seq <= until_seq``, in sequence order."""
 
     @abstractmethod
-    async def rewrite_event(self, event: Event) -> None:
+    async def rewrite_event(self, event: Event, before: Event | None = None) -> None:
         """Store ``event`` over the stored event of its conversation and seq, which has
         the same hash: how an erasure (:func:`parley.domain.erasure.erase`) is written.
 
-        Atomic: compared and written in one step. Raises ``ValueError`` if ``event``
-        does not match its hash, or no stored event has its conversation, seq and hash
-        (a rewrite that would break the chain); nothing is written then.
+        Atomic: compared and written in one step. With ``before``, the stored record must
+        be exactly ``before`` (so two erasures of one event cannot undo each other's).
+        Raises ``ValueError`` if ``event`` does not match its hash, or no stored event has
+        its conversation, seq and hash (a rewrite that would break the chain), or the
+        stored one is not ``before``; nothing is written then.
+        """
+
+    @abstractmethod
+    async def purge_erased(self, conversation_ids: Sequence[str]) -> None:
+        """Remove from the store's files the copies of values erased from these conversations.
+
+        Called after :meth:`rewrite_event` erasures and :meth:`settle`. SQLite (which
+        zeroes what a write frees: ``secure_delete``) checkpoints its write-ahead log into
+        the database file and truncates it; Redis deletes the applied outbox records of
+        these conversations, whose bus messages copied their events, and asks for an AOF
+        rewrite (done in the background: the old AOF is gone once it finishes).
         """
 
     @abstractmethod
@@ -328,6 +341,12 @@ class Store(ABC):
         indexes, not by reading every bar; a bar placed or lifted by any process
         applies from the first call that starts after its commit.
         """
+
+    @abstractmethod
+    async def rewrite_bar(self, before: Ban, after: Ban) -> bool:
+        """Store ``after`` over the bar ``before`` (same id) if it is still stored exactly as
+        ``before``; return whether it was. Its lookups follow (an address erased from a bar
+        no longer in force leaves every index). How an erasure changes a bar."""
 
     @abstractmethod
     async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
