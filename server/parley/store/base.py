@@ -60,7 +60,7 @@ from parley.domain.anchor import Checkpoint, Leaf, SignedCheckpoint
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.bans import Ban
 from parley.domain.canned import CannedReply
-from parley.domain.conversation import Conversation, Transition
+from parley.domain.conversation import Conversation, ConversationState, Transition
 from parley.domain.holds import Hold, HoldChange
 from parley.domain.merkle_nodes import NodeId, Plan, consistency_plan, inclusion_plan, root_plan
 from parley.domain.policy import PolicyVersion
@@ -360,6 +360,41 @@ class Store(ABC):
         indexes (a few key reads, one indexed query), never by reading every hold; a
         hold placed or lifted by any process counts from the first call after its commit.
         """
+
+    @abstractmethod
+    async def conversations_due(
+        self, state: ConversationState, ended_before: str, cursor: str | None, limit: int
+    ) -> Page[Conversation]:
+        """Conversations that ended in ``state`` before ``ended_before`` (a stored time),
+        not yet marked erased by retention (:meth:`mark_erased`) and covered by no active
+        hold: what the retention sweep erases. The earliest ended first (ties: by id); the
+        cursor is the last one's conversation number.
+
+        Read through an index of the ended conversations not yet erased, kept by the commit
+        (or outbox record) that ends one, never by reading every conversation. A page may
+        hold fewer than ``limit`` while more follow (held ones are left out after reading):
+        follow ``next_cursor`` until it is ``None``.
+        """
+
+    @abstractmethod
+    async def mark_erased(self, conversation: Conversation, at: datetime) -> None:
+        """Record that retention erased ``conversation`` at ``at``: it leaves
+        :meth:`conversations_due`.
+
+        Idempotent; an unknown or open conversation changes nothing.
+        """
+
+    @abstractmethod
+    async def take_lease(self, name: str, holder: str, now: datetime, seconds: float) -> bool:
+        """Take the lease ``name`` for ``holder`` until ``seconds`` after ``now``, or renew it
+        if ``holder`` has it; ``False`` (and nothing changed) while another holder's runs.
+
+        Atomic across processes sharing the store: at most one holder at a time.
+        """
+
+    @abstractmethod
+    async def release_lease(self, name: str, holder: str) -> None:
+        """End ``holder``'s lease ``name`` now; nothing if someone else holds it."""
 
     @abstractmethod
     async def canned_replies(self) -> list[CannedReply]:

@@ -152,6 +152,16 @@ def visitor_ended_index(visitor_id: str) -> str:
     return f"{G}:ended-by-visitor:{visitor_id}"
 
 
+def retained_index(state: str) -> str:
+    """Ended conversations of ``state`` that retention has not erased, as in :data:`ENDED`."""
+    return f"{G}:retained:{state}"
+
+
+#: Leases by name (``SET PX``), e.g. the retention sweep's.
+def lease_key(name: str) -> str:
+    return f"{G}:lease:{name}"
+
+
 def policy_index(policy_id: str, version: int) -> str:
     return f"{G}:policy:{policy_id}:{version}"
 

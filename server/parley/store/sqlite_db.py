@@ -159,6 +159,15 @@ MIGRATIONS = [
     CREATE INDEX holds_in_force ON holds (scope, target) WHERE lifted_at IS NULL;
     CREATE INDEX holds_active ON holds (n) WHERE lifted_at IS NULL;
     """,
+    # Retention (store/sqlite_retention.py): when retention erased an ended conversation,
+    # the ended ones not yet erased by state and end, and the leases that keep two sweeps
+    # from doing the same work.
+    """
+    ALTER TABLE conversations ADD COLUMN erased_at TEXT;
+    CREATE INDEX conversations_to_erase ON conversations (state, ended_at, id)
+        WHERE ended_at IS NOT NULL AND erased_at IS NULL;
+    CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until TEXT NOT NULL);
+    """,
 ]
 
 
