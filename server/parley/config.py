@@ -105,6 +105,15 @@ def parse_period(text: str) -> timedelta:
     return timedelta(seconds=int(found[1]) * _UNITS[found[2]])
 
 
+def period_text(period: timedelta) -> str:
+    """``timedelta(days=90)`` -> ``"90d"``: the largest unit that divides it."""
+    seconds = int(period.total_seconds())
+    for unit in ("y", "w", "d", "h", "min"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
 @dataclass(frozen=True)
 class Retention:
     """How long each retention class keeps its personal fields; ``None`` keeps them forever.

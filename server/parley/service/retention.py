@@ -1,0 +1,175 @@
+"""Retention: personal fields erased once their retention class's period has run out.
+
+The classes (``PARLEY_RETENTION``, :class:`parley.config.Retention`) are ended
+conversations by how they ended — ``resolved``, ``closed`` (for a violation),
+``abandoned`` — each due its period after it ended. A due conversation is erased
+by :func:`parley.service.erasure.erase_conversation` (every personal field of its
+events; the accepted policy text, clauses, ids, times and hashes stay, and so do
+the proofs), then marked erased in the store so that it leaves the selection.
+A conversation under a legal hold is never due; once the hold is lifted it is
+due again at the next sweep.
+
+A sweep is safe in every process at once: one lease (:meth:`Store.take_lease`)
+lets a single process sweep at a time and the others skip their turn, and an
+erasure is idempotent, so a lease that ran out under a slow sweep costs repeated
+reads, never a second erasure record. A sweep killed at any point resumes at the
+next one: a conversation erased but not yet marked is selected again, and
+:func:`erase_conversation` finishes it (or finds nothing left) before it is marked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from parley.config import Retention, period_text
+from parley.domain.audit import PARLEY
+from parley.domain.conversation import Conversation, ConversationState
+from parley.domain.transcript import format_time
+from parley.service.core import Core, new_id
+from parley.service.erasure import erase_conversation
+
+log = logging.getLogger("parley.retention")
+
+#: The retention classes of conversations, by how they ended.
+CONVERSATION_CLASSES = {
+    "resolved": ConversationState.RESOLVED,
+    "closed": ConversationState.CLOSED,
+    "abandoned": ConversationState.ABANDONED,
+}
+#: The lease one sweeping process holds, and for how long without renewal.
+LEASE = "retention-sweep"
+LEASE_SECONDS = 60.0
+#: Conversations read from the selection at a time.
+PAGE = 100
+
+
+@dataclass
+class ClassSweep:
+    """One retention class in one sweep: what was due, and what was erased of it."""
+
+    name: str
+    period: str
+    #: Conversations that ended before this time are due.
+    ended_before: str
+    due: list[str] = field(default_factory=list)
+    erased: list[str] = field(default_factory=list)
+    #: Due when selected, but a hold placed meanwhile kept them: left as they are.
+    held: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "class": self.name, "period": self.period, "ended_before": self.ended_before,
+            "due": len(self.due), "erased": len(self.erased), "held": len(self.held),
+            "conversations": list(self.due),
+        }  # fmt: skip
+
+
+@dataclass
+class Sweep:
+    """What one sweep (or dry run) found and did."""
+
+    at: str
+    dry_run: bool
+    #: False when another process held the lease: this one did nothing.
+    ran: bool = True
+    #: False when the lease was lost part way (another process carries on).
+    complete: bool = True
+    classes: list[ClassSweep] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at, "dry_run": self.dry_run, "ran": self.ran, "complete": self.complete,
+            "classes": [c.to_dict() for c in self.classes],
+        }  # fmt: skip
+
+
+def basis(name: str, period: str) -> str:
+    """The basis an erasure by retention records."""
+    return f"retention: {name} conversations are kept {period} after they end (PARLEY_RETENTION)"
+
+
+def _classes(retention: Retention, now: datetime) -> list[ClassSweep]:
+    periods = retention.periods()
+    return [
+        ClassSweep(name, period_text(p), format_time(now - p))
+        for name in CONVERSATION_CLASSES
+        if (p := periods[name]) is not None
+    ]
+
+
+async def _due(core: Core, c: ClassSweep) -> AsyncIterator[list[Conversation]]:
+    """The conversations due in class ``c``, page by page."""
+    cursor = None
+    while True:
+        page = await core.store.conversations_due(
+            CONVERSATION_CLASSES[c.name], c.ended_before, cursor, PAGE
+        )
+        yield page.items
+        if (cursor := page.next_cursor) is None:
+            return
+
+
+async def dry_run(core: Core, retention: Retention) -> Sweep:
+    """What a sweep now would erase, by class; reads only, changes nothing (no audit entry,
+    no lease)."""
+    report = Sweep(format_time(core.clock()), dry_run=True)
+    for c in _classes(retention, core.clock()):
+        async for items in _due(core, c):
+            c.due += [conv.id for conv in items]
+        report.classes.append(c)
+    return report
+
+
+async def sweep(core: Core, retention: Retention) -> Sweep:
+    """Erase every due conversation of every class with a period, unless another process
+    is sweeping (then ``ran`` is false and nothing is done)."""
+    now = core.clock()
+    report = Sweep(format_time(now), dry_run=False)
+    holder = new_id("sweep")
+    if not await core.store.take_lease(LEASE, holder, now, LEASE_SECONDS):
+        report.ran = False
+        return report
+    renewed = time.monotonic()
+    try:
+        for c in _classes(retention, now):
+            report.classes.append(c)
+            async for items in _due(core, c):
+                for conv in items:
+                    if time.monotonic() - renewed > LEASE_SECONDS / 3:
+                        if not await core.store.take_lease(
+                            LEASE, holder, core.clock(), LEASE_SECONDS
+                        ):
+                            report.complete = False
+                            return report
+                        renewed = time.monotonic()
+                    c.due.append(conv.id)
+                    done = await erase_conversation(
+                        core, conv.id, basis=basis(c.name, c.period), actor=PARLEY
+                    )
+                    if done.held:
+                        c.held.append(conv.id)
+                        continue
+                    await core.store.mark_erased(conv, core.clock())
+                    c.erased.append(conv.id)
+        return report
+    finally:
+        await core.store.release_lease(LEASE, holder)
+
+
+async def sweep_periodically(core: Core, retention: Retention, interval: float) -> None:
+    """Sweep at start and then every ``interval`` seconds, in every process (see above)."""
+    while True:
+        try:
+            report = await sweep(core, retention)
+            erased = sum(len(c.erased) for c in report.classes)
+            if erased:
+                log.info("retention sweep erased %d conversations", erased)
+        except Exception:
+            log.exception("the retention sweep failed; it resumes at the next interval")
+        await asyncio.sleep(interval)
