@@ -44,6 +44,7 @@ code; a test checks that none is left unmapped::
     ├── HoldNotFound                no legal hold has this id
     ├── HoldAlreadyLifted           lift a legal hold that was already lifted
     ├── InvalidHoldReason           a hold's reason that is blank or too long
+    ├── InvalidErasureBasis         an erasure's basis that is blank or too long
     ├── TimestampError              RFC 3161 time-stamping
     │   ├── TimestampUnavailable    the TSA could not be asked, or gave no valid stamp
     │   └── TimestampInvalid        a token that does not prove what it is checked for
@@ -230,6 +231,10 @@ class HoldAlreadyLifted(ParleyError):
 
 class InvalidHoldReason(ParleyError):
     """A legal hold's reason (placing or lifting) is blank or too long."""
+
+
+class InvalidErasureBasis(ParleyError):
+    """An erasure's basis (why personal data is erased) is blank or too long."""
 
 
 class StoreUnavailable(ParleyError):

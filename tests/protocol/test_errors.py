@@ -127,6 +127,7 @@ def test_published_codes_never_change() -> None:
         "HoldNotFound": "hold_not_found",
         "HoldAlreadyLifted": "hold_already_lifted",
         "InvalidHoldReason": "invalid_hold_reason",
+        "InvalidErasureBasis": "invalid_erasure_basis",
         "StoreUnavailable": "unavailable",
         "TimestampUnavailable": "timestamp_unavailable",
         "TimestampInvalid": "timestamp_invalid",

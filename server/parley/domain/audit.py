@@ -36,6 +36,8 @@ class AuditAction(StrEnum):
     HOLD_LIFTED = "hold_lifted"
     #: A copy of everything stored about one visitor was made (an access request, GDPR Art. 15).
     VISITOR_EXPORTED = "visitor_exported"
+    #: Personal fields of a conversation's events were erased (GDPR Art. 17, or retention).
+    ERASED = "erased"
 
 
 @dataclass(frozen=True)

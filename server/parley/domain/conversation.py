@@ -22,6 +22,7 @@ from parley.domain.audit import Actor, AuditAction, AuditDraft
 from parley.domain.bans import Ban
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import (
+    ENDINGS,
     GENESIS,
     SYSTEM,
     Author,
@@ -165,8 +166,9 @@ class Transition:
 
     @property
     def ends(self) -> bool:
-        """Whether this action ended the conversation (its head is anchored at once)."""
-        return not self.conversation.is_open
+        """Whether this action ended the conversation (its head is anchored at once); an
+        erasure recorded after the ending leaves it ended without ending it again."""
+        return self.event.type in ENDINGS
 
 
 def audited(t: Transition, actor: Actor, action: AuditAction, **details: Any) -> Transition:

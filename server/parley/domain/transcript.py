@@ -44,9 +44,13 @@ class EventType(StrEnum):
     ABANDONED = "abandoned"
     #: In away mode, the visitor left an e-mail address to be answered at.
     CONTACT_LEFT = "contact_left"
+    #: Personal fields of earlier events were erased (by request or retention): which, and
+    #: under which basis. The one event that may follow the conversation's ending.
+    ERASED = "erased"
 
 
-#: The events that end a conversation: one at most per transcript, always its last.
+#: The events that end a conversation: one at most per transcript, and only erasure
+#: records (:attr:`EventType.ERASED`) come after it.
 ENDINGS = frozenset({EventType.RESOLVED, EventType.CLOSED, EventType.ABANDONED})
 
 

@@ -16,7 +16,9 @@ the record:
    the visitor accepted, quotes the visitor's messages exactly as the
    transcript holds them, and carries the notice that version's template
    gives (where quotes, notice or quoted message were erased, what remains);
-   the bundle's closure record is a faithful copy of the closing event;
+   the bundle's closure record is a faithful copy of the closing event, and
+   nothing but erasure records follows it, each naming only fields erased in
+   events before it;
 4. the audit entries about this conversation each match their hash and link
    to one another, and the last export they record is by the bundle's
    ``generated_by`` (the agents listed are checked against the events in 1);
@@ -50,7 +52,7 @@ from parley.domain.anchor import Checkpoint, Leaf, key_id, note_body, signature_
 from parley.domain.audit import AuditAction, AuditEntry
 from parley.domain.chain import GENESIS, verify_links
 from parley.domain.conversation import Conversation
-from parley.domain.erasure import Erased, commitment_problem, erased_fields
+from parley.domain.erasure import Erased, commitment_problem, erased_fields, record_problem
 from parley.domain.moderation import notice_for
 from parley.domain.policy import Clause, PolicyVersion, from_document
 from parley.domain.transcript import ENDINGS, Event, EventType
@@ -238,8 +240,12 @@ def _closure(bundle: Mapping[str, Any]) -> None:
     ending = _ending(events)
     if (ending.to_dict() if ending else None) != bundle["closure"]:
         raise Failed("the closure record differs from the closing event of the transcript")
-    if ending is not None and ending.seq != events[-1].seq:
-        raise Failed(f"event {events[-1].seq} comes after the conversation ended")
+    after = [e for e in events if ending and e.seq > ending.seq and e.type is not EventType.ERASED]
+    if after:
+        raise Failed(f"event {after[0].seq} comes after the conversation ended")
+    problem = record_problem(events)
+    if problem:
+        raise Failed(problem)
     version = _accepted(events)
     by_seq = {e.seq: e for e in events}
     for e in events:

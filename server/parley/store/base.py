@@ -273,13 +273,15 @@ class Store(ABC):
         """Events with ``after_seq < seq <= until_seq``, in sequence order."""
 
     @abstractmethod
-    async def rewrite_event(self, event: Event) -> None:
+    async def rewrite_event(self, event: Event, before: Event | None = None) -> None:
         """Store ``event`` over the stored event of its conversation and seq, which has
         the same hash: how an erasure (:func:`parley.domain.erasure.erase`) is written.
 
-        Atomic: compared and written in one step. Raises ``ValueError`` if ``event``
-        does not match its hash, or no stored event has its conversation, seq and hash
-        (a rewrite that would break the chain); nothing is written then.
+        Atomic: compared and written in one step. With ``before``, the stored record must
+        be exactly ``before`` (so two erasures of one event cannot undo each other's).
+        Raises ``ValueError`` if ``event`` does not match its hash, or no stored event has
+        its conversation, seq and hash (a rewrite that would break the chain), or the
+        stored one is not ``before``; nothing is written then.
         """
 
     @abstractmethod

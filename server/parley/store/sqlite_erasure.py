@@ -10,18 +10,21 @@ from parley.store.sqlite_db import Database
 
 
 class ErasureTables(Database):
-    async def rewrite_event(self, event: Event) -> None:
+    async def rewrite_event(self, event: Event, before: Event | None = None) -> None:
         unchanged_hash(event)
+        expected = dumps(before.to_dict()) if before is not None else None
 
         def write(db: sqlite3.Connection) -> None:
             written = db.execute(
                 "UPDATE events SET body = ? WHERE conversation_id = ? AND seq = ? "
-                "AND json_extract(body, '$.hash') = ?",
-                (dumps(event.to_dict()), event.conversation_id, event.seq, event.hash),
-            ).rowcount
+                "AND json_extract(body, '$.hash') = ? AND (? IS NULL OR body = ?)",
+                (dumps(event.to_dict()), event.conversation_id, event.seq, event.hash,
+                 expected, expected),
+            ).rowcount  # fmt: skip
             if written != 1:
                 raise ValueError(
                     f"no event {event.seq} of {event.conversation_id} with hash {event.hash}"
+                    + (" as it was read" if expected is not None else "")
                 )
 
         await self.write(write)
