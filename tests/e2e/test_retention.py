@@ -1,0 +1,199 @@
+"""Retention end to end, on SQLite and on Redis: ``parley retention sweep`` and the server's
+own sweep erase what is past its class's period, and only that.
+
+Conversations are written into the server's store with the store's own API (the
+domain's transitions, format 2, as a server writes them), ended a month ago or just
+now; real ``parley`` processes then list (dry run) and erase them, and the server
+exports each one's evidence bundle, which must verify with every personal field
+reported erased, exactly one erasure record per conversation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from contract import AGENT, say, start
+from contract_ended import end
+
+from harness import RedisServer, Server, api, parley
+from parley.domain import conversation as rules
+from parley.domain.audit import AuditAction
+from parley.domain.transcript import EventType
+from parley.evidence.verify import verify
+from parley.store import open_store
+from parley.store.base import Store
+
+SECRET = "my card is 4970 1000 0000 0001"
+#: The seeded conversations ended about a month before now (contract.T0): due after 20 days.
+RETENTION = "resolved=20d,closed=20d,abandoned=20d"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def deployment(
+    request: pytest.FixtureRequest, make_server: Callable[..., Server], tmp_path: Path
+) -> Iterator[tuple[Server, str]]:
+    """A server of this test's own (not started; its policies published), its store URL."""
+    if request.param == "sqlite":
+        s = make_server()
+        url = f"sqlite:{s.data_dir / 'parley.db'}"
+    else:
+        r = RedisServer(tmp_path / "redis").start()
+        s = make_server(PARLEY_STORE=r.url)
+        url = r.url
+    s.start().stop()
+    yield s, url
+    if request.param == "redis":
+        r.stop()
+
+
+async def seeded(url: str, ids: list[str], ending: str = "resolved") -> None:
+    """Conversations of their own visitors, each with a secret said, ended a month ago."""
+    store = await open_store(url)
+    try:
+        for cid in ids:
+            await start(store, f"v_{cid}", cid)
+            await say(store, cid, SECRET, "m1")
+            await end(store, cid, 10, violation=ending == "closed")
+    finally:
+        await store.close()
+
+
+async def opened(url: str) -> Store:
+    return await open_store(url)
+
+
+async def erasure_records(store: Store, conversation_id: str) -> int:
+    return sum(e.type is EventType.ERASED for e in await store.events(conversation_id))
+
+
+async def erased_audit(store: Store, conversation_id: str) -> int:
+    page = await store.audit(None, 500, conversation_id)
+    return sum(e.action is AuditAction.ERASED for e in page.items)
+
+
+def dump(server: Server, url: str) -> Any:
+    """Everything the store holds, to compare before and after (on Redis, but the leases that
+    expire by themselves: the appender's, which any process holds for seconds)."""
+    if url.startswith("sqlite:"):
+        db = sqlite3.connect(server.data_dir / "parley.db")
+        try:
+            return list(db.iterdump())
+        finally:
+            db.close()
+    with redis.Redis.from_url(url) as r:
+        return {k: r.dump(k) for k in sorted(r.scan_iter()) if r.ttl(k) == -1}
+
+
+async def bundle(server: Server, conversation_id: str, token: str) -> dict[str, Any]:
+    r = await api(server, f"/api/compliance/conversations/{conversation_id}/evidence", token)
+    assert r.status_code == 200, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def public_key(server: Server) -> bytes:
+    return base64.b64decode((await api(server, "/api/keys")).json()["public_key"])
+
+
+async def mixed(server: Server, url: str) -> dict[str, list[str]]:
+    """Due: two resolved, one closed, one abandoned. Kept: one resolved under a hold on its
+    conversation, one under a hold on its visitor, one resolved just now, one still open."""
+    await seeded(url, ["c_res1", "c_res2", "c_held", "c_vheld"])
+    await seeded(url, ["c_clo1"], ending="closed")
+    store = await opened(url)
+    try:
+        for cid in ("c_aba1", "c_recent", "c_open"):
+            await start(store, f"v_{cid}", cid)
+            await say(store, cid, SECRET, "m1")
+        await store.apply(
+            "c_aba1",
+            lambda c: rules.abandon(c, c.updated_at, datetime(2026, 11, 1, 13, tzinfo=UTC)),
+        )
+        await store.apply("c_recent", lambda c: rules.resolve(c, AGENT, None, datetime.now(UTC)))
+        await store.settle()
+    finally:
+        await store.close()
+    for target in (("--conversation", "c_held"), ("--visitor", "v_c_vheld")):
+        placed = server.cli("holds", "place", *target, "--reason", "litigation 2026-17")
+        assert placed.returncode == 0, placed.stderr
+    return {"resolved": ["c_res1", "c_res2"], "closed": ["c_clo1"], "abandoned": ["c_aba1"]}
+
+
+def sweep(server: Server, *args: str) -> str:
+    done = parley(
+        "retention", "sweep", *args, "--data-dir", str(server.data_dir),
+        "--policies", str(server.policies), env={**server.env, "PARLEY_RETENTION": RETENTION},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+async def test_a_dry_run_lists_what_is_due_by_class_and_changes_nothing(
+    deployment: tuple[Server, str],
+) -> None:
+    server, url = deployment
+    due = await mixed(server, url)
+    before = dump(server, url)
+    printed = sweep(server, "--dry-run")
+    assert dump(server, url) == before, "a dry run wrote to the store"
+    lines = printed.splitlines()
+    for name, ids in due.items():
+        (header,) = [line for line in lines if line.startswith(f"{name}:")]
+        assert header.startswith(f"{name}: {len(ids)} due (kept 20d, ended before ")
+        listed = lines[lines.index(header) + 1 : lines.index(header) + 1 + len(ids)]
+        assert [line.strip() for line in listed] == ids
+    for kept in ("c_held", "c_vheld", "c_recent", "c_open"):
+        assert kept not in printed, f"{kept} is not due"
+    assert lines[-1] == "dry run: nothing was erased"
+
+
+async def test_a_sweep_erases_what_is_due_once_and_every_bundle_still_verifies(
+    deployment: tuple[Server, str],
+) -> None:
+    server, url = deployment
+    due = await mixed(server, url)
+    server.start()
+    compliance = server.add_staff("Carol Compliance", "compliance")
+    key = await public_key(server)
+    kept = {cid: await bundle(server, cid, compliance) for cid in ("c_held", "c_vheld", "c_recent")}
+
+    printed = sweep(server)
+    assert "resolved: 2 erased (kept 20d)" in printed
+    assert "closed: 1 erased (kept 20d)" in printed
+    assert "abandoned: 1 erased (kept 20d)" in printed
+    again = sweep(server)
+    assert "resolved: 0 erased" in again and "closed: 0 erased" in again, (
+        "a second sweep finds none"
+    )
+
+    store = await opened(url)
+    try:
+        policy_text = kept["c_held"]["acceptance"]["text"]
+        for name, cid in [(name, i) for name, ids in due.items() for i in ids]:
+            assert await erasure_records(store, cid) == 1, f"{cid}: one erasure record"
+            assert await erased_audit(store, cid) == 1, f"{cid}: one audit entry"
+            evidence = await bundle(server, cid, compliance)
+            report = verify(evidence, key)
+            assert report.ok, (cid, report.failure)
+            assert {(f.seq, f.field) for f in report.erased} >= {(1, "ip"), (2, "text")}
+            assert {f.basis for f in report.erased} == {
+                f"retention: {name} conversations are kept 20d after they end (PARLEY_RETENTION)"
+            }
+            assert SECRET not in json.dumps(evidence), cid
+            assert evidence["acceptance"]["text"] == policy_text, "the accepted text stays"
+        for cid, before in kept.items():
+            assert await erasure_records(store, cid) == 0, f"{cid} was kept"
+            after = await bundle(server, cid, compliance)
+            assert after["transcript"] == before["transcript"], f"{cid} was kept"
+            assert SECRET in json.dumps(after)
+        assert await erasure_records(store, "c_open") == 0
+    finally:
+        await store.close()
