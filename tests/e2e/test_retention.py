@@ -10,6 +10,7 @@ reported erased, exactly one erasure record per conversation.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import sqlite3
@@ -26,7 +27,8 @@ from contract_ended import end
 from harness import RedisServer, Server, api, parley
 from parley.domain import conversation as rules
 from parley.domain.audit import AuditAction
-from parley.domain.transcript import EventType
+from parley.domain.conversation import ConversationState
+from parley.domain.transcript import EventType, format_time
 from parley.evidence.verify import verify
 from parley.store import open_store
 from parley.store.base import Store
@@ -197,3 +199,98 @@ async def test_a_sweep_erases_what_is_due_once_and_every_bundle_still_verifies(
         assert await erasure_records(store, "c_open") == 0
     finally:
         await store.close()
+
+
+async def remaining(url: str) -> int:
+    """How many resolved conversations are still due now."""
+    store = await opened(url)
+    try:
+        count, cursor = 0, None
+        now = format_time(datetime.now(UTC))
+        while True:
+            page = await store.conversations_due(ConversationState.RESOLVED, now, cursor, 500)
+            count += len(page.items)
+            if (cursor := page.next_cursor) is None:
+                return count
+    finally:
+        await store.close()
+
+
+async def until_remaining(url: str, done: Callable[[int], bool], what: str) -> int:
+    """Poll what is due until ``done`` says so (a barrier, not a measure of speed)."""
+    for _ in range(3000):
+        left = await remaining(url)
+        if done(left):
+            return left
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never {what}")
+
+
+async def check_erased_once(server: Server, url: str, ids: list[str]) -> None:
+    """Each conversation erased, recorded once (event and audit entry), its bundle valid."""
+    compliance = server.add_staff("Carol Compliance", "compliance")
+    key = await public_key(server)
+    store = await opened(url)
+    try:
+        for cid in ids:
+            assert await erasure_records(store, cid) == 1, f"{cid}: one erasure record"
+            assert await erased_audit(store, cid) == 1, f"{cid}: one audit entry"
+            evidence = await bundle(server, cid, compliance)
+            report = verify(evidence, key)
+            assert report.ok, (cid, report.failure)
+            assert (2, "text") in {(f.seq, f.field) for f in report.erased}, cid
+            assert SECRET not in json.dumps(evidence), cid
+    finally:
+        await store.close()
+
+
+SWEPT = 300
+
+
+async def test_a_sweep_killed_part_way_finishes_after_a_restart(
+    deployment: tuple[Server, str],
+) -> None:
+    """kill -9 of the server in the middle of its sweep: once restarted it erases the rest;
+    every conversation is recorded erased exactly once and its bundle verifies."""
+    server, url = deployment
+    ids = [f"c_{n:04}" for n in range(SWEPT)]
+    await seeded(url, ids)
+    server.env |= {"PARLEY_RETENTION": RETENTION}
+    server.start()
+    left = await until_remaining(url, lambda n: n < SWEPT - 5, "started sweeping")
+    server.kill()
+    left = await remaining(url)
+    assert 0 < left < SWEPT, "the kill came in the middle of the sweep"
+    server.start()
+    await until_remaining(url, lambda n: n == 0, "finished the sweep")
+    await check_erased_once(server, url, ids)
+
+
+async def test_two_processes_and_the_cli_sweeping_one_redis_erase_each_conversation_once(
+    make_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    """Every process sweeps (every 0.2 s here) and the CLI sweeps too: the lease lets one
+    work at a time, and no conversation is erased or recorded twice."""
+    r = RedisServer(tmp_path / "redis").start()
+    try:
+        shared = {"PARLEY_STORE": r.url, "PARLEY_SIGNING_KEY": str(tmp_path / "key.pem")}
+        a = make_server(data_dir=tmp_path / "a", **shared)
+        a.start().stop()
+        ids = [f"c_{n:04}" for n in range(100)]
+        await seeded(r.url, ids)
+        busy = {**shared, "PARLEY_RETENTION": RETENTION, "PARLEY_RETENTION_INTERVAL": "0.2"}
+        a.env |= busy
+        b = make_server(data_dir=tmp_path / "b", **busy)
+        a.start()
+        b.start()
+        sweep(b)
+        await until_remaining(r.url, lambda n: n == 0, "finished the sweep")
+        await check_erased_once(b, r.url, ids)
+        store = await opened(r.url)
+        try:
+            entries = (await store.audit(None, 500)).items
+            assert sum(e.action is AuditAction.ERASED for e in entries) == len(ids)
+        finally:
+            await store.close()
+    finally:
+        r.stop()

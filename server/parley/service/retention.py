@@ -42,9 +42,10 @@ CONVERSATION_CLASSES = {
     "closed": ConversationState.CLOSED,
     "abandoned": ConversationState.ABANDONED,
 }
-#: The lease one sweeping process holds, and for how long without renewal.
+#: The lease one sweeping process holds, and for how long without renewal: a process
+#: killed while sweeping keeps the others waiting that long at most.
 LEASE = "retention-sweep"
-LEASE_SECONDS = 60.0
+LEASE_SECONDS = 15.0
 #: Conversations read from the selection at a time.
 PAGE = 100
 
@@ -163,13 +164,20 @@ async def sweep(core: Core, retention: Retention) -> Sweep:
 
 
 async def sweep_periodically(core: Core, retention: Retention, interval: float) -> None:
-    """Sweep at start and then every ``interval`` seconds, in every process (see above)."""
+    """Sweep at start and then every ``interval`` seconds, in every process (see above).
+
+    While another process holds the lease, try again once it would have run out (or at
+    the interval, if sooner): a sweeper killed part way is taken over, not waited for.
+    """
     while True:
+        wait = interval
         try:
             report = await sweep(core, retention)
+            if not report.ran or not report.complete:
+                wait = min(interval, LEASE_SECONDS)
             erased = sum(len(c.erased) for c in report.classes)
             if erased:
-                log.info("retention sweep erased %d conversations", erased)
+                log.info("the retention sweep erased %d conversations", erased)
         except Exception:
             log.exception("the retention sweep failed; it resumes at the next interval")
-        await asyncio.sleep(interval)
+        await asyncio.sleep(wait)
