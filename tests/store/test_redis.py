@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import redis
@@ -17,7 +18,7 @@ from contract_erasure import ErasureContract
 from contract_history import HistoryContract
 from contract_holds import HoldContract
 from contract_merkle import OldLeaves, leaves
-from contract_retention import RetentionContract, due
+from contract_retention import BarRetentionContract, RetentionContract, bars_due, due
 
 from harness import RedisServer
 from parley.domain import conversation as rules
@@ -31,6 +32,7 @@ from parley.store.base import ClauseCount, EndedFilter, Filter, Store, dumps
 from parley.store.redis_db import (
     AUDIT,
     BANS,
+    BANS_ENDING,
     CLOSURE_COUNTS,
     ENDED,
     INDEXES,
@@ -102,7 +104,7 @@ class TestRedisHolds(HoldContract):
     pass
 
 
-class TestRedisRetention(RetentionContract):
+class TestRedisRetention(RetentionContract, BarRetentionContract):
     pass
 
 
@@ -330,3 +332,19 @@ async def test_the_retained_index_is_built_on_open_for_conversations_that_ended_
             "c_r1", "c_r2", "c_r3", "c_r4",
         ]  # fmt: skip
         assert await due(s, ConversationState.ABANDONED, minute(41)) == ["c_a1"]
+
+
+async def test_the_index_of_ending_bars_is_built_on_open_for_bars_placed_before_it(
+    redis_server: RedisServer,
+) -> None:
+    """Retention: bars placed under a release without the index are found due once the
+    store opens (the index is built then)."""
+    redis_server.flush()
+    async with opened(redis_server) as s:
+        await BarRetentionContract().seed_bars(s)
+    with redis.Redis(port=redis_server.port, decode_responses=True) as r:
+        assert r.zcard(BANS_ENDING) == 4, "placing and lifting keep the index"
+        r.delete(BANS_ENDING)
+        r.srem(INDEXES, "bans-ending")
+    async with opened(redis_server) as s:
+        assert await bars_due(s, T0 + timedelta(days=9)) == ["b_2", "b_5", "b_1", "b_4"]

@@ -19,7 +19,7 @@ from contract_erasure import ErasureContract
 from contract_history import HistoryContract
 from contract_holds import HoldContract
 from contract_merkle import OldLeaves, assert_matches_reference, leaves
-from contract_retention import RetentionContract
+from contract_retention import BarRetentionContract, RetentionContract
 
 from parley.domain.anchor import Leaf
 from parley.domain.conversation import ConversationState
@@ -88,7 +88,7 @@ class TestSQLiteHolds(HoldContract):
     pass
 
 
-class TestSQLiteRetention(RetentionContract):
+class TestSQLiteRetention(RetentionContract, BarRetentionContract):
     pass
 
 
@@ -399,18 +399,23 @@ async def test_the_check_for_holds_reads_its_index_and_scans_no_hold(tmp_path: P
 
 
 async def test_the_retention_selection_reads_through_indexes(tmp_path: Path) -> None:
-    """Retention: what is due is one range of the index of ended conversations not yet
-    erased, the holds looked up by their index; no scan of the conversations or holds."""
+    """Retention: what is due is one range of the index of ended conversations (or bars)
+    not yet erased, the holds looked up by their index; no scan of conversations, holds or
+    bars."""
     s = await SQLiteStore.open(tmp_path / "parley.db")
     statements: list[str] = []
     try:
         for cursor in (None, "1"):
             s.db.set_trace_callback(statements.append)
             await s.conversations_due(ConversationState.RESOLVED, format_time(T0), cursor, 10)
+            await s.bars_due(format_time(T0), cursor, 10)
             s.db.set_trace_callback(None)
         plans = plans_of(s, [q for q in statements if "conversations c" in q])
         assert any("INDEX conversations_to_erase" in p for p in plans), plans
         assert any("INDEX holds_in_force" in p for p in plans), plans
+        assert not [p for p in plans if p.startswith("SCAN")], plans
+        plans = plans_of(s, [q for q in statements if "FROM bans" in q])
+        assert any("INDEX bans_to_erase" in p for p in plans), plans
         assert not [p for p in plans if p.startswith("SCAN")], plans
     finally:
         await s.close()

@@ -387,6 +387,22 @@ class Store(ABC):
         """
 
     @abstractmethod
+    async def bars_due(self, ended_before: str, cursor: str | None, limit: int) -> Page[Ban]:
+        """Bars that stopped being in force (lifted, or ran out: :attr:`Ban.ended_at`) before
+        ``ended_before`` and are not erased yet, the earliest ended first (ties: in the order
+        placed); the cursor is the last one's number. Read through an index of such bars
+        (a permanent bar enters it when lifted), never by reading every bar.
+        """
+
+    @abstractmethod
+    async def erase_bar(self, ban: Ban, audit: AuditDraft, at: datetime) -> bool:
+        """Store ``ban`` (erased: :func:`parley.domain.bans.erase`) over the stored bar of its
+        id and seal ``audit``, in one commit; the bar leaves :meth:`bars_due` and the copies
+        its lookups read. ``False``, and nothing written, if the stored bar is unknown or
+        already erased: erasing twice records once.
+        """
+
+    @abstractmethod
     async def take_lease(self, name: str, holder: str, now: datetime, seconds: float) -> bool:
         """Take the lease ``name`` for ``holder`` until ``seconds`` after ``now``, or renew it
         if ``holder`` has it; ``False`` (and nothing changed) while another holder's runs.

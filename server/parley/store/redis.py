@@ -96,6 +96,7 @@ class RedisStore(
         await store._backfill_closure_counts()
         await store._backfill_ended()
         await store._backfill_retained()
+        await store._backfill_bans_ending()
         return store
 
     async def _check_durability(self) -> None:

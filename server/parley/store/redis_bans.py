@@ -17,7 +17,15 @@ from typing import Any
 from parley.domain.bans import Ban
 from parley.store.bars import NetworkCache, address_of, applying, single_address
 from parley.store.base import dumps
-from parley.store.redis_db import BAN_CHANGES, BAN_NETWORKS, BANS, Commit, RedisDatabase, ban_index
+from parley.store.redis_db import (
+    BAN_CHANGES,
+    BAN_NETWORKS,
+    BANS,
+    BANS_ENDING,
+    Commit,
+    RedisDatabase,
+    ban_index,
+)
 
 
 def _bars(raw: list[str]) -> list[Ban]:
@@ -39,6 +47,10 @@ def write_ban(p: Any, ban: Ban) -> None:
             p.hset(key, ban.id, record)
         else:
             p.hdel(key, ban.id)
+    if ban.until is not None and ban.ended_at != ban.until:
+        p.zrem(BANS_ENDING, f"{ban.until} {ban.id}")
+    if ban.ended_at is not None and ban.erased is None:
+        p.zadd(BANS_ENDING, {f"{ban.ended_at} {ban.id}": 0})
     p.incr(BAN_CHANGES)
 
 

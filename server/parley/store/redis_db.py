@@ -94,6 +94,9 @@ TIMESTAMPS = f"{G}:checkpoints:timestamps"
 BANS = f"{G}:bans"
 BAN_NETWORKS = f"{G}:bans:networks"
 BAN_CHANGES = f"{G}:bans:changes"
+#: Bars that stopped (or will stop) being in force and are not erased, as ``"<ended_at> <id>"``
+#: members of score 0 (:attr:`~parley.domain.bans.Ban.ended_at`): what retention reads.
+BANS_ENDING = f"{G}:bans:ending"
 #: Closures for violation so far, by ``policy_id:version:clause_id``.
 CLOSURE_COUNTS = f"{G}:closure-counts"
 #: Canned replies by id, and their ids by shortcut (store/redis_canned.py).

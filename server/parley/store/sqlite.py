@@ -29,12 +29,12 @@ SNAPSHOTS = 10_000
 
 class SQLiteStore(
     HoldTables,
+    RetentionTables,
     RecordTables,
     BanTables,
     MerkleTables,
     CannedTables,
     ErasureTables,
-    RetentionTables,
     Store,
 ):
     """A :class:`Store` on one SQLite file.

@@ -7,11 +7,13 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
+from parley.domain.audit import AuditDraft
+from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.holds import HoldScope
 from parley.domain.transcript import format_time
-from parley.store.base import Page, position_after
-from parley.store.sqlite_db import Database
+from parley.store.base import Page, dumps, position_after
+from parley.store.sqlite_records import RecordTables
 
 # Held: an active hold on the conversation or on its visitor (the holds_in_force index).
 _NOT_HELD = (
@@ -21,7 +23,7 @@ _NOT_HELD = (
 )
 
 
-class RetentionTables(Database):
+class RetentionTables(RecordTables):
     async def conversations_due(
         self, state: ConversationState, ended_before: str, cursor: str | None, limit: int
     ) -> Page[Conversation]:
@@ -58,6 +60,41 @@ class RetentionTables(Database):
             )
 
         await self.write(write)
+
+    async def bars_due(self, ended_before: str, cursor: str | None, limit: int) -> Page[Ban]:
+        conditions = ["ended_at IS NOT NULL", "erased_at IS NULL", "ended_at < ?"]
+        args: list[Any] = [ended_before]
+        if cursor is not None:
+            conditions.append("(ended_at, n) > (SELECT ended_at, n FROM bans WHERE n = ?)")
+            args.append(position_after(cursor))
+
+        def read() -> Page[Ban]:
+            rows = self.db.execute(
+                f"SELECT n, body FROM bans WHERE {' AND '.join(conditions)}"
+                " ORDER BY ended_at, n LIMIT ?",
+                (*args, limit + 1),
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            found = [Ban.from_dict(json.loads(r[1])) for r in rows]
+            return Page(found, str(rows[-1][0]) if more else None)
+
+        return await self.read(read)
+
+    async def erase_bar(self, ban: Ban, audit: AuditDraft, at: datetime) -> bool:
+        def write(db: sqlite3.Connection) -> bool:
+            written = db.execute(
+                "UPDATE bans SET body = ?, address = NULL, network = NULL"
+                " WHERE id = ? AND erased_at IS NULL",
+                (dumps(ban.to_dict()), ban.id),
+            ).rowcount
+            if not written:
+                return False
+            db.execute("UPDATE ban_changes SET n = n + 1")
+            self.seal_audit(db, audit, at)
+            return True
+
+        return await self.write(write)
 
     async def take_lease(self, name: str, holder: str, now: datetime, seconds: float) -> bool:
         until = format_time(now + timedelta(seconds=seconds))
