@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import redis
 from contract import AGENT, say, start
+from contract_bars import barred
 from contract_ended import end
 
 from harness import RedisServer, Server, api, parley
@@ -129,10 +130,10 @@ async def mixed(server: Server, url: str) -> dict[str, list[str]]:
     return {"resolved": ["c_res1", "c_res2"], "closed": ["c_clo1"], "abandoned": ["c_aba1"]}
 
 
-def sweep(server: Server, *args: str) -> str:
+def sweep(server: Server, *args: str, retention: str = RETENTION) -> str:
     done = parley(
         "retention", "sweep", *args, "--data-dir", str(server.data_dir),
-        "--policies", str(server.policies), env={**server.env, "PARLEY_RETENTION": RETENTION},
+        "--policies", str(server.policies), env={**server.env, "PARLEY_RETENTION": retention},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -294,3 +295,42 @@ async def test_two_processes_and_the_cli_sweeping_one_redis_erase_each_conversat
             await store.close()
     finally:
         r.stop()
+
+
+async def test_bars_lose_their_address_once_ended_and_past_their_period_never_in_force(
+    deployment: tuple[Server, str],
+) -> None:
+    """The bars class: a bar that ran out a month ago loses its address (with an audit
+    entry, once); a permanent bar in force and a bar on a held visitor keep theirs."""
+    server, url = deployment
+    store = await opened(url)
+    try:
+        await barred(store, 1, "v_e1", {"hours": 1, "ip": True}, ip="198.51.100.7")
+        await barred(store, 2, "v_e2", {"hours": None, "ip": True}, ip="198.51.100.8")
+        await barred(store, 3, "v_e3", {"hours": 1, "ip": True}, ip="198.51.100.9")
+    finally:
+        await store.close()
+    placed = server.cli("holds", "place", "--visitor", "v_e3", "--reason", "case 2026-19")
+    assert placed.returncode == 0, placed.stderr
+    before = dump(server, url)
+    listed = sweep(server, "--dry-run", retention="bars=20d")
+    assert dump(server, url) == before, "a dry run wrote to the store"
+    assert "bars: 1 due (kept 20d, ended before " in listed and "  b_1\n" in listed
+    assert "b_2" not in listed and "b_3" not in listed
+    assert "bars: 1 erased (kept 20d)" in sweep(server, retention="bars=20d")
+    assert "bars: 0 erased (kept 20d)" in sweep(server, retention="bars=20d")
+    store = await opened(url)
+    try:
+        kept = {b.id: b for b in await store.bans()}
+        assert kept["b_1"].network is None and kept["b_1"].erased is not None
+        assert kept["b_1"].erased["basis"] == (
+            "retention: bars are kept 20d after they end (PARLEY_RETENTION)"
+        )
+        assert (kept["b_2"].network, kept["b_3"].network) == ("198.51.100.8/32", "198.51.100.9/32")
+        entries = (await store.audit(None, 500)).items
+        erased = [e for e in entries if e.action is AuditAction.ERASED]
+        assert [(e.details["ban_id"], e.conversation_id) for e in erased] == [
+            ("b_1", "c_bar0000001")
+        ]
+    finally:
+        await store.close()

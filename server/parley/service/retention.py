@@ -2,11 +2,14 @@
 
 The classes (``PARLEY_RETENTION``, :class:`parley.config.Retention`) are ended
 conversations by how they ended — ``resolved``, ``closed`` (for a violation),
-``abandoned`` — each due its period after it ended. A due conversation is erased
+``abandoned`` — each due its period after it ended, and ``bars``, due their
+period after they stopped being in force (lifted, or ran out): a bar's address
+and lift reason are erased (:func:`parley.domain.bans.erase`) with an audit
+entry, in one commit; a bar in force is never due. A due conversation is erased
 by :func:`parley.service.erasure.erase_conversation` (every personal field of its
 events; the accepted policy text, clauses, ids, times and hashes stay, and so do
 the proofs), then marked erased in the store so that it leaves the selection.
-A conversation under a legal hold is never due; once the hold is lifted it is
+A conversation (or a bar) under a legal hold is never due; once the hold is lifted it is
 due again at the next sweep.
 
 A sweep is safe in every process at once: one lease (:meth:`Store.take_lease`)
@@ -28,7 +31,9 @@ from datetime import datetime
 from typing import Any
 
 from parley.config import Retention, period_text
-from parley.domain.audit import PARLEY
+from parley.domain import bans
+from parley.domain.audit import PARLEY, AuditAction, AuditDraft
+from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.transcript import format_time
 from parley.service.core import Core, new_id
@@ -90,6 +95,26 @@ class Sweep:
         }  # fmt: skip
 
 
+class _Lease:
+    """This sweep's hold on :data:`LEASE`, renewed a third of the way through."""
+
+    def __init__(self, core: Core, holder: str) -> None:
+        self.core = core
+        self.holder = holder
+        self.renewed: float | None = None
+
+    async def keep(self) -> bool:
+        """Take or renew the lease when due; ``False`` if another process has it."""
+        if self.renewed is not None and time.monotonic() - self.renewed < LEASE_SECONDS / 3:
+            return True
+        if not await self.core.store.take_lease(
+            LEASE, self.holder, self.core.clock(), LEASE_SECONDS
+        ):
+            return False
+        self.renewed = time.monotonic()
+        return True
+
+
 def basis(name: str, period: str) -> str:
     """The basis an erasure by retention records."""
     return f"retention: {name} conversations are kept {period} after they end (PARLEY_RETENTION)"
@@ -99,9 +124,32 @@ def _classes(retention: Retention, now: datetime) -> list[ClassSweep]:
     periods = retention.periods()
     return [
         ClassSweep(name, period_text(p), format_time(now - p))
-        for name in CONVERSATION_CLASSES
+        for name in (*CONVERSATION_CLASSES, "bars")
         if (p := periods[name]) is not None
     ]
+
+
+async def _bars_due(core: Core, c: ClassSweep) -> AsyncIterator[list[Ban]]:
+    """The ended bars due, page by page, without those a hold covers."""
+    cursor = None
+    while True:
+        page = await core.store.bars_due(c.ended_before, cursor, PAGE)
+        yield [
+            b for b in page.items if not await core.store.holds_on(b.conversation_id, b.visitor_id)
+        ]
+        if (cursor := page.next_cursor) is None:
+            return
+
+
+async def _erase_bar(core: Core, ban: Ban, c: ClassSweep) -> None:
+    """Erase one bar's personal fields, with its audit entry, in one commit (once)."""
+    at = core.clock()
+    text = f"retention: bars are kept {c.period} after they end (PARLEY_RETENTION)"
+    erased = bans.erase(ban, at=at, by=PARLEY.id, basis=text)
+    details = {"ban_id": ban.id, "fields": list(bans.PERSONAL), "basis": text}
+    audit = AuditDraft(PARLEY, AuditAction.ERASED, ban.conversation_id, details=details)
+    if await core.store.erase_bar(erased, audit, at):
+        c.erased.append(ban.id)
 
 
 async def _due(core: Core, c: ClassSweep) -> AsyncIterator[list[Conversation]]:
@@ -121,8 +169,12 @@ async def dry_run(core: Core, retention: Retention) -> Sweep:
     no lease)."""
     report = Sweep(format_time(core.clock()), dry_run=True)
     for c in _classes(retention, core.clock()):
-        async for items in _due(core, c):
-            c.due += [conv.id for conv in items]
+        if c.name == "bars":
+            async for found in _bars_due(core, c):
+                c.due += [b.id for b in found]
+        else:
+            async for items in _due(core, c):
+                c.due += [conv.id for conv in items]
         report.classes.append(c)
     return report
 
@@ -132,35 +184,45 @@ async def sweep(core: Core, retention: Retention) -> Sweep:
     is sweeping (then ``ran`` is false and nothing is done)."""
     now = core.clock()
     report = Sweep(format_time(now), dry_run=False)
-    holder = new_id("sweep")
-    if not await core.store.take_lease(LEASE, holder, now, LEASE_SECONDS):
+    lease = _Lease(core, new_id("sweep"))
+    if not await lease.keep():
         report.ran = False
         return report
-    renewed = time.monotonic()
     try:
         for c in _classes(retention, now):
             report.classes.append(c)
-            async for items in _due(core, c):
-                for conv in items:
-                    if time.monotonic() - renewed > LEASE_SECONDS / 3:
-                        if not await core.store.take_lease(
-                            LEASE, holder, core.clock(), LEASE_SECONDS
-                        ):
-                            report.complete = False
-                            return report
-                        renewed = time.monotonic()
-                    c.due.append(conv.id)
-                    done = await erase_conversation(
-                        core, conv.id, basis=basis(c.name, c.period), actor=PARLEY
-                    )
-                    if done.held:
-                        c.held.append(conv.id)
-                        continue
-                    await core.store.mark_erased(conv, core.clock())
-                    c.erased.append(conv.id)
+            if not await _sweep_class(core, c, lease):
+                report.complete = False
+                break
         return report
     finally:
-        await core.store.release_lease(LEASE, holder)
+        await core.store.release_lease(LEASE, lease.holder)
+
+
+async def _sweep_class(core: Core, c: ClassSweep, lease: _Lease) -> bool:
+    """Erase what is due in class ``c``; ``False`` if the lease was lost part way."""
+    if c.name == "bars":
+        async for found in _bars_due(core, c):
+            for ban in found:
+                if not await lease.keep():
+                    return False
+                c.due.append(ban.id)
+                await _erase_bar(core, ban, c)
+        return True
+    async for items in _due(core, c):
+        for conv in items:
+            if not await lease.keep():
+                return False
+            c.due.append(conv.id)
+            done = await erase_conversation(
+                core, conv.id, basis=basis(c.name, c.period), actor=PARLEY
+            )
+            if done.held:
+                c.held.append(conv.id)
+                continue
+            await core.store.mark_erased(conv, core.clock())
+            c.erased.append(conv.id)
+    return True
 
 
 async def sweep_periodically(core: Core, retention: Retention, interval: float) -> None:
@@ -177,7 +239,7 @@ async def sweep_periodically(core: Core, retention: Retention, interval: float) 
                 wait = min(interval, LEASE_SECONDS)
             erased = sum(len(c.erased) for c in report.classes)
             if erased:
-                log.info("the retention sweep erased %d conversations", erased)
+                log.info("the retention sweep erased %d conversations and bars", erased)
         except Exception:
             log.exception("the retention sweep failed; it resumes at the next interval")
         await asyncio.sleep(wait)

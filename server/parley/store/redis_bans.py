@@ -4,7 +4,9 @@
 hash per visitor, a hash per exact address, and one hash of the bars on wider
 networks; lifting a bar removes its copies (a bar changes only by being
 lifted, so a copy is never out of date). ``BAN_CHANGES`` moves with every bar
-placed or lifted, in the same transaction.
+placed or lifted, in the same transaction. ``BANS_ENDING`` lists the bars that
+end (or ended) and are not erased, for retention; erasing a bar's address
+(``store/redis_retention.py``) removes its copies and its entry there.
 """
 
 from __future__ import annotations
