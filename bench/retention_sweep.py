@@ -16,30 +16,58 @@ import asyncio
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-sys.path[:0] = [str(BENCH.parent / "tests"), str(BENCH.parent / "tests" / "store")]
-
-from contract import say, start  # noqa: E402
-from contract_ended import end  # noqa: E402
+sys.path.insert(0, str(BENCH.parent / "tests"))  # the tests' real parts: RedisServer
 
 from harness import POLICIES, RedisServer  # noqa: E402
+from parley import policy_files  # noqa: E402
 from parley.config import Retention, Settings  # noqa: E402
+from parley.domain import conversation as rules  # noqa: E402
+from parley.domain.conversation import ClientContext  # noqa: E402
+from parley.domain.transcript import Author, Role  # noqa: E402
 from parley.service import retention  # noqa: E402
+from parley.service.core import Core  # noqa: E402
 from parley.web.app import start_core  # noqa: E402
+
+#: When the seeded conversations happened: long enough ago for ``resolved=20d``.
+AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+AGENT = Author(Role.AGENT, "s_bench", "Bench Agent")
+
+
+async def said(core: Core, conversation_id: str, text: str, client_id: str) -> None:
+    await core.store.apply(
+        conversation_id,
+        lambda c: rules.visitor_message(c, text, client_id, AT),
+        dedupe=f"visitor:{client_id}",
+    )
+
+
+async def seed(core: Core, n: int) -> None:
+    """One conversation as a server writes it: accepted, two messages, resolved."""
+    offered = max(policy_files.load_folder(POLICIES), key=lambda v: v.version)
+    cid = f"c_bench{n:05}"
+    await core.store.start_conversation(
+        f"v_bench{n:05}",
+        lambda previous: rules.start(
+            conversation_id=cid, visitor_id=f"v_bench{n:05}", previous=previous,
+            offered=offered, answer=offered.ref,
+            client=ClientContext("192.0.2.1", "bench"), at=AT,
+        ),
+    )  # fmt: skip
+    for m, text in enumerate(("my address is 12 rue de la Paix", "my phone is 0612345678")):
+        await said(core, cid, text, f"m{m}")
+    await core.store.apply(cid, lambda c: rules.resolve(c, AGENT, None, AT + timedelta(minutes=5)))
 
 
 async def run(name: str, settings: Settings, conversations: int) -> None:
     core = await start_core(settings)
     try:
         for n in range(conversations):
-            cid = f"c_bench{n:05}"
-            await start(core.store, f"v_bench{n:05}", cid)
-            await say(core.store, cid, "my address is 12 rue de la Paix, Paris", "m1")
-            await say(core.store, cid, "and my phone is 06 12 34 56 78", "m2")
-            await end(core.store, cid, 10)
+            await seed(core, n)
+        await core.store.settle()
         kept = Retention(resolved=timedelta(days=20))
         began = time.perf_counter()
         listed = await retention.dry_run(core, kept)
