@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -247,3 +248,35 @@ async def test_the_documented_recipe_verifies_a_real_bundle_and_rejects_every_al
     other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     with pytest.raises(ValueError, match="names another key"):
         verify_bundle(bundle, base64.b64encode(other).decode())
+
+
+async def test_the_recipe_verifies_a_bundle_ending_with_an_erasure_record(
+    server: Server, agent_token: str, compliance_token: str, admin_token: str
+) -> None:
+    """After an erasure on request, the transcript ends with an ``erased`` event after the
+    closure: the recipe accepts it, and refuses one that claims a field still held."""
+    bundle = await exported_bundle(server, agent_token, compliance_token)
+    visitor_id = bundle["conversation"]["visitor_id"]
+    async with httpx.AsyncClient(base_url=server.http, timeout=60) as http:
+        erased = await http.post(
+            f"/api/admin/visitors/{visitor_id}/erase", json={"basis": "GDPR Art. 17"},
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )  # fmt: skip
+    assert erased.status_code == 200, erased.text
+    conversation_id = bundle["conversation"]["id"]
+    r = await api(server, f"/api/compliance/conversations/{conversation_id}/evidence",
+                  compliance_token)  # fmt: skip
+    after = r.json()
+    assert after["transcript"][-1]["type"] == "erased"
+    public_key = (await api(server, "/api/keys")).json()["public_key"]
+    verify_bundle = recipe()
+    verify_bundle(after, public_key)
+    assert verify(after, base64.b64decode(public_key)).ok, "Parley's verifier agrees"
+    # The message as it was before (same hash: value and salt), under the record that says
+    # it was erased: the chain holds, the record does not.
+    claimed = copy.deepcopy(after)
+    claimed["transcript"][1] = copy.deepcopy(bundle["transcript"][1])
+    record = claimed["transcript"][-1]["seq"]
+    with pytest.raises(ValueError, match=f"event {record} records an erasure that event 2"):
+        verify_bundle(claimed, public_key)
+    assert not verify(claimed, base64.b64decode(public_key)).ok

@@ -161,6 +161,14 @@ ENDPOINTS = [
         body=admin.LIFT.schema,
         real={"id": Real.BAN},
     ),
+    Endpoint(
+        "POST",
+        "/api/admin/visitors/{visitor_id}/erase",
+        role="admin",
+        body=admin.ERASE.schema,
+        real={"visitor_id": Real.VISITOR},
+        found=("visitor_id",),
+    ),
     Endpoint("GET", "/api/admin/canned", role="admin"),
     Endpoint("POST", "/api/admin/canned", role="admin", body=canned.REPLY.schema),
     Endpoint(
@@ -291,6 +299,8 @@ CANNED_OUTCOMES = {
     # a lift of the hold already lifted (409), or with a blank reason (422).
     ("POST", "/api/compliance/holds"): {404, 422},
     ("POST", "/api/compliance/holds/{id}/lift"): {409, 422},
+    # An erasure with a blank basis (422).
+    ("POST", "/api/admin/visitors/{visitor_id}/erase"): {422},
 }
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 

@@ -13,7 +13,7 @@ from typing import Any
 from contract import AGENT, T0, Reopen, start, versions
 
 from parley.domain import moderation
-from parley.domain.bans import Ban, longest, place
+from parley.domain.bans import Ban, erased, longest, place
 from parley.store.base import Store
 
 
@@ -146,3 +146,39 @@ class BarContract:
             assert await bar_ids(store, "v_here", "192.0.2.50", T0) == []
         finally:
             await other.close()
+
+
+class BarErasureContract:
+    """What an erasure changes in a bar: its lift reason, and the address of one no longer in
+    force, so that it leaves every lookup; a bar in force keeps applying."""
+
+    async def test_an_erased_bar_in_force_still_applies_and_loses_nothing_else(
+        self, store: Store
+    ) -> None:
+        ban = await barred(store, 71, "v_erase_in_force", {"hours": None, "ip": True})
+        later = T0 + timedelta(hours=1)
+        cleared = erased(ban, later)
+        assert cleared == ban, "a bar in force has nothing personal to lose"
+        assert await store.bars_on(None, "192.0.2.1", later) == [ban]
+
+    async def test_a_lifted_bar_loses_its_reason_and_address_everywhere(self, store: Store) -> None:
+        ban = await barred(store, 72, "v_erase_lifted", {"hours": None, "ip": True}, "198.51.100.9")
+        lifted = await store.lift_ban(ban.id, "s_admin", "appeal granted", T0)
+        assert lifted is not None
+        cleared = erased(lifted, T0)
+        assert (cleared.lift_reason, cleared.network, cleared.lifted_at) == (
+            None, None, lifted.lifted_at
+        )  # fmt: skip
+        assert await store.rewrite_bar(lifted, cleared)
+        assert [b for b in await store.bans() if b.id == ban.id] == [cleared]
+        assert not await store.rewrite_bar(lifted, cleared), "only over the bar as read"
+        assert await store.bars_on("v_erase_lifted", "198.51.100.9", T0) == []
+
+    async def test_an_expired_bar_loses_its_address_from_the_lookups(self, store: Store) -> None:
+        ban = await barred(store, 73, "v_erase_expired", {"hours": 1, "network": "203.0.113.0/24"})
+        later = T0 + timedelta(hours=2)
+        cleared = erased(ban, later)
+        assert cleared.network is None
+        assert await store.rewrite_bar(ban, cleared)
+        assert [b for b in await store.bans() if b.id == ban.id] == [cleared]
+        assert await store.bars_on(None, "203.0.113.5", T0) == [], "its network no longer bars"

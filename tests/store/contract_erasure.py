@@ -85,3 +85,30 @@ class ErasureContract:
         assert verify_chain(stored) is None
         with pytest.raises(ValueError, match="format 1"):
             erase(stored[0], ["ip"], at=LATER, by="s", basis="b")
+
+    async def test_a_rewrite_over_the_record_read_is_refused_once_it_changed(
+        self, store: Store
+    ) -> None:
+        """Two erasures of one event: the second, made from the event as first read, would
+        put back what the first erased; over the record read it is refused."""
+        await start(store, "v_cas", "c_cas00001")
+        said = await say(store, "c_cas00001", "hello", "m1")
+        begun = (await store.events("c_cas00001"))[0]
+        first = erase(begun, ["ip"], at=LATER, by="retention", basis="90 days")
+        await store.rewrite_event(first, before=begun)
+        stale = erase(begun, ["user_agent"], at=LATER, by="s_dpo", basis="Art. 17")
+        with pytest.raises(ValueError, match="as it was read"):
+            await store.rewrite_event(stale, before=begun)
+        both = erase(first, ["user_agent"], at=LATER, by="s_dpo", basis="Art. 17")
+        await store.rewrite_event(both, before=first)
+        assert await store.events("c_cas00001") == [both, said.event]
+
+    async def test_purging_keeps_every_event_as_it_is(self, store: Store) -> None:
+        await start(store, "v_purge", "c_purge001")
+        said = await say(store, "c_purge001", "hello", "m1")
+        assert said.event is not None
+        await store.rewrite_event(erase(said.event, ["text"], at=LATER, by="s", basis="b"))
+        stored = await store.events("c_purge001")
+        await store.settle()
+        await store.purge_erased(["c_purge001"])
+        assert await store.events("c_purge001") == stored

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import redis
 from contract import AGENT, T0, Reopen, StoreContract, start
-from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_bars import BarContract, BarErasureContract, check_legacy_bars_found, legacy_bars
 from contract_canned import CannedContract
 from contract_counts import COUNTED, CountContract, check_counts, close_some, listed
 from contract_ended import EndedContract, minute
@@ -91,6 +91,7 @@ def write_old_leaves(redis_server: RedisServer) -> OldLeaves:
 class TestRedisStore(
     StoreContract,
     BarContract,
+    BarErasureContract,
     HistoryContract,
     CountContract,
     EndedContract,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from contract import T0, Reopen, StoreContract, say, start
-from contract_bars import BarContract, check_legacy_bars_found, legacy_bars
+from contract_bars import BarContract, BarErasureContract, check_legacy_bars_found, legacy_bars
 from contract_canned import CannedContract
 from contract_counts import CountContract
 from contract_ended import EndedContract
@@ -75,6 +75,7 @@ def write_old_leaves(tmp_path: Path) -> OldLeaves:
 class TestSQLiteStore(
     StoreContract,
     BarContract,
+    BarErasureContract,
     HistoryContract,
     CountContract,
     EndedContract,

@@ -275,6 +275,7 @@ const handlers = {
     thread.lastSeq = e.seq;
     thread.events.push(e);
     if (e.type === 'resolved' || e.type === 'closed' || e.type === 'abandoned') thread.ended = true;
+    if (e.type === 'erased') eraseShown(thread, e);
     if (thread.ended || (e.type === 'message' && e.author.role === 'visitor')) signals.visitorStopped(e.conversation_id);
     if (e.client_id && state.pending.has(e.client_id) && e.author.id === state.agent?.id) {
       state.pending.delete(e.client_id);
@@ -650,6 +651,10 @@ const renderers = {
   abandoned(e) {
     return systemLine(e, 'The visitor had gone since ', timeEl(e.data.gone_since), '; Parley ended the conversation as abandoned');
   },
+  erased(e) {
+    const seqs = e.data.fields.map((f) => `#${f.seq}`).join(', ');
+    return systemLine(e, 'Personal data was erased from events ', seqs, ' (', said(e.data.basis), ')');
+  },
   contact_left(e) {
     return el('p', { class: 'system contact-left' }, 'The visitor left an e-mail address to be answered at: ',
       erasedField(e, 'email') ?? said(e.data.email, { class: 'contact-email' }), ' · ', timeEl(e.at));
@@ -697,6 +702,26 @@ function quotedList(messages) {
 function erasedField(e, name) {
   const record = e.erased?.[name];
   return record ? el('em', { class: 'erased', title: `Erased ${record.at} (${record.basis})` }, '(erased)') : null;
+}
+
+// An erasure record arrived: the events it names lose their values here too, in the thread
+// kept for re-rendering and on screen, as if they had been loaded after the erasure.
+function eraseShown(thread, record) {
+  const when = { at: record.at, basis: record.data.basis };
+  for (const { seq, fields } of record.data.fields) {
+    const target = thread.events.find((ev) => ev.seq === seq);
+    if (!target) continue;
+    for (const name of fields) {
+      target.erased = { ...target.erased, [name]: when };
+      if (target.data && name in target.data) target.data = { ...target.data, [name]: null };
+    }
+    thread.selected.delete(seq);
+    const shown = record.conversation_id === state.current && $('transcript').querySelector(`[data-seq="${seq}"]`);
+    if (!shown) continue;
+    const node = (renderers[target.type] ?? renderUnknown)(target);
+    Object.assign(node.dataset, { seq: shown.dataset.seq, type: shown.dataset.type });
+    shown.replaceWith(node);
+  }
 }
 
 function renderUnknown(e) { return systemLine(e, `Event: ${e.type}`); }

@@ -38,6 +38,8 @@ class AuditAction(StrEnum):
     VISITOR_EXPORTED = "visitor_exported"
     #: Personal fields of a conversation's events were erased (GDPR Art. 17, or retention).
     ERASED = "erased"
+    #: A visitor's personal data was erased on request, everywhere (GDPR Art. 17).
+    VISITOR_ERASED = "visitor_erased"
 
 
 @dataclass(frozen=True)

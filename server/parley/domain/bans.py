@@ -63,8 +63,14 @@ class Ban:
         return replace(self, lifted_at=format_time(at), lifted_by=by, lift_reason=reason)
 
     def to_dict(self) -> dict[str, Any]:
-        erased = dict(self.erased) if self.erased is not None else None
-        return {**asdict(self), "clause": dict(self.clause), "erased": erased}
+        """The stored record; ``erased`` only once erased, so a bar stored before erasure
+        existed has the same record as it had then (:meth:`Store.rewrite_bar` compares)."""
+        d = {**asdict(self), "clause": dict(self.clause)}
+        if self.erased is None:
+            del d["erased"]
+        else:
+            d["erased"] = dict(self.erased)
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Ban:
@@ -90,6 +96,13 @@ def erase(ban: Ban, *, at: datetime, by: str, basis: str) -> Ban:
         lift_reason=None,
         erased={"at": format_time(at), "by": by, "basis": basis},
     )
+
+
+def erased(ban: Ban, now: datetime) -> Ban:
+    """``ban`` with what is personal in it erased: the reason it was lifted for and, once it
+    keeps no one out (lifted or expired), its address or network. A bar in force keeps its
+    visitor id and address: it is a safety measure, and erasing them would lift it."""
+    return replace(ban, lift_reason=None, network=ban.network if ban.active(now) else None)
 
 
 def longest(bars: Iterable[Ban]) -> Ban | None:

@@ -111,6 +111,8 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
         return "You had left: Parley ended the conversation."
     if kind == "contact_left":
         return f"You left an e-mail address to be answered at: {said(data.get('email'))}"
+    if kind == "erased":
+        return f"Personal data of this conversation was erased (“{e(data.get('basis'))}”)."
     if kind == "warning":
         cited = data.get("messages")
         quoted = quotes(cited, transcript, event.get("seq")) if cited else ""

@@ -195,6 +195,8 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
         return f"Ended the conversation: the visitor had gone since {e(data.get('gone_since'))}."
     if kind == "contact_left":
         return f"Left an e-mail address to be answered at: {personal(event, 'email', said)}"
+    if kind == "erased":
+        return _erasure(data)
     if kind == "warning":
         name, cited = clause_name(data.get("clause")), data.get("messages")
         quoted = quotes(cited, transcript, event.get("seq")) if cited else ""
@@ -204,6 +206,21 @@ def _happened(event: dict[str, Any], transcript: list[Any]) -> str:
         name = clause_name(data.get("clause"))
         return f"Closed the conversation for violation of {name} (section 4).{note(event)}"
     return f"{e(kind)} {said(json.dumps(data, ensure_ascii=False))}"
+
+
+def _erasure(data: dict[str, Any]) -> str:
+    """An erasure record: which fields of which events, under which basis, by whom."""
+    found = data.get("by")
+    by: dict[str, Any] = found if isinstance(found, dict) else {}
+    named = "; ".join(
+        f"event {e(item.get('seq'))}: {e(', '.join(item.get('fields') or []))}"
+        for item in data.get("fields") or []
+        if isinstance(item, dict)
+    )
+    return (
+        f"Erased personal data ({named}) under “{e(data.get('basis'))}”, "
+        f"by {e(by.get('name') or by.get('id'))}. The commitments stay: the record still verifies."
+    )
 
 
 def _assigned(data: dict[str, Any]) -> str:

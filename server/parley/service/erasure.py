@@ -30,7 +30,7 @@ from typing import Any
 
 from parley.domain import erasure as rules
 from parley.domain.audit import Actor
-from parley.domain.transcript import Event
+from parley.domain.transcript import Event, EventType
 from parley.errors import ConversationNotFound
 from parley.service.core import Core
 
@@ -45,8 +45,10 @@ class ConversationErasure:
     ``held`` names the holds that kept it untouched (then nothing else is set).
     ``erased`` lists, by event, the fields the ``erased`` event at ``record_seq``
     records, with their commitments (what the chain still proves); empty with
-    ``record_seq`` ``None`` when there was nothing left to erase. ``not_erasable``
-    lists the seqs of format-1 events that hold personal values.
+    ``record_seq`` ``None`` when there was nothing left to erase. ``all_erased``
+    lists every field of the conversation erased by now (this run or earlier ones),
+    by event with the event's hash, and ``records`` the seqs of every ``erased``
+    event. ``not_erasable`` lists the seqs of format-1 events that hold personal values.
     """
 
     conversation_id: str
@@ -54,6 +56,8 @@ class ConversationErasure:
     erased: tuple[dict[str, Any], ...] = ()
     record_seq: int | None = None
     not_erasable: tuple[int, ...] = ()
+    all_erased: tuple[dict[str, Any], ...] = ()
+    records: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,8 @@ class ConversationErasure:
             "erased": [dict(e) for e in self.erased],
             "record_seq": self.record_seq,
             "not_erasable": list(self.not_erasable),
+            "all_erased": [dict(e) for e in self.all_erased],
+            "records": list(self.records),
         }
 
 
@@ -78,6 +84,8 @@ async def erase_conversation(
 
     Idempotent: fields already erased are skipped, and fields already recorded are not
     recorded again. Resumable: a run interrupted at any point is finished by the next.
+    The store may still hold copies of the old values in its files: once a batch of
+    erasures is done, call ``store.settle()`` then ``store.purge_erased(ids)``.
     Raises ConversationNotFound, or InvalidErasureBasis (nothing changed) for a blank or
     overlong basis.
     """
@@ -96,25 +104,30 @@ async def erase_conversation(
             await _erase_event(core, event, fields, text, actor, at)
     events = await core.store.events(conversation_id)
     owed = rules.unrecorded(events)
-    if not owed:
-        return ConversationErasure(conversation_id, not_erasable=not_erasable)
-    applied = await core.store.apply(
-        conversation_id,
-        lambda c: rules.record_erasure(c, owed, basis=text, by=actor, at=at),
-        dedupe=_dedupe(owed),
-    )
-    await core.committed(applied)
-    assert applied.event is not None
-    by_seq = {e.seq: e for e in events}
-    listed = tuple(
-        {
-            "seq": seq,
-            "fields": {name: by_seq[seq].erased[name]["commitment"] for name in names},
-        }
-        for seq, names in sorted(owed.items())
-    )
+    listed: tuple[dict[str, Any], ...] = ()
+    record_seq = None
+    if owed:
+        applied = await core.store.apply(
+            conversation_id,
+            lambda c: rules.record_erasure(c, owed, basis=text, by=actor, at=at),
+            dedupe=_dedupe(owed),
+        )
+        await core.committed(applied)
+        assert applied.event is not None
+        record_seq = applied.event.seq
+        by_seq = {e.seq: e for e in events}
+        listed = tuple(
+            {"seq": seq, "fields": {n: by_seq[seq].erased[n]["commitment"] for n in names}}
+            for seq, names in sorted(owed.items())
+        )
+    records = {e.seq for e in events if e.type is EventType.ERASED}
     return ConversationErasure(
-        conversation_id, erased=listed, record_seq=applied.event.seq, not_erasable=not_erasable
+        conversation_id,
+        erased=listed,
+        record_seq=record_seq,
+        not_erasable=not_erasable,
+        all_erased=_all_erased(events),
+        records=tuple(sorted(records | ({record_seq} if record_seq else set()))),
     )
 
 
@@ -139,6 +152,19 @@ async def _erase_event(
             if current is None or current.hash != event.hash:
                 raise
     raise ValueError(f"event {event.seq} of {event.conversation_id} kept changing under erasure")
+
+
+def _all_erased(events: list[Event]) -> tuple[dict[str, Any], ...]:
+    """Every erased field of ``events``, by event: its hash and each field's commitment."""
+    return tuple(
+        {
+            "seq": e.seq,
+            "event_hash": e.hash,
+            "fields": {name: r["commitment"] for name, r in sorted(e.erased.items())},
+        }
+        for e in events
+        if e.erased
+    )
 
 
 def _dedupe(owed: dict[int, list[str]]) -> str:

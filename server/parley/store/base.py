@@ -285,6 +285,17 @@ class Store(ABC):
         """
 
     @abstractmethod
+    async def purge_erased(self, conversation_ids: Sequence[str]) -> None:
+        """Remove from the store's files the copies of values erased from these conversations.
+
+        Called after :meth:`rewrite_event` erasures and :meth:`settle`. SQLite (which
+        zeroes what a write frees: ``secure_delete``) checkpoints its write-ahead log into
+        the database file and truncates it; Redis deletes the applied outbox records of
+        these conversations, whose bus messages copied their events, and asks for an AOF
+        rewrite (done in the background: the old AOF is gone once it finishes).
+        """
+
+    @abstractmethod
     async def add_staff(self, staff: Staff, token_hash: str) -> None: ...
 
     @abstractmethod
@@ -330,6 +341,12 @@ class Store(ABC):
         indexes, not by reading every bar; a bar placed or lifted by any process
         applies from the first call that starts after its commit.
         """
+
+    @abstractmethod
+    async def rewrite_bar(self, before: Ban, after: Ban) -> bool:
+        """Store ``after`` over the bar ``before`` (same id) if it is still stored exactly as
+        ``before``; return whether it was. Its lookups follow (an address erased from a bar
+        no longer in force leaves every index). How an erasure changes a bar."""
 
     @abstractmethod
     async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:

@@ -34,17 +34,22 @@ def _bars(raw: list[str]) -> list[Ban]:
     return [Ban.from_dict(json.loads(r)) for r in raw]
 
 
-def write_ban(p: Any, ban: Ban) -> None:
-    """Queue (in ``MULTI``) the writes that store ``ban``, new or lifted, and its copies."""
-    record = dumps(ban.to_dict())
-    p.hset(BANS, ban.id, record)
+def _copies(ban: Ban) -> list[str]:
+    """The index keys a bar in force is copied into."""
     address = single_address(ban.network)
     copies = [ban_index("visitor", ban.visitor_id)]
     if address is not None:
         copies.append(ban_index("address", address))
     elif ban.network is not None:
         copies.append(BAN_NETWORKS)
-    for key in copies:
+    return copies
+
+
+def write_ban(p: Any, ban: Ban) -> None:
+    """Queue (in ``MULTI``) the writes that store ``ban``, new or lifted, and its copies."""
+    record = dumps(ban.to_dict())
+    p.hset(BANS, ban.id, record)
+    for key in _copies(ban):
         if ban.lifted_at is None:
             p.hset(key, ban.id, record)
         else:
@@ -99,6 +104,22 @@ class RedisBans(RedisDatabase):
             networks = self.networks.load(int(changes or 0), _bars(wide), now)
         found = [ban for raw in exact for ban in _bars(raw)]
         return applying([*found, *networks.covering(address)], visitor_id, ip, now)
+
+    async def rewrite_bar(self, before: Ban, after: Ban) -> bool:
+        async def body(pipe: Any) -> Any:
+            raw = await pipe.hget(BANS, before.id)
+            if raw is None or Ban.from_dict(json.loads(raw)) != before:
+                return False
+
+            def writes(p: Any) -> None:
+                for key in set(_copies(before)) - set(_copies(after)):
+                    p.hdel(key, before.id)
+                write_ban(p, after)
+
+            return Commit(writes, True)
+
+        changed: bool = await self.transaction([BANS], body)
+        return changed
 
     async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
         async def body(pipe: Any) -> Any:

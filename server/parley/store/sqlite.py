@@ -42,8 +42,10 @@ class SQLiteStore(
     The writer keeps open conversations' latest snapshots, so an action does not
     read and parse its conversation again. That is exact because one server
     process owns the file and every write to a conversation goes through its
-    one database thread (the CLI writes no conversation); a rolled-back batch
-    empties the cache.
+    one database thread; a rolled-back batch empties the cache. The one write
+    another process makes (``parley visitors erase`` appending an erasure
+    record) is caught by the compare-and-set on ``last_seq``: the server then
+    decides again on the fresh snapshot.
     """
 
     def __init__(self, path: Path) -> None:

@@ -66,6 +66,19 @@ class BanTables(Database):
 
         return await self.read(read)
 
+    async def rewrite_bar(self, before: Ban, after: Ban) -> bool:
+        def write(db: sqlite3.Connection) -> bool:
+            changed = db.execute(
+                "UPDATE bans SET body = ?, address = ?, network = ? WHERE id = ? AND body = ?",
+                (dumps(after.to_dict()), single_address(after.network),
+                 wide_network(after.network), before.id, dumps(before.to_dict())),
+            ).rowcount  # fmt: skip
+            if changed:
+                db.execute("UPDATE ban_changes SET n = n + 1")
+            return changed == 1
+
+        return await self.write(write)
+
     async def lift_ban(self, ban_id: str, by: str, reason: str, at: datetime) -> Ban | None:
         def write(db: sqlite3.Connection) -> Ban | None:
             found = self._bans("WHERE id = ?", (ban_id,))

@@ -202,6 +202,8 @@ class Database:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=5000")
+        # What a write frees (an erased value's old bytes) is zeroed, not left in free space.
+        db.execute("PRAGMA secure_delete=ON")
         self._db = db
         self._write(self._migrate)
 

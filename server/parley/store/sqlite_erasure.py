@@ -1,8 +1,10 @@
-"""SQLite: an erased event written over the stored one (same conversation, seq and hash)."""
+"""SQLite: an erased event written over the stored one (same conversation, seq and hash), and
+the write-ahead log checkpointed so that no copy of the old bytes is left in it."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from parley.domain.transcript import Event
 from parley.store.base import dumps, unchanged_hash
@@ -28,3 +30,11 @@ class ErasureTables(Database):
                 )
 
         await self.write(write)
+
+    async def purge_erased(self, conversation_ids: Sequence[str]) -> None:
+        def checkpoint() -> None:
+            # Copies every page into the database file (where secure_delete zeroed the old
+            # bytes) and empties the log, which still held the pages as first written.
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+        await self._run(checkpoint)

@@ -10,6 +10,7 @@ from parley.domain.agent import StaffRole
 from parley.errors import BadRequest, BanNotFound, StaffNotFound
 from parley.protocol.codec import parse
 from parley.schemas import validator
+from parley.service import erasure_request
 from parley.web.api import core_of, json_endpoint, staff_of
 from parley.web.params import Params
 
@@ -74,6 +75,28 @@ LIFT = validator(
         "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
     }
 )
+
+
+ERASE = validator(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["basis"],
+        "properties": {"basis": {"type": "string", "maxLength": 2000}},
+    }
+)
+
+
+@json_endpoint
+async def erase_visitor(request: Request) -> dict[str, Any]:
+    """Erase a visitor's personal data everywhere a hold allows; answer the signed certificate."""
+    admin = await staff_of(request, ADMIN)
+    Params(request)
+    body = await json_body(request, ERASE)
+    visitor_id = request.path_params["visitor_id"]
+    return await erasure_request.erase_visitor(
+        core_of(request), visitor_id, body["basis"], admin.actor
+    )
 
 
 @json_endpoint

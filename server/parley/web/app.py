@@ -171,6 +171,9 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
             Route("/api/admin/bans", admin.list_bans, methods=["GET"]),
             Route("/api/admin/bans/{id:str}/lift", admin.lift_ban, methods=["POST"]),
+            Route(
+                "/api/admin/visitors/{visitor_id:str}/erase", admin.erase_visitor, methods=["POST"]
+            ),
             Route("/api/admin/canned", canned.canned_replies, methods=["GET", "POST"]),
             Route("/api/admin/canned/{id:str}", canned.canned_reply, methods=["PUT", "DELETE"]),
             Route("/api/canned", canned.agent_canned_replies),
