@@ -95,6 +95,16 @@ def dump(server: Server, url: str) -> Any:
         return {k: r.dump(k) for k in sorted(r.scan_iter()) if r.ttl(k) == -1}
 
 
+def live_copies(server: Server) -> int:
+    """How many times the secret is in the SQLite store's live rows (the kept conversations)."""
+    db = sqlite3.connect(server.data_dir / "parley.db")
+    try:
+        rows = db.execute("SELECT body FROM events UNION ALL SELECT snapshot FROM conversations")
+        return sum(row[0].count(SECRET) for row in rows)
+    finally:
+        db.close()
+
+
 async def bundle(server: Server, conversation_id: str, token: str) -> dict[str, Any]:
     r = await api(server, f"/api/compliance/conversations/{conversation_id}/evidence", token)
     assert r.status_code == 200, r.text
@@ -200,6 +210,10 @@ async def test_a_sweep_erases_what_is_due_once_and_every_bundle_still_verifies(
         assert await erasure_records(store, "c_open") == 0
     finally:
         await store.close()
+    if url.startswith("sqlite:"):
+        files = [server.data_dir / name for name in ("parley.db", "parley.db-wal")]
+        in_files = sum(f.read_bytes().count(SECRET.encode()) for f in files if f.exists())
+        assert in_files == live_copies(server), "no stale copy of an erased value is left"
 
 
 async def remaining(url: str) -> int:

@@ -18,6 +18,8 @@ erasure is idempotent, so a lease that ran out under a slow sweep costs repeated
 reads, never a second erasure record. A sweep killed at any point resumes at the
 next one: a conversation erased but not yet marked is selected again, and
 :func:`erase_conversation` finishes it (or finds nothing left) before it is marked.
+A sweep that erased anything then removes the copies the store's files still hold
+(:meth:`Store.purge_erased`: SQLite's write-ahead log, Redis's outbox records and AOF).
 """
 
 from __future__ import annotations
@@ -194,6 +196,10 @@ async def sweep(core: Core, retention: Retention) -> Sweep:
             if not await _sweep_class(core, c, lease):
                 report.complete = False
                 break
+        if any(c.erased for c in report.classes):
+            await core.store.settle()
+            swept = [i for c in report.classes if c.name != "bars" for i in c.erased]
+            await core.store.purge_erased(swept)
         return report
     finally:
         await core.store.release_lease(LEASE, lease.holder)
