@@ -25,7 +25,7 @@ from contract import AGENT, say, start
 from contract_bars import barred
 from contract_ended import end
 
-from harness import RedisServer, Server, api, parley
+from harness import POLICIES, RedisServer, Server, api, parley
 from parley.domain import conversation as rules
 from parley.domain.audit import AuditAction
 from parley.domain.conversation import ConversationState
@@ -348,3 +348,16 @@ async def test_bars_lose_their_address_once_ended_and_past_their_period_never_in
         ]
     finally:
         await store.close()
+
+
+def test_the_cli_says_when_retention_is_off_and_refuses_a_setting_it_cannot_read(
+    tmp_path: Path,
+) -> None:
+    """Without PARLEY_RETENTION nothing is swept; a bad one is refused before anything."""
+    common = ("--data-dir", str(tmp_path), "--policies", str(POLICIES))
+    off = parley("retention", "sweep", *common, env={"PARLEY_RETENTION": ""})
+    assert off.returncode == 0 and "retention is off" in off.stdout, off.stderr
+    bad = parley("retention", "sweep", "--dry-run", *common, env={"PARLEY_RETENTION": "kept=1d"})
+    assert bad.returncode == 2
+    assert "PARLEY_RETENTION='kept=1d': 'kept' is not a retention class" in bad.stderr
+    assert not (tmp_path / "parley.db").exists(), "nothing was opened"
