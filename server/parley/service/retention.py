@@ -30,7 +30,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from parley.config import Retention, period_text
 from parley.domain import bans
@@ -63,19 +62,12 @@ class ClassSweep:
 
     name: str
     period: str
-    #: Conversations that ended before this time are due.
+    #: Conversations (or bars) that ended before this time are due.
     ended_before: str
     due: list[str] = field(default_factory=list)
     erased: list[str] = field(default_factory=list)
     #: Due when selected, but a hold placed meanwhile kept them: left as they are.
     held: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "class": self.name, "period": self.period, "ended_before": self.ended_before,
-            "due": len(self.due), "erased": len(self.erased), "held": len(self.held),
-            "conversations": list(self.due),
-        }  # fmt: skip
 
 
 @dataclass
@@ -89,12 +81,6 @@ class Sweep:
     #: False when the lease was lost part way (another process carries on).
     complete: bool = True
     classes: list[ClassSweep] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "at": self.at, "dry_run": self.dry_run, "ran": self.ran, "complete": self.complete,
-            "classes": [c.to_dict() for c in self.classes],
-        }  # fmt: skip
 
 
 class _Lease:
