@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from parley.config import Settings, parse_list, parse_networks
+from parley.config import Retention, Settings, parse_list, parse_networks
 
 
 def test_defaults_without_environment() -> None:
@@ -167,3 +168,39 @@ def test_a_tsa_url_that_is_not_http_is_refused(value: str) -> None:
     """Config: PARLEY_TSA_URL must be an http(s) URL; the error names the variable."""
     with pytest.raises(ValueError, match="PARLEY_TSA_URL"):
         Settings.from_env({"PARLEY_TSA_URL": value})
+
+
+def test_retention_is_off_by_default_and_read_class_by_class() -> None:
+    """Config: without PARLEY_RETENTION everything is kept; each class gets its own period."""
+    assert Settings.from_env({}).retention == Retention()
+    assert not Retention().enabled
+    s = Settings.from_env(
+        {"PARLEY_RETENTION": " resolved=90d, closed=3y,abandoned=12h ",
+         "PARLEY_RETENTION_INTERVAL": "60"}
+    )  # fmt: skip
+    assert s.retention == Retention(
+        resolved=timedelta(days=90), closed=timedelta(days=3 * 365),
+        abandoned=timedelta(hours=12),
+    )  # fmt: skip
+    assert s.retention.enabled and s.retention_interval == 60.0
+    assert s.retention.periods()["bars"] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("resolved=90", "not a period"),
+        ("resolved=0d", "not a period"),
+        ("resolved=-1d", "not a period"),
+        ("resolved=1.5d", "not a period"),
+        ("resolved=90 days", "not a period"),
+        ("kept=90d", "'kept' is not a retention class; the classes are abandoned, bars,"),
+        ("resolved=1d,resolved=2d", "resolved is given twice"),
+        ("resolved", "is not CLASS=PERIOD"),
+    ],
+)
+def test_retention_refuses_what_it_cannot_read(value: str, message: str) -> None:
+    """Config: a bad PARLEY_RETENTION is refused naming the variable and what is wrong."""
+    with pytest.raises(ValueError, match="PARLEY_RETENTION=") as e:
+        Settings.from_env({"PARLEY_RETENTION": value})
+    assert message in str(e.value)

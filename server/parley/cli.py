@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from parley import cli_evidence, cli_holds, cli_visitors, cli_witness, policy_files
+from parley import (
+    cli_evidence,
+    cli_holds,
+    cli_retention,
+    cli_visitors,
+    cli_witness,
+    policy_files,
+)
 from parley.cli_common import settings_from, with_core
 from parley.domain.agent import StaffRole
 from parley.domain.audit import OPERATOR
@@ -188,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_evidence.register(commands, common)
     cli_holds.register(commands, common)
+    cli_retention.register(commands, common)
     cli_visitors.register(commands, common)
     cli_witness.register(commands)
     return parser

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 
 from parley.domain.anchor import ORIGIN
@@ -87,6 +89,79 @@ def parse_list(text: str) -> tuple[str, ...]:
     return tuple(p.strip().rstrip("/") for p in text.split(",") if p.strip())
 
 
+#: Units of a retention period: seconds, minutes, hours, days, weeks, years of 365 days.
+_UNITS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_PERIOD = re.compile(r"([0-9]{1,6})(s|min|h|d|w|y)")
+
+
+def parse_period(text: str) -> timedelta:
+    """``"90d"`` -> 90 days: a whole number above 0 and a unit (s, min, h, d, w, y = 365 d)."""
+    found = _PERIOD.fullmatch(text.strip())
+    if found is None or int(found[1]) == 0:
+        raise ValueError(
+            f"{text.strip()[:40]!r} is not a period: a whole number above 0 and a unit"
+            " (s, min, h, d, w or y), e.g. 90d"
+        )
+    return timedelta(seconds=int(found[1]) * _UNITS[found[2]])
+
+
+def period_text(period: timedelta) -> str:
+    """``timedelta(days=90)`` -> ``"90d"``: the largest unit that divides it."""
+    seconds = int(period.total_seconds())
+    for unit in ("y", "w", "d", "h", "min"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each retention class keeps its personal fields; ``None`` keeps them forever.
+
+    See :mod:`parley.service.retention` for what each class covers and what is erased.
+    """
+
+    resolved: timedelta | None = None
+    closed: timedelta | None = None
+    abandoned: timedelta | None = None
+    bars: timedelta | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return any(p is not None for p in self.periods().values())
+
+    def periods(self) -> dict[str, timedelta | None]:
+        """Every class by name, with its period."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def parse_retention(text: str) -> Retention:
+    """``"resolved=90d, closed=3y"`` -> those periods, the other classes kept forever.
+
+    Raises ValueError naming an unknown class, a class given twice, or a bad period.
+    """
+    names = {f.name for f in fields(Retention)}
+    periods: dict[str, timedelta] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        name, equals, period = (p.strip() for p in entry.partition("="))
+        if not equals:
+            raise ValueError(f"{entry[:60]!r} is not CLASS=PERIOD, e.g. resolved=90d")
+        if name not in names:
+            raise ValueError(
+                f"{name[:40]!r} is not a retention class; the classes are "
+                f"{', '.join(sorted(names))}"
+            )
+        if name in periods:
+            raise ValueError(f"{name} is given twice")
+        try:
+            periods[name] = parse_period(period)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+    return Retention(**periods)
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -140,6 +215,10 @@ class Settings:
     log_origin: str = ORIGIN
     #: Witnesses that cosign the log's checkpoints (c2sp.org/tlog-witness).
     witnesses: tuple[Witness, ...] = ()
+    #: How long each retention class keeps personal fields (off by default: forever).
+    retention: Retention = field(default_factory=Retention)
+    #: Seconds between two retention sweeps of the server.
+    retention_interval: float = 3600.0
 
     @property
     def store(self) -> str:
@@ -195,6 +274,8 @@ class Settings:
             "pdf_key": ("PARLEY_PDF_KEY", Path),
             "log_origin": ("PARLEY_LOG_ORIGIN", parse_origin),
             "witnesses": ("PARLEY_WITNESSES", parse_witnesses),
+            "retention": ("PARLEY_RETENTION", parse_retention),
+            "retention_interval": ("PARLEY_RETENTION_INTERVAL", parse_seconds),
         }
         for name, (var, parse) in readers.items():
             if var in env:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import redis
@@ -12,24 +13,26 @@ from contract import AGENT, T0, Reopen, StoreContract, start
 from contract_bars import BarContract, BarErasureContract, check_legacy_bars_found, legacy_bars
 from contract_canned import CannedContract
 from contract_counts import COUNTED, CountContract, check_counts, close_some, listed
-from contract_ended import EndedContract
+from contract_ended import EndedContract, minute
 from contract_erasure import ErasureContract
 from contract_history import HistoryContract
 from contract_holds import HoldContract
 from contract_merkle import OldLeaves, leaves
+from contract_retention import BarRetentionContract, RetentionContract, bars_due, due
 
 from harness import RedisServer
 from parley.domain import conversation as rules
 from parley.domain.anchor import Leaf
 from parley.domain.audit import Actor, AuditAction
 from parley.domain.chain import verify_links
-from parley.domain.conversation import audited
+from parley.domain.conversation import ConversationState, audited
 from parley.errors import StoreUnavailable
 from parley.store import open_store
 from parley.store.base import ClauseCount, EndedFilter, Filter, Store, dumps
 from parley.store.redis_db import (
     AUDIT,
     BANS,
+    BANS_ENDING,
     CLOSURE_COUNTS,
     ENDED,
     INDEXES,
@@ -38,6 +41,7 @@ from parley.store.redis_db import (
     conv_key,
     leaf_thread,
     legacy_conv_key,
+    retained_index,
     visitor_ended_index,
 )
 
@@ -98,6 +102,10 @@ class TestRedisStore(
 
 
 class TestRedisHolds(HoldContract):
+    pass
+
+
+class TestRedisRetention(RetentionContract, BarRetentionContract):
     pass
 
 
@@ -306,3 +314,38 @@ async def test_the_ended_index_is_built_on_open_for_conversations_that_ended_bef
         assert len((await s.ended_conversations(EndedFilter(), None, 10)).items) == 4
         mine = await s.ended_conversations(EndedFilter(visitor_id="v_enda"), None, 10)
         assert [c.id for c in mine.items] == ["c_ended_a3", "c_ended_a2", "c_ended_a1"]
+
+
+async def test_the_retained_index_is_built_on_open_for_conversations_that_ended_before_it(
+    redis_server: RedisServer,
+) -> None:
+    """Retention: conversations that ended under a release without the index of those not
+    yet erased are found due once the store opens (the index is built then)."""
+    redis_server.flush()
+    async with opened(redis_server) as s:
+        await RetentionContract().seed(s)
+    with redis.Redis(port=redis_server.port, decode_responses=True) as r:
+        assert r.zcard(retained_index("resolved")) == 4, "the ending commits keep the index"
+        r.delete(*(retained_index(state) for state in ("resolved", "closed", "abandoned")))
+        r.srem(INDEXES, "retained")
+    async with opened(redis_server) as s:
+        assert await due(s, ConversationState.RESOLVED, minute(41)) == [
+            "c_r1", "c_r2", "c_r3", "c_r4",
+        ]  # fmt: skip
+        assert await due(s, ConversationState.ABANDONED, minute(41)) == ["c_a1"]
+
+
+async def test_the_index_of_ending_bars_is_built_on_open_for_bars_placed_before_it(
+    redis_server: RedisServer,
+) -> None:
+    """Retention: bars placed under a release without the index are found due once the
+    store opens (the index is built then)."""
+    redis_server.flush()
+    async with opened(redis_server) as s:
+        await BarRetentionContract().seed_bars(s)
+    with redis.Redis(port=redis_server.port, decode_responses=True) as r:
+        assert r.zcard(BANS_ENDING) == 4, "placing and lifting keep the index"
+        r.delete(BANS_ENDING)
+        r.srem(INDEXES, "bans-ending")
+    async with opened(redis_server) as s:
+        assert await bars_due(s, T0 + timedelta(days=9)) == ["b_2", "b_5", "b_1", "b_4"]

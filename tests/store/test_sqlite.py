@@ -19,8 +19,11 @@ from contract_erasure import ErasureContract
 from contract_history import HistoryContract
 from contract_holds import HoldContract
 from contract_merkle import OldLeaves, assert_matches_reference, leaves
+from contract_retention import BarRetentionContract, RetentionContract
 
 from parley.domain.anchor import Leaf
+from parley.domain.conversation import ConversationState
+from parley.domain.transcript import format_time
 from parley.errors import StoreUnavailable
 from parley.store import open_store
 from parley.store.bars import single_address, wide_network
@@ -83,6 +86,10 @@ class TestSQLiteStore(
 
 
 class TestSQLiteHolds(HoldContract):
+    pass
+
+
+class TestSQLiteRetention(RetentionContract, BarRetentionContract):
     pass
 
 
@@ -358,6 +365,8 @@ async def test_conversations_ended_before_the_search_column_are_found_after_upgr
         for later in MIGRATIONS[before + 1 :]:  # a file from before: no later tables either
             for table in re.findall(r"CREATE TABLE (\w+)", later):
                 s.db.execute(f"DROP TABLE {table}")
+            for index in re.findall(r"CREATE INDEX (\w+)", later):
+                s.db.execute(f"DROP INDEX IF EXISTS {index}")
             for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", later):
                 s.db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         s.db.execute("DROP INDEX conversations_ended")
@@ -385,6 +394,29 @@ async def test_the_check_for_holds_reads_its_index_and_scans_no_hold(tmp_path: P
         plans = plans_of(s, statements)
         assert any("INDEX holds_in_force" in p for p in plans), plans
         assert any("INDEX holds_active" in p for p in plans), plans
+        assert not [p for p in plans if p.startswith("SCAN")], plans
+    finally:
+        await s.close()
+
+
+async def test_the_retention_selection_reads_through_indexes(tmp_path: Path) -> None:
+    """Retention: what is due is one range of the index of ended conversations (or bars)
+    not yet erased, the holds looked up by their index; no scan of conversations, holds or
+    bars."""
+    s = await SQLiteStore.open(tmp_path / "parley.db")
+    statements: list[str] = []
+    try:
+        for cursor in (None, "1"):
+            s.db.set_trace_callback(statements.append)
+            await s.conversations_due(ConversationState.RESOLVED, format_time(T0), cursor, 10)
+            await s.bars_due(format_time(T0), cursor, 10)
+            s.db.set_trace_callback(None)
+        plans = plans_of(s, [q for q in statements if "conversations c" in q])
+        assert any("INDEX conversations_to_erase" in p for p in plans), plans
+        assert any("INDEX holds_in_force" in p for p in plans), plans
+        assert not [p for p in plans if p.startswith("SCAN")], plans
+        plans = plans_of(s, [q for q in statements if "FROM bans" in q])
+        assert any("INDEX bans_to_erase" in p for p in plans), plans
         assert not [p for p in plans if p.startswith("SCAN")], plans
     finally:
         await s.close()

@@ -33,6 +33,15 @@ class Ban:
     lifted_at: str | None = None
     lifted_by: str | None = None
     lift_reason: str | None = None
+    #: Once its personal fields are erased (:func:`erase`): ``{"at", "by", "basis"}``.
+    erased: Mapping[str, str] | None = None
+
+    @property
+    def ended_at(self) -> str | None:
+        """When it stopped being in force (lifted, or ran out), or will; None: permanent."""
+        if self.lifted_at is not None and (self.until is None or self.lifted_at < self.until):
+            return self.lifted_at
+        return self.until
 
     def active(self, now: datetime) -> bool:
         return self.lifted_at is None and (self.until is None or format_time(now) < self.until)
@@ -54,11 +63,39 @@ class Ban:
         return replace(self, lifted_at=format_time(at), lifted_by=by, lift_reason=reason)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "clause": dict(self.clause)}
+        """The stored record; ``erased`` only once erased, so a bar stored before erasure
+        existed has the same record as it had then (:meth:`Store.rewrite_bar` compares)."""
+        d = {**asdict(self), "clause": dict(self.clause)}
+        if self.erased is None:
+            del d["erased"]
+        else:
+            d["erased"] = dict(self.erased)
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Ban:
         return cls(**d)
+
+
+#: A bar's personal fields: the visitor's address (or the network barred with it) and what
+#: staff wrote when lifting it. Its visitor id, clause, times and staff ids stay.
+PERSONAL = ("network", "lift_reason")
+
+
+def erase(ban: Ban, *, at: datetime, by: str, basis: str) -> Ban:
+    """``ban`` with its personal fields erased by ``by`` at ``at`` under ``basis``.
+
+    Raises ValueError (a caller's mistake) for a bar still in force at ``at``: its address
+    is what keeps the visitor out.
+    """
+    if ban.active(at):
+        raise ValueError(f"bar {ban.id} is in force; only an ended bar is erased")
+    return replace(
+        ban,
+        network=None,
+        lift_reason=None,
+        erased={"at": format_time(at), "by": by, "basis": basis},
+    )
 
 
 def erased(ban: Ban, now: datetime) -> Ban:

@@ -60,7 +60,7 @@ from parley.domain.anchor import Checkpoint, Leaf, SignedCheckpoint
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.bans import Ban
 from parley.domain.canned import CannedReply
-from parley.domain.conversation import Conversation, Transition
+from parley.domain.conversation import Conversation, ConversationState, Transition
 from parley.domain.holds import Hold, HoldChange
 from parley.domain.merkle_nodes import NodeId, Plan, consistency_plan, inclusion_plan, root_plan
 from parley.domain.policy import PolicyVersion
@@ -379,6 +379,57 @@ class Store(ABC):
         indexes (a few key reads, one indexed query), never by reading every hold; a
         hold placed or lifted by any process counts from the first call after its commit.
         """
+
+    @abstractmethod
+    async def conversations_due(
+        self, state: ConversationState, ended_before: str, cursor: str | None, limit: int
+    ) -> Page[Conversation]:
+        """Conversations that ended in ``state`` before ``ended_before`` (a stored time),
+        not yet marked erased by retention (:meth:`mark_erased`) and covered by no active
+        hold: what the retention sweep erases. The earliest ended first (ties: by id); the
+        cursor is the last one's conversation number.
+
+        Read through an index of the ended conversations not yet erased, kept by the commit
+        (or outbox record) that ends one, never by reading every conversation. A page may
+        hold fewer than ``limit`` while more follow (held ones are left out after reading):
+        follow ``next_cursor`` until it is ``None``.
+        """
+
+    @abstractmethod
+    async def mark_erased(self, conversation: Conversation, at: datetime) -> None:
+        """Record that retention erased ``conversation`` at ``at``: it leaves
+        :meth:`conversations_due`.
+
+        Idempotent; an unknown or open conversation changes nothing.
+        """
+
+    @abstractmethod
+    async def bars_due(self, ended_before: str, cursor: str | None, limit: int) -> Page[Ban]:
+        """Bars that stopped being in force (lifted, or ran out: :attr:`Ban.ended_at`) before
+        ``ended_before`` and are not erased yet, the earliest ended first (ties: in the order
+        placed); the cursor is the last one's number. Read through an index of such bars
+        (a permanent bar enters it when lifted), never by reading every bar.
+        """
+
+    @abstractmethod
+    async def erase_bar(self, ban: Ban, audit: AuditDraft, at: datetime) -> bool:
+        """Store ``ban`` (erased: :func:`parley.domain.bans.erase`) over the stored bar of its
+        id and seal ``audit``, in one commit; the bar leaves :meth:`bars_due` and the copies
+        its lookups read. ``False``, and nothing written, if the stored bar is unknown or
+        already erased: erasing twice records once.
+        """
+
+    @abstractmethod
+    async def take_lease(self, name: str, holder: str, now: datetime, seconds: float) -> bool:
+        """Take the lease ``name`` for ``holder`` until ``seconds`` after ``now``, or renew it
+        if ``holder`` has it; ``False`` (and nothing changed) while another holder's runs.
+
+        Atomic across processes sharing the store: at most one holder at a time.
+        """
+
+    @abstractmethod
+    async def release_lease(self, name: str, holder: str) -> None:
+        """End ``holder``'s lease ``name`` now; nothing if someone else holds it."""
 
     @abstractmethod
     async def canned_replies(self) -> list[CannedReply]:

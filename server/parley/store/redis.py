@@ -53,6 +53,7 @@ from parley.store.redis_holds import RedisHolds
 from parley.store.redis_merkle import RedisMerkle
 from parley.store.redis_outbox import COMMIT, UNANCHORED, UNMARK, record
 from parley.store.redis_records import conversation_of
+from parley.store.redis_retention import RedisRetention
 
 #: Open conversations' snapshots one process keeps, at most.
 SNAPSHOTS = 10_000
@@ -68,7 +69,14 @@ def _staff(raw: str | None) -> Staff | None:
 
 
 class RedisStore(
-    RedisHolds, ClosureCounts, RedisBans, RedisMerkle, RedisCanned, RedisErasure, Store
+    RedisRetention,
+    RedisHolds,
+    ClosureCounts,
+    RedisBans,
+    RedisMerkle,
+    RedisCanned,
+    RedisErasure,
+    Store,
 ):
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -87,6 +95,8 @@ class RedisStore(
         await store._backfill_bars()
         await store._backfill_closure_counts()
         await store._backfill_ended()
+        await store._backfill_retained()
+        await store._backfill_bans_ending()
         return store
 
     async def _check_durability(self) -> None:

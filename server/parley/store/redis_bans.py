@@ -4,7 +4,9 @@
 hash per visitor, a hash per exact address, and one hash of the bars on wider
 networks; lifting a bar removes its copies (a bar changes only by being
 lifted, so a copy is never out of date). ``BAN_CHANGES`` moves with every bar
-placed or lifted, in the same transaction.
+placed or lifted, in the same transaction. ``BANS_ENDING`` lists the bars that
+end (or ended) and are not erased, for retention; erasing a bar's address
+(``store/redis_retention.py``) removes its copies and its entry there.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from typing import Any
 from parley.domain.bans import Ban
 from parley.store.bars import NetworkCache, address_of, applying, single_address
 from parley.store.base import dumps
-from parley.store.redis_db import BAN_CHANGES, BAN_NETWORKS, BANS, Commit, RedisDatabase, ban_index
+from parley.store.redis_db import (
+    BAN_CHANGES,
+    BAN_NETWORKS,
+    BANS,
+    BANS_ENDING,
+    Commit,
+    RedisDatabase,
+    ban_index,
+)
 
 
 def _bars(raw: list[str]) -> list[Ban]:
@@ -44,6 +54,10 @@ def write_ban(p: Any, ban: Ban) -> None:
             p.hset(key, ban.id, record)
         else:
             p.hdel(key, ban.id)
+    if ban.until is not None and ban.ended_at != ban.until:
+        p.zrem(BANS_ENDING, f"{ban.until} {ban.id}")
+    if ban.ended_at is not None and ban.erased is None:
+        p.zadd(BANS_ENDING, {f"{ban.ended_at} {ban.id}": 0})
     p.incr(BAN_CHANGES)
 
 

@@ -94,6 +94,9 @@ TIMESTAMPS = f"{G}:checkpoints:timestamps"
 BANS = f"{G}:bans"
 BAN_NETWORKS = f"{G}:bans:networks"
 BAN_CHANGES = f"{G}:bans:changes"
+#: Bars that stopped (or will stop) being in force and are not erased, as ``"<ended_at> <id>"``
+#: members of score 0 (:attr:`~parley.domain.bans.Ban.ended_at`): what retention reads.
+BANS_ENDING = f"{G}:bans:ending"
 #: Closures for violation so far, by ``policy_id:version:clause_id``.
 CLOSURE_COUNTS = f"{G}:closure-counts"
 #: Canned replies by id, and their ids by shortcut (store/redis_canned.py).
@@ -150,6 +153,16 @@ def ended_member(ended_at: str, conversation_id: str) -> str:
 def visitor_ended_index(visitor_id: str) -> str:
     """The visitor's ended conversations, as in :data:`ENDED`."""
     return f"{G}:ended-by-visitor:{visitor_id}"
+
+
+def retained_index(state: str) -> str:
+    """Ended conversations of ``state`` that retention has not erased, as in :data:`ENDED`."""
+    return f"{G}:retained:{state}"
+
+
+#: Leases by name (``SET PX``), e.g. the retention sweep's.
+def lease_key(name: str) -> str:
+    return f"{G}:lease:{name}"
 
 
 def policy_index(policy_id: str, version: int) -> str:

@@ -56,6 +56,7 @@ from parley.store.redis_db import (
     closure_field,
     ended_member,
     outbox_key,
+    retained_index,
     visitor_ended_index,
 )
 
@@ -169,6 +170,7 @@ class Outbox(RedisDatabase):
         moved: dict[str, int] = {}
         ended: list[tuple[str, str]] = []
         finished: list[tuple[str, str, str]] = []
+        retained: list[tuple[str, str]] = []
         clauses: list[str] = []
         bans: list[dict[str, Any]] = []
         advanced: dict[str, str] = {}
@@ -184,6 +186,7 @@ class Outbox(RedisDatabase):
                 # Older records carry no end time: the index's backfill found their snapshots.
                 if r.get("ended_at") is not None:
                     finished.append((cid, r["visitor_id"], r["ended_at"]))
+                    retained.append((r["ended"], ended_member(r["ended_at"], cid)))
                 if r.get("clause"):
                     clauses.append(r["clause"])
                 if r["ban"] is not None:
@@ -210,6 +213,8 @@ class Outbox(RedisDatabase):
                 member = ended_member(ended_at, cid)
                 p.zadd(ENDED, {member: 0})
                 p.zadd(visitor_ended_index(visitor_id), {member: 0})
+            for state, member in retained:
+                p.zadd(retained_index(state), {member: 0})
             for ban in bans:
                 write_ban(p, Ban.from_dict(ban))
             for clause in clauses:

@@ -21,13 +21,21 @@ from parley.store.sqlite_erasure import ErasureTables
 from parley.store.sqlite_holds import HoldTables
 from parley.store.sqlite_merkle import MerkleTables
 from parley.store.sqlite_records import RecordTables
+from parley.store.sqlite_retention import RetentionTables
 
 #: Open conversations' snapshots the writer keeps, at most.
 SNAPSHOTS = 10_000
 
 
 class SQLiteStore(
-    HoldTables, RecordTables, BanTables, MerkleTables, CannedTables, ErasureTables, Store
+    HoldTables,
+    RetentionTables,
+    RecordTables,
+    BanTables,
+    MerkleTables,
+    CannedTables,
+    ErasureTables,
+    Store,
 ):
     """A :class:`Store` on one SQLite file.
 

@@ -159,6 +159,26 @@ MIGRATIONS = [
     CREATE INDEX holds_in_force ON holds (scope, target) WHERE lifted_at IS NULL;
     CREATE INDEX holds_active ON holds (n) WHERE lifted_at IS NULL;
     """,
+    # Retention (store/sqlite_retention.py): when retention erased an ended conversation,
+    # the ended ones not yet erased by state and end, the leases that keep two sweeps from
+    # doing the same work, and the ended bars not yet erased by when they ended.
+    """
+    ALTER TABLE conversations ADD COLUMN erased_at TEXT;
+    CREATE INDEX conversations_to_erase ON conversations (state, ended_at, id)
+        WHERE ended_at IS NOT NULL AND erased_at IS NULL;
+    CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until TEXT NOT NULL);
+    ALTER TABLE bans ADD COLUMN ended_at TEXT GENERATED ALWAYS AS (
+        CASE WHEN lifted_at IS NOT NULL
+              AND (json_extract(body, '$.until') IS NULL
+                   OR lifted_at < json_extract(body, '$.until'))
+        THEN lifted_at ELSE json_extract(body, '$.until') END
+    ) VIRTUAL;
+    ALTER TABLE bans ADD COLUMN erased_at TEXT GENERATED ALWAYS AS (
+        json_extract(body, '$.erased.at')
+    ) VIRTUAL;
+    CREATE INDEX bans_to_erase ON bans (ended_at, n)
+        WHERE ended_at IS NOT NULL AND erased_at IS NULL;
+    """,
 ]
 
 

@@ -17,7 +17,7 @@ from parley.bus import open_bus
 from parley.config import Settings
 from parley.domain.ratelimit import Limiter
 from parley.errors import PolicyConflict
-from parley.service import abandon, tasks
+from parley.service import abandon, retention, tasks
 from parley.service.core import Core
 from parley.store import open_store
 from parley.store.presence import open_presence
@@ -120,6 +120,14 @@ def create_app(settings: Settings) -> ParleyApp:
             asyncio.create_task(core.store.maintain()),
             asyncio.create_task(core.publisher.run()),
         ]
+        if settings.retention.enabled:
+            background.append(
+                asyncio.create_task(
+                    retention.sweep_periodically(
+                        core, settings.retention, settings.retention_interval
+                    )
+                )
+            )
         try:
             yield
         finally:
