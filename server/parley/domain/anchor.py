@@ -18,7 +18,9 @@ add their cosignatures to that note, and a time-stamping authority may stamp it.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,9 +75,6 @@ class Checkpoint:
             "key_id": self.key_id,
         }
 
-    def signed_bytes(self) -> bytes:
-        return canonical_json(self.to_dict())
-
 
 @dataclass(frozen=True)
 class SignedCheckpoint:
@@ -119,6 +118,27 @@ def log_verifier_key(origin: str, key: Ed25519PrivateKey | Ed25519PublicKey) -> 
     return note.VerifierKey.of(origin, key, note.ED25519)
 
 
+def sign_json(key: Ed25519PrivateKey, body: Mapping[str, Any]) -> str:
+    """The key's Ed25519 signature (base64) of ``body``'s canonical JSON (RFC 8785).
+
+    How receipts and erasure certificates are signed: any Ed25519 tool checks it
+    over the canonical bytes.
+    """
+    return base64.b64encode(key.sign(canonical_json(body))).decode()
+
+
+def json_signature_valid(public_key: bytes, body: Mapping[str, Any], signature: Any) -> bool:
+    """Whether ``signature`` (base64) is the key's signature of ``body``'s canonical JSON."""
+    if not isinstance(signature, str):
+        return False
+    try:
+        raw = base64.b64decode(signature, validate=True)
+        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, canonical_json(body))
+    except (InvalidSignature, ValueError, binascii.Error):
+        return False
+    return True
+
+
 def public_bytes(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
@@ -129,15 +149,9 @@ def key_id(public_key: bytes) -> str:
 
 
 def sign(key: Ed25519PrivateKey, checkpoint: Checkpoint) -> str:
-    return base64.b64encode(key.sign(checkpoint.signed_bytes())).decode()
+    return sign_json(key, checkpoint.to_dict())
 
 
 def signature_valid(public_key: bytes, checkpoint: Checkpoint, signature: str) -> bool:
     """True if ``signature`` (base64) is the key's Ed25519 signature of the checkpoint."""
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(
-            base64.b64decode(signature, validate=True), checkpoint.signed_bytes()
-        )
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    return json_signature_valid(public_key, checkpoint.to_dict(), signature)

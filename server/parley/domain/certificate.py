@@ -18,17 +18,14 @@ signature with the key its caller supplies, never with the one inside.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from parley.domain.anchor import key_id
+from parley.domain.anchor import json_signature_valid, key_id, sign_json
 from parley.domain.audit import Actor
-from parley.domain.chain import canonical_json
 from parley.domain.transcript import format_time
 
 FORMAT = "parley-erasure/1"
@@ -71,7 +68,7 @@ def body(
 
 def issue(key: Ed25519PrivateKey, signed: Mapping[str, Any]) -> dict[str, Any]:
     """``{"certificate": signed, "signature": base64}``, signed by ``key``."""
-    signature = base64.b64encode(key.sign(canonical_json(signed))).decode()
+    signature = sign_json(key, signed)
     return {"certificate": dict(signed), "signature": signature}
 
 
@@ -93,7 +90,7 @@ def problems(held: Any, public_key: bytes) -> list[str]:
         )
     if signed["public_key"] != base64.b64encode(public_key).decode():
         found.append("public_key: the key inside the certificate is not the key given")
-    if not _signature_valid(public_key, signed, held["signature"]):
+    if not json_signature_valid(public_key, signed, held["signature"]):
         found.append(
             "signature: not a valid Ed25519 signature of this certificate by the key given"
         )
@@ -114,17 +111,6 @@ def _shape(signed: Mapping[str, Any]) -> list[str]:
         if not isinstance(c, Mapping) or set(c) != CONVERSATION_FIELDS:
             found.append(f"conversations[{i}]: not {', '.join(sorted(CONVERSATION_FIELDS))}")
     return found
-
-
-def _signature_valid(public_key: bytes, signed: Mapping[str, Any], signature: Any) -> bool:
-    if not isinstance(signature, str):
-        return False
-    try:
-        raw = base64.b64decode(signature, validate=True)
-        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, canonical_json(signed))
-    except (InvalidSignature, ValueError, binascii.Error):
-        return False
-    return True
 
 
 def contradictions(signed: Mapping[str, Any], transcript: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -18,18 +18,15 @@ the signature with the key its caller supplies, never with the one inside.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from parley.domain.anchor import key_id, public_bytes
-from parley.domain.chain import canonical_json
+from parley.domain.anchor import json_signature_valid, key_id, public_bytes, sign_json
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event, EventType, format_time
 
@@ -112,7 +109,7 @@ def issue(
 ) -> dict[str, Any]:
     """The signed receipt of ``event``: ``{"receipt": body, "signature": base64}``."""
     signed = body(event, conversation, issued_at, public_bytes(key.public_key()))
-    signature = base64.b64encode(key.sign(canonical_json(signed))).decode()
+    signature = sign_json(key, signed)
     return {"receipt": signed, "signature": signature}
 
 
@@ -135,7 +132,7 @@ def problems(receipt: Any, public_key: bytes) -> list[str]:
         found.append(f"key_id: the receipt names key {signed['key_id']}, the key given is {given}")
     if signed["public_key"] != base64.b64encode(public_key).decode():
         found.append("public_key: the key inside the receipt is not the key given")
-    if not _signature_valid(public_key, signed, signature):
+    if not json_signature_valid(public_key, signed, signature):
         found.append("signature: not a valid Ed25519 signature of this receipt by the key given")
     return found
 
@@ -170,17 +167,6 @@ def _shape(signed: Mapping[str, Any]) -> list[str]:
         if not ok:
             found.append(f"{name}: {value!r} is not a valid value")
     return found
-
-
-def _signature_valid(public_key: bytes, signed: Mapping[str, Any], signature: Any) -> bool:
-    if not isinstance(signature, str):
-        return False
-    try:
-        raw = base64.b64decode(signature, validate=True)
-        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, canonical_json(signed))
-    except (InvalidSignature, ValueError, binascii.Error):
-        return False
-    return True
 
 
 def contradictions(
