@@ -239,6 +239,25 @@ async def test_erasing_again_records_nothing_twice(
     assert [e["action"] for e in audit].count("visitor_erased") == 2
 
 
+async def test_an_erased_closure_is_still_listed_and_counted(
+    deployment: tuple[Server, RedisServer | None],
+) -> None:
+    """The erasure record follows the ending: compliance listings still find the closure."""
+    s, _ = deployment
+    admin = s.add_staff("Dana Admin", "admin")
+    visitor_id, (_, _, closed), _ = await scene(s, s.add_staff("Alice", "agent"), admin)
+    async with httpx.AsyncClient(base_url=s.http, headers=bearer(admin), timeout=60) as http:
+        before = (await http.get("/api/compliance/closures")).json()
+        assert (await http.post(f"/api/admin/visitors/{visitor_id}/erase",
+                                json={"basis": BASIS})).status_code == 200  # fmt: skip
+        after = (await http.get("/api/compliance/closures")).json()
+    assert after["counts"] == before["counts"]
+    [listed] = [c for c in after["items"] if c["conversation_id"] == closed]
+    assert listed["clause_id"] == next(
+        c["clause_id"] for c in before["items"] if c["conversation_id"] == closed
+    )
+
+
 async def test_bad_requests_are_typed_and_change_nothing(server: Server) -> None:
     admin = server.add_staff("Dana Admin", "admin")
     agent_token = server.add_staff("Alice Agent", "agent")

@@ -120,7 +120,25 @@ class RedisRecords(Outbox):
     async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
         await self.settle()
         found, next_cursor = await self._scan(self._index(where, True), where, cursor, limit, True)
-        return Page(await self._event_at([c.id for _, c in found], -1), next_cursor)
+        return Page(await self._closing_events([c.id for _, c in found]), next_cursor)
+
+    async def _closing_events(self, conversation_ids: list[str]) -> list[Event]:
+        """Each closed conversation's `closed` event: its last, or the last before the erasure
+        records an erasure appends after the ending."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            for cid in conversation_ids:
+                pipe.lrange(conv_key(cid, "events"), -4, -1)
+            tails = await self.guard(pipe.execute())
+        closing = []
+        for cid, tail in zip(conversation_ids, tails, strict=True):
+            events = [Event.from_dict(json.loads(r)) for r in tail]
+            found = [e for e in events if e.type is EventType.CLOSED]
+            if not found:
+                whole = await self.guard(self.r.lrange(conv_key(cid, "events"), 0, -1))
+                found = [e for e in map(Event.from_dict, map(json.loads, whole))
+                         if e.type is EventType.CLOSED]  # fmt: skip
+            closing.append(found[-1])
+        return closing
 
     async def conversations_by_policy(
         self, policy_id: str, version: int, cursor: str | None, limit: int

@@ -69,8 +69,9 @@ class RecordTables(Database):
         return await self.read(lambda: self._events_page(first, where, cursor, limit, STARTED))
 
     async def closures(self, where: Filter, cursor: str | None, limit: int) -> Page[Event]:
-        # A closure is the last event of a closed conversation.
-        closing = "c.state = 'closed' AND e.seq = json_extract(c.snapshot, '$.last_seq')"
+        # A closure is the one `closed` event of a closed conversation (erasure records, which
+        # an erasure appends after the ending, come later).
+        closing = "c.state = 'closed' AND json_extract(e.body, '$.type') = 'closed'"
         return await self.read(lambda: self._events_page(closing, where, cursor, limit, ENDED))
 
     async def closure_counts(self, where: Filter) -> list[ClauseCount]:
