@@ -39,3 +39,12 @@ def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
             await core.store.close()
 
     return asyncio.run(run())
+
+
+def add_public_key(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """``--public-key``: the operator's published Ed25519 key, for the offline checks."""
+    parser.add_argument(
+        "--public-key",
+        required=required,
+        help="the operator's published key: base64, PEM, or a file with either",
+    )

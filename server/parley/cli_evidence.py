@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from parley import keys
-from parley.cli_common import settings_from, with_core
+from parley.cli_common import add_public_key, settings_from, with_core
 from parley.config import Settings
 from parley.domain import note, receipt
 from parley.domain.anchor import key_id, log_verifier_key
@@ -223,9 +223,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "verify", help="check a JSON bundle offline; exit 0 if it holds, 1 if not, 2 if unreadable"
     )
     check.add_argument("bundle")
-    check.add_argument(
-        "--public-key", help="the operator's published key: base64, PEM, or a file with either"
-    )
+    add_public_key(check, required=False)
     check.add_argument(
         "--witness",
         action="append",
@@ -250,10 +248,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "exit 0 if it holds, 1 if not, 2 if unreadable",
     )
     held.add_argument("receipt", help="the receipt file (JSON) the visitor downloaded")
-    held.add_argument(
-        "--public-key", required=True,
-        help="the operator's published key: base64, PEM, or a file with either",
-    )  # fmt: skip
+    add_public_key(held)
     held.add_argument("--bundle", help="an evidence bundle (JSON) that must hold the same event")
     held.set_defaults(run=cmd_evidence_verify_receipt)
 

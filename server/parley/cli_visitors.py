@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from parley import keys
-from parley.cli_common import settings_from, with_core
+from parley.cli_common import add_public_key, settings_from, with_core
 from parley.domain import certificate
 from parley.domain.anchor import key_id
 from parley.domain.audit import OPERATOR
@@ -129,9 +129,6 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "exit 0 if it holds, 1 if not, 2 if unreadable",
     )
     check.add_argument("certificate", help="the certificate file (JSON)")
-    check.add_argument(
-        "--public-key", required=True,
-        help="the operator's published key: base64, PEM, or a file with either",
-    )  # fmt: skip
+    add_public_key(check)
     check.add_argument("--bundle", help="an evidence bundle (JSON) of a certified conversation")
     check.set_defaults(run=cmd_visitors_verify_certificate)

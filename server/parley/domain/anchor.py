@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,6 +137,36 @@ def json_signature_valid(public_key: bytes, body: Mapping[str, Any], signature: 
     except (InvalidSignature, ValueError, binascii.Error):
         return False
     return True
+
+
+def signed_json_problems(
+    held: Any,
+    name: str,
+    public_key: bytes,
+    shape: Callable[[Mapping[str, Any]], list[str]],
+) -> list[str]:
+    """What is wrong with ``{name: body, "signature": base64}`` under ``public_key``.
+
+    Empty if it holds: its shape (``shape`` checks the body's fields), the key id and
+    key the body names, and the Ed25519 signature over the body's canonical JSON. How
+    receipts and erasure certificates are checked.
+    """
+    if not isinstance(held, Mapping) or set(held) != {name, "signature"}:
+        return [f'a {name} is a JSON object with exactly "{name}" and "signature"']
+    signed = held[name]
+    if not isinstance(signed, Mapping):
+        return [f'"{name}" is not a JSON object']
+    found = shape(signed)
+    if found:
+        return found
+    given = key_id(public_key)
+    if signed["key_id"] != given:
+        found.append(f"key_id: the {name} names key {signed['key_id']}, the key given is {given}")
+    if signed["public_key"] != base64.b64encode(public_key).decode():
+        found.append(f"public_key: the key inside the {name} is not the key given")
+    if not json_signature_valid(public_key, signed, held["signature"]):
+        found.append(f"signature: not a valid Ed25519 signature of this {name} by the key given")
+    return found
 
 
 def public_bytes(key: Ed25519PublicKey) -> bytes:

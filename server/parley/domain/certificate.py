@@ -24,7 +24,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from parley.domain.anchor import json_signature_valid, key_id, sign_json
+from parley.domain.anchor import key_id, sign_json, signed_json_problems
 from parley.domain.audit import Actor
 from parley.domain.transcript import format_time
 
@@ -75,26 +75,7 @@ def issue(key: Ed25519PrivateKey, signed: Mapping[str, Any]) -> dict[str, Any]:
 def problems(held: Any, public_key: bytes) -> list[str]:
     """What is wrong with the certificate ``held`` under ``public_key`` (raw 32 bytes);
     empty if it holds: its shape, the key it names, and the signature."""
-    if not isinstance(held, Mapping) or set(held) != {"certificate", "signature"}:
-        return ['a certificate is a JSON object with exactly "certificate" and "signature"']
-    signed = held["certificate"]
-    if not isinstance(signed, Mapping):
-        return ['"certificate" is not a JSON object']
-    found = _shape(signed)
-    if found:
-        return found
-    given = key_id(public_key)
-    if signed["key_id"] != given:
-        found.append(
-            f"key_id: the certificate names key {signed['key_id']}, the key given is {given}"
-        )
-    if signed["public_key"] != base64.b64encode(public_key).decode():
-        found.append("public_key: the key inside the certificate is not the key given")
-    if not json_signature_valid(public_key, signed, held["signature"]):
-        found.append(
-            "signature: not a valid Ed25519 signature of this certificate by the key given"
-        )
-    return found
+    return signed_json_problems(held, "certificate", public_key, _shape)
 
 
 def _shape(signed: Mapping[str, Any]) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from parley.domain.anchor import json_signature_valid, key_id, public_bytes, sign_json
+from parley.domain.anchor import key_id, public_bytes, sign_json, signed_json_problems
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event, EventType, format_time
 
@@ -119,22 +119,7 @@ def problems(receipt: Any, public_key: bytes) -> list[str]:
     Checks the shape (exactly the fields of its kind, each of its type), that it
     names this key, and the Ed25519 signature over the canonical JSON of the body.
     """
-    if not isinstance(receipt, Mapping) or set(receipt) != {"receipt", "signature"}:
-        return ['a receipt is a JSON object with exactly "receipt" and "signature"']
-    signed, signature = receipt["receipt"], receipt["signature"]
-    if not isinstance(signed, Mapping):
-        return ['"receipt" is not a JSON object']
-    found = _shape(signed)
-    if found:
-        return found
-    given = key_id(public_key)
-    if signed["key_id"] != given:
-        found.append(f"key_id: the receipt names key {signed['key_id']}, the key given is {given}")
-    if signed["public_key"] != base64.b64encode(public_key).decode():
-        found.append("public_key: the key inside the receipt is not the key given")
-    if not json_signature_valid(public_key, signed, signature):
-        found.append("signature: not a valid Ed25519 signature of this receipt by the key given")
-    return found
+    return signed_json_problems(receipt, "receipt", public_key, _shape)
 
 
 def verify(receipt: Any, public_key: bytes) -> Mapping[str, Any]:

@@ -318,7 +318,14 @@ class Database:
         self, sql: str, args: tuple[Any, ...], cursor: str | None, limit: int
     ) -> tuple[list[Any], str | None]:
         """Keyset pagination: ``sql`` selects (key, body) with ``key > ?`` and ``LIMIT ?`` last."""
-        rows = self.db.execute(sql, (*args, position_after(cursor), limit + 1)).fetchall()
+        return self.rows_page(sql, (*args, position_after(cursor)), limit)
+
+    def rows_page(
+        self, sql: str, args: tuple[Any, ...], limit: int
+    ) -> tuple[list[Any], str | None]:
+        """Up to ``limit`` bodies of ``sql``'s (key, body) rows (``LIMIT ?`` last), and the key
+        of the last one if more follow: the position the next page starts after."""
+        rows = self.db.execute(sql, (*args, limit + 1)).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
         return [r[1] for r in rows], (str(rows[-1][0]) if more else None)

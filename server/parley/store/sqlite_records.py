@@ -125,15 +125,13 @@ class RecordTables(Database):
             args.append(position_after(cursor))
 
         def read() -> Page[Conversation]:
-            rows = self.db.execute(
+            bodies, after = self.rows_page(
                 f"SELECT n, snapshot FROM conversations WHERE {' AND '.join(conditions)}"
                 " ORDER BY ended_at DESC, id DESC LIMIT ?",
-                (*args, limit + 1),
-            ).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            found = [Conversation.from_dict(json.loads(r[1])) for r in rows]
-            return Page(found, str(rows[-1][0]) if more else None)
+                tuple(args),
+                limit,
+            )
+            return Page([Conversation.from_dict(json.loads(b)) for b in bodies], after)
 
         return await self.read(read)
 

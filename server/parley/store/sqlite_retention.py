@@ -38,15 +38,13 @@ class RetentionTables(RecordTables):
         args += [HoldScope.CONVERSATION.value, HoldScope.VISITOR.value]
 
         def read() -> Page[Conversation]:
-            rows = self.db.execute(
+            bodies, after = self.rows_page(
                 f"SELECT n, snapshot FROM conversations c WHERE {' AND '.join(conditions)}"
                 " ORDER BY ended_at, id LIMIT ?",
-                (*args, limit + 1),
-            ).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            found = [Conversation.from_dict(json.loads(r[1])) for r in rows]
-            return Page(found, str(rows[-1][0]) if more else None)
+                tuple(args),
+                limit,
+            )
+            return Page([Conversation.from_dict(json.loads(b)) for b in bodies], after)
 
         return await self.read(read)
 
@@ -69,15 +67,13 @@ class RetentionTables(RecordTables):
             args.append(position_after(cursor))
 
         def read() -> Page[Ban]:
-            rows = self.db.execute(
+            bodies, after = self.rows_page(
                 f"SELECT n, body FROM bans WHERE {' AND '.join(conditions)}"
                 " ORDER BY ended_at, n LIMIT ?",
-                (*args, limit + 1),
-            ).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            found = [Ban.from_dict(json.loads(r[1])) for r in rows]
-            return Page(found, str(rows[-1][0]) if more else None)
+                tuple(args),
+                limit,
+            )
+            return Page([Ban.from_dict(json.loads(b)) for b in bodies], after)
 
         return await self.read(read)
 
