@@ -72,22 +72,26 @@ async def _in_force(core: Core) -> str:
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
     versions = policy_files.load_folder(settings_from(args).policies_dir)
-    for v in sorted(versions, key=lambda v: v.version):
-        print(
-            f"ok  {v.policy_id} v{v.version}  effective {v.effective:%Y-%m-%d}  sha256 {v.sha256}"
-        )
+    for version in sorted(versions, key=lambda v: v.version):
+        for v in (version, *version.translations):
+            governs = "  (governs)" if v is version and version.translations else ""
+            print(
+                f"ok  {v.policy_id} v{v.version} {v.language}  effective "
+                f"{v.effective:%Y-%m-%d}  sha256 {v.sha256}{governs}"
+            )
     return 0
 
 
 def cmd_policy_list(args: argparse.Namespace) -> int:
     async def work(core: Core) -> None:
         current = core.policy_in_force()
-        for v in await core.store.policies():
-            mark = "in force" if v == current else ""
-            print(
-                f"{v.policy_id} v{v.version}  effective {v.effective:%Y-%m-%dT%H:%M:%SZ}  "
-                f"sha256 {v.sha256}  {mark}".rstrip()
-            )
+        for version in await core.store.policies():
+            mark = "in force" if version == current else ""
+            for v in (version, *version.translations):
+                print(
+                    f"{v.policy_id} v{v.version} {v.language}  effective "
+                    f"{v.effective:%Y-%m-%dT%H:%M:%SZ}  sha256 {v.sha256}  {mark}".rstrip()
+                )
 
     with_core(settings_from(args), work)
     return 0

@@ -113,6 +113,10 @@ class UnknownClause(ConversationError):
     """The cited clause does not exist in the version the visitor accepted."""
 
 
+class UnknownLanguage(ConversationError):
+    """The policy version is not published in the language asked for."""
+
+
 class BadEvidence(ConversationError):
     """A warning or closure quotes events that are not this visitor's messages."""
 

@@ -17,6 +17,8 @@ SCHEMA_FILE = "policy.schema.json"
 def load_folder(folder: Path) -> list[PolicyVersion]:
     """Parse and check every ``*.toml`` file of ``folder`` against ``policy.schema.json`` there.
 
+    Returns each version in its governing language with its translations attached.
+
     Raises :class:`PolicyInvalid` listing every problem as ``FILE: FIELD: message``.
     """
     schema_path = folder / SCHEMA_FILE
@@ -44,9 +46,9 @@ def load_folder(folder: Path) -> list[PolicyVersion]:
         except PolicyInvalid as e:
             problems.extend(e.problems)
     try:
-        rules.check_catalog(versions)
+        catalog = rules.check_catalog(versions)
     except PolicyInvalid as e:
         problems.extend(e.problems)
     if problems:
         raise PolicyInvalid(problems)
-    return [v for _, v in versions]
+    return catalog

@@ -90,6 +90,25 @@ class StoreContract(MerkleContract):
             await store.publish_policy(changed, T0)
         assert [p.sha256 for p in await store.policies()] == [v1.sha256, v2.sha256]
 
+    async def test_a_language_may_be_added_to_a_published_version_but_never_changed(
+        self, store: Store
+    ) -> None:
+        """Invariant 3 per language: a translation published later joins its version; a
+        changed translation is refused and the stored one stays."""
+        v1 = versions()[0]
+        german = replace(v1, language="de", title="Verhaltensrichtlinie")
+        assert await store.publish_policy(v1, T0) is True
+        assert await store.publish_policy(v1.with_translations([german]), T0) is True
+        assert await store.publish_policy(v1.with_translations([german]), T0) is False
+        assert await store.publish_policy(v1, T0) is False
+        changed = replace(german, preamble="Anders.")
+        with pytest.raises(PolicyConflict, match="in 'de' was already published"):
+            await store.publish_policy(v1.with_translations([changed]), T0)
+        (stored,) = await store.policies()
+        assert stored.languages == ("en", "de")
+        assert stored.in_language("de").sha256 == german.sha256
+        assert stored.in_language("de").governing_sha256 == v1.sha256
+
     async def test_visitors_are_found_by_token_hash_only(self, store: Store) -> None:
         await store.create_visitor("v_one", "hash-one", T0)
         assert await store.visitor_by_token("hash-one") == "v_one"

@@ -20,6 +20,7 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.ConversationNotFound: ("not_found", 404),
     e.NotJoined: ("not_joined", 409),
     e.UnknownClause: ("unknown_clause", 422),
+    e.UnknownLanguage: ("unknown_language", 422),
     e.BadEvidence: ("bad_evidence", 422),
     e.AlreadyAssigned: ("already_assigned", 409),
     e.NotAssignee: ("not_assignee", 409),

@@ -55,6 +55,13 @@ from parley.store.redis_outbox import COMMIT, UNANCHORED, UNMARK, record
 from parley.store.redis_records import conversation_of
 from parley.store.redis_retention import RedisRetention
 
+#: HSET a field only if it still holds the value it was read with (compare and set).
+REPLACE_FIELD = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
 #: Open conversations' snapshots one process keeps, at most.
 SNAPSHOTS = 10_000
 
@@ -82,6 +89,7 @@ class RedisStore(
         super().__init__(url)
         self._commit = self.r.register_script(COMMIT)
         self._unmark = self.r.register_script(UNMARK)
+        self._replace = self.r.register_script(REPLACE_FIELD)
         # Open conversations' latest snapshots known to this process, oldest first.
         self._snapshots: OrderedDict[str, Conversation] = OrderedDict()
 
@@ -117,19 +125,27 @@ class RedisStore(
 
     async def publish_policy(self, version: PolicyVersion, at: datetime) -> bool:
         field = f"{version.policy_id}:{version.version}"
-        record = dumps({"document": version.to_document(), "published_at": format_time(at)})
+        record = dumps(
+            {"document": policy_rules.to_stored(version), "published_at": format_time(at)}
+        )
         if await self.guard(self.r.hsetnx(POLICIES, field, record)):
             return True
-        published = json.loads(await self.guard(self.r.hget(POLICIES, field)))
-        existing = policy_rules.from_document(published["document"], "store")
-        policy_rules.check_unchanged(existing, version, f"{version.policy_id} v{version.version}")
-        return False
+        while True:
+            stored = await self.guard(self.r.hget(POLICIES, field))
+            published = json.loads(stored)
+            merged = policy_rules.merge_published(
+                policy_rules.from_stored(published["document"]), version
+            )
+            if merged is None:
+                return False
+            # Adds the new languages unless another process changed the record since it was read.
+            update = dumps(published | {"document": policy_rules.to_stored(merged)})
+            if await self.guard(self._replace(keys=[POLICIES], args=[field, stored, update])):
+                return True
 
     async def policies(self) -> list[PolicyVersion]:
         raw = await self.guard(self.r.hgetall(POLICIES))
-        versions = [
-            policy_rules.from_document(json.loads(v)["document"], "store") for v in raw.values()
-        ]
+        versions = [policy_rules.from_stored(json.loads(v)["document"]) for v in raw.values()]
         return sorted(versions, key=lambda v: (v.policy_id, v.version))
 
     # visitors

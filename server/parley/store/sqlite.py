@@ -77,21 +77,25 @@ class SQLiteStore(
                 "SELECT document FROM policies WHERE policy_id = ? AND version = ?",
                 (version.policy_id, version.version),
             ).fetchone()
-            if row is not None:
-                published = policy_rules.from_document(json.loads(row[0]), "store")
-                policy_rules.check_unchanged(
-                    published, version, f"{version.policy_id} v{version.version}"
+            if row is None:
+                db.execute(
+                    "INSERT INTO policies VALUES (?, ?, ?, ?, ?)",
+                    (
+                        version.policy_id,
+                        version.version,
+                        version.sha256,
+                        dumps(policy_rules.to_stored(version)),
+                        format_time(at),
+                    ),
                 )
+                return True
+            published = policy_rules.from_stored(json.loads(row[0]))
+            merged = policy_rules.merge_published(published, version)
+            if merged is None:
                 return False
             db.execute(
-                "INSERT INTO policies VALUES (?, ?, ?, ?, ?)",
-                (
-                    version.policy_id,
-                    version.version,
-                    version.sha256,
-                    dumps(version.to_document()),
-                    format_time(at),
-                ),
+                "UPDATE policies SET document = ? WHERE policy_id = ? AND version = ?",
+                (dumps(policy_rules.to_stored(merged)), version.policy_id, version.version),
             )
             return True
 
@@ -100,7 +104,7 @@ class SQLiteStore(
     async def policies(self) -> list[PolicyVersion]:
         def read() -> list[PolicyVersion]:
             rows = self.db.execute("SELECT document FROM policies ORDER BY policy_id, version")
-            return [policy_rules.from_document(json.loads(r[0]), "store") for r in rows]
+            return [policy_rules.from_stored(json.loads(r[0])) for r in rows]
 
         return await self._run(read)
 
