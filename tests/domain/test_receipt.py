@@ -155,6 +155,7 @@ def test_receipts_name_the_stored_events_and_digest_what_they_quote(
         "public_key": base64.b64encode(public).decode(), "policy_id": policy.policy_id,
         "version": policy.version,
         "text_sha256": hashlib.sha256(policy.text.encode()).hexdigest(),
+        "language": "en", "governing_sha256": policy.sha256,
     }  # fmt: skip
     clause_text = warned.data["clause"]["text"]
     for r, e, kind in ((w, warned, "warning"), (c, closed, "closure")):

@@ -54,8 +54,9 @@ def v2() -> PolicyVersion:
 
 
 def make_bundle(
-    policy: PolicyVersion,
+    governing: PolicyVersion,
     *,
+    language: str | None = None,
     time_zone: str | None = "Europe/Paris",
     ending: str = "closed",
     message: str = "My order #1042 never arrived.",
@@ -70,8 +71,10 @@ def make_bundle(
 
     The visitor writes ``message`` (event 2), shouts (event 5) and is warned under clause
     4.1 quoting both (event 6), then writes ``threat`` (event 7); with ``ending="closed"``
-    the agent closes the conversation under clause 1.2 quoting the threat (event 8).
+    the agent closes the conversation under clause 1.2 quoting the threat (event 8). The
+    visitor accepts the text in ``language`` (by default the governing one).
     """
+    policy = governing.for_language(language or governing.language)
     client = ClientContext("203.0.113.7", user_agent, "fr-FR", page_url, "w-1.0", time_zone)
     agent = Author(Role.AGENT, "s_ada", agent_name)
     step = conv.start(conversation_id="c_1", visitor_id="v_1", previous=None, offered=policy,
@@ -138,7 +141,9 @@ def make_bundle(
             "public_key": public_key_base64(key),
         },
         "how_to_verify": "Run `parley evidence verify THIS_FILE.json --public-key KEY`.",
-    }
+        "governing": {"language": governing.language, "sha256": governing.sha256,
+                      "text": governing.text},
+    }  # fmt: skip
 
 
 @pytest.fixture

@@ -109,6 +109,9 @@ ACCEPTED = (
     "sha256",
     "text",
     *DOCUMENT,
+    "language",
+    "governing_language",
+    "governing_sha256",
     "visitor_id",
     "ip",
     "user_agent",
@@ -127,6 +130,8 @@ CITATION = (
     "clause.text",
     "note",
 )
+#: The text that governs the accepted one (here the same, English text), in the bundle.
+GOVERNING = ("language", "sha256", "text")
 #: The warning quotes the two shouted messages; the closure quotes the threat, and
 #: records the bar placed with it (none).
 WARNING_DATA = (
@@ -240,6 +245,7 @@ SUMMARY_RESTATED = {
     "conversation.policy.policy_id": "the accepted policy: event 1's data.policy_id",
     "conversation.policy.version": "the accepted version: event 1's data.version",
     "conversation.policy.sha256": "the accepted text's digest: event 1's data.sha256",
+    "conversation.policy.language": "the accepted text's language: event 1's data.language",
     "conversation.state": "closed or resolved: the type of the ending event",
     "conversation.started_at": "when it started: event 1's at",
     "conversation.ended_at": "when it ended: the ending event's at",
@@ -311,6 +317,7 @@ def must_detect(which: str) -> list[str]:
     paths += ["acceptance.conversation_id", "acceptance.accepted_at", "acceptance.event_hash"]
     paths += [f"acceptance.{k}" for k in ACCEPTED]
     paths += event_paths("closure", events[-1][0], events[-1][2])
+    paths += [f"governing.{k}" for k in GOVERNING]
     paths += SUMMARY_CHECKED
     paths += RESTATED
     for i, details in enumerate(AUDIT[which]):
@@ -530,6 +537,11 @@ def reseal(bundle: Bundle, *, leaf: bool = False, quotes: bool = True) -> Bundle
         event["seq"] = seq
     if quotes:
         requote(bundle, renumbered)
+    accepted = events[0]["data"]
+    if "governing_sha256" in accepted and accepted["language"] == accepted["governing_language"]:
+        # Accepted in the governing language: the governing text is the accepted one.
+        accepted["governing_sha256"] = accepted["sha256"]
+        bundle["governing"] = {k: accepted[k] for k in ("language", "sha256", "text")}
     prev = GENESIS
     for event in events:
         event["prev_hash"] = prev
@@ -540,6 +552,8 @@ def reseal(bundle: Bundle, *, leaf: bool = False, quotes: bool = True) -> Bundle
     summary.update(last_seq=last["seq"], head_hash=last["hash"], updated_at=last["at"])
     summary.update(visitor_id=first["author"]["id"], started_at=first["at"])
     summary["policy"] = {k: first["data"].get(k) for k in ("policy_id", "version", "sha256")}
+    if "language" in first["data"]:
+        summary["policy"]["language"] = first["data"]["language"]
     summary["state"] = ending["type"] if ending else "open"
     summary["ended_at"] = ending["at"] if ending else None
     closing = ending if ending and ending["type"] == "closed" else None

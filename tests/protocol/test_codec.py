@@ -40,6 +40,10 @@ EXAMPLES: dict[Endpoint, list[dict[str, Any]]] = {
         },
         {"type": "hello", "client": {"locale": None, "page_url": None, "widget_build": None}},
         {"type": "accept", "policy_id": "conduct", "version": 1, "sha256": SHA},
+        {"type": "accept", "policy_id": "conduct", "version": 1, "sha256": SHA, "language": "de"},
+        {"type": "language", "language": "de"},
+        {"type": "language", "language": "pt-BR"},
+        {"type": "language", "language": "zh-Hant-TW"},
         {"type": "message", "client_id": "m-1", "text": "Hello, my order is late"},
         {"type": "message", "client_id": "A.b_c:d-9", "text": "  ünïcödé — 日本  "},
         {"type": "hello", "presence": True},
@@ -242,9 +246,31 @@ def test_a_bad_sha256_is_invalid(sha256: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    "language",
+    ["", "d", "deutsch", "de_DE", "de-", "-de", "de--AT", "de-ABCDEFGHI", "d3", "de AT",
+     "de-" + "a" * 33, "*", 49, None, ["de"], {"tag": "de"}],
+)  # fmt: skip
+def test_a_language_that_is_not_a_tag_is_invalid(language: Any) -> None:
+    """A language frame, or an accept, names a BCP 47 tag of at most 35 characters."""
+    for frame in (
+        {"type": "language", "language": language},
+        {"type": "accept", "policy_id": "conduct", "version": 1, "sha256": SHA,
+         "language": language},
+    ):  # fmt: skip
+        assert_invalid(Endpoint.VISITOR, json.dumps(frame), "$.language")
+
+
+def test_a_language_frame_names_one_language_and_nothing_else() -> None:
+    assert_invalid(Endpoint.VISITOR, json.dumps({"type": "language"}), "$")
+    extra = {"type": "language", "language": "de", "policy_id": "conduct"}
+    assert_invalid(Endpoint.VISITOR, json.dumps(extra), "$")
+
+
+@pytest.mark.parametrize(
     "endpoint, frame, path",
     [
         (Endpoint.VISITOR, {"type": "message", "client_id": "m1\n", "text": "hi"}, "$.client_id"),
+        (Endpoint.VISITOR, {"type": "language", "language": "de\n"}, "$.language"),
         (
             Endpoint.VISITOR,
             {"type": "accept", "policy_id": "conduct", "version": 1, "sha256": SHA + "\n"},

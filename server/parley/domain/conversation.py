@@ -111,6 +111,7 @@ class Conversation:
                 "policy_id": self.policy.policy_id,
                 "version": self.policy.version,
                 "sha256": self.policy.sha256,
+                "language": self.policy.language,
             },
             "state": self.state.value,
             "started_at": self.started_at,
@@ -131,6 +132,7 @@ class Conversation:
         return cls(
             id=d["id"],
             visitor_id=d["visitor_id"],
+            # Snapshots stored before translations name no language: the text was English.
             policy=PolicyRef(**d["policy"]),
             state=ConversationState(d["state"]),
             started_at=d["started_at"],
@@ -146,6 +148,17 @@ class Conversation:
             # Snapshots stored before assignment existed hold none: unassigned.
             assignee=Assignee.from_dict(d["assignee"]) if d.get("assignee") else None,
         )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a visitor's ``accept`` echoes of the offer: the version, the digest of the text
+    read, and that text's language if the widget names it."""
+
+    policy_id: str
+    version: int
+    sha256: str
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,13 +221,31 @@ def require_open(conv: Conversation) -> None:
         raise ConversationClosed(f"conversation {conv.id} is {conv.state.value}")
 
 
+def accepted_text(offered: PolicyVersion, answer: Answer | PolicyRef) -> PolicyVersion:
+    """The text of ``offered`` that ``answer`` accepts: the one in its language (or, if it
+    names none, in the language whose digest it echoes). Raises :class:`PolicyMismatch`
+    if the answer echoes another version, or a digest that is not that text's."""
+    if (answer.policy_id, answer.version) == (offered.policy_id, offered.version):
+        for text in (offered, *offered.translations):
+            same_language = (
+                answer.language is None or answer.language.lower() == text.language.lower()
+            )
+            if same_language and text.sha256 == answer.sha256:
+                return text
+    digests = ", ".join(f"{t.language} {t.sha256}" for t in (offered, *offered.translations))
+    raise PolicyMismatch(
+        f"the policy in force is {offered.policy_id} version {offered.version}, "
+        f"with sha256 by language: {digests}"
+    )
+
+
 def start(
     *,
     conversation_id: str,
     visitor_id: str,
     previous: Conversation | None,
     offered: PolicyVersion,
-    answer: PolicyRef,
+    answer: Answer | PolicyRef,
     client: ClientContext,
     at: datetime,
     affirmation: str | None = None,
@@ -224,19 +255,17 @@ def start(
     ``previous`` is the visitor's latest conversation; ``affirmation`` is what
     the widget says the visitor did to accept (the label of the box ticked). Raises
     :class:`AlreadyAccepted` if it is still open and :class:`PolicyMismatch` if
-    ``answer`` does not echo exactly the offered policy id, version and digest.
+    ``answer`` does not echo exactly the offered policy id, version and the digest of its
+    text in one of its languages (:func:`accepted_text`). The acceptance records that
+    text, its language, and the digest of the governing text.
     """
     if previous is not None and previous.is_open:
         raise AlreadyAccepted(f"conversation {previous.id} is already open")
-    if answer != offered.ref:
-        raise PolicyMismatch(
-            f"the policy in force is {offered.policy_id} version {offered.version} "
-            f"with sha256 {offered.sha256}"
-        )
+    accepted = accepted_text(offered, answer)
     empty = Conversation(
         id=conversation_id,
         visitor_id=visitor_id,
-        policy=offered.ref,
+        policy=accepted.ref,
         state=ConversationState.OPEN,
         started_at=format_time(at),
         updated_at=format_time(at),
@@ -244,13 +273,16 @@ def start(
         head_hash=GENESIS,
     )
     data = {
-        "policy_id": offered.policy_id,
-        "version": offered.version,
-        "title": offered.title,
-        "sha256": offered.sha256,
-        "text": offered.text,
+        "policy_id": accepted.policy_id,
+        "version": accepted.version,
+        "title": accepted.title,
+        "sha256": accepted.sha256,
+        "text": accepted.text,
         # The structured version too, so a verifier can rebuild the text and find each clause.
-        "document": offered.to_document(),
+        "document": accepted.to_document(),
+        "language": accepted.language,
+        "governing_language": accepted.governing_language,
+        "governing_sha256": accepted.governing_sha256,
         "visitor_id": visitor_id,
         "ip": client.ip,
         "user_agent": client.user_agent,

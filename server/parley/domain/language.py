@@ -16,6 +16,25 @@ MAX_PREFERENCES = 20
 RIGHT_TO_LEFT = frozenset({"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"})
 
 
+#: Each language's own name for itself (its autonym), by primary subtag, for people to read
+#: beside the tag; a language not listed is shown by its tag alone.
+NAMES = {
+    "ar": "العربية", "bg": "Български", "cs": "Čeština", "da": "Dansk", "de": "Deutsch",
+    "el": "Ελληνικά", "en": "English", "es": "Español", "et": "Eesti", "fa": "فارسی",
+    "fi": "Suomi", "fr": "Français", "ga": "Gaeilge", "he": "עברית", "hr": "Hrvatski",
+    "hu": "Magyar", "it": "Italiano", "ja": "日本語", "ko": "한국어", "lt": "Lietuvių",
+    "lv": "Latviešu", "mt": "Malti", "nl": "Nederlands", "no": "Norsk", "pl": "Polski",
+    "pt": "Português", "ro": "Română", "ru": "Русский", "sk": "Slovenčina", "sl": "Slovenščina",
+    "sv": "Svenska", "tr": "Türkçe", "uk": "Українська", "zh": "中文",
+}  # fmt: skip
+
+
+def named(tag: str) -> str:
+    """The language as people read it: ``"Deutsch (de)"``, or the tag alone if not in NAMES."""
+    name = NAMES.get(primary(tag))
+    return f"{name} ({tag})" if name else tag
+
+
 def primary(tag: str) -> str:
     """The language subtag: ``"de"`` of ``"de-AT"``."""
     return tag.split("-", 1)[0].lower()

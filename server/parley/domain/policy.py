@@ -83,11 +83,13 @@ def render_notice(template: str, clause: Clause, examples: list[str], conversati
 
 @dataclass(frozen=True)
 class PolicyRef:
-    """Names one version of a policy and pins its exact text by digest."""
+    """Names one version of a policy and pins its exact text, in one language, by digest."""
 
     policy_id: str
     version: int
     sha256: str
+    #: The language of the text ``sha256`` pins (references made before translations: English).
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class PolicyVersion:
 
     @property
     def ref(self) -> PolicyRef:
-        return PolicyRef(self.policy_id, self.version, self.sha256)
+        return PolicyRef(self.policy_id, self.version, self.sha256, self.language)
 
     @property
     def governing_sha256(self) -> str:

@@ -4,12 +4,13 @@ A receipt is ``{"receipt": BODY, "signature": SIG}``, where ``SIG`` is the
 base64 of the server's Ed25519 signature over the canonical JSON (RFC 8785,
 :func:`parley.domain.chain.canonical_json`) of ``BODY``. The body names the
 event — its conversation, seq, hash and type — and repeats what the visitor
-must be able to hold the operator to: for an acceptance, the policy version
-and the digest of its text; for a warning or a closure, the clause cited and
-the digest of its text as quoted. Because the event's hash chains every event
-before it, a receipt also commits to the whole transcript up to that event:
-any later rewrite of it, however well rehashed and re-signed, contradicts the
-receipt (:func:`contradictions`).
+must be able to hold the operator to: for an acceptance, the policy version,
+the digest of its text and (recorded since policies have translations) the
+text's language and the digest of the governing text; for a warning or a
+closure, the clause cited and the digest of its text as quoted. Because the
+event's hash chains every event before it, a receipt also commits to the whole
+transcript up to that event: any later rewrite of it, however well rehashed and
+re-signed, contradicts the receipt (:func:`contradictions`).
 
 The body carries the public key for information only: :func:`problems` checks
 the signature with the key its caller supplies, never with the one inside.
@@ -46,10 +47,14 @@ COMMON = (
 CITATION = ("clause_id", "clause_sha256", "head_seq", "head_hash")
 #: Every field of a body, by kind: exactly these, no more.
 FIELDS = {
-    "acceptance": frozenset((*COMMON, "policy_id", "version", "text_sha256")),
+    "acceptance": frozenset(
+        (*COMMON, "policy_id", "version", "text_sha256", "language", "governing_sha256")
+    ),
     "warning": frozenset((*COMMON, *CITATION)),
     "closure": frozenset((*COMMON, *CITATION)),
 }
+#: Fields a body of a kind may lack: receipts issued before translations have none of them.
+OPTIONAL = {"acceptance": frozenset(("language", "governing_sha256"))}
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -93,8 +98,9 @@ def _particulars(event: Event) -> dict[str, Any]:
     """The fields of one kind: what was accepted, or which clause was cited and how."""
     data = event.data
     if event.type is EventType.ACCEPTANCE:
+        translated = {k: data[k] for k in ("language", "governing_sha256") if k in data}
         return {"policy_id": data["policy_id"], "version": data["version"],
-                "text_sha256": data["sha256"]}  # fmt: skip
+                "text_sha256": data["sha256"], **translated}  # fmt: skip
     return {
         "clause_id": data["clause"]["id"],
         "clause_sha256": sha256_text(data["clause"]["text"]),
@@ -137,7 +143,9 @@ def _shape(signed: Mapping[str, Any]) -> list[str]:
     kind = signed.get("kind")
     if kind not in FIELDS:
         return [f"kind: {kind!r} is none of {', '.join(FIELDS)}"]
-    missing, extra = FIELDS[kind] - set(signed), set(signed) - FIELDS[kind]
+    optional = OPTIONAL.get(kind, frozenset())
+    missing = FIELDS[kind] - optional - set(signed)
+    extra = set(signed) - FIELDS[kind]
     found = [f"{name}: missing" for name in sorted(missing)]
     found += [f"{name}: not a field of a {kind} receipt" for name in sorted(extra)]
     if found:
@@ -145,7 +153,13 @@ def _shape(signed: Mapping[str, Any]) -> list[str]:
     for name, value in signed.items():
         if name in ("event_seq", "head_seq", "version"):
             ok = type(value) is int and value >= 1
-        elif name in ("event_hash", "head_hash", "text_sha256", "clause_sha256"):
+        elif name in (
+            "event_hash",
+            "head_hash",
+            "text_sha256",
+            "clause_sha256",
+            "governing_sha256",
+        ):
             ok = isinstance(value, str) and HEX64.fullmatch(value) is not None
         else:
             ok = isinstance(value, str)

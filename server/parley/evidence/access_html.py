@@ -23,6 +23,7 @@ from parley.evidence.markup import (
     exact,
     fields,
     grid,
+    language_row,
     mono,
     page,
     quotes,
@@ -136,6 +137,7 @@ def _acceptance(acc: dict[str, Any], zone: ZoneInfo | None) -> str:
         ("Accepted at", when(acc.get("accepted_at"), zone)),
         ("Policy", f"“{e(acc.get('title'))}”, {e(acc.get('policy_id'))} version "
                    f"{e(acc.get('version'))}, SHA-256 {mono(acc.get('sha256'))}"),
+        *language_row(acc),
         ("IP address", mono(acc.get("ip"))),
         ("Browser (user agent)", e(acc.get("user_agent"))),
         ("Page you were on", mono(acc.get("page_url"))),

@@ -23,6 +23,7 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from parley.domain import language as tags
 from parley.domain import note as signed_note
 from parley.domain.transcript import format_time
 from parley.errors import TimestampInvalid
@@ -38,6 +39,7 @@ from parley.evidence.markup import (
     exact,
     fields,
     grid,
+    language_row,
     mono,
     note,
     page,
@@ -136,6 +138,7 @@ def _acceptance(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
         ("Policy", f"“{e(acc.get('title'))}”, {e(acc.get('policy_id'))} "
                    f"version {e(acc.get('version'))}"),
         ("SHA-256 of the text", mono(acc.get("sha256"))),
+        *language_row(acc),
         ("IP address", erased(first, "ip") or mono(acc.get("ip"))),
         ("User agent", erased(first, "user_agent") or e(acc.get("user_agent"))),
         ("Locale", e(acc.get("locale"))),
@@ -160,6 +163,23 @@ def _acceptance(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
     )
 
 
+def _governing_text(bundle: dict[str, Any]) -> str:
+    """The governing text in full, after a translation that was accepted."""
+    acc, governing = bundle.get("acceptance") or {}, bundle.get("governing") or {}
+    text = governing.get("text")
+    if not isinstance(text, str) or governing.get("language") == acc.get("language"):
+        return ""
+    same = hashlib.sha256(text.encode("utf-8")).hexdigest() == acc.get("governing_sha256")
+    return (
+        f"<h3>The governing text, in {e(tags.named(str(governing.get('language'))))}</h3>"
+        f"<p>The visitor accepted a translation; in case of doubt this text governs. Its "
+        f"SHA-256 digest, recomputed when this document was generated, "
+        f"{'matches' if same else '<strong>does NOT match</strong>'} the governing digest "
+        f"recorded with the acceptance.</p>"
+        f'<pre class="policy-text">{exact(text)}</pre>'
+    )
+
+
 def _policy_text(bundle: dict[str, Any]) -> str:
     acc = bundle.get("acceptance") or {}
     text = acc.get("text")
@@ -172,7 +192,7 @@ def _policy_text(bundle: dict[str, Any]) -> str:
         f"recomputed when this document was generated, "
         f"{'matches' if same else '<strong>does NOT match</strong>'} the recorded digest."
     )
-    pre = f'<pre class="policy-text">{exact(text)}</pre>'
+    pre = f'<pre class="policy-text">{exact(text)}</pre>{_governing_text(bundle)}'
     return section(2, "policy", "The policy text accepted, in full", pre, lead)
 
 

@@ -14,6 +14,8 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from parley.domain import language as tags
+
 MISSING = '<span class="missing">not recorded</span>'
 
 # Names the time zone database answers to that are no browser's IANA zone:
@@ -351,3 +353,18 @@ ol { margin: .2em 0; padding-left: 1.6em; }
   .lead, .local, .missing { color: #000; }
 }
 """
+
+
+def language_row(acc: dict[str, Any]) -> list[tuple[str, str]]:
+    """The row of an acceptance saying in which language it was accepted and which text
+    governs (acceptances recorded before translations say nothing: English governed)."""
+    if "language" not in acc:
+        return []
+    accepted, governing = str(acc.get("language")), str(acc.get("governing_language"))
+    if accepted == governing:
+        return [("Language", f"Accepted in {e(tags.named(accepted))}, the governing language")]
+    return [(
+        "Language",
+        f"Accepted in {e(tags.named(accepted))}; the {e(tags.named(governing))} text governs, "
+        f"SHA-256 {mono(acc.get('governing_sha256'))}",
+    )]  # fmt: skip

@@ -12,6 +12,9 @@ the record:
 2. the acceptance is event 1; its text is exactly the canonical text of the
    structured policy it carries and hashes to its recorded digest; the
    bundle's acceptance record is a faithful copy of it (a swapped policy text);
+   for an acceptance that records a governing text (since translations), the
+   bundle's governing text is in the governing language event 1 names and
+   hashes to its ``governing_sha256`` (a swapped or edited governing text);
 3. every warning and closure cites, word for word, a clause of the version
    the visitor accepted, quotes the visitor's messages exactly as the
    transcript holds them, and carries the notice that version's template
@@ -54,7 +57,7 @@ from parley.domain.chain import GENESIS, verify_links
 from parley.domain.conversation import Conversation
 from parley.domain.erasure import Erased, commitment_problem, erased_fields, record_problem
 from parley.domain.moderation import notice_for
-from parley.domain.policy import Clause, PolicyVersion, from_document
+from parley.domain.policy import DEFAULT_LANGUAGE, Clause, PolicyVersion, from_document
 from parley.domain.transcript import ENDINGS, Event, EventType
 from parley.errors import PolicyInvalid, TimestampInvalid, UnknownClause
 from parley.evidence import timestamp
@@ -65,8 +68,10 @@ SECTIONS = {
     "closure", "agents", "audit", "anchor", "how_to_verify",
 }  # fmt: skip
 #: Sections a bundle may have or not: ``holds`` (the legal holds in force at export, a
-#: record of status outside the chain) is absent from bundles exported before holds.
-OPTIONAL_SECTIONS = {"holds"}
+#: record of status outside the chain) is absent from bundles exported before holds, and
+#: ``governing`` (the text that governs the accepted one) from those of acceptances
+#: recorded before translations.
+OPTIONAL_SECTIONS = {"holds", "governing"}
 SUMMARY_FIELDS = set(Conversation.__dataclass_fields__)
 #: Bundles exported before conversations had an assignee have a summary without one.
 SUMMARY_FIELDS_BEFORE_ASSIGNMENT = SUMMARY_FIELDS - {"assignee"}
@@ -194,7 +199,7 @@ def _chain(bundle: Mapping[str, Any]) -> None:
         "head_hash": events[-1].hash,
         "visitor_id": first.author.id,
         "started_at": first.at,
-        "policy": {k: first.data.get(k) for k in ("policy_id", "version", "sha256")},
+        "policy": _policy_summary(first, summary),
         "state": ending.type.value if ending else "open",
         "ended_at": ending.at if ending else None,
         "closed_clause": (
@@ -212,6 +217,52 @@ def _chain(bundle: Mapping[str, Any]) -> None:
     listed = {a["id"]: a["name"] for a in bundle["agents"]}
     if listed != authors or len(bundle["agents"]) != len(listed):
         raise Failed("the list of agents involved differs from the agents in the transcript")
+
+
+def _policy_summary(first: Event, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``policy`` of the conversation summary event 1 implies: its language too, unless
+    both were recorded before translations (an acceptance recorded before them was in
+    English, as a summary exported since says)."""
+    policy = {k: first.data.get(k) for k in ("policy_id", "version", "sha256")}
+    if "language" in first.data or "language" in summary["policy"]:
+        policy["language"] = first.data.get("language", DEFAULT_LANGUAGE)
+    return policy
+
+
+def _governing(bundle: Mapping[str, Any], first: Event, version: PolicyVersion) -> None:
+    """The bundle's governing text is the one event 1 names (acceptances recorded before
+    translations name none, and their bundles carry none)."""
+    data = first.data
+    if "governing_sha256" not in data:
+        if "governing" in bundle:
+            raise Failed("the bundle carries a governing text, but event 1 names none")
+        return
+    if (data["language"], data["governing_language"]) != (
+        version.language,
+        version.governing_language,
+    ):
+        raise Failed("event 1: its languages are not those of the policy it carries")
+    if (
+        data["language"] == data["governing_language"]
+        and data["governing_sha256"] != data["sha256"]
+    ):
+        raise Failed(
+            "event 1: accepted in the governing language, yet names another governing text"
+        )
+    governing = bundle.get("governing")
+    if governing is None:
+        raise Failed("the bundle lacks the governing text event 1 names")
+    if governing["language"] != data["governing_language"]:
+        raise Failed(
+            f"the governing text is in {governing['language']!r}, but event 1 says the "
+            f"{data['governing_language']!r} text governs"
+        )
+    digest = hashlib.sha256(governing["text"].encode("utf-8")).hexdigest()
+    if digest != data["governing_sha256"] or governing["sha256"] != data["governing_sha256"]:
+        raise Failed(
+            f"the governing text ({governing['language']}) does not hash to event 1's "
+            f"governing_sha256 {data['governing_sha256']}"
+        )
 
 
 def _acceptance(bundle: Mapping[str, Any]) -> None:
@@ -233,6 +284,7 @@ def _acceptance(bundle: Mapping[str, Any]) -> None:
     differing = _differing(bundle["acceptance"], expected)
     if differing:
         raise Failed(f"the acceptance record differs from event 1 in: {differing}")
+    _governing(bundle, first, version)
 
 
 def _closure(bundle: Mapping[str, Any]) -> None:

@@ -122,12 +122,12 @@ class Assignments(Session):
     async def _show(self, kind: str, conv: Conversation, last_seq: int) -> None:
         """The snapshot a console opens a conversation with (``joined`` or ``observing``),
         then its events after ``last_seq`` and live ones."""
-        accepted = await self.core.policy(conv.policy)
+        accepted = await self.core.governing(conv.policy)
         await self.send(
             {
                 "type": kind,
                 "conversation": await held_view(self.core, conv),
-                "policy": policy_view(accepted),
+                "policy": policy_view(accepted, conv.policy.language),
                 "history": await visitor_history(self.core, conv),
                 "visitor": visitor_context((await self.core.store.events(conv.id, 0, 1))[0]),
             }

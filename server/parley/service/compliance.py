@@ -12,6 +12,7 @@ from parley.store.base import MAX_PAGE, Filter
 
 ACCEPTANCE_COLUMNS = [
     "conversation_id", "accepted_at", "visitor_id", "policy_id", "version", "title", "sha256",
+    "language", "governing_language", "governing_sha256",
     "ip", "user_agent", "locale", "time_zone", "page_url", "widget_build", "affirmation",
     "event_hash", "erased",
 ]  # fmt: skip

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from parley.bus import messages
 from parley.bus.base import Bus
 from parley.config import Witness
+from parley.domain import language as tags
 from parley.domain import policy as policy_rules
 from parley.domain.agent import Staff, StaffRole, staff_name, token_hash
 from parley.domain.anchor import ORIGIN
@@ -103,12 +104,20 @@ class Core:
             raise PolicyInvalid(["no published policy version is in force yet"])
         return version
 
-    async def policy(self, ref: PolicyRef) -> PolicyVersion:
-        """The published version ``ref`` names (versions are immutable, so caching is exact)."""
+    async def governing(self, ref: PolicyRef) -> PolicyVersion:
+        """The published version ``ref`` names, in its governing language, with every language
+        it is published in (read again if ``ref``'s language was added since this process read it).
+        """
         key = (ref.policy_id, ref.version)
-        if key not in self._policies:
+        known = self._policies.get(key)
+        if known is None or ref.language not in known.languages:
             await self.refresh_policies()
         return self._policies[key]
+
+    async def policy(self, ref: PolicyRef) -> PolicyVersion:
+        """The text ``ref`` names: its version in the language ``ref`` names (a published
+        language never changes, so caching is exact)."""
+        return (await self.governing(ref)).for_language(ref.language)
 
     async def authenticate(self, token: str | None, allowed: frozenset[StaffRole]) -> Staff:
         """The staff member holding ``token``; raise Unauthorized or Forbidden."""
@@ -181,16 +190,22 @@ class Core:
             await self.bus.committed(messages.committed(applied.conversation, applied.event))
 
 
-def policy_view(policy: PolicyVersion) -> dict[str, Any]:
-    """A published version as clients see it: metadata, canonical text, digest and clauses."""
+def policy_view(version: PolicyVersion, language: str | None = None) -> dict[str, Any]:
+    """A published version as clients see it: metadata, canonical text in ``language`` (one of
+    the version's languages; by default the governing one), its digest and clauses, and the
+    languages the version is published in with the digest of the governing text."""
+    text = version.for_language(language or version.language)
     return {
-        "policy_id": policy.policy_id,
-        "version": policy.version,
-        "title": policy.title,
-        "effective": policy.to_document()["effective"],
-        "sha256": policy.sha256,
-        "text": policy.text,
-        "clauses": [
-            {"id": c.id, "title": c.title, "text": c.text} for c in policy.clauses.values()
-        ],
+        "policy_id": text.policy_id,
+        "version": text.version,
+        "title": text.title,
+        "effective": text.to_document()["effective"],
+        "sha256": text.sha256,
+        "text": text.text,
+        "clauses": [{"id": c.id, "title": c.title, "text": c.text} for c in text.clauses.values()],
+        "language": text.language,
+        "direction": tags.direction(text.language),
+        "languages": list(version.languages),
+        "governing_language": version.governing_language,
+        "governing_sha256": version.sha256,
     }

@@ -2,13 +2,15 @@
 
 A bundle holds everything a court or an auditor needs about one conversation
 and can be verified offline (:mod:`parley.evidence.verify`): the transcript
-with its hash chain, the acceptance with the exact policy text, the closure,
+with its hash chain, the acceptance with the exact policy text (and the text
+that governs it, when it was accepted in a translation), the closure,
 the agents, the audit entries, and an inclusion proof of the transcript's head
 in a checkpoint signed by the server's key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from parley.domain.anchor import Checkpoint, Leaf, key_id, public_bytes, sign, sign_note
@@ -30,7 +32,9 @@ HOW_TO_VERIFY = (
     "in events of format 2, each personal value replaced by its salted commitment, SHA-256 of "
     "its salt and its canonical JSON, which an erased field keeps without the value) "
     "and checks that each event's prev_hash is the hash of the event before it; rebuilds the "
-    "accepted text from the structured policy in event 1 and checks its digest, and that any "
+    "accepted text from the structured policy in event 1 and checks its digest, and that the "
+    "bundle's governing text (the one that governs a translation) hashes to event 1's "
+    "governing_sha256; that any "
     "cited clause is quoted word for word; checks that the audit entries match their hashes "
     "and link to one another; recomputes the anchored leaf (the transcript's last event and "
     "last audit entry) and its RFC 9162 inclusion proof up to the checkpoint's root; and "
@@ -173,4 +177,19 @@ async def export(core: Core, conversation_id: str, actor: Actor) -> dict[str, An
         # The legal holds in force on it as exported: a record of its status, outside
         # the chain and the signed log (they can be lifted; their audit entries are in it).
         "holds": [h.to_dict() for h in await holds_on(core, conv)],
+    } | await _governing(core, conv, events[0].data)
+
+
+async def _governing(core: Core, conv: Conversation, accepted: Mapping[str, Any]) -> dict[str, Any]:
+    """The text that governs the accepted one: the ``governing`` section of a bundle whose
+    acceptance names it (one recorded before translations names none)."""
+    if "governing_sha256" not in accepted:
+        return {}
+    governing = await core.governing(conv.policy)
+    return {
+        "governing": {
+            "language": governing.language,
+            "sha256": governing.sha256,
+            "text": governing.text,
+        }
     }

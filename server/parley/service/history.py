@@ -59,7 +59,7 @@ async def transcript(core: Core, conversation_id: str) -> dict[str, Any]:
     return {
         "type": "transcript",
         "conversation": await held_view(core, conv),
-        "policy": policy_view(await core.policy(conv.policy)),
+        "policy": policy_view(await core.governing(conv.policy), conv.policy.language),
         "visitor": visitor_context(events[0]),
         "events": [e.to_dict() for e in events],
     }

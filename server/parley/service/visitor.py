@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from parley.bus.base import POLICY, visitor_topic
 from parley.bus.messages import ConversationStarted, Flooding, Message, PolicyInForce
 from parley.domain import conversation as rules
+from parley.domain import language as tags
 from parley.domain.agent import token_hash
 from parley.domain.bans import Ban
-from parley.domain.conversation import ClientContext, Conversation, Transition
+from parley.domain.conversation import Answer, ClientContext, Conversation, Transition
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import ENDINGS, EventType, Role
 from parley.errors import (
+    AlreadyAccepted,
     Barred,
     HelloRequired,
     InvalidFrame,
@@ -36,9 +38,17 @@ FLAG_EVERY = 10.0
 RECEIPTED = frozenset({EventType.WARNING, EventType.CLOSED})
 
 
-def policy_offer(policy: PolicyVersion) -> dict[str, Any]:
-    """The frame that shows a visitor the version in force, to accept by echoing its digest."""
-    return {"type": "policy", **policy_view(policy)}
+def policy_offer(version: PolicyVersion, language: str) -> dict[str, Any]:
+    """The frame that shows a visitor the version in force in ``language`` (one of its
+    languages), to accept by echoing that text's digest."""
+    return {"type": "policy", **policy_view(version, language)}
+
+
+def in_force_ref(view: Mapping[str, Any]) -> PolicyRef:
+    """The governing text of a version announced in force (a :func:`policy_view`)."""
+    return PolicyRef(
+        view["policy_id"], view["version"], view["governing_sha256"], view["governing_language"]
+    )
 
 
 def barred_notice(ban: Ban) -> dict[str, Any]:
@@ -66,6 +76,7 @@ def visitor_view(conv: Conversation) -> dict[str, Any]:
             "policy_id": conv.policy.policy_id,
             "version": conv.policy.version,
             "sha256": conv.policy.sha256,
+            "language": conv.policy.language,
         },
         "started_at": conv.started_at,
         "last_seq": conv.last_seq,
@@ -83,6 +94,7 @@ class VisitorSession(Session):
         *,
         ip: str | None,
         user_agent: str | None,
+        accept_language: str | None = None,
         ephemeral: Push | None = None,
     ) -> None:
         super().__init__(core, send, subscribe)
@@ -93,6 +105,10 @@ class VisitorSession(Session):
         self.user_agent = user_agent
         self.visitor_id: str | None = None
         self.client = ClientContext(ip, user_agent)
+        #: The languages the browser asked for on the WebSocket handshake, most wanted first.
+        self._accept_languages = tags.accept_language(accept_language)
+        #: The language the visitor chose with a ``language`` frame, for every later offer.
+        self.language: str | None = None
         self.conversation: Conversation | None = None
         self._offered_after: str | None = None
         self._flagged_at = -FLAG_EVERY
@@ -108,6 +124,8 @@ class VisitorSession(Session):
             raise HelloRequired("say hello first")
         elif kind == "accept":
             await self._accept(frame)
+        elif kind == "language":
+            await self._language(frame)
         elif kind == "message":
             await self._message(frame)
         elif kind == "heartbeat":
@@ -189,14 +207,44 @@ class VisitorSession(Session):
             if ban is not None:
                 await self.send(barred_notice(ban))
             else:
-                await self.send(policy_offer(self.core.policy_in_force()))
+                await self._offer(self.core.policy_in_force())
+
+    def _language_of(self, version: PolicyVersion) -> str:
+        """The language to offer ``version`` in: the visitor's choice, else the widget's locale,
+        else the handshake's Accept-Language, else the governing language."""
+        return version.negotiate(
+            self.language, self.client.locale, *self._accept_languages
+        ).language
+
+    async def _offer(self, version: PolicyVersion) -> None:
+        await self.send(policy_offer(version, self._language_of(version)))
+
+    async def _language(self, frame: dict[str, Any]) -> None:
+        """Offer the version in force in the language asked for, and remember it.
+
+        Refused (nothing changes) while a conversation is open: its policy was accepted in
+        one language, and the choice applies to the next offer only.
+        """
+        current = self.conversation
+        if current is not None and current.is_open:
+            raise AlreadyAccepted(
+                f"conversation {current.id} is open under the policy accepted in "
+                f"{current.policy.language!r}; choose the language of the next offer after it ends"
+            )
+        ban = await self.core.bar_on(self.visitor_id, self.ip)
+        if ban is not None:
+            raise Barred(barred_notice(ban)["message"], ban.until, ban.clause)
+        version = self.core.policy_in_force()
+        text = version.in_language(frame["language"])
+        self.language = text.language
+        await self.send(policy_offer(version, text.language))
 
     async def on_bus(self, topic: str, message: Message) -> None:
         if isinstance(message, PolicyInForce):
             # A new version came into force: a visitor still at the gate must see it.
             waiting = self.conversation is None or not self.conversation.is_open
             if waiting and await self.core.bar_on(self.visitor_id, self.ip) is None:
-                await self.send({"type": "policy", **message.policy})
+                await self._offer(await self.core.governing(in_force_ref(message.policy)))
             return
         if not isinstance(message, ConversationStarted):
             await super().on_bus(topic, message)
@@ -246,7 +294,9 @@ class VisitorSession(Session):
         if wait is not None:
             raise RateLimited(f"too many new conversations; try again in {wait:.0f} s", wait)
         offered = self.core.policy_in_force()
-        answer = PolicyRef(frame["policy_id"], frame["version"], frame["sha256"])
+        answer = Answer(
+            frame["policy_id"], frame["version"], frame["sha256"], frame.get("language")
+        )
         conversation_id = self.core.ids("c")
         at = self.core.clock()
         try:
@@ -265,7 +315,7 @@ class VisitorSession(Session):
             )
         except PolicyMismatch as e:
             await self.send(error_frame(e, request="accept"))
-            await self.send(policy_offer(offered))
+            await self._offer(offered)
             return
         assert applied.event is not None  # a start always records the acceptance
         previous = self.conversation

@@ -325,6 +325,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         conn.subscribe,
         ip=client_ip(peer, ws.headers.get("x-forwarded-for"), settings.trusted_proxies),
         user_agent=ws.headers.get("user-agent"),
+        accept_language=ws.headers.get("accept-language"),
         ephemeral=conn.push_ephemeral,
     )
     await conn.serve(session, Codec(Endpoint.VISITOR, settings.max_message_chars))
