@@ -123,6 +123,7 @@ class Bound(Enum):
     POLICY_ID = "the policy id in force"
     VERSION = "the version in force"
     SHA256 = "the digest in force"
+    LANGUAGE = "the language of that digest's text"
     AGENT_TOKEN = "an agent's token"
     COMPLIANCE_TOKEN = "a compliance token (may not chat)"
 
@@ -228,6 +229,10 @@ def _bind(frame: dict[str, Any], choices: list[bool], token: Bound | None) -> di
         out["message_seqs"] = [Bound.MESSAGE_SEQ]
     if out["type"] == "accept" and next(bind):
         out |= {"policy_id": Bound.POLICY_ID, "version": Bound.VERSION, "sha256": Bound.SHA256}
+        if "language" in out:
+            out["language"] = Bound.LANGUAGE
+    if out["type"] == "language" and next(bind):
+        out["language"] = Bound.LANGUAGE
     if out["type"] == "hello" and next(bind):
         out.pop("token", None)
         if token is not None:

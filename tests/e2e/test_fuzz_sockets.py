@@ -57,6 +57,7 @@ from harness import (
     summary,
     visitor,
 )
+from parley.domain import language as tags
 from parley.domain.conversation import EMAIL
 from parley.protocol.codec import Endpoint
 
@@ -232,10 +233,16 @@ class VisitorModel:
             policy = self.world.policy
             offered = [frame[k] == policy[k] for k in ("policy_id", "version", "sha256")] == [
                 True
-            ] * 3
+            ] * 3 and frame.get("language", policy["language"]).lower() == policy["language"]
             if current is not None and current.open:
                 return refused("already_accepted", *([] if offered else ["policy_mismatch"]))
             return answer("accepted") if offered else refused("policy_mismatch")
+        if kind == "language":
+            # §3.2: a language of the version in force is offered; none while chatting.
+            if current is not None and current.open:
+                return refused("already_accepted")
+            published = tags.best(self.world.policy["languages"], [frame["language"]])
+            return answer("policy") if published else refused("unknown_language")
         if kind == "heartbeat":
             return answer("pong")
         if kind == "receipts" and "conversation_id" in frame:
@@ -273,7 +280,9 @@ class VisitorModel:
             self.said_hello = True
         elif reply["type"] == "accepted":
             started = reply["conversation"]
-            policy = {k: self.world.policy[k] for k in ("policy_id", "version", "sha256")}
+            policy = {
+                k: self.world.policy[k] for k in ("policy_id", "version", "sha256", "language")
+            }
             assert (started["state"], started["last_seq"], started["policy"]) == ("open", 1, policy)
             self.conversation = Conversation(started["id"], 1)
             self.conversations.append(self.conversation)
@@ -474,7 +483,9 @@ class Fuzzer:
         kinds = [f["type"] for f in got]
         said = f"{str(payload)[:160]!r} got {kinds}, closed {closed}; the docs say {expected}"
         assert set(kinds) <= DIRECT | PUSHED, f"undocumented frame types: {said}"
-        answers = [f for f in got if f["type"] in DIRECT]
+        # A language frame is answered with an offer (§3.2): a policy frame, else only pushed.
+        direct = DIRECT | (expected.answers & {"policy"})
+        answers = [f for f in got if f["type"] in direct]
         if answers[:1] and answers[0]["type"] == "welcome" and self.endpoint is Endpoint.AGENT:
             together = [a["type"] for a in answers] == ["welcome", "conversations"]
             assert together, f"an agent's welcome comes with the list: {said}"
@@ -526,6 +537,7 @@ async def setup(
         Bound.POLICY_ID: policy["policy_id"],
         Bound.VERSION: policy["version"],
         Bound.SHA256: policy["sha256"],
+        Bound.LANGUAGE: policy["language"],
         Bound.AGENT_TOKEN: world.agent_token,
         Bound.COMPLIANCE_TOKEN: world.compliance_token,
     }
