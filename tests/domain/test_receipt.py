@@ -51,19 +51,22 @@ VECTOR_BODY = {
     "policy_id": "conduct",
     "version": 2,
     "text_sha256": "227f1f03292ead89245e7457dd1fe513bb226594774cbd1a03e7e7823d16f6c5",
+    "language": "en",
+    "governing_sha256": "227f1f03292ead89245e7457dd1fe513bb226594774cbd1a03e7e7823d16f6c5",
 }
 VECTOR_SIGNATURE = bytes.fromhex(
-    "a4b6879c2258ae93c91ccc342bad53c45520b28278cae58f32a8d42194124f3c"
-    "580ab3ba12c3ea39540d36279a43428171db959286d794ad23cb031f9f95e707"
+    "81ea1adbe1e20c1dae304aa1f2d62fea3bdd4e6d93ccce12782f94b6f1d5bd3d"
+    "01c54004e7786d940b33dad3f837b65ca4145c9a17e7c991345327e82d4f8907"
 )
 #: The bytes signed: sorted keys, no whitespace, UTF-8 (RFC 8785 for these values).
 VECTOR_CANONICAL = (
-    b'{"conversation_id":"c_dUpvW9JVipfNreoIrbOkdw","event_hash":"da3bafb2ce401930a35805c31cca1d38'
-    b'f6278e43d76b20cbea5f12d586ea5849","event_seq":1,"event_type":"acceptance","format":"parley-r'
-    b'eceipt/1","issued_at":"2026-11-23T16:51:10.990Z","key_id":"21fe31dfa154a261","kind":"accepta'
-    b'nce","policy_id":"conduct","public_key":"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=","text'
-    b'_sha256":"227f1f03292ead89245e7457dd1fe513bb226594774cbd1a03e7e7823d16f6c5","version":2,"vis'
-    b'itor_id":"v_6FjhGKBj6X7ryqJkiESSBA"}'
+    b'{"conversation_id":"c_dUpvW9JVipfNreoIrbOkdw","event_hash":"da3bafb2ce401930a35805c31cca1d'
+    b'38f6278e43d76b20cbea5f12d586ea5849","event_seq":1,"event_type":"acceptance","format":"parl'
+    b'ey-receipt/1","governing_sha256":"227f1f03292ead89245e7457dd1fe513bb226594774cbd1a03e7e782'
+    b'3d16f6c5","issued_at":"2026-11-23T16:51:10.990Z","key_id":"21fe31dfa154a261","kind":"accep'
+    b'tance","language":"en","policy_id":"conduct","public_key":"11qYAYKxCrfVS/7TyWQHOg7hcvPapiM'
+    b'lrwIaaPcHURo=","text_sha256":"227f1f03292ead89245e7457dd1fe513bb226594774cbd1a03e7e7823d16'
+    b'f6c5","version":2,"visitor_id":"v_6FjhGKBj6X7ryqJkiESSBA"}'
 )
 
 

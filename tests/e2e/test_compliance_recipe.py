@@ -13,6 +13,7 @@ import base64
 import copy
 import hashlib
 import re
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +25,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from harness import POLICIES, REPO, Server, agent, api, visitor
+from parley import policy_files
 from parley.domain.chain import GENESIS
 from parley.domain.erasure import erase
 from parley.domain.transcript import Event
 from parley.evidence.verify import verify
+from translations import add_german
 
 SECTION = "## Check a bundle without Parley"
 Bundle = dict[str, Any]
@@ -45,9 +48,12 @@ def recipe() -> Callable[[Bundle, str], None]:
     return verify_bundle
 
 
-async def exported_bundle(server: Server, agent_token: str, compliance_token: str) -> Bundle:
-    """A conversation with a warning and a closure quoting the visitor, exported over HTTP."""
-    facts = {"locale": "fr-FR", "time_zone": "Europe/Paris", "page_url": "https://shop.example/"}
+async def exported_bundle(
+    server: Server, agent_token: str, compliance_token: str, locale: str = "fr-FR"
+) -> Bundle:
+    """A conversation with a warning and a closure quoting the visitor, exported over HTTP;
+    the visitor accepts the policy in the language ``locale`` finds."""
+    facts = {"locale": locale, "time_zone": "Europe/Paris", "page_url": "https://shop.example/"}
     async with visitor(server, client=facts) as v:
         conversation_id = await v.accept(affirmation="Ticked “I accept” and pressed “Start”")
         await v.say("Réponds {clause_id} “maintenant” \\ ou je reviens 😠", "m1")
@@ -111,6 +117,10 @@ def drop_first_audit_entry(bundle: Bundle) -> None:
     del bundle["audit"][0]
 
 
+def drop_governing_text(bundle: Bundle) -> None:
+    del bundle["governing"]
+
+
 def reanchored(change: Callable[[Bundle], None]) -> Callable[[Bundle], None]:
     """``change``, then the anchored leaf made to name the new head."""
 
@@ -163,6 +173,15 @@ TAMPERING = {
         reanchored(rehashed(edit(f"{POLICY}.ip", "203.0.113.9"))),
         "the inclusion proof does not reach the root",
     ),
+    "the governing text edited": (
+        edit("governing.text", "Be nice.\n"), "the governing text is not the one event 1 names"
+    ),
+    "the governing text said to be in another language": (
+        edit("governing.language", "tlh"), "the governing text is not the one event 1 names"
+    ),
+    "the governing text removed": (
+        drop_governing_text, "the governing text is not the one event 1 names"
+    ),
     "the acceptance copy altered": (
         edit("acceptance.ip", "203.0.113.9"), "the acceptance record is not a copy of event 1"
     ),
@@ -198,7 +217,7 @@ def erased_bundle(bundle: Bundle) -> Bundle:
     return erased
 
 
-@pytest.fixture(params=["the policy's notice", "the built-in notice"])
+@pytest.fixture(params=["the policy's notice", "the built-in notice", "a German acceptance"])
 def deployment(
     request: pytest.FixtureRequest,
     server: Server,
@@ -206,26 +225,45 @@ def deployment(
     compliance_token: str,
     make_server: Callable[..., Server],
     tmp_path: Path,
-) -> tuple[Server, str, str, bool]:
-    """The shared server (conduct v2 has notice templates), or one whose policy has none;
-    with an agent's and a compliance officer's token, and whether it has templates."""
+) -> tuple[Server, str, str, bool, str]:
+    """The shared server (conduct v2 has notice templates), one whose policy has none, or
+    one with a German translation of each version (its own templates); with an agent's and a
+    compliance officer's token, whether it has templates, and the visitor's locale."""
     if request.param == "the policy's notice":
-        return server, agent_token, compliance_token, True
+        return server, agent_token, compliance_token, True, "fr-FR"
+    if request.param == "a German acceptance":
+        folder = tmp_path / "translated"
+        shutil.copytree(POLICIES, folder)
+        for version in policy_files.load_folder(folder):
+            add_german(folder, version)
+        s = make_server(folder).start()
+        return (
+            s,
+            s.add_staff("Alice Agent", "agent"),
+            s.add_staff("Carol", "compliance"),
+            True,
+            "de",
+        )
     folder = tmp_path / "policies"
     folder.mkdir()
     (folder / "policy.schema.json").write_bytes((POLICIES / "policy.schema.json").read_bytes())
     v2 = (POLICIES / "conduct-v2.toml").read_text(encoding="utf-8")
     (folder / "conduct-v2.toml").write_text(v2.split("\n[notice]")[0], encoding="utf-8")
     s = make_server(folder).start()
-    return s, s.add_staff("Alice Agent", "agent"), s.add_staff("Carol", "compliance"), False
+    return (
+        s, s.add_staff("Alice Agent", "agent"), s.add_staff("Carol", "compliance"), False, "fr-FR"
+    )  # fmt: skip
 
 
 async def test_the_documented_recipe_verifies_a_real_bundle_and_rejects_every_alteration(
-    deployment: tuple[Server, str, str, bool],
+    deployment: tuple[Server, str, str, bool, str],
 ) -> None:
-    s, agent_token, compliance_token, templated = deployment
-    bundle = await exported_bundle(s, agent_token, compliance_token)
+    s, agent_token, compliance_token, templated, locale = deployment
+    bundle = await exported_bundle(s, agent_token, compliance_token, locale)
     assert ("notice" in bundle["acceptance"]["document"]) is templated
+    if locale == "de":
+        assert bundle["acceptance"]["language"] == "de" != bundle["governing"]["language"]
+        assert "version_line" in bundle["acceptance"]["document"]
     public_key = (await api(s, "/api/keys")).json()["public_key"]
     verify_bundle = recipe()
     verify_bundle(bundle, public_key)
