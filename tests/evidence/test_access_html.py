@@ -46,6 +46,9 @@ def hostile_copy() -> dict:
                         "widget_build",
                         "affirmation",
                         "text",
+                        "language",
+                        "governing_language",
+                        "governing_sha256",
                     )
                 },
                 "transcript": [event, contact, {**event, "type": HOSTILE}],

@@ -21,10 +21,12 @@ from parley.domain.anchor import ORIGIN, Checkpoint, Leaf, key_id, public_bytes,
 from parley.domain.audit import OPERATOR, Actor, AuditAction, AuditDraft, AuditEntry
 from parley.domain.conversation import ClientContext, Conversation, Transition
 from parley.domain.policy import PolicyVersion
+from parley.domain.policy import from_document as policy_version_of
 from parley.domain.transcript import Author, Event, Role, format_time
 from parley.evidence import verify
 from parley.evidence.html import render
 from parley.keys import public_key_base64
+from translations import german
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
@@ -516,3 +518,46 @@ def test_assignment_changes_are_shown_in_the_transcript(v2: PolicyVersion) -> No
     assert "Assigned the conversation to Ada (claimed)." in transcript
     assert "Assigned the conversation to Bob &lt;b&gt; (transferred)." in transcript
     assert "Put the conversation back in the queue (released)." in transcript
+
+
+@pytest.fixture(scope="module")
+def v2_in_german() -> PolicyVersion:
+    (v2,) = [v for v in policy_files.load_folder(POLICIES) if v.version == 2]
+    german_text = policy_version_of(german(v2), "conduct-v2.de.toml")
+    return v2.with_translations([german_text])
+
+
+def test_a_german_acceptance_says_which_text_governs_and_prints_it_too(
+    v2_in_german: PolicyVersion,
+) -> None:
+    bundle = make_bundle(v2_in_german, language="de")
+    de = v2_in_german.for_language("de")
+    assert verify.verify(bundle).ok
+    document = render(bundle)
+    assert (
+        "Accepted in Deutsch (de); the English (en) text governs, SHA-256 "
+        f'<span class="mono">{v2_in_german.sha256}</span>'
+    ) in document
+    assert pre_block(document, "policy-text") == de.text
+    governing = document.split("The governing text, in English (en)", 1)[1]
+    assert pre_block(governing, "policy-text") == v2_in_german.text
+    assert "does NOT match" not in document
+
+
+def test_an_edited_governing_text_is_refused_and_shown_as_not_matching(
+    v2_in_german: PolicyVersion,
+) -> None:
+    bundle = make_bundle(v2_in_german, language="de")
+    bundle["governing"]["text"] = v2_in_german.text.replace("agent", "bot", 1)
+    report = verify.verify(bundle)
+    assert not report.ok
+    assert report.failure == (
+        f"the governing text (en) does not hash to event 1's governing_sha256 {v2_in_german.sha256}"
+    )
+    assert "<strong>does NOT match</strong> the governing digest" in render(bundle)
+
+
+def test_an_acceptance_in_the_governing_language_says_so(v2: PolicyVersion) -> None:
+    document = render(make_bundle(v2))
+    assert "Accepted in English (en), the governing language" in document
+    assert "The governing text, in" not in document

@@ -2062,3 +2062,43 @@ def test_audit_verify_detects_an_edited_row_in_the_store(evidence: Any, tmp_path
     assert after.stdout.splitlines() == [
         f"FAIL  audit entry {last} was altered: its content does not match its hash"
     ]
+
+
+def test_a_bundle_of_an_acceptance_recorded_before_translations_still_verifies(
+    bundles: dict[str, Bundle],
+) -> None:
+    """Rule: an acceptance without language fields (recorded before translations, English)
+    and its bundle without a governing text verify as before; a governing text added to such
+    a bundle is refused."""
+    bundle = bundles["closed"]
+    accepted = event(bundle, 0)["data"]
+    for name in ("language", "governing_language", "governing_sha256"):
+        del accepted[name]
+    del bundle["governing"]
+    del bundle["conversation"]["policy"]["language"]
+    reseal(bundle, leaf=True)
+    resign(bundle, Ed25519PrivateKey.generate())
+    report = verify(bundle)
+    assert (report.ok, report.passed) == (True, CHECKS), report.failure
+    exported_since = copy.deepcopy(bundle)
+    exported_since["conversation"]["policy"]["language"] = "en"
+    assert verify(exported_since).ok, "a summary exported since names English"
+    exported_since["conversation"]["policy"]["language"] = "de"
+    assert verify(exported_since).failure == (
+        "the conversation summary disagrees with the events in: policy"
+    )
+    bundle["governing"] = {"language": "en", "sha256": accepted["sha256"],
+                           "text": accepted["text"]}  # fmt: skip
+    assert verify(bundle).failure == "the bundle carries a governing text, but event 1 names none"
+
+
+def test_a_governing_text_swapped_with_its_digest_is_caught(bundles: dict[str, Bundle]) -> None:
+    """Rule: the bundle's governing text must be the one event 1 names, digest and all."""
+    bundle = bundles["closed"]
+    forged = "Be nice.\n"
+    bundle["governing"].update(text=forged, sha256=hashlib.sha256(forged.encode()).hexdigest())
+    report = refused(bundle)
+    assert report.passed == CHECKS[:1]
+    assert str(report.failure).startswith("the governing text (en) does not hash to event 1's")
+    del bundle["governing"]
+    assert refused(bundle).failure == "the bundle lacks the governing text event 1 names"
