@@ -61,7 +61,7 @@ async def test_acceptance_record_holds_exact_text_and_client_facts(
 ) -> None:
     """Invariant 2: the acceptance is event 1 and holds the full text, digest and client facts."""
     v2 = file_version(2)
-    client = {"locale": "fr-CA", "page_url": "https://shop.example/help", "widget_build": "w-42"}
+    client = {"locale": "en-CA", "page_url": "https://shop.example/help", "widget_build": "w-42"}
     async with visitor(server, client=client) as v:
         conversation_id = await v.accept()
     records = await acceptances(server, compliance_token, v.visitor_id)

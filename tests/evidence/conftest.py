@@ -26,7 +26,7 @@ import pytest
 from harness import Server, agent, visitor
 
 CLIENT_FACTS = {
-    "locale": "fr-FR",
+    "locale": "en-GB",
     "time_zone": "Europe/Paris",
     "page_url": "https://shop.example/help/returns",
     "widget_build": "w-2024.11-evidence",

@@ -656,7 +656,7 @@ def test_the_bundles_cover_every_event_type(bundles: dict[str, Bundle]) -> None:
     closed = bundles["closed"]
     accepted = event(closed, 0)["data"]
     assert {k: accepted[k] for k in ("locale", "time_zone", "page_url", "widget_build")} == {
-        "locale": "fr-FR",
+        "locale": "en-GB",
         "time_zone": "Europe/Paris",
         "page_url": "https://shop.example/help/returns",
         "widget_build": "w-2024.11-evidence",

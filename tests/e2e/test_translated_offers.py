@@ -397,3 +397,22 @@ async def test_the_evidence_of_a_german_acceptance_holds_both_texts_and_verifies
         f'<span class="mono">{version.sha256}</span>'
     ) in page.text
     assert "The governing text, in English (en)" in page.text
+
+
+async def test_a_barred_visitor_asking_for_another_language_is_told_they_are_barred(
+    served: Server,
+) -> None:
+    token = served.add_staff("Ada Agent", "agent")
+    async with visitor(served) as v, agent(served, token) as a:
+        conversation_id = await v.accept()
+        await a.send({"type": "join", "conversation_id": conversation_id})
+        await a.expect("caught_up")
+        await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": "1.2",
+                      "bar": {"hours": 1}})  # fmt: skip
+        await a.expect("done")
+        await v.expect("barred")
+        await v.send({"type": "language", "language": "de"})
+        error = await v.recv()
+        assert_clean(error)
+        assert error["code"] == "barred"
+        assert await v.barrier() == []
