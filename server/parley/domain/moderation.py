@@ -67,7 +67,13 @@ def notice_for(
 ) -> str:
     """What the visitor is told: the version's ``kind`` template, filled (one place)."""
     examples = [f"“{q['text']}”" for q in quoted]
-    return render_notice(accepted.notice_template(kind), clause, examples, conversation_id)
+    return render_notice(
+        accepted.notice_template(kind),
+        clause,
+        examples,
+        conversation_id,
+        accepted.notice_template("examples"),
+    )
 
 
 def warn(
