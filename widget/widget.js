@@ -1288,8 +1288,9 @@ openssl pkeyutl -verify -pubin -inkey key.der -keyform DER -rawin -in signed.jso
         return;
       }
       // What the visitor did, in their words: the full text is one click away, so say whether it was opened.
-      const affirmation = t(this.readFull ? "affirm-full" : "affirm-rules",
-        { label: v.agreeLabel.textContent, button: v.start.textContent });
+      // Cut to the 300 characters the protocol allows, however long a site's own words make it.
+      const affirmation = [...t(this.readFull ? "affirm-full" : "affirm-rules",
+        { label: v.agreeLabel.textContent, button: v.start.textContent })].slice(0, 300).join("");
       const accept = { type: "accept", policy_id: policy.policy_id, version: policy.version, sha256: digest, affirmation };
       if (policy.language) accept.language = policy.language; // the digest is of the text in this language
       this.send(accept);
@@ -1629,9 +1630,10 @@ openssl pkeyutl -verify -pubin -inkey key.der -keyform DER -rawin -in signed.jso
       this.policy = f;
       if (this.barred) return; // still barred: no gate, whatever version comes into force
       this.view.barred.hidden = true;
-      // Offered in another language than the visitor picked (or, without a pick, than the widget
-      // speaks) while that one exists: ask for it, once per connection.
-      const wanted = lookup(chosenLanguage() || language, f.languages || []);
+      // Offered in another language than the visitor picked (or, without a pick, than the site set
+      // with data-lang) while that one exists: ask for it, once per connection. Otherwise the
+      // server's choice stands: it went by the browser's languages.
+      const wanted = lookup(chosenLanguage() || data.lang, f.languages || []);
       if (wanted && wanted !== f.language && wanted !== this.askedLanguage) {
         this.askedLanguage = wanted;
         this.send({ type: "language", language: wanted });
