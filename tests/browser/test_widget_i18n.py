@@ -220,3 +220,23 @@ def test_overrides_that_are_not_json_objects_are_ignored_with_one_warning_each(
     expect(page.locator("#send")).to_have_text(catalogues()["en"]["send"])
     assert len(warnings) == 2, warnings
     assert any("data-i18n" in w for w in warnings) and any("ParleyStrings" in w for w in warnings)
+
+
+def test_the_affirmation_is_in_the_widgets_words_and_fits_the_protocol(
+    any_origin: Server, shops: Callable[..., Shop], new_page: Callable[..., Page]
+) -> None:
+    """The acceptance records what the visitor did in the words they read, cut to the 300
+    characters an accept frame may carry, however long a site's own label."""
+    label = "Ja, ich habe alles gelesen. " * 12 + "(v{version})"
+    shop = shops(any_origin, f'data-lang="de" data-i18n-agree="{label}"')
+    page = new_page(locale="en-US")
+    open_shop(page, shop)
+    conversation_id = accept(page)
+    compliance = any_origin.add_staff("Carol Compliance", "compliance")
+    record = httpx.get(
+        f"{any_origin.http}/api/compliance/conversations/{conversation_id}",
+        headers={"Authorization": f"Bearer {compliance}"},
+    ).json()
+    affirmation = record["acceptance"]["affirmation"]
+    assert affirmation.startswith("„Ja, ich habe alles gelesen.")
+    assert len(affirmation) == 300
