@@ -4,7 +4,7 @@
  *   <script src="https://chat.example/widget.js" data-title="Chat with us" defer></script>
  *
  * data-server  where Parley runs (default: where this script came from)
- * data-title   the panel's heading (default "Chat with support")
+ * data-title   the panel's heading (default "Chat with support", in the widget's language)
  * data-side    "right" (default) or "left"
  * data-lang    the widget's language (default: the visitor's, from the catalogues below)
  * data-i18n    a JSON object of message id -> text, and data-i18n-<message id>="text": the site's words
@@ -654,10 +654,10 @@
   // Chrome built once (the panel, its labels): h() puts a Msg in as text or as an attribute and
   // rewrites it when the UI language changes. What is shown later is built with t() when shown.
   class Msg {
-    constructor(id, vars) { this.id = id; this.vars = vars; }
-    toString() { return t(this.id, this.vars); }
+    constructor(id) { this.id = id; }
+    toString() { return t(this.id); }
   }
-  const m = (id, vars) => new Msg(id, vars);
+  const m = (id) => new Msg(id);
   const relabels = [];
 
   const settings = {
