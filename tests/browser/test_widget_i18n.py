@@ -55,10 +55,12 @@ EDGES = """(selectors) => {
 }"""
 
 # The effective date of v2 (2026-09-01), as each language writes it.
-EFFECTIVE = {"de": "1. September 2026", "fr": "1 septembre 2026", "ar": "سبتمبر"}
+EFFECTIVE = {"de": "1. September 2026", "fr": "1 septembre 2026", "ar": "سبتمبر", "he": "בספטמבר"}
 
 
-@pytest.mark.parametrize(("locale", "language"), [("de-DE", "de"), ("fr-FR", "fr"), ("ar", "ar")])
+@pytest.mark.parametrize(
+    ("locale", "language"), [("de-DE", "de"), ("fr-FR", "fr"), ("ar", "ar"), ("he-IL", "he")]
+)
 def test_the_widget_speaks_the_browsers_language_and_mirrors_for_arabic(
     server: Server,
     agent_token: str,
@@ -68,7 +70,7 @@ def test_the_widget_speaks_the_browsers_language_and_mirrors_for_arabic(
     language: str,
 ) -> None:
     words = catalogues()[language]
-    rtl = language == "ar"
+    rtl = language in ("ar", "he")
     page = new_page(locale=locale)
     open_widget(page, server)
     in_force = httpx.get(f"{server.http}/api/policy").json()
@@ -86,9 +88,9 @@ def test_the_widget_speaks_the_browsers_language_and_mirrors_for_arabic(
     assert in_force["effective"].startswith("2026-09-01")
     expect(page.locator("#policy-meta")).to_contain_text(EFFECTIVE[language])
     # The policy's words carry the policy's language, whatever the widget's: there is no Arabic
-    # text of it, so in the Arabic widget it is English and reads left to right.
+    # or Hebrew text of it, so in those widgets it is English and reads left to right.
     offered = page.evaluate("window.parley.policy.language || 'en'")
-    assert offered != "ar"
+    assert offered not in ("ar", "he")
     for part in ("#policy-text", "#policy-title", "#policy-rules"):
         expect(page.locator(part)).to_have_attribute("lang", offered)
         expect(page.locator(part)).to_have_attribute("dir", "ltr")
