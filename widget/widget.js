@@ -103,7 +103,7 @@
       "applies-permanently": "This applies permanently.",
       "error-invalid_email": "That does not look like an e-mail address, e.g. name@example.com.",
       "error-message_too_long": "your message is too long. Please shorten it.",
-      "error-rate_limited": "Too many new conversations. Please try again in {seconds} s.",
+      "error-rate_limited": "Too many new conversations. Please try again {when}.",
       "receipt-json": "Download receipt (signed JSON)",
       "receipt-page": "Download receipt (readable page)",
       "receipt-kind-acceptance": "your acceptance of the conduct policy",
@@ -191,7 +191,7 @@
       "applies-permanently": "Dies gilt dauerhaft.",
       "error-invalid_email": "Das sieht nicht wie eine E-Mail-Adresse aus, z. B. name@example.com.",
       "error-message_too_long": "Ihre Nachricht ist zu lang. Bitte kürzen Sie sie.",
-      "error-rate_limited": "Zu viele neue Gespräche. Bitte versuchen Sie es in {seconds} s erneut.",
+      "error-rate_limited": "Zu viele neue Gespräche. Bitte versuchen Sie es {when} erneut.",
       "receipt-json": "Beleg herunterladen (signiertes JSON)",
       "receipt-page": "Beleg herunterladen (lesbare Seite)",
       "receipt-kind-acceptance": "Ihre Zustimmung zur Verhaltensrichtlinie",
@@ -279,7 +279,7 @@
       "applies-permanently": "Cette mesure s’applique définitivement.",
       "error-invalid_email": "Cela ne ressemble pas à une adresse e-mail, par exemple nom@example.com.",
       "error-message_too_long": "votre message est trop long. Merci de le raccourcir.",
-      "error-rate_limited": "Trop de nouvelles conversations. Veuillez réessayer dans {seconds} s.",
+      "error-rate_limited": "Trop de nouvelles conversations. Veuillez réessayer {when}.",
       "receipt-json": "Télécharger le reçu (JSON signé)",
       "receipt-page": "Télécharger le reçu (page lisible)",
       "receipt-kind-acceptance": "votre acceptation de la charte de conduite",
@@ -367,7 +367,7 @@
       "applies-permanently": "Esto se aplica de forma permanente.",
       "error-invalid_email": "Eso no parece una dirección de correo electrónico, por ejemplo nombre@example.com.",
       "error-message_too_long": "tu mensaje es demasiado largo. Acórtalo, por favor.",
-      "error-rate_limited": "Demasiadas conversaciones nuevas. Vuelve a intentarlo dentro de {seconds} s.",
+      "error-rate_limited": "Demasiadas conversaciones nuevas. Vuelve a intentarlo {when}.",
       "receipt-json": "Descargar el comprobante (JSON firmado)",
       "receipt-page": "Descargar el comprobante (página legible)",
       "receipt-kind-acceptance": "tu aceptación de la política de conducta",
@@ -455,7 +455,7 @@
       "applies-permanently": "يسري هذا بشكل دائم.",
       "error-invalid_email": "لا يبدو هذا عنوان بريد إلكتروني، مثل name@example.com.",
       "error-message_too_long": "رسالتك طويلة جدًا. يُرجى اختصارها.",
-      "error-rate_limited": "محادثات جديدة كثيرة جدًا. يُرجى المحاولة مرة أخرى بعد {seconds} ثانية.",
+      "error-rate_limited": "محادثات جديدة كثيرة جدًا. يُرجى المحاولة مرة أخرى {when}.",
       "receipt-json": "تنزيل الإيصال (JSON موقّع)",
       "receipt-page": "تنزيل الإيصال (صفحة مقروءة)",
       "receipt-kind-acceptance": "موافقتك على سياسة السلوك",
@@ -543,7 +543,7 @@
       "applies-permanently": "ההגבלה בתוקף לצמיתות.",
       "error-invalid_email": "זו אינה נראית כמו כתובת דוא״ל, למשל name@example.com.",
       "error-message_too_long": "ההודעה ארוכה מדי. נא לקצר אותה.",
-      "error-rate_limited": "יותר מדי שיחות חדשות. נא לנסות שוב בעוד {seconds} שניות.",
+      "error-rate_limited": "יותר מדי שיחות חדשות. נא לנסות שוב {when}.",
       "receipt-json": "הורדת האישור (JSON חתום)",
       "receipt-page": "הורדת האישור (דף קריא)",
       "receipt-kind-acceptance": "הסכמתך למדיניות ההתנהגות",
@@ -640,10 +640,18 @@
     try { return new Intl.DisplayNames([tag], { type: "language" }).of(tag) || tag; } catch { return tag; }
   }
 
+  // A wait in words of the UI language: "in 45 seconds", "dans 12 minutes", "in 2 Stunden".
+  function inTime(seconds) {
+    const say = new Intl.RelativeTimeFormat(language, { numeric: "auto" });
+    if (seconds < 90) return say.format(Math.ceil(seconds), "second");
+    if (seconds < 5400) return say.format(Math.ceil(seconds / 60), "minute");
+    return say.format(Math.ceil(seconds / 3600), "hour");
+  }
+
   // What the visitor is told of a refusal: the widget's words for the codes it knows (they are what a
   // visitor can fix), else the server's own message.
   const refusal = (f) => (`error-${f.code}` in CATALOGUES.en
-    ? t(`error-${f.code}`, { seconds: Math.ceil(f.retry_after || 0) }) : f.message);
+    ? t(`error-${f.code}`, { when: inTime(f.retry_after || 0) }) : f.message);
 
   // Message ``id`` as parts for h(): text, with each placeholder whose value is a node put in as that node.
   function tParts(id, vars) {

@@ -245,3 +245,22 @@ def test_the_affirmation_is_in_the_widgets_words_and_fits_the_protocol(
     affirmation = record["acceptance"]["affirmation"]
     assert affirmation.startswith("„Ja, ich habe alles gelesen.")
     assert len(affirmation) == 300
+
+
+def test_a_refusal_the_visitor_can_act_on_is_in_their_words_with_the_wait_in_words(
+    make_server: Callable[..., Server], new_page: Callable[..., Page]
+) -> None:
+    """Too many new conversations from one address: the gate says so in French, and when to try
+    again through Intl.RelativeTimeFormat, not the server's English and a count of seconds."""
+    s = make_server(PARLEY_CONVERSATIONS_PER_HOUR="1").start()
+    first = new_page(locale="fr-FR")
+    open_widget(first, s)
+    accept(first)
+    second = new_page(locale="fr-FR")
+    open_widget(second, s)
+    second.check("#agree")
+    second.click("#start")
+    refusal = second.locator("#gate .error")
+    expect(refusal).to_have_text(
+        re.compile(r"^Trop de nouvelles conversations\. Veuillez réessayer dans \d+ minutes\.$")
+    )
