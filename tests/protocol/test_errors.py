@@ -101,6 +101,7 @@ def test_published_codes_never_change() -> None:
         "ConversationNotFound": "not_found",
         "NotJoined": "not_joined",
         "UnknownClause": "unknown_clause",
+        "UnknownLanguage": "unknown_language",
         "AlreadyAssigned": "already_assigned",
         "NotAssignee": "not_assignee",
         "UnknownAgent": "unknown_agent",
