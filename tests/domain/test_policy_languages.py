@@ -107,6 +107,17 @@ def test_a_translation_without_its_own_notice_templates_is_refused() -> None:
     )
 
 
+def test_a_translation_quoting_messages_names_their_heading_in_its_language() -> None:
+    """The built-in heading of {examples} is English: a German notice must not fall back on it."""
+    quoting = {**NOTICE, "warning": "Bitte beachten Sie Regel {clause_id}.\n\n{examples}"}
+    assert "$.notice.examples: the templates quote messages with {examples}" in problems(
+        small_doc(), german(notice=quoting)
+    )
+    (v1,) = catalog(small_doc(), german(notice=quoting | {"examples": "Zum Beispiel:"}))
+    assert v1.for_language("de").notice_template("examples") == "Zum Beispiel:"
+    assert v1.notice_template("examples") == "For example:"
+
+
 def test_a_translation_takes_effect_with_its_version() -> None:
     text = problems(small_doc(), german(effective="2026-02-01T00:00:00Z"))
     assert "f1.toml: $.effective: a translation takes effect with its version" in text
@@ -168,6 +179,7 @@ def test_the_folder_check_fails_on_a_translation_missing_a_clause(tmp_path: Path
     """`parley policy check` reads the files the same way and names the translation."""
     english = V1.read_text(encoding="utf-8")
     translation = english.replace("version = 1\n", 'version = 1\nlanguage = "de"\n', 1)
+    translation = translation.replace("[notice]\n", '[notice]\nexamples = "Zum Beispiel:"\n')
     dropped = translation.index('[[sections.clauses]]\nid = "2.3"')
     translation = translation[:dropped] + translation[translation.index("[[sections]]", dropped) :]
     folder = folder_with(

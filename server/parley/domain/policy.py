@@ -59,6 +59,8 @@ NOTICE_FIELDS = frozenset(
 )
 
 DEFAULT_NOTICE = {
+    #: The line the quoted messages follow in ``{examples}`` (no placeholders).
+    "examples": "For example:",
     "warning": 'Please follow rule {clause_id}, "{clause_title}":\n\n{clause_text}\n\n{examples}',
     "closure": (
         'This conversation was ended under rule {clause_id}, "{clause_title}":\n\n'
@@ -67,15 +69,21 @@ DEFAULT_NOTICE = {
 }
 
 
-def render_notice(template: str, clause: Clause, examples: list[str], conversation_id: str) -> str:
-    """Fill a notice template; ``examples`` become a quoted list, or nothing."""
+def render_notice(
+    template: str,
+    clause: Clause,
+    examples: list[str],
+    conversation_id: str,
+    heading: str = DEFAULT_NOTICE["examples"],
+) -> str:
+    """Fill a notice template; ``examples`` become a quoted list under ``heading``, or nothing."""
     listed = "".join(f"- {e}\n" for e in examples)
     return template.format_map(
         {
             "clause_id": clause.id,
             "clause_title": clause.title,
             "clause_text": clause.text,
-            "examples": f"For example:\n{listed}\n" if examples else "",
+            "examples": f"{heading}\n{listed}\n" if examples else "",
             "conversation_id": conversation_id,
         }
     ).strip()
@@ -258,6 +266,23 @@ def _placeholder_problems(template: str, allowed: frozenset[str], where: str) ->
     return []
 
 
+def _notice_problems(notice: Mapping[str, str], language: str, source: str) -> list[str]:
+    """Placeholders each template may use; a heading for ``{examples}`` in the text's language."""
+    problems: list[str] = []
+    uses_examples = False
+    for kind, template in notice.items():
+        allowed = frozenset() if kind == "examples" else NOTICE_FIELDS
+        problems += _placeholder_problems(template, allowed, f"{source}: $.notice.{kind}")
+        uses_examples = uses_examples or "{examples}" in template
+    if uses_examples and "examples" not in notice and tags.primary(language) != DEFAULT_LANGUAGE:
+        problems.append(
+            f"{source}: $.notice.examples: the templates quote messages with {{examples}}, whose "
+            f"built-in heading is English ({DEFAULT_NOTICE['examples']!r}): give its wording "
+            f"in {language!r}"
+        )
+    return problems
+
+
 def from_document(doc: Mapping[str, Any], source: str) -> PolicyVersion:
     """Build a version from a schema-valid document; check the rules a schema cannot express.
 
@@ -287,8 +312,7 @@ def from_document(doc: Mapping[str, Any], source: str) -> PolicyVersion:
         problems.append(f"{source}: $.effective: {doc['effective']!r} is not a real UTC time")
         effective = datetime.min.replace(tzinfo=UTC)
     notice = {k: normalize(v) for k, v in doc.get("notice", {}).items()}
-    for kind, template in notice.items():
-        problems += _placeholder_problems(template, NOTICE_FIELDS, f"{source}: $.notice.{kind}")
+    problems += _notice_problems(notice, doc.get("language", DEFAULT_LANGUAGE), source)
     version_line = doc.get("version_line", DEFAULT_VERSION_LINE)
     problems += _placeholder_problems(
         version_line, VERSION_LINE_FIELDS, f"{source}: $.version_line"
