@@ -16,6 +16,7 @@ from parley.domain.conversation import ClientContext, Conversation
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Author, Event, Role
 from parley.errors import UnknownClause
+from translated import with_german
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
@@ -28,44 +29,12 @@ CLIENT = ClientContext(
     widget_build="w-2026.03.01",
     time_zone="Europe/Berlin",
 )
-GERMAN_NOTICE = (
-    ("closure", 'Dieses Gespräch wurde nach Regel {clause_id}, „{clause_title}“, beendet:\n\n'
-                "{clause_text}\n\n{examples}Referenz: {conversation_id}"),
-    ("examples", "Zum Beispiel:"),
-    ("warning", 'Bitte beachten Sie Regel {clause_id}, „{clause_title}“:\n\n{clause_text}\n\n'
-                "{examples}"),
-)  # fmt: skip
-
-
-def in_german(v: PolicyVersion) -> PolicyVersion:
-    """``v`` translated: every title and text in German, the same section and clause ids."""
-    sections = tuple(
-        replace(
-            s,
-            title=f"Abschnitt {s.id}",
-            clauses=tuple(
-                replace(c, title=f"Regel {c.id}", text=f"Der deutsche Wortlaut von {c.id}.")
-                for c in s.clauses
-            ),
-        )
-        for s in v.sections
-    )
-    return replace(
-        v,
-        language="de",
-        title="Verhaltensrichtlinie",
-        version_line="Richtlinie {policy_id}, Version {version}, gültig ab {effective}",
-        preamble="Seien Sie freundlich.",
-        sections=sections,
-        notice=GERMAN_NOTICE,
-    )
 
 
 @pytest.fixture(scope="module")
 def v1() -> PolicyVersion:
     """Version 1 in English (governing) with its German translation attached."""
-    english = policy_files.load_folder(POLICIES)[0]
-    return english.with_translations([in_german(english)])
+    return with_german(policy_files.load_folder(POLICIES)[0])
 
 
 def joined(accepted: PolicyVersion) -> tuple[Conversation, Event]:
