@@ -110,7 +110,7 @@ def test_a_translation_without_its_own_notice_templates_is_refused() -> None:
 def test_a_translation_quoting_messages_names_their_heading_in_its_language() -> None:
     """The built-in heading of {examples} is English: a German notice must not fall back on it."""
     quoting = {**NOTICE, "warning": "Bitte beachten Sie Regel {clause_id}.\n\n{examples}"}
-    assert "$.notice.examples: the templates quote messages with {examples}" in problems(
+    assert "f1.toml: $.notice.examples: the templates quote messages with {examples}" in problems(
         small_doc(), german(notice=quoting)
     )
     (v1,) = catalog(small_doc(), german(notice=quoting | {"examples": "Zum Beispiel:"}))

@@ -266,21 +266,17 @@ def _placeholder_problems(template: str, allowed: frozenset[str], where: str) ->
     return []
 
 
-def _notice_problems(notice: Mapping[str, str], language: str, source: str) -> list[str]:
-    """Placeholders each template may use; a heading for ``{examples}`` in the text's language."""
-    problems: list[str] = []
-    uses_examples = False
-    for kind, template in notice.items():
-        allowed = frozenset() if kind == "examples" else NOTICE_FIELDS
-        problems += _placeholder_problems(template, allowed, f"{source}: $.notice.{kind}")
-        uses_examples = uses_examples or "{examples}" in template
-    if uses_examples and "examples" not in notice and tags.primary(language) != DEFAULT_LANGUAGE:
-        problems.append(
-            f"{source}: $.notice.examples: the templates quote messages with {{examples}}, whose "
-            f"built-in heading is English ({DEFAULT_NOTICE['examples']!r}): give its wording "
-            f"in {language!r}"
-        )
-    return problems
+def _missing_heading(source: str, v: PolicyVersion) -> list[str]:
+    """A text not in English quoting messages needs the heading of {examples} in its language."""
+    templates = dict(v.notice)
+    quotes = any("{examples}" in templates.get(kind, "") for kind in ("warning", "closure"))
+    if not quotes or "examples" in templates or tags.primary(v.language) == DEFAULT_LANGUAGE:
+        return []
+    return [
+        f"{source}: $.notice.examples: the templates quote messages with {{examples}}, whose "
+        f"built-in heading is English ({DEFAULT_NOTICE['examples']!r}): give its wording "
+        f"in {v.language!r}"
+    ]
 
 
 def from_document(doc: Mapping[str, Any], source: str) -> PolicyVersion:
@@ -312,7 +308,10 @@ def from_document(doc: Mapping[str, Any], source: str) -> PolicyVersion:
         problems.append(f"{source}: $.effective: {doc['effective']!r} is not a real UTC time")
         effective = datetime.min.replace(tzinfo=UTC)
     notice = {k: normalize(v) for k, v in doc.get("notice", {}).items()}
-    problems += _notice_problems(notice, doc.get("language", DEFAULT_LANGUAGE), source)
+    for kind, template in notice.items():
+        # The heading of {examples} is filled in as it is: it has no placeholders of its own.
+        allowed = frozenset() if kind == "examples" else NOTICE_FIELDS
+        problems += _placeholder_problems(template, allowed, f"{source}: $.notice.{kind}")
     version_line = doc.get("version_line", DEFAULT_VERSION_LINE)
     problems += _placeholder_problems(
         version_line, VERSION_LINE_FIELDS, f"{source}: $.version_line"
@@ -340,7 +339,8 @@ def check_catalog(files: Sequence[tuple[str, PolicyVersion]]) -> list[PolicyVers
     file in its governing language and at most one per other language; every file of a
     version names the same governing language and effective time; a translation has the
     governing text's sections and clauses (same ids, same order), and notice templates of
-    its own unless it is English (the built-in templates are English). Raises
+    its own unless it is English (the built-in templates are English); a text not in
+    English whose templates quote messages names their heading (``notice.examples``). Raises
     :class:`PolicyInvalid` listing every problem.
     """
     problems: list[str] = []
@@ -372,6 +372,7 @@ def _version_problems(number: int, texts: Sequence[tuple[str, PolicyVersion]]) -
     problems: list[str] = []
     languages: dict[str, str] = {}
     for source, v in texts:
+        problems += _missing_heading(source, v)
         key = v.language.lower()
         if key in languages:
             problems.append(

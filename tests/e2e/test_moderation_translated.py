@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,65 +11,7 @@ import pytest
 
 from harness import Client, RedisServer, Server, agent, api, visitor
 from parley.evidence.verify import verify
-
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
-#: A policy published only in German, which governs: it works without translations.
-GERMAN = '''policy_id = "conduct"
-version = 1
-language = "de"
-governing_language = "de"
-version_line = "Richtlinie {policy_id}, Version {version}, gültig ab {effective}"
-title = "Verhaltensrichtlinie für den Chat"
-effective = "2026-01-01T00:00:00Z"
-preamble = """
-Unsere Mitarbeitenden sind Menschen. Bitte bleiben Sie respektvoll.
-"""
-
-[[sections]]
-id = "1"
-title = "Respekt"
-
-[[sections.clauses]]
-id = "1.1"
-title = "Beleidigungen"
-text = """
-Beleidigen Sie niemanden.
-"""
-
-[[sections.clauses]]
-id = "1.2"
-title = "Drohungen"
-text = """
-Drohen Sie niemandem mit Gewalt oder anderen Nachteilen.
-"""
-
-[notice]
-examples = "Zum Beispiel:"
-warning = """
-Bitte beachten Sie Regel {clause_id}, „{clause_title}“:
-
-{clause_text}
-
-{examples}
-"""
-closure = """
-Wir haben dieses Gespräch nach Regel {clause_id}, „{clause_title}“, beendet:
-
-{clause_text}
-
-{examples}Referenz: {conversation_id}
-"""
-'''
-THREATS = {"id": "1.2", "title": "Drohungen",
-           "text": "Drohen Sie niemandem mit Gewalt oder anderen Nachteilen."}  # fmt: skip
-
-
-def policies_with(folder: Path, *files: tuple[str, str]) -> Path:
-    folder.mkdir()
-    shutil.copy(POLICIES / "policy.schema.json", folder)
-    for name, text in files:
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
+from translated import GERMAN, THREATS, policies_with, translated_policies
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -151,22 +92,6 @@ async def test_a_german_text_is_cited_in_german_with_its_german_notice(
     assert report.ok, report.failure
 
 
-def german_translation_of_v2() -> str:
-    """conduct-v2.toml as a German translation: its own version line, clause 1.2 and notice."""
-    text = (POLICIES / "conduct-v2.toml").read_text(encoding="utf-8")
-    text = text.replace(
-        "version = 2\n",
-        'version = 2\nlanguage = "de"\n'
-        'version_line = "Richtlinie {policy_id}, Version {version}, gültig ab {effective}"\n',
-        1,
-    )
-    start = text.index('id = "1.2"')
-    end = text.index("[[sections.clauses]]", start)
-    clause = f'id = "1.2"\ntitle = "{THREATS["title"]}"\ntext = """\n{THREATS["text"]}\n"""\n\n'
-    text = text[:start] + clause + text[end:]
-    return text.replace("[notice]\n", '[notice]\nexamples = "Zum Beispiel:"\n', 1)
-
-
 @pytest.mark.xfail(
     strict=True,
     reason="to run after merge: needs the server to offer and accept a translation (issue 16, A1)",
@@ -176,13 +101,7 @@ async def test_a_closure_quotes_the_german_translation_and_the_governing_english
 ) -> None:
     """Issue 16: a visitor who accepted German is closed under the German clause; the agent, the
     bar, compliance and the evidence see the governing English clause beside it."""
-    english = (POLICIES / "conduct-v2.toml").read_text(encoding="utf-8")
-    policies = policies_with(
-        tmp_path / "policies",
-        ("conduct-v1.toml", (POLICIES / "conduct-v1.toml").read_text(encoding="utf-8")),
-        ("conduct-v2.toml", english),
-        ("conduct-v2.de.toml", german_translation_of_v2()),
-    )
+    policies = translated_policies(tmp_path / "policies")
     s = make_server(policies).start()
     agent_token = s.add_staff("Alice Agent", "agent")
     async with visitor(s, client={"locale": "de-DE"}) as v:
