@@ -49,7 +49,17 @@ def governing_text(accepted: PolicyVersion, governing: PolicyVersion | None) -> 
     return governs
 
 
-def language_fields(
+def governing_clause(
+    accepted: PolicyVersion, governing: PolicyVersion, clause_id: str
+) -> dict[str, str] | None:
+    """The governing text's clause to quote beside a translation's; ``None`` if ``accepted``
+    is itself the governing text."""
+    if accepted.sha256 == governing.sha256:
+        return None
+    return clause_record(governing.clause(clause_id))
+
+
+def _language_fields(
     accepted: PolicyVersion, governing: PolicyVersion, clause_id: str
 ) -> dict[str, Any]:
     """What a citation adds for a visitor who did not accept the English governing text.
@@ -58,14 +68,15 @@ def language_fields(
     citation is exactly what it was before translations existed), and ``governing``
     (language, digest, clause) when the accepted text is a translation.
     """
-    if accepted.sha256 == governing.sha256:
+    beside = governing_clause(accepted, governing, clause_id)
+    if beside is None:
         return {} if accepted.language == DEFAULT_LANGUAGE else {"language": accepted.language}
     return {
         "language": accepted.language,
         "governing": {
             "language": governing.language,
             "sha256": governing.sha256,
-            "clause": clause_record(governing.clause(clause_id)),
+            "clause": beside,
         },
     }
 
@@ -100,7 +111,7 @@ def _citation(
         "note": note,
         "messages": quoted,
         "notice": notice,
-    } | language_fields(accepted, governs, clause_id)
+    } | _language_fields(accepted, governs, clause_id)
 
 
 def notice_for(

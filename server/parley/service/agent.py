@@ -230,11 +230,6 @@ class AgentSession(Assignments):
     async def _close(self, frame: dict[str, Any]) -> None:
         accepted, governing, examples = await self._evidence(frame)
         clause = accepted.clause(frame["clause_id"])
-        governing_clause = (
-            moderation.clause_record(governing.clause(clause.id))
-            if governing.sha256 != accepted.sha256
-            else None
-        )
         ban = None
         if "bar" in frame:
             assert self.staff is not None
@@ -249,7 +244,7 @@ class AgentSession(Assignments):
                 clause=moderation.clause_record(clause),
                 by=self.staff.id,
                 at=self.core.clock(),
-                governing_clause=governing_clause,
+                governing_clause=moderation.governing_clause(accepted, governing, clause.id),
             )
         summary = {"id": ban.id, "until": ban.until, "network": ban.network} if ban else None
 
