@@ -18,7 +18,10 @@ async def texts_for(core: Core, ref: PolicyRef) -> tuple[PolicyVersion, PolicyVe
     the store should never hold), the governing text is returned as accepted, and the
     moderation rules refuse it as not the conversation's.
     """
-    governing = await core.policy(ref)
+    await core.policy(ref)  # reads the published versions again if this one is new here
+    governing = next(
+        v for v in core.policies() if (v.policy_id, v.version) == (ref.policy_id, ref.version)
+    )
     texts = (governing.for_language(tag) for tag in governing.languages)
     return next((t for t in texts if t.sha256 == ref.sha256), governing), governing
 
