@@ -48,7 +48,7 @@ def test_an_arabic_clause_is_shown_right_to_left_in_the_picker_and_the_citation(
     server = make_server(policies_with(tmp_path / "policies", ("conduct-v1.toml", ARABIC)))
     _, agent = chat(server.start(), new_page)
     agent.click("#warn")
-    option = agent.locator("#warn-dialog label.clause", has_text="1.2")
+    option = agent.locator('#warn-dialog label.clause:has(input[value="1.2"])')
     words = option.locator(".clause-text")
     expect(words).to_have_attribute("lang", "ar")
     expect(words).to_have_attribute("dir", "rtl")
@@ -88,7 +88,7 @@ def test_the_console_shows_the_german_clause_the_visitor_read_beside_the_governi
     server = make_server(translated_policies(tmp_path / "policies")).start()
     _, agent = chat(server, new_page, locale="de-DE")
     agent.click("#end-conversation")
-    option = agent.locator("#close-dialog label.clause", has_text="1.2")
+    option = agent.locator('#close-dialog label.clause:has(input[value="1.2"])')
     expect(option.locator(".clause-head")).to_contain_text(
         "1.2 Threats and reprisals against staff"
     )
