@@ -59,13 +59,13 @@ NOTICE_FIELDS = frozenset(
 )
 
 DEFAULT_NOTICE = {
-    #: The line the quoted messages follow in ``{examples}`` (no placeholders).
-    "examples": "For example:",
     "warning": 'Please follow rule {clause_id}, "{clause_title}":\n\n{clause_text}\n\n{examples}',
     "closure": (
         'This conversation was ended under rule {clause_id}, "{clause_title}":\n\n'
         "{clause_text}\n\n{examples}Reference: {conversation_id}"
     ),
+    # The line above the visitor's messages a notice quotes ({examples}).
+    "examples": "For example:",
 }
 
 
@@ -76,7 +76,7 @@ def render_notice(
     conversation_id: str,
     heading: str = DEFAULT_NOTICE["examples"],
 ) -> str:
-    """Fill a notice template; ``examples`` become a quoted list under ``heading``, or nothing."""
+    """Fill a notice template; ``examples`` become a list under ``heading``, or nothing."""
     listed = "".join(f"- {e}\n" for e in examples)
     return template.format_map(
         {
@@ -266,19 +266,6 @@ def _placeholder_problems(template: str, allowed: frozenset[str], where: str) ->
     return []
 
 
-def _missing_heading(source: str, v: PolicyVersion) -> list[str]:
-    """A text not in English quoting messages needs the heading of {examples} in its language."""
-    templates = dict(v.notice)
-    quotes = any("{examples}" in templates.get(kind, "") for kind in ("warning", "closure"))
-    if not quotes or "examples" in templates or tags.primary(v.language) == DEFAULT_LANGUAGE:
-        return []
-    return [
-        f"{source}: $.notice.examples: the templates quote messages with {{examples}}, whose "
-        f"built-in heading is English ({DEFAULT_NOTICE['examples']!r}): give its wording "
-        f"in {v.language!r}"
-    ]
-
-
 def from_document(doc: Mapping[str, Any], source: str) -> PolicyVersion:
     """Build a version from a schema-valid document; check the rules a schema cannot express.
 
@@ -309,9 +296,7 @@ def from_document(doc: Mapping[str, Any], source: str) -> PolicyVersion:
         effective = datetime.min.replace(tzinfo=UTC)
     notice = {k: normalize(v) for k, v in doc.get("notice", {}).items()}
     for kind, template in notice.items():
-        # The heading of {examples} is filled in as it is: it has no placeholders of its own.
-        allowed = frozenset() if kind == "examples" else NOTICE_FIELDS
-        problems += _placeholder_problems(template, allowed, f"{source}: $.notice.{kind}")
+        problems += _placeholder_problems(template, NOTICE_FIELDS, f"{source}: $.notice.{kind}")
     version_line = doc.get("version_line", DEFAULT_VERSION_LINE)
     problems += _placeholder_problems(
         version_line, VERSION_LINE_FIELDS, f"{source}: $.version_line"
@@ -339,8 +324,7 @@ def check_catalog(files: Sequence[tuple[str, PolicyVersion]]) -> list[PolicyVers
     file in its governing language and at most one per other language; every file of a
     version names the same governing language and effective time; a translation has the
     governing text's sections and clauses (same ids, same order), and notice templates of
-    its own unless it is English (the built-in templates are English); a text not in
-    English whose templates quote messages names their heading (``notice.examples``). Raises
+    its own unless it is English (the built-in templates are English). Raises
     :class:`PolicyInvalid` listing every problem.
     """
     problems: list[str] = []
@@ -372,7 +356,6 @@ def _version_problems(number: int, texts: Sequence[tuple[str, PolicyVersion]]) -
     problems: list[str] = []
     languages: dict[str, str] = {}
     for source, v in texts:
-        problems += _missing_heading(source, v)
         key = v.language.lower()
         if key in languages:
             problems.append(
@@ -411,10 +394,13 @@ def _version_problems(number: int, texts: Sequence[tuple[str, PolicyVersion]]) -
                 f"{governing_source} (same ids, same order): expected "
                 f"{_describe(reference)}, found {_describe(v)}"
             )
-        if not v.notice and tags.primary(v.language) != DEFAULT_LANGUAGE:
+    for source, v in texts:
+        if tags.primary(v.language) != DEFAULT_LANGUAGE and set(dict(v.notice)) != set(
+            DEFAULT_NOTICE
+        ):
             problems.append(
-                f"{source}: $.notice: a translation into {v.language!r} needs its own notice "
-                f"templates (warning and closure); the built-in ones are English"
+                f"{source}: $.notice: a text in {v.language!r} needs its own notice templates "
+                f"(warning, closure and examples); the built-in ones are English"
             )
     return problems
 
