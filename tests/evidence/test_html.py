@@ -25,6 +25,7 @@ from parley.domain.transcript import Author, Event, Role, format_time
 from parley.evidence import verify
 from parley.evidence.html import render
 from parley.keys import public_key_base64
+from translated import with_german
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
@@ -65,8 +66,11 @@ def make_bundle(
     warning_note: str = "Please stop shouting.",
     user_agent: str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
     page_url: str = "https://shop.example/help",
+    governing: PolicyVersion | None = None,
 ) -> dict[str, Any]:
     """A bundle shaped as ``service.evidence.export`` builds it, from the pure domain.
+
+    ``policy`` is the text the visitor accepted; ``governing``, the text it translates.
 
     The visitor writes ``message`` (event 2), shouts (event 5) and is warned under clause
     4.1 quoting both (event 6), then writes ``threat`` (event 7); with ``ending="closed"``
@@ -83,14 +87,21 @@ def make_bundle(
         lambda c: conv.agent_reply(c, agent, "Let me check.", "r1", t(3)),
         lambda c: conv.visitor_message(c, SHOUT, "m2", t(3.2)),
         lambda c: moderation.warn(
-            c, policy, agent, "4.1", warning_note, [events[1], events[4]], t(3.4)
+            c,
+            policy,
+            agent,
+            "4.1",
+            warning_note,
+            [events[1], events[4]],
+            t(3.4),
+            governing=governing,
         ),
         lambda c: conv.visitor_message(c, threat, "m3", t(4)),
     ]
     if ending == "closed":
         steps.append(
             lambda c: moderation.close_for_violation(
-                c, policy, agent, "1.2", note, t(5), [events[6]]
+                c, policy, agent, "1.2", note, t(5), [events[6]], governing=governing
             )
         )
     elif ending == "resolved":
@@ -254,6 +265,25 @@ def test_the_closure_quotes_the_cited_clause_exactly(
     assert "It appears word for word" in closure
     bundle["closure"]["data"]["clause"]["text"] = "Be nice."
     assert "<strong>does NOT appear</strong>" in render(bundle)
+
+
+def test_a_closure_of_a_translation_shows_the_governing_clause_beside_the_quoted_one(
+    v2: PolicyVersion,
+) -> None:
+    """Issue 16: the page quotes the clause as the visitor read it (marked as German) and the
+    governing English clause beside it; an English closure shows no such block."""
+    governing = with_german(v2)
+    german = governing.for_language("de")
+    closure = section_of(render(make_bundle(german, governing=governing)), 4)
+    assert re.findall(r'<pre class="clause-text">(.*?)</pre>', closure, re.DOTALL) == [
+        german.clause("1.2").text,
+        html.escape(v2.clause("1.2").text, quote=False),
+    ]
+    assert '<blockquote lang="de" dir="ltr"><p class="clause-title">1.2 Regel 1.2</p>' in closure
+    assert '<blockquote lang="en" dir="ltr"><p class="clause-title">1.2 Threats' in closure
+    assert f'governing text (en, SHA-256 <span class="mono">{v2.sha256}</span>)' in closure
+    assert "It appears word for word" in closure
+    assert "governing text" not in section_of(render(make_bundle(v2)), 4)
 
 
 def section_of(document: str, number: int) -> str:
