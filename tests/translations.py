@@ -15,6 +15,7 @@ from parley.domain.policy import PolicyVersion
 
 VERSION_LINE = "Richtlinie {policy_id}, Version {version}, gültig ab {effective}"
 NOTICE = {
+    "examples": "Zum Beispiel:",
     "warning": (
         "Bitte beachten Sie Regel {clause_id}, „{clause_title}“:\n\n{clause_text}\n\n{examples}"
     ),

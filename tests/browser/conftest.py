@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from harness import REPO
+from harness import REPO, Server, Shop
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -80,3 +80,16 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+@pytest.fixture
+def shops() -> Iterator[Callable[..., Shop]]:
+    opened: list[Shop] = []
+
+    def make(parley: Server, attributes: str = "", before: str = "") -> Shop:
+        opened.append(Shop(parley, attributes, before))
+        return opened[-1]
+
+    yield make
+    for shop in opened:
+        shop.close()

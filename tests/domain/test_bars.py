@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from parley.domain.bans import longest, place
+from parley.domain.bans import Ban, longest, place
 from parley.errors import InvalidFrame
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -55,3 +55,17 @@ def test_the_longest_bar_wins_and_a_permanent_one_is_longest() -> None:
     assert longest([day, week]) == week
     assert longest([day, forever, week]) == forever
     assert longest([]) is None
+
+
+def test_a_bar_quotes_the_governing_clause_beside_a_translated_one_and_only_then() -> None:
+    """Issue 16: a bar placed for a visitor who accepted a translation keeps the clause they
+    read and the governing one; an English bar's record is what it was before translations."""
+    german = {"id": "1.2", "title": "Drohungen", "text": "Drohen Sie niemandem."}
+    translated = place(
+        {"hours": 1}, ban_id="b_2", visitor_id="v_bad", visitor_ip=None, conversation_id="c_2",
+        clause=german, by="s_alice", at=T0, governing_clause=CLAUSE,
+    )  # fmt: skip
+    assert translated.clause == german
+    assert translated.to_dict()["governing_clause"] == CLAUSE
+    assert Ban.from_dict(translated.to_dict()) == translated
+    assert "governing_clause" not in bar(hours=1).to_dict()

@@ -13,7 +13,11 @@ from parley import policy_files
 from parley.domain import policy
 from parley.errors import PolicyConflict, PolicyInvalid, UnknownLanguage
 
-NOTICE = {"warning": "Bitte beachten Sie Regel {clause_id}.", "closure": "Beendet: {clause_id}."}
+NOTICE = {
+    "warning": "Bitte beachten Sie Regel {clause_id}.\n\n{examples}",
+    "closure": "Beendet: {clause_id}.",
+    "examples": "Zum Beispiel:",
+}
 
 
 def german(**changes: Any) -> dict[str, Any]:
@@ -22,7 +26,7 @@ def german(**changes: Any) -> dict[str, Any]:
         title="Verhaltensrichtlinie",
         version_line="Richtlinie {policy_id}, Version {version}, gültig ab {effective}",
         preamble="Seien Sie freundlich.",
-        notice=NOTICE,
+        notice=dict(NOTICE),
         sections=[
             {
                 "id": "1",
@@ -99,12 +103,26 @@ def test_a_translation_with_clauses_in_another_order_is_refused() -> None:
     assert "$.sections: a translation has exactly the sections" in problems(small_doc(), doc)
 
 
-def test_a_translation_without_its_own_notice_templates_is_refused() -> None:
+@pytest.mark.parametrize("missing", ["warning", "closure", "examples"])
+def test_a_text_not_in_english_needs_its_own_notice_templates(missing: str) -> None:
+    """The built-in notices are English: a German visitor must not be warned in English."""
     doc = german()
-    del doc["notice"]
-    assert "f1.toml: $.notice: a translation into 'de' needs its own notice templates" in problems(
-        small_doc(), doc
+    del doc["notice"][missing]
+    expected = "f1.toml: $.notice: a text in 'de' needs its own notice templates"
+    assert expected in problems(small_doc(), doc)
+    assert "f0.toml: $.notice: a text in 'de'" in problems(doc | {"governing_language": "de"})
+
+
+def test_a_notice_lists_the_quoted_messages_under_the_heading_of_its_language() -> None:
+    de = version_of(german())
+    notice = policy.render_notice(
+        de.notice_template("warning"),
+        de.clause("1.1"),
+        ["Idiot!"],
+        "c_1",
+        de.notice_template("examples"),
     )
+    assert notice == "Bitte beachten Sie Regel 1.1.\n\nZum Beispiel:\n- Idiot!"
 
 
 def test_a_translation_takes_effect_with_its_version() -> None:
@@ -167,7 +185,9 @@ def test_publishing_may_add_a_language_but_never_change_one() -> None:
 def test_the_folder_check_fails_on_a_translation_missing_a_clause(tmp_path: Path) -> None:
     """`parley policy check` reads the files the same way and names the translation."""
     english = V1.read_text(encoding="utf-8")
-    translation = english.replace("version = 1\n", 'version = 1\nlanguage = "de"\n', 1)
+    translation = english.replace("version = 1\n", 'version = 1\nlanguage = "de"\n', 1).replace(
+        "[notice]\n", '[notice]\nexamples = "Zum Beispiel:"\n'
+    )
     dropped = translation.index('[[sections.clauses]]\nid = "2.3"')
     translation = translation[:dropped] + translation[translation.index("[[sections]]", dropped) :]
     folder = folder_with(

@@ -20,14 +20,16 @@ from parley.domain.note import CheckpointBody, VerifierKey
 from tlog import WitnessProcess
 
 
-async def cosigned_checkpoint(server: Server, witness: VerifierKey) -> str:
-    """The log's newest checkpoint once the witness has cosigned it (the publisher runs in
-    the background after each signing)."""
+async def cosigned_checkpoint(server: Server, witness: VerifierKey, larger_than: int = 0) -> str:
+    """The log's newest checkpoint once it is larger than ``larger_than`` and the witness has
+    cosigned it (the publisher runs in the background after each signing)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         r = await api(server, "/log/checkpoint")
-        if r.status_code == 200 and any(
-            s.name == witness.name for s in note.parse(r.text).signatures
+        if (
+            r.status_code == 200
+            and CheckpointBody.parse(note.parse(r.text).text).size > larger_than
+            and any(s.name == witness.name for s in note.parse(r.text).signatures)
         ):
             return r.text
         await asyncio.sleep(0.05)
@@ -56,7 +58,7 @@ async def test_the_log_is_cosigned_by_its_witness_and_the_monitor_checks_both(
         sizes = []
         for clause in ("1.1", "2.1"):
             await closed_conversation(server, token, clause)
-            served = await cosigned_checkpoint(server, witness_key)
+            served = await cosigned_checkpoint(server, witness_key, max(sizes, default=0))
             sizes.append(CheckpointBody.parse(note.parse(served).text).size)
             result = parley(*monitor)
             assert result.returncode == 0, result.stdout + result.stderr

@@ -33,10 +33,10 @@ def versions(folder: Path) -> dict[int, PolicyVersion]:
 
 
 def listed(result_stdout: str) -> dict[int, str]:
-    """``parley policy list`` output -> {version: line}."""
+    """``parley policy list`` output -> {version: line of its governing (English) text}."""
     lines = {}
     for line in result_stdout.splitlines():
-        m = re.match(r"conduct v(\d+)\s", line)
+        m = re.match(r"conduct v(\d+) en\s", line)
         if m:
             lines[int(m.group(1))] = line
     return lines
@@ -244,11 +244,12 @@ def test_published_versions_stay_in_the_store_when_their_file_is_removed(
     policies: Path, make_server: MakeServer, tmp_path: Path
 ) -> None:
     """The store is the system of record: after v1 is published, a restart without
-    conduct-v1.toml still lists v1 with its digest."""
+    conduct-v1.toml (and its translations) still lists v1 with its digest."""
     data = tmp_path / "store"
     v1 = versions(policies)[1]
     make_server(policies, data_dir=data).start().stop()
-    (policies / "conduct-v1.toml").unlink()
+    for v1_file in policies.glob("conduct-v1.*toml"):
+        v1_file.unlink()
     s = make_server(policies, data_dir=data).start()
     assert offered(s)["version"] == 2
     result = s.cli("policy", "list")
@@ -256,3 +257,4 @@ def test_published_versions_stay_in_the_store_when_their_file_is_removed(
     lines = listed(result.stdout)
     assert sorted(lines) == [1, 2], result.stdout
     assert v1.sha256 in lines[1]
+    assert v1.in_language("de").sha256 in result.stdout, "a published translation was dropped"

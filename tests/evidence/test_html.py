@@ -21,12 +21,11 @@ from parley.domain.anchor import ORIGIN, Checkpoint, Leaf, key_id, public_bytes,
 from parley.domain.audit import OPERATOR, Actor, AuditAction, AuditDraft, AuditEntry
 from parley.domain.conversation import ClientContext, Conversation, Transition
 from parley.domain.policy import PolicyVersion
-from parley.domain.policy import from_document as policy_version_of
 from parley.domain.transcript import Author, Event, Role, format_time
 from parley.evidence import verify
 from parley.evidence.html import render
 from parley.keys import public_key_base64
-from translations import german
+from translated import with_german
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
@@ -56,9 +55,8 @@ def v2() -> PolicyVersion:
 
 
 def make_bundle(
-    governing: PolicyVersion,
+    policy: PolicyVersion,
     *,
-    language: str | None = None,
     time_zone: str | None = "Europe/Paris",
     ending: str = "closed",
     message: str = "My order #1042 never arrived.",
@@ -68,15 +66,17 @@ def make_bundle(
     warning_note: str = "Please stop shouting.",
     user_agent: str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
     page_url: str = "https://shop.example/help",
+    governing: PolicyVersion | None = None,
 ) -> dict[str, Any]:
     """A bundle shaped as ``service.evidence.export`` builds it, from the pure domain.
 
+    ``policy`` is the text the visitor accepted; ``governing``, the text it translates.
+
     The visitor writes ``message`` (event 2), shouts (event 5) and is warned under clause
     4.1 quoting both (event 6), then writes ``threat`` (event 7); with ``ending="closed"``
-    the agent closes the conversation under clause 1.2 quoting the threat (event 8). The
-    visitor accepts the text in ``language`` (by default the governing one).
+    the agent closes the conversation under clause 1.2 quoting the threat (event 8).
     """
-    policy = governing.for_language(language or governing.language)
+    governs = governing or policy
     client = ClientContext("203.0.113.7", user_agent, "fr-FR", page_url, "w-1.0", time_zone)
     agent = Author(Role.AGENT, "s_ada", agent_name)
     step = conv.start(conversation_id="c_1", visitor_id="v_1", previous=None, offered=policy,
@@ -88,14 +88,21 @@ def make_bundle(
         lambda c: conv.agent_reply(c, agent, "Let me check.", "r1", t(3)),
         lambda c: conv.visitor_message(c, SHOUT, "m2", t(3.2)),
         lambda c: moderation.warn(
-            c, policy, agent, "4.1", warning_note, [events[1], events[4]], t(3.4)
+            c,
+            policy,
+            agent,
+            "4.1",
+            warning_note,
+            [events[1], events[4]],
+            t(3.4),
+            governing=governing,
         ),
         lambda c: conv.visitor_message(c, threat, "m3", t(4)),
     ]
     if ending == "closed":
         steps.append(
             lambda c: moderation.close_for_violation(
-                c, policy, agent, "1.2", note, t(5), [events[6]]
+                c, policy, agent, "1.2", note, t(5), [events[6]], governing=governing
             )
         )
     elif ending == "resolved":
@@ -143,8 +150,8 @@ def make_bundle(
             "public_key": public_key_base64(key),
         },
         "how_to_verify": "Run `parley evidence verify THIS_FILE.json --public-key KEY`.",
-        "governing": {"language": governing.language, "sha256": governing.sha256,
-                      "text": governing.text},
+        "governing": {"language": governs.language, "sha256": governs.sha256,
+                      "text": governs.text},
     }  # fmt: skip
 
 
@@ -261,6 +268,25 @@ def test_the_closure_quotes_the_cited_clause_exactly(
     assert "It appears word for word" in closure
     bundle["closure"]["data"]["clause"]["text"] = "Be nice."
     assert "<strong>does NOT appear</strong>" in render(bundle)
+
+
+def test_a_closure_of_a_translation_shows_the_governing_clause_beside_the_quoted_one(
+    v2: PolicyVersion,
+) -> None:
+    """Issue 16: the page quotes the clause as the visitor read it (marked as German) and the
+    governing English clause beside it; an English closure shows no such block."""
+    governing = with_german(v2)
+    german = governing.for_language("de")
+    closure = section_of(render(make_bundle(german, governing=governing)), 4)
+    assert re.findall(r'<pre class="clause-text">(.*?)</pre>', closure, re.DOTALL) == [
+        german.clause("1.2").text,
+        html.escape(v2.clause("1.2").text, quote=False),
+    ]
+    assert '<blockquote lang="de" dir="ltr"><p class="clause-title">1.2 Regel 1.2</p>' in closure
+    assert '<blockquote lang="en" dir="ltr"><p class="clause-title">1.2 Threats' in closure
+    assert f'governing text (en, SHA-256 <span class="mono">{v2.sha256}</span>)' in closure
+    assert "It appears word for word" in closure
+    assert "governing text" not in section_of(render(make_bundle(v2)), 4)
 
 
 def section_of(document: str, number: int) -> str:
@@ -520,39 +546,30 @@ def test_assignment_changes_are_shown_in_the_transcript(v2: PolicyVersion) -> No
     assert "Put the conversation back in the queue (released)." in transcript
 
 
-@pytest.fixture(scope="module")
-def v2_in_german() -> PolicyVersion:
-    (v2,) = [v for v in policy_files.load_folder(POLICIES) if v.version == 2]
-    german_text = policy_version_of(german(v2), "conduct-v2.de.toml")
-    return v2.with_translations([german_text])
-
-
-def test_a_german_acceptance_says_which_text_governs_and_prints_it_too(
-    v2_in_german: PolicyVersion,
-) -> None:
-    bundle = make_bundle(v2_in_german, language="de")
-    de = v2_in_german.for_language("de")
+def test_a_german_acceptance_says_which_text_governs_and_prints_it_too(v2: PolicyVersion) -> None:
+    governing = with_german(v2)
+    de = governing.for_language("de")
+    bundle = make_bundle(de, governing=governing)
     assert verify.verify(bundle).ok
     document = render(bundle)
     assert (
         "Accepted in Deutsch (de); the English (en) text governs, SHA-256 "
-        f'<span class="mono">{v2_in_german.sha256}</span>'
+        f'<span class="mono">{v2.sha256}</span>'
     ) in document
     assert pre_block(document, "policy-text") == de.text
-    governing = document.split("The governing text, in English (en)", 1)[1]
-    assert pre_block(governing, "policy-text") == v2_in_german.text
+    after = document.split("The governing text, in English (en)", 1)[1]
+    assert pre_block(after, "policy-text") == v2.text
     assert "does NOT match" not in document
 
 
-def test_an_edited_governing_text_is_refused_and_shown_as_not_matching(
-    v2_in_german: PolicyVersion,
-) -> None:
-    bundle = make_bundle(v2_in_german, language="de")
-    bundle["governing"]["text"] = v2_in_german.text.replace("agent", "bot", 1)
+def test_an_edited_governing_text_is_refused_and_shown_as_not_matching(v2: PolicyVersion) -> None:
+    governing = with_german(v2)
+    bundle = make_bundle(governing.for_language("de"), governing=governing)
+    bundle["governing"]["text"] = v2.text.replace("agent", "bot", 1)
     report = verify.verify(bundle)
     assert not report.ok
     assert report.failure == (
-        f"the governing text (en) does not hash to event 1's governing_sha256 {v2_in_german.sha256}"
+        f"the governing text (en) does not hash to event 1's governing_sha256 {v2.sha256}"
     )
     assert "<strong>does NOT match</strong> the governing digest" in render(bundle)
 

@@ -59,6 +59,9 @@ const control = (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart
 
 // Text someone else wrote: its invisible characters shown as [U+XXXX], inside a <bdi> so its
 // direction cannot reorder what follows it.
+// The primary language subtags written right to left (parley/domain/language.py's list).
+const RIGHT_TO_LEFT = new Set(['ar', 'dv', 'fa', 'he', 'ku', 'ps', 'sd', 'ug', 'ur', 'yi']);
+
 function said(text, attrs = {}) {
   const parts = [];
   let from = 0;
@@ -661,13 +664,13 @@ const renderers = {
   },
   closed(e) {
     const block = citation(e, 'closed-block', 'Conversation ended for a policy breach',
-      [named(e.author.name ?? 'An agent'), ` ended the conversation citing clause ${e.data.clause.id} — ${e.data.clause.title}`]);
+      [named(e.author.name ?? 'An agent'), ` ended the conversation citing clause ${e.data.clause.id} — `, clauseTitle(e.data)]);
     if (e.data.bar) block.querySelector('.citation-title').after(barPlaced(e.data.bar));
     return block;
   },
   warning(e) {
     return citation(e, 'warning-block', 'Warning to the visitor',
-      [named(e.author.name ?? 'An agent'), ` warned the visitor citing clause ${e.data.clause.id} — ${e.data.clause.title}`]);
+      [named(e.author.name ?? 'An agent'), ` warned the visitor citing clause ${e.data.clause.id} — `, clauseTitle(e.data)]);
   },
 };
 
@@ -677,13 +680,28 @@ function citation(e, cls, label, title) {
   const quoted = d.messages ?? [];
   return el('section', { class: cls, 'aria-label': label },
     el('p', { class: 'citation-title' }, ...title),
-    el('blockquote', { class: 'clause-quote' }, said(d.clause.text)),
+    ...citedClause(d),
     d.note ? el('p', {}, el('strong', {}, 'Note: '), said(d.note)) : null,
     quoted.length ? el('div', { class: 'quoted' }, el('p', { class: 'quoted-label' }, `Messages quoted (${quoted.length}):`),
       quotedList(quoted)) : null,
     d.notice ? el('details', {}, el('summary', {}, 'What the visitor was shown'),
-      el('p', { class: 'notice-text' }, said(d.notice))) : null,
+      el('p', { class: 'notice-text', ...writtenIn(d.language) }, said(d.notice))) : null,
     el('p', { class: 'muted small' }, `${d.policy_id} v${d.version} · `, timeEl(e.at)));
+}
+
+const clauseTitle = (d) => el('span', writtenIn(d.language), d.clause.title);
+
+// The clause as the visitor read it and, if that was a translation, as the governing text has it.
+function citedClause(d) {
+  if (!d.governing) return [el('blockquote', { class: 'clause-quote', ...writtenIn(d.language) }, said(d.clause.text))];
+  const g = d.governing;
+  return [
+    el('p', { class: 'clause-version-label' }, `Visitor read (${languageName(d.language)}):`),
+    el('blockquote', { class: 'clause-quote', ...writtenIn(d.language) }, said(d.clause.text)),
+    el('p', { class: 'clause-version-label' }, `Governs (${languageName(g.language)}): ${g.clause.id} `,
+      el('span', writtenIn(g.language), g.clause.title)),
+    el('blockquote', { class: 'clause-quote governing-quote', ...writtenIn(g.language) }, said(g.clause.text)),
+  ];
 }
 
 // The bar placed with a closure: whom it keeps out, and until when.
@@ -824,15 +842,51 @@ function renderCited(id) {
 
 const selectedClause = (name = 'clause') => document.querySelector(`input[name="${name}"]:checked`)?.value ?? null;
 
+// The clauses an agent cites by id. For a visitor who accepted a translation, each names its
+// governing title and the visitor's, and shows the text they read beside the one that governs.
 function clauseOptions(policy, name) {
+  const governing = policy.governing ? new Map(policy.governing.clauses.map((g) => [g.id, g])) : null;
   return policy.clauses.map((cl, i) => {
     const head = `${name}-${i}-head`, body = `${name}-${i}-text`;
-    return el('label', { class: 'clause' },
-      el('input', { type: 'radio', name, value: cl.id, 'aria-labelledby': head, 'aria-describedby': body }),
+    const radio = el('input', { type: 'radio', name, value: cl.id, 'aria-labelledby': head, 'aria-describedby': body });
+    if (!governing) {
+      return el('label', { class: 'clause' }, radio,
+        el('span', { class: 'clause-body' },
+          el('span', { id: head, class: 'clause-head' }, `${cl.id} ${cl.title}`),
+          el('span', { id: body, class: 'clause-text', ...writtenIn(policy.language) }, cl.text)));
+    }
+    const g = governing.get(cl.id);
+    return el('label', { class: 'clause' }, radio,
       el('span', { class: 'clause-body' },
-        el('span', { id: head, class: 'clause-head' }, `${cl.id} ${cl.title}`),
-        el('span', { id: body, class: 'clause-text' }, cl.text)));
+        el('span', { id: head, class: 'clause-head' }, `${cl.id} ${g.title}`,
+          el('span', { class: 'clause-visitor-title' }, ` · ${languageName(policy.language)}: `,
+            el('span', writtenIn(policy.language), cl.title))),
+        el('span', { id: body, class: 'clause-text clause-texts' },
+          textIn('Visitor read', policy.language, cl.text),
+          textIn('Governs', policy.governing.language, g.text))));
   });
+}
+
+// lang and dir for text in a policy's language (nothing for a citation that names none: English).
+function writtenIn(language) {
+  if (!language) return {};
+  return { lang: language, dir: RIGHT_TO_LEFT.has(language.split('-')[0].toLowerCase()) ? 'rtl' : 'ltr' };
+}
+
+// A language by its own name ("Deutsch", "العربية"), or its tag if the browser cannot name it.
+function languageName(language) {
+  try {
+    return new Intl.DisplayNames([language], { type: 'language' }).of(language) ?? language;
+  } catch {
+    return language;
+  }
+}
+
+// "Visitor read (Deutsch): …" or "Governs (English): …", the words marked with their language.
+function textIn(label, language, text) {
+  return el('span', { class: 'clause-version' },
+    el('span', { class: 'clause-version-label' }, `${label} (${languageName(language)}): `),
+    el('span', { class: 'clause-words', ...writtenIn(language) }, text));
 }
 
 function openCloseDialog() {

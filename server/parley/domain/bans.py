@@ -35,6 +35,9 @@ class Ban:
     lift_reason: str | None = None
     #: Once its personal fields are erased (:func:`erase`): ``{"at", "by", "basis"}``.
     erased: Mapping[str, str] | None = None
+    #: When the visitor accepted a translation, the governing text's clause (``clause`` is
+    #: the clause in the visitor's language, as their closure quoted it).
+    governing_clause: Mapping[str, str] | None = None
 
     @property
     def ended_at(self) -> str | None:
@@ -63,13 +66,15 @@ class Ban:
         return replace(self, lifted_at=format_time(at), lifted_by=by, lift_reason=reason)
 
     def to_dict(self) -> dict[str, Any]:
-        """The stored record; ``erased`` only once erased, so a bar stored before erasure
-        existed has the same record as it had then (:meth:`Store.rewrite_bar` compares)."""
+        """The stored record; ``erased`` only once erased and ``governing_clause`` only for a
+        translation, so a bar stored before either existed has the same record as it had then
+        (:meth:`Store.rewrite_bar` compares)."""
         d = {**asdict(self), "clause": dict(self.clause)}
-        if self.erased is None:
-            del d["erased"]
-        else:
-            d["erased"] = dict(self.erased)
+        for key in ("erased", "governing_clause"):
+            if d[key] is None:
+                del d[key]
+            else:
+                d[key] = dict(d[key])
         return d
 
     @classmethod
@@ -120,11 +125,14 @@ def place(
     clause: Mapping[str, str],
     by: str,
     at: datetime,
+    governing_clause: Mapping[str, str] | None = None,
 ) -> Ban:
     """The bar an agent asked for: ``{"hours": int | None, "ip": bool, "network": str | None}``.
 
-    ``hours`` None is permanent; ``ip`` bars the address the visitor accepted from;
-    ``network`` bars a CIDR block. Raises InvalidFrame for a network that is not one.
+    ``clause`` is quoted as the visitor read it; ``governing_clause`` is the governing text's
+    when they read a translation. ``hours`` None is permanent; ``ip`` bars the address the
+    visitor accepted from; ``network`` bars a CIDR block. Raises InvalidFrame for a network
+    that is not one.
     """
     network = None
     if request.get("network"):
@@ -146,4 +154,5 @@ def place(
         created_at=format_time(at),
         created_by=by,
         until=format_time(at + timedelta(hours=hours)) if hours is not None else None,
+        governing_clause=dict(governing_clause) if governing_clause is not None else None,
     )

@@ -1,9 +1,11 @@
 """Warnings and closures for violation: citing a clause, with the messages that broke it.
 
 Both cite a clause of the version the visitor accepted in this conversation —
-never the one in force now (invariant 4) — quote the selected visitor messages
-exactly, and carry the notice the visitor is shown, filled from that version's
-reviewed template.
+never the one in force now (invariant 4) — in the language they accepted it in,
+quote the selected visitor messages exactly, and carry the notice the visitor is
+shown, filled from that language's reviewed template. When the visitor accepted a
+translation, the citation also carries the governing text's clause, which is what
+governs in case of doubt.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from parley.domain.conversation import (
     append_event,
     require_open,
 )
-from parley.domain.policy import Clause, PolicyVersion, render_notice
+from parley.domain.policy import DEFAULT_LANGUAGE, Clause, PolicyVersion, render_notice
 from parley.domain.transcript import Author, Event, EventType, Role, format_time
 from parley.errors import BadEvidence
 
@@ -27,9 +29,62 @@ from parley.errors import BadEvidence
 MAX_EXAMPLES = 20
 
 
+def clause_record(clause: Clause) -> dict[str, str]:
+    """A clause as a citation quotes it: id, title and exact text."""
+    return {"id": clause.id, "title": clause.title, "text": clause.text}
+
+
+def governing_text(accepted: PolicyVersion, governing: PolicyVersion | None) -> PolicyVersion:
+    """The text that governs ``accepted``: ``governing`` if given, else ``accepted`` itself.
+
+    Raises ValueError (a caller's mistake) if that is not the text ``accepted`` is
+    governed by: a translation needs the text it translates.
+    """
+    governs = accepted if governing is None else governing
+    if governs.sha256 != accepted.governing_sha256:
+        raise ValueError(
+            f"the {accepted.language!r} text of policy {accepted.policy_id} version "
+            f"{accepted.version} is governed by {accepted.governing_sha256}, not {governs.sha256}"
+        )
+    return governs
+
+
+def governing_clause(
+    accepted: PolicyVersion, governing: PolicyVersion, clause_id: str
+) -> dict[str, str] | None:
+    """The governing text's clause to quote beside a translation's; ``None`` if ``accepted``
+    is itself the governing text."""
+    if accepted.sha256 == governing.sha256:
+        return None
+    return clause_record(governing.clause(clause_id))
+
+
+def _language_fields(
+    accepted: PolicyVersion, governing: PolicyVersion, clause_id: str
+) -> dict[str, Any]:
+    """What a citation adds for a visitor who did not accept the English governing text.
+
+    ``language`` unless the accepted text is the English governing one (so an English
+    citation is exactly what it was before translations existed), and ``governing``
+    (language, digest, clause) when the accepted text is a translation.
+    """
+    beside = governing_clause(accepted, governing, clause_id)
+    if beside is None:
+        return {} if accepted.language == DEFAULT_LANGUAGE else {"language": accepted.language}
+    return {
+        "language": accepted.language,
+        "governing": {
+            "language": governing.language,
+            "sha256": governing.sha256,
+            "clause": beside,
+        },
+    }
+
+
 def _citation(
     conv: Conversation,
     accepted: PolicyVersion,
+    governing: PolicyVersion | None,
     kind: str,
     clause_id: str,
     note: str | None,
@@ -37,6 +92,7 @@ def _citation(
 ) -> dict[str, Any]:
     if accepted.ref != conv.policy:
         raise ValueError(f"conversation {conv.id} accepted {conv.policy}, not {accepted.ref}")
+    governs = governing_text(accepted, governing)
     clause = accepted.clause(clause_id)
     if len(examples) > MAX_EXAMPLES:
         raise BadEvidence(f"quote at most {MAX_EXAMPLES} messages")
@@ -51,11 +107,11 @@ def _citation(
         "policy_id": accepted.policy_id,
         "version": accepted.version,
         "sha256": accepted.sha256,
-        "clause": {"id": clause.id, "title": clause.title, "text": clause.text},
+        "clause": clause_record(clause),
         "note": note,
         "messages": quoted,
         "notice": notice,
-    }
+    } | _language_fields(accepted, governs, clause_id)
 
 
 def notice_for(
@@ -65,9 +121,18 @@ def notice_for(
     quoted: Sequence[Mapping[str, Any]],
     conversation_id: str,
 ) -> str:
-    """What the visitor is told: the version's ``kind`` template, filled (one place)."""
+    """What the visitor is told: the ``kind`` template of the text they accepted, filled.
+
+    ``accepted`` is the text in the visitor's language, so the notice is in it too (one place).
+    """
     examples = [f"“{q['text']}”" for q in quoted]
-    return render_notice(accepted.notice_template(kind), clause, examples, conversation_id)
+    return render_notice(
+        accepted.notice_template(kind),
+        clause,
+        examples,
+        conversation_id,
+        accepted.notice_template("examples"),
+    )
 
 
 def warn(
@@ -78,10 +143,17 @@ def warn(
     note: str | None,
     examples: Sequence[Event],
     at: datetime,
+    *,
+    governing: PolicyVersion | None = None,
 ) -> Transition:
-    """Warn the visitor under a clause; the conversation stays open."""
+    """Warn the visitor under a clause; the conversation stays open.
+
+    ``accepted`` is the text the visitor accepted (``conv.policy``); if it is a
+    translation, ``governing`` is the text it translates. Raises as
+    :func:`close_for_violation`.
+    """
     require_open(conv)
-    data = _citation(conv, accepted, "warning", clause_id, note, examples)
+    data = _citation(conv, accepted, governing, "warning", clause_id, note, examples)
     return append_event(conv, EventType.WARNING, agent, at, data)
 
 
@@ -94,16 +166,20 @@ def close_for_violation(
     at: datetime,
     examples: Sequence[Event] = (),
     bar: Mapping[str, Any] | None = None,
+    *,
+    governing: PolicyVersion | None = None,
 ) -> Transition:
     """End the conversation citing a clause of the version the visitor accepted here.
 
-    ``accepted`` must be the version named by ``conv.policy``. ``examples`` are
+    ``accepted`` must be the text named by ``conv.policy``, in the language the
+    visitor accepted; if it is a translation, ``governing`` is the text it
+    translates, whose clause the closure quotes beside it. ``examples`` are
     the visitor's messages the agent selected as evidence; ``bar`` describes a
     bar placed in the same action. Raises :class:`UnknownClause`,
     :class:`BadEvidence`, or :class:`ConversationClosed` if it already ended.
     """
     require_open(conv)
-    data = _citation(conv, accepted, "closure", clause_id, note, examples)
+    data = _citation(conv, accepted, governing, "closure", clause_id, note, examples)
     data["bar"] = dict(bar) if bar is not None else None
     return append_event(
         conv,

@@ -64,18 +64,26 @@ DEFAULT_NOTICE = {
         'This conversation was ended under rule {clause_id}, "{clause_title}":\n\n'
         "{clause_text}\n\n{examples}Reference: {conversation_id}"
     ),
+    # The line above the visitor's messages a notice quotes ({examples}).
+    "examples": "For example:",
 }
 
 
-def render_notice(template: str, clause: Clause, examples: list[str], conversation_id: str) -> str:
-    """Fill a notice template; ``examples`` become a quoted list, or nothing."""
+def render_notice(
+    template: str,
+    clause: Clause,
+    examples: list[str],
+    conversation_id: str,
+    heading: str = DEFAULT_NOTICE["examples"],
+) -> str:
+    """Fill a notice template; ``examples`` become a list under ``heading``, or nothing."""
     listed = "".join(f"- {e}\n" for e in examples)
     return template.format_map(
         {
             "clause_id": clause.id,
             "clause_title": clause.title,
             "clause_text": clause.text,
-            "examples": f"For example:\n{listed}\n" if examples else "",
+            "examples": f"{heading}\n{listed}\n" if examples else "",
             "conversation_id": conversation_id,
         }
     ).strip()
@@ -388,10 +396,13 @@ def _version_problems(number: int, texts: Sequence[tuple[str, PolicyVersion]]) -
                 f"{governing_source} (same ids, same order): expected "
                 f"{_describe(reference)}, found {_describe(v)}"
             )
-        if not v.notice and tags.primary(v.language) != DEFAULT_LANGUAGE:
+    for source, v in texts:
+        if tags.primary(v.language) != DEFAULT_LANGUAGE and set(dict(v.notice)) != set(
+            DEFAULT_NOTICE
+        ):
             problems.append(
-                f"{source}: $.notice: a translation into {v.language!r} needs its own notice "
-                f"templates (warning and closure); the built-in ones are English"
+                f"{source}: $.notice: a text in {v.language!r} needs its own notice templates "
+                f"(warning, closure and examples); the built-in ones are English"
             )
     return problems
 

@@ -38,6 +38,7 @@ from parley.evidence.markup import (
     event_author,
     exact,
     fields,
+    governing_clause,
     grid,
     language_row,
     mono,
@@ -297,7 +298,8 @@ def _closure(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
         )
         accepted = (bundle.get("acceptance") or {}).get("text")
         body = (
-            f"{fields(rows)}{cited_clause(clause, accepted)}"
+            f"{fields(rows)}{cited_clause(clause, accepted, data.get('language'))}"
+            f"{governing_clause(data.get('governing'))}"
             "<h3>The messages cited</h3><p>The visitor's messages the "
             "agent selected as the evidence, exactly as recorded, each checked against the "
             f"transcript (section 3).</p>{messages}<h3>The notice the visitor was shown</h3>"

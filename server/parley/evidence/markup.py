@@ -151,16 +151,43 @@ def event_author(who: Any) -> str:
     return f"{e(who.get('name'))}<br>{mono(who.get('id'))}"
 
 
-def cited_clause(clause: dict[str, Any], accepted: Any) -> str:
+def cited_clause(clause: dict[str, Any], accepted: Any, language: Any = None) -> str:
     """The clause a closure cites, exactly as recorded, and whether it appears word for word
-    in the ``accepted`` policy text."""
+    in the ``accepted`` policy text (written in ``language``, if the citation names one)."""
     block = f"\n{clause.get('id')} {clause.get('title')}\n{clause.get('text')}\n"
     found = "appears" if block in str(accepted or "") else "<strong>does NOT appear</strong>"
     return (
         f'<div class="keep"><p>The clause cited, exactly as recorded. It {found} word for word '
-        "in the policy text the visitor accepted (section 2).</p><blockquote>"
+        f"in the policy text the visitor accepted (section 2).</p>"
+        f"<blockquote{written_in(language)}>{_clause_body(clause)}</blockquote></div>"
+    )
+
+
+def governing_clause(governing: Any) -> str:
+    """The governing text's clause a citation of a translation quotes beside it, if any."""
+    if not isinstance(governing, dict):
+        return ""
+    clause = governing.get("clause") or {}
+    return (
+        f'<div class="keep"><p>The visitor accepted a translation. The same clause in the '
+        f"governing text ({e(governing.get('language'))}, SHA-256 "
+        f"{mono(governing.get('sha256'))}), which governs in case of doubt, exactly as "
+        f"recorded:</p><blockquote{written_in(governing.get('language'))}>"
+        f"{_clause_body(clause)}</blockquote></div>"
+    )
+
+
+def written_in(language: Any) -> str:
+    """``lang`` and ``dir`` attributes for text in ``language`` (nothing if none is named)."""
+    if not isinstance(language, str):
+        return ""
+    return f' lang="{e(language)}" dir="{tags.direction(language)}"'
+
+
+def _clause_body(clause: dict[str, Any]) -> str:
+    return (
         f'<p class="clause-title">{e(clause.get("id"))} {e(clause.get("title"))}</p>'
-        f'<pre class="clause-text">{exact(clause.get("text"))}</pre></blockquote></div>'
+        f'<pre class="clause-text">{exact(clause.get("text"))}</pre>'
     )
 
 

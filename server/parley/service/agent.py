@@ -25,6 +25,7 @@ from parley.errors import (
 )
 from parley.service import assignments, canned, evidence, signals
 from parley.service.assignments import Assignments
+from parley.service.citations import texts_for
 from parley.service.core import Core
 from parley.service.feed import Send
 from parley.service.history import transcript
@@ -211,8 +212,11 @@ class AgentSession(Assignments):
         )
         await self.core.committed(applied)
 
-    async def _evidence(self, frame: dict[str, Any]) -> tuple[PolicyVersion, list[Event]]:
-        """The version the visitor accepted, and the events the agent quotes as examples."""
+    async def _evidence(
+        self, frame: dict[str, Any]
+    ) -> tuple[PolicyVersion, PolicyVersion, list[Event]]:
+        """The text the visitor accepted, the text governing it, and the events the agent
+        quotes as examples."""
         conv = await self._conversation(frame["conversation_id"])
         quoted = sorted(frame.get("message_seqs", []))
         events = await self.core.store.events(conv.id, 0, quoted[-1]) if quoted else []
@@ -220,10 +224,11 @@ class AgentSession(Assignments):
         missing = [seq for seq in quoted if seq not in by_seq]
         if missing:
             raise BadEvidence(f"conversation {conv.id} has no event {missing[0]}")
-        return await self.core.policy(conv.policy), [by_seq[seq] for seq in quoted]
+        accepted, governing = await texts_for(self.core, conv.policy)
+        return accepted, governing, [by_seq[seq] for seq in quoted]
 
     async def _close(self, frame: dict[str, Any]) -> None:
-        accepted, examples = await self._evidence(frame)
+        accepted, governing, examples = await self._evidence(frame)
         clause = accepted.clause(frame["clause_id"])
         ban = None
         if "bar" in frame:
@@ -236,15 +241,24 @@ class AgentSession(Assignments):
                 visitor_id=conv.visitor_id,
                 visitor_ip=acceptance.data["ip"],
                 conversation_id=conv.id,
-                clause={"id": clause.id, "title": clause.title, "text": clause.text},
+                clause=moderation.clause_record(clause),
                 by=self.staff.id,
                 at=self.core.clock(),
+                governing_clause=moderation.governing_clause(accepted, governing, clause.id),
             )
         summary = {"id": ban.id, "until": ban.until, "network": ban.network} if ban else None
 
         def close(c: Conversation, at: datetime) -> Transition:
             t = moderation.close_for_violation(
-                c, accepted, self._me, frame["clause_id"], frame.get("note"), at, examples, summary
+                c,
+                accepted,
+                self._me,
+                frame["clause_id"],
+                frame.get("note"),
+                at,
+                examples,
+                summary,
+                governing=governing,
             )
             ban_id = ban.id if ban else None
             t = self._audited(t, AuditAction.CLOSED, clause_id=frame["clause_id"], ban_id=ban_id)
@@ -253,14 +267,21 @@ class AgentSession(Assignments):
         await self._end(frame, close)
 
     async def _warn(self, frame: dict[str, Any]) -> None:
-        accepted, examples = await self._evidence(frame)
+        accepted, governing, examples = await self._evidence(frame)
         at = self.core.clock()
         applied = await self.core.store.apply(
             frame["conversation_id"],
             self._assignee_only(
                 lambda c: self._audited(
                     moderation.warn(
-                        c, accepted, self._me, frame["clause_id"], frame.get("note"), examples, at
+                        c,
+                        accepted,
+                        self._me,
+                        frame["clause_id"],
+                        frame.get("note"),
+                        examples,
+                        at,
+                        governing=governing,
                     ),
                     AuditAction.WARNED,
                     clause_id=frame["clause_id"],

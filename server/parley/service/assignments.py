@@ -19,6 +19,7 @@ from parley.domain.assignment import Reason
 from parley.domain.audit import PARLEY, AuditAction
 from parley.domain.conversation import Conversation, Transition, audited
 from parley.errors import ConversationNotFound, StoreUnavailable, UnknownAgent
+from parley.service.citations import citing_view, texts_for
 from parley.service.context import visitor_context
 from parley.service.core import Core, policy_view
 from parley.service.history import visitor_history
@@ -122,12 +123,13 @@ class Assignments(Session):
     async def _show(self, kind: str, conv: Conversation, last_seq: int) -> None:
         """The snapshot a console opens a conversation with (``joined`` or ``observing``),
         then its events after ``last_seq`` and live ones."""
-        accepted = await self.core.governing(conv.policy)
+        accepted, governing = await texts_for(self.core, conv.policy)
+        policy = policy_view(governing, accepted.language) | citing_view(accepted, governing)
         await self.send(
             {
                 "type": kind,
                 "conversation": await held_view(self.core, conv),
-                "policy": policy_view(accepted, conv.policy.language),
+                "policy": policy,
                 "history": await visitor_history(self.core, conv),
                 "visitor": visitor_context((await self.core.store.events(conv.id, 0, 1))[0]),
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley.domain.chain import verify_links
+from parley.domain.policy import DEFAULT_LANGUAGE
 from parley.domain.transcript import ENDINGS, Event, verify_chain
 from parley.errors import ConversationNotFound
 from parley.service.core import Core
@@ -19,6 +20,8 @@ ACCEPTANCE_COLUMNS = [
 CLOSURE_COLUMNS = [
     "conversation_id", "closed_at", "policy_id", "version", "sha256", "clause_id",
     "clause_title", "clause_text", "agent_id", "agent_name", "note", "event_hash", "erased",
+    "language", "governing_language", "governing_sha256", "governing_clause_title",
+    "governing_clause_text",
 ]  # fmt: skip
 
 
@@ -40,8 +43,15 @@ def acceptance_record(event: Event, *, with_text: bool) -> dict[str, Any]:
 
 
 def closure_record(event: Event) -> dict[str, Any]:
-    """A closure for violation: which clause (exact text), who, when, with what note."""
+    """A closure for violation: which clause (exact text), who, when, with what note.
+
+    The clause is quoted in the ``language`` the visitor accepted; when that was a
+    translation, the ``governing_*`` fields quote the governing text's clause beside it
+    (``null`` otherwise).
+    """
     d = event.data
+    governing = d.get("governing") or {}
+    governing_clause = governing.get("clause") or {}
     return {
         "conversation_id": event.conversation_id,
         "closed_at": event.at,
@@ -56,6 +66,11 @@ def closure_record(event: Event) -> dict[str, Any]:
         "note": d["note"],
         "event_hash": event.hash,
         "erased": sorted(event.erased),
+        "language": d.get("language", DEFAULT_LANGUAGE),
+        "governing_language": governing.get("language"),
+        "governing_sha256": governing.get("sha256"),
+        "governing_clause_title": governing_clause.get("title"),
+        "governing_clause_text": governing_clause.get("text"),
     }
 
 

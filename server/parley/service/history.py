@@ -7,6 +7,7 @@ from typing import Any
 from parley.domain.conversation import Conversation
 from parley.domain.transcript import Event, EventType
 from parley.errors import ConversationNotFound
+from parley.service.citations import citing_view, texts_for
 from parley.service.context import visitor_context
 from parley.service.core import Core, policy_view
 from parley.service.holds import held_view
@@ -56,10 +57,11 @@ async def transcript(core: Core, conversation_id: str) -> dict[str, Any]:
     if conv is None:
         raise ConversationNotFound(f"no conversation {conversation_id}")
     events = await core.store.events(conv.id, 0, conv.last_seq)
+    accepted, governing = await texts_for(core, conv.policy)
     return {
         "type": "transcript",
         "conversation": await held_view(core, conv),
-        "policy": policy_view(await core.governing(conv.policy), conv.policy.language),
+        "policy": policy_view(governing, accepted.language) | citing_view(accepted, governing),
         "visitor": visitor_context(events[0]),
         "events": [e.to_dict() for e in events],
     }
