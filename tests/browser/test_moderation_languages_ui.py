@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 from test_console import open_conversation, sign_in
 from test_moderation_ui import select_evidence
@@ -69,10 +68,6 @@ def test_an_arabic_clause_is_shown_right_to_left_in_the_picker_and_the_citation(
     shot(agent, "console-warning-arabic")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="to run after merge: needs the server to offer and accept a translation (issue 16, A1)",
-)
 def test_the_console_shows_the_german_clause_the_visitor_read_beside_the_governing_one(
     make_server: Callable[..., Server],
     new_page: Callable[..., Page],

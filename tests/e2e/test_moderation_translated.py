@@ -92,10 +92,6 @@ async def test_a_german_text_is_cited_in_german_with_its_german_notice(
     assert report.ok, report.failure
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="to run after merge: needs the server to offer and accept a translation (issue 16, A1)",
-)
 async def test_a_closure_quotes_the_german_translation_and_the_governing_english_clause(
     make_server: Callable[..., Server], tmp_path: Path
 ) -> None:
