@@ -29,6 +29,7 @@ from parley.evidence.markup import (
     said,
     section,
     when,
+    widget_build,
     zone_of,
 )
 
@@ -141,7 +142,7 @@ def _acceptance(acc: dict[str, Any], zone: ZoneInfo | None) -> str:
         ("Page you were on", mono(acc.get("page_url"))),
         ("Language (locale)", e(acc.get("locale"))),
         ("Time zone", e(acc.get("time_zone"))),
-        ("Widget build", e(acc.get("widget_build"))),
+        ("Widget", widget_build(acc)),
         ("How you accepted", e(acc.get("affirmation"))),
     ]  # fmt: skip
     head = "<h4>Your acceptance of the conduct policy, and what was recorded with it</h4>"
