@@ -17,8 +17,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +146,36 @@ class Server:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.proc = None
+
+
+class Shop:
+    """A web site of its own (its own origin) whose page embeds a Parley server's widget:
+    with ``embed`` (HTML, e.g. what ``parley widget snippet`` prints), or the plain tag."""
+
+    def __init__(self, parley: Server, embed: str | None = None) -> None:
+        tag = embed or f'<script src="{parley.http}/widget.js" defer></script>'
+        page = (
+            '<!doctype html><html lang="en"><title>Shop</title><main><h1>Shop</h1></main>'
+            f"{tag}</html>"
+        ).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 async def api(server: Server, path: str, token: str | None = None) -> httpx.Response:

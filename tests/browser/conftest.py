@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from harness import REPO
+from harness import REPO, Server, Shop
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -80,3 +80,17 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+@pytest.fixture
+def shops() -> Iterator[Callable[..., Shop]]:
+    """Sites of their own, each embedding a Parley server's widget; closed at the end."""
+    opened: list[Shop] = []
+
+    def make(parley: Server, embed: str | None = None) -> Shop:
+        opened.append(Shop(parley, embed))
+        return opened[-1]
+
+    yield make
+    for shop in opened:
+        shop.close()

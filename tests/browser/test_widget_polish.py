@@ -3,21 +3,18 @@ closure; and the console's closure block and close dialog. Real Chromium, real s
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 from test_accessibility import check
 from test_console import end_conversation, open_chat, open_conversation, sign_in
 from test_widget import accept, open_widget, say
 
-from harness import Server
+from harness import Server, Shop
 
 PHONE = (375, 740)
 
@@ -93,52 +90,11 @@ def test_a_reload_keeps_the_panel_as_it_was_without_taking_the_pages_focus(
     expect(page.locator("#launcher")).to_have_attribute("aria-expanded", "false")
 
 
-class Shop:
-    """A web site of its own (its own origin) whose page embeds a Parley server's widget."""
-
-    def __init__(self, parley: Server) -> None:
-        page = (
-            '<!doctype html><html lang="en"><title>Shop</title><main><h1>Shop</h1></main>'
-            f'<script src="{parley.http}/widget.js" defer></script></html>'
-        ).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.end_headers()
-                self.wfile.write(page)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def shops() -> Iterator[Callable[[Server], Shop]]:
-    opened: list[Shop] = []
-
-    def make(parley: Server) -> Shop:
-        opened.append(Shop(parley))
-        return opened[-1]
-
-    yield make
-    for shop in opened:
-        shop.close()
-
-
 def test_on_a_site_the_server_refuses_the_widget_says_so_and_stops_retrying(
     make_server: Callable[..., Server],
     new_page: Callable[..., Page],
     tolerated_errors: list[str],
-    shops: Callable[[Server], Shop],
+    shops: Callable[..., Shop],
     shot: Callable[[Page, str], Path],
 ) -> None:
     tolerated_errors.append("403")  # Chromium logs the refused upgrade
