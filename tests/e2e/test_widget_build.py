@@ -159,11 +159,11 @@ def on_record(acceptance: dict[str, Any]) -> tuple[str | None, str | None, bool 
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-def store_server(
-    request: pytest.FixtureRequest, make_server: Callable[..., Server], server: Server
-) -> Server:
+def store_server(request: pytest.FixtureRequest, make_server: Callable[..., Server]) -> Server:
+    """The shared server (SQLite), or one of this test's own on the session's Redis."""
     if request.param == "sqlite":
-        return server
+        shared: Server = request.getfixturevalue("server")
+        return shared
     redis: RedisServer = request.getfixturevalue("redis_server")
     return make_server(PARLEY_STORE=redis.url).start()
 
