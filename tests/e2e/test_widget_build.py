@@ -160,11 +160,13 @@ def on_record(acceptance: dict[str, Any]) -> tuple[str | None, str | None, bool 
 
 @pytest.fixture(params=["sqlite", "redis"])
 def store_server(request: pytest.FixtureRequest, make_server: Callable[..., Server]) -> Server:
-    """The shared server (SQLite), or one of this test's own on the session's Redis."""
+    """The shared server (SQLite), or one of this test's own on the session's Redis, emptied
+    first (an earlier test's bars of 127.0.0.1 would keep the policy from being offered)."""
     if request.param == "sqlite":
         shared: Server = request.getfixturevalue("server")
         return shared
     redis: RedisServer = request.getfixturevalue("redis_server")
+    redis.flush()
     return make_server(PARLEY_STORE=redis.url).start()
 
 
