@@ -148,6 +148,40 @@ class Server:
         self.proc = None
 
 
+class Shop:
+    """A web site of its own (its own origin) whose page embeds a Parley server's widget."""
+
+    def __init__(
+        self, parley: Server, attributes: str = "", before: str = "", embed: str | None = None
+    ) -> None:
+        """``attributes``: more of the widget's script tag (``data-lang="fr"``); ``before``: HTML
+        the page has before it (say a script setting ``window.ParleyStrings``); ``embed``: the
+        whole tag instead (HTML, e.g. what ``parley widget snippet`` prints)."""
+        tag = embed or f'<script src="{parley.http}/widget.js" {attributes} defer></script>'
+        page = (
+            '<!doctype html><html lang="en"><title>Shop</title><main><h1>Shop</h1></main>'
+            f"{before}{tag}</html>"
+        ).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 async def api(server: Server, path: str, token: str | None = None) -> httpx.Response:
     """GET ``path`` from the server's HTTP API, with a bearer token if given."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -406,33 +440,3 @@ async def closed_conversation(
             await a.send({"type": "close", "conversation_id": conversation_id, "clause_id": clause})
             await a.expect("done")
     return conversation_id
-
-
-class Shop:
-    """A web site of its own (its own origin) whose page embeds a Parley server's widget."""
-
-    def __init__(self, parley: Server, attributes: str = "", before: str = "") -> None:
-        """``attributes``: more of the widget's script tag (``data-lang="fr"``); ``before``: HTML
-        the page has before it (say a script setting ``window.ParleyStrings``)."""
-        page = (
-            '<!doctype html><html lang="en"><title>Shop</title><main><h1>Shop</h1></main>'
-            f'{before}<script src="{parley.http}/widget.js" {attributes} defer></script></html>'
-        ).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.end_headers()
-                self.wfile.write(page)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()

@@ -856,8 +856,12 @@ textarea:disabled { background: #f6f8fa; }
   function clientFacts() {
     let zone = null;
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch { zone = null; }
+    // Where this script came from, and the integrity it was checked against: which build ran.
+    const integrity = (script && script.integrity) || null;
     return { locale: navigator.language || null, time_zone: zone,
-      page_url: location.href.slice(0, 512), widget_build: BUILD };
+      page_url: location.href.slice(0, 512), widget_build: BUILD,
+      script_url: script && script.src ? script.src.slice(0, 2048) : null,
+      integrity: integrity && integrity.length <= 200 ? integrity : null };
   }
 
   const openKey = storageKey + ":open";

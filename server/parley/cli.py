@@ -1,4 +1,4 @@
-"""The ``parley`` command: serve, policy check|list, agents add|list."""
+"""The ``parley`` command: serve, policy check|list, agents add|list, widget snippet, ..."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from parley import (
     cli_holds,
     cli_retention,
     cli_visitors,
+    cli_widget,
     cli_witness,
     policy_files,
 )
@@ -32,6 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = settings_from(args)
+    app = create_app(settings)
     policy = with_core(settings, lambda core: _in_force(core))
     base = f"{settings.host}:{settings.port}"
     print(
@@ -39,7 +41,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"  demo site with the widget:  http://{base}/\n"
         f"  agent console:              http://{base}/console/\n"
         f"  get an agent token:         .venv/bin/parley agents add 'Your Name' --role agent\n"
-        f"  WebSockets: ws://{base}/ws/visitor and ws://{base}/ws/agent (docs/protocol.md)",
+        f"  WebSockets: ws://{base}/ws/visitor and ws://{base}/ws/agent (docs/protocol.md)\n"
+        f"  widget: {app.app.state.widget.build}, sha256 {app.app.state.widget.sha256}"
+        " (parley widget snippet)",
         flush=True,
     )
     if not settings.allowed_origins and settings.host not in ("127.0.0.1", "localhost", "::1"):
@@ -49,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         ws=WebSocketProtocol,
@@ -202,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_retention.register(commands, common)
     cli_visitors.register(commands, common)
     cli_witness.register(commands)
+    cli_widget.register(commands)
     return parser
 
 

@@ -42,6 +42,7 @@ code; a test checks that none is left unmapped::
     ├── ShortcutTaken               another canned reply has this shortcut
     ├── CheckpointNotFound          no signed checkpoint of the log has this size
     ├── HoldNotFound                no legal hold has this id
+    ├── WidgetBuildNotFound         a content-addressed widget URL naming another build
     ├── HoldAlreadyLifted           lift a legal hold that was already lifted
     ├── InvalidHoldReason           a hold's reason that is blank or too long
     ├── InvalidErasureBasis         an erasure's basis that is blank or too long
@@ -227,6 +228,10 @@ class CheckpointNotFound(ParleyError):
 
 class HoldNotFound(ParleyError):
     """No legal hold has this id."""
+
+
+class WidgetBuildNotFound(ParleyError):
+    """``/widget/<sha256>.js`` names a build this server does not serve (only its current one)."""
 
 
 class HoldAlreadyLifted(ParleyError):

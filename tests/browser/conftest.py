@@ -84,10 +84,13 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
 
 @pytest.fixture
 def shops() -> Iterator[Callable[..., Shop]]:
+    """Sites of their own, each embedding a Parley server's widget; closed at the end."""
     opened: list[Shop] = []
 
-    def make(parley: Server, attributes: str = "", before: str = "") -> Shop:
-        opened.append(Shop(parley, attributes, before))
+    def make(
+        parley: Server, attributes: str = "", before: str = "", embed: str | None = None
+    ) -> Shop:
+        opened.append(Shop(parley, attributes, before, embed))
         return opened[-1]
 
     yield make

@@ -94,7 +94,7 @@ def test_on_a_site_the_server_refuses_the_widget_says_so_and_stops_retrying(
     make_server: Callable[..., Server],
     new_page: Callable[..., Page],
     tolerated_errors: list[str],
-    shops: Callable[[Server], Shop],
+    shops: Callable[..., Shop],
     shot: Callable[[Page, str], Path],
 ) -> None:
     tolerated_errors.append("403")  # Chromium logs the refused upgrade

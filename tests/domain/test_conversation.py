@@ -16,6 +16,7 @@ from parley.domain.conversation import ClientContext, Conversation, Conversation
 from parley.domain.erasure import erase
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.transcript import GENESIS, Author, Event, EventType, Role, verify_chain
+from parley.domain.widget import read_build
 from parley.errors import (
     AlreadyAccepted,
     BadEvidence,
@@ -107,10 +108,42 @@ def test_acceptance_is_event_1_and_holds_the_exact_wording(v1: PolicyVersion) ->
         "locale": "fr-FR",
         "page_url": "https://shop.example/help",
         "widget_build": "w-2026.03.01",
+        "widget_sha256": None,
+        "widget_served_sha256": None,
+        "widget_stale": None,
         "time_zone": "Europe/Paris",
         "affirmation": None,
     }
     assert verify_chain([event]) is None
+
+
+def test_acceptance_records_the_widget_build_weighed_against_the_served_one(
+    v2: PolicyVersion,
+) -> None:
+    """Build on record: the served build's digest, the one the widget ran, and stale or not."""
+    served = read_build(b'const BUILD = "parley-widget/2.0.0";\n')
+    older = "ab" * 32
+    client = replace(CLIENT, widget_build="parley-widget/1.0.0")
+    for url, build, expected in [
+        (f"https://chat.example/widget/{served.sha256}.js", served.build, (served.sha256, False)),
+        (f"https://chat.example/widget/{older}.js", served.build, (older, True)),
+        ("https://chat.example/widget.js", "parley-widget/1.0.0", (None, True)),
+        ("https://chat.example/widget.js", served.build, (None, None)),
+    ]:
+        step = conv.start(
+            conversation_id="c_00000001",
+            visitor_id="v_1",
+            previous=None,
+            offered=v2,
+            answer=v2.ref,
+            client=replace(client, widget_build=build, script_url=url),
+            at=T0,
+            served_widget=served,
+        )
+        data = step.event.data
+        assert (data["widget_sha256"], data["widget_stale"]) == expected, url
+        assert data["widget_served_sha256"] == served.sha256
+        assert data["widget_build"] == build
 
 
 def test_start_opens_a_conversation_pinned_to_the_accepted_version(v1: PolicyVersion) -> None:

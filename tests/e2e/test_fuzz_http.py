@@ -93,6 +93,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/policy"),
     Endpoint("GET", "/api/keys"),
     Endpoint("GET", "/api/widget/status"),
+    Endpoint("GET", "/api/widget/build"),
     Endpoint("GET", "/log/checkpoint"),
     Endpoint("GET", "/log/checkpoint/{size}"),
     Endpoint("GET", "/log/consistency", ("old", "new")),
@@ -182,6 +183,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/canned", role="agent"),
     Endpoint("GET", "/", files=True),
     Endpoint("GET", "/widget.js", files=True),
+    Endpoint("GET", "/widget/{digest}.js", files=True),
     Endpoint("GET", "/demo.css", files=True),
     Endpoint("GET", "/console/{file}", files=True),
     Endpoint("GET", "/ws/visitor"),  # WebSocket paths asked over plain HTTP
@@ -541,7 +543,7 @@ def expected_status(endpoint: Endpoint, request: Request, known: Known) -> set[i
 
 
 #: The paths of the widget, demo page and console: files, not JSON.
-FILES = re.compile(r"/(widget\.js|demo\.css|console(/.*)?)?")
+FILES = re.compile(r"/(widget\.js|widget/[0-9a-f]{64}\.js|demo\.css|console(/.*)?)?")
 #: The log's checkpoints: signed notes, in plain text.
 NOTES = re.compile(r"/log/checkpoint(/[^/]*)?")
 #: The formats the docs answer in something other than JSON.

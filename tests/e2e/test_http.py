@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from harness import Server, api, visitor
+from harness import REPO, Server, api, visitor
 
 PAGE = "must be between 1 and 500"
 VERSION = "must be between 1 and 9007199254740991"
@@ -149,8 +150,9 @@ async def test_an_unexpected_fault_is_a_json_500_with_an_error_id_in_the_log(
 ) -> None:
     """A corrupted record and a missing page file: the client gets a fixed message and an
     id, never a traceback or plain text; the log has the traceback under that id."""
-    widget = tmp_path / "widget-without-pages"
+    widget = tmp_path / "widget-without-pages"  # the widget itself, which the server needs
     (widget / "console").mkdir(parents=True)
+    shutil.copy(REPO / "widget" / "widget.js", widget)
     s = make_server(PARLEY_WIDGET_DIR=str(widget)).start()
     token = s.add_staff("Carol", "compliance")
     async with visitor(s) as v:

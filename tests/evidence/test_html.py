@@ -247,6 +247,31 @@ def test_every_acceptance_field_is_shown_with_the_statement(bundle: dict[str, An
     assert "echoes the policy id, version and SHA-256 digest" in acceptance
 
 
+def test_the_widget_row_says_whether_the_build_was_the_one_served(bundle: dict[str, Any]) -> None:
+    """Build on record: the printable page says which build ran, and whether it was stale."""
+    served, older = "a" * 64, "b" * 64
+
+    def widget_row(**fields: Any) -> str:
+        acceptance = {**bundle["acceptance"], **fields}
+        page = render({**bundle, "acceptance": acceptance})
+        row = page.split('<th scope="row">Widget</th><td>')[1].split("</td>")[0]
+        return re.sub(r"<[^>]+>", "", row).strip()
+
+    assert widget_row(widget_sha256=served, widget_served_sha256=served, widget_stale=False) == (
+        f"build w-1.0, SHA-256 {served} (the build this server served)"
+    )
+    assert widget_row(widget_sha256=older, widget_served_sha256=served, widget_stale=True) == (
+        f"build w-1.0, SHA-256 {older}, an older build (stale); this server served SHA-256 {served}"
+    )
+    assert widget_row(widget_sha256=None, widget_served_sha256=served, widget_stale=None) == (
+        "build w-1.0, SHA-256 not known (whether it was the build served is not known; "
+        f"this server served SHA-256 {served})"
+    )
+    earlier = {k: v for k, v in bundle["acceptance"].items() if not k.startswith("widget_")}
+    earlier_page = render({**bundle, "acceptance": {**earlier, "widget_build": "w-0.9"}})
+    assert '<th scope="row">Widget</th><td>build w-0.9</td>' in earlier_page
+
+
 def test_the_accepted_text_appears_exactly_and_its_digest_is_checked(
     bundle: dict[str, Any], v2: PolicyVersion
 ) -> None:

@@ -119,6 +119,9 @@ ACCEPTED = (
     "time_zone",
     "page_url",
     "widget_build",
+    "widget_sha256",
+    "widget_served_sha256",
+    "widget_stale",
     "affirmation",
 )
 CITATION = (

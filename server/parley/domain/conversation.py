@@ -32,6 +32,7 @@ from parley.domain.transcript import (
     format_time,
     seal,
 )
+from parley.domain.widget import WidgetBuild, on_record
 from parley.errors import (
     AlreadyAccepted,
     ConversationClosed,
@@ -61,6 +62,9 @@ class ClientContext:
     widget_build: str | None = None
     #: IANA time zone the browser reported, so evidence can show the visitor's local time.
     time_zone: str | None = None
+    #: The URL the widget's script was loaded from, and its ``integrity`` attribute.
+    script_url: str | None = None
+    integrity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -249,11 +253,14 @@ def start(
     client: ClientContext,
     at: datetime,
     affirmation: str | None = None,
+    served_widget: WidgetBuild | None = None,
 ) -> Transition:
     """Open a conversation whose first event is the visitor's acceptance of ``offered``.
 
     ``previous`` is the visitor's latest conversation; ``affirmation`` is what
-    the widget says the visitor did to accept (the label of the box ticked). Raises
+    the widget says the visitor did to accept (the label of the box ticked);
+    ``served_widget`` the widget build this server serves, which the widget's own
+    reports are weighed against (:func:`parley.domain.widget.on_record`). Raises
     :class:`AlreadyAccepted` if it is still open and :class:`PolicyMismatch` if
     ``answer`` does not echo exactly the offered policy id, version and the digest of its
     text in one of its languages (:func:`accepted_text`). The acceptance records that
@@ -290,6 +297,9 @@ def start(
         "time_zone": client.time_zone,
         "page_url": client.page_url,
         "widget_build": client.widget_build,
+        **on_record(
+            served_widget, client.widget_build, client.script_url, client.integrity
+        ).to_dict(),
         "affirmation": affirmation,
     }
     return append_event(empty, EventType.ACCEPTANCE, Author(Role.VISITOR, visitor_id), at, data)

@@ -30,6 +30,7 @@ from parley.evidence.markup import (
     said,
     section,
     when,
+    widget_build,
     zone_of,
 )
 
@@ -143,7 +144,7 @@ def _acceptance(acc: dict[str, Any], zone: ZoneInfo | None) -> str:
         ("Page you were on", mono(acc.get("page_url"))),
         ("Language (locale)", e(acc.get("locale"))),
         ("Time zone", e(acc.get("time_zone"))),
-        ("Widget build", e(acc.get("widget_build"))),
+        ("Widget", widget_build(acc)),
         ("How you accepted", e(acc.get("affirmation"))),
     ]  # fmt: skip
     head = "<h4>Your acceptance of the conduct policy, and what was recorded with it</h4>"

@@ -51,6 +51,7 @@ from parley.evidence.markup import (
     section,
     short,
     when,
+    widget_build,
     zone_of,
 )
 
@@ -131,7 +132,11 @@ def _acceptance(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
         zone_text = e(zone_name) if zone else f"{MISSING} (times are shown in UTC only)"
     source = (
         "<p>The IP address and user agent are those of the visitor's connection; the locale, "
-        "time zone, page URL and widget build are as the visitor's browser reported them.</p>"
+        "time zone, page URL and widget build are as the visitor's browser reported them. "
+        "The widget's SHA-256 is known when the widget was loaded from this server's "
+        "content-addressed URL of a build, or under an integrity attribute the browser "
+        "checked; the server weighs those reports against the build it served (stale: "
+        "provably an older build).</p>"
     )
     rows = [
         ("Visitor", mono(acc.get("visitor_id"))),
@@ -145,7 +150,7 @@ def _acceptance(bundle: dict[str, Any], zone: ZoneInfo | None) -> str:
         ("Locale", e(acc.get("locale"))),
         ("Time zone", zone_text),
         ("Page URL", erased(first, "page_url") or mono(acc.get("page_url"))),
-        ("Widget build", e(acc.get("widget_build"))),
+        ("Widget", widget_build(acc)),
         ("Affirmative act", e(acc.get("affirmation"))),
         ("Transcript event", f"1, hash {mono(acc.get('event_hash'))}"),
     ]  # fmt: skip

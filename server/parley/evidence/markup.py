@@ -87,6 +87,25 @@ def mono(value: Any) -> str:
     return f'<span class="mono">{e(value)}</span>'
 
 
+def widget_build(acc: dict[str, Any]) -> str:
+    """The widget build an acceptance records, and whether it was the one the server served.
+
+    ``widget_stale``: false, the build this server served; true, an older one (stale); null,
+    not known. A record made before builds were fingerprinted has only the build string.
+    """
+    said = f"build {e(acc.get('widget_build'))}"
+    if acc.get("widget_served_sha256") is None:
+        return said
+    digest = "not known" if acc.get("widget_sha256") is None else mono(acc["widget_sha256"])
+    served = f"this server served SHA-256 {mono(acc['widget_served_sha256'])}"
+    stale = acc.get("widget_stale")
+    if stale is False:
+        return f"{said}, SHA-256 {digest} (the build this server served)"
+    if stale is True:
+        return f"{said}, SHA-256 {digest}, an older build (stale); {served}"
+    return f"{said}, SHA-256 {digest} (whether it was the build served is not known; {served})"
+
+
 def short(digest: Any) -> str:
     """The first 12 hex digits of a hash, the whole hash in the tooltip."""
     if not isinstance(digest, str) or not _HEX.fullmatch(digest):

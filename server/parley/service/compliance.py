@@ -14,8 +14,8 @@ from parley.store.base import MAX_PAGE, Filter
 ACCEPTANCE_COLUMNS = [
     "conversation_id", "accepted_at", "visitor_id", "policy_id", "version", "title", "sha256",
     "language", "governing_language", "governing_sha256",
-    "ip", "user_agent", "locale", "time_zone", "page_url", "widget_build", "affirmation",
-    "event_hash", "erased",
+    "ip", "user_agent", "locale", "time_zone", "page_url", "widget_build", "widget_sha256",
+    "widget_served_sha256", "widget_stale", "affirmation", "event_hash", "erased",
 ]  # fmt: skip
 CLOSURE_COLUMNS = [
     "conversation_id", "closed_at", "policy_id", "version", "sha256", "clause_id",

@@ -23,6 +23,7 @@ from parley.domain.bans import Ban, longest
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.ratelimit import Limiter
 from parley.domain.transcript import format_time
+from parley.domain.widget import WidgetBuild
 from parley.errors import Forbidden, PolicyInvalid, Unauthorized
 from parley.service.lobby import Lobby
 from parley.service.presence import Presence
@@ -71,6 +72,8 @@ class Core:
     #: certificates its tokens must verify under before they are kept.
     tsa_url: str | None = None
     tsa_certs: tuple[bytes, ...] = ()
+    #: The widget build this server serves (read at start-up); None in a process serving none.
+    widget: WidgetBuild | None = None
     #: The one subscriber to list changes in this process; agent consoles register with it.
     lobby: Lobby = field(init=False)
     #: This process's consoles' and widgets' presence, and what it tells them of everyone's.

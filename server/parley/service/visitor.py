@@ -162,6 +162,8 @@ class VisitorSession(Session):
             client.get("page_url"),
             client.get("widget_build"),
             client.get("time_zone"),
+            client.get("script_url"),
+            client.get("integrity"),
         )
         self.visitor_id = visitor_id
         self.follow(visitor_topic(visitor_id))
@@ -311,6 +313,7 @@ class VisitorSession(Session):
                     client=self.client,
                     at=at,
                     affirmation=frame.get("affirmation"),
+                    served_widget=self.core.widget,
                 ),
             )
         except PolicyMismatch as e:

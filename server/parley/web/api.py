@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from parley.domain.agent import Staff, StaffRole
 from parley.domain.anchor import log_verifier_key
+from parley.domain.widget import WidgetBuild
 from parley.errors import ParleyError, Unauthorized
 from parley.keys import public_key_base64
 from parley.protocol.errors import code_of, error_body, is_fault
@@ -105,6 +106,15 @@ async def widget_status(request: Request) -> Response:
     Params(request)
     allowed = origin_allowed(request, request.app.state.settings)
     return JSONResponse({"allowed": allowed}, headers=WIDGET_STATUS_HEADERS)
+
+
+@json_endpoint
+async def widget_build(request: Request) -> dict[str, Any]:
+    """The widget build this server serves: what the embed snippet pins (``parley widget
+    snippet``), and what acceptances are weighed against."""
+    Params(request)
+    widget: WidgetBuild = request.app.state.widget
+    return {"build": widget.build, "sha256": widget.sha256, "sri": widget.sri, "url": widget.path}
 
 
 @json_endpoint

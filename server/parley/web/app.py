@@ -12,10 +12,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from parley import keys, policy_files
+from parley import keys, policy_files, widget_files
 from parley.bus import open_bus
 from parley.config import Settings
 from parley.domain.ratelimit import Limiter
+from parley.domain.widget import WidgetBuild
 from parley.errors import PolicyConflict
 from parley.service import abandon, retention, tasks
 from parley.service.core import Core
@@ -26,8 +27,10 @@ from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
 
-async def start_core(settings: Settings) -> Core:
-    """Open the store and publish every policy file; raise PolicyError on a bad or changed file."""
+async def start_core(settings: Settings, widget: WidgetBuild | None = None) -> Core:
+    """Open the store and publish every policy file; raise PolicyError on a bad or changed file.
+
+    ``widget``: the build the server serves, which acceptances are weighed against."""
     versions = policy_files.load_folder(settings.policies_dir)
     key, _ = keys.load_or_create(settings.signing_key)
     store = await open_store(settings.store)
@@ -45,6 +48,7 @@ async def start_core(settings: Settings) -> Core:
             witnesses=settings.witnesses,
             tsa_url=settings.tsa_url,
             tsa_certs=_tsa_certs(settings),
+            widget=widget,
         )
         try:
             await core.publish_policies(versions)
@@ -102,9 +106,12 @@ class ParleyApp:
 
 
 def create_app(settings: Settings) -> ParleyApp:
+    """The application; raise ValueError if the widget cannot be read or declares no build."""
+    widget = widget_files.load_build(settings.widget_dir)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        core = await start_core(settings)
+        core = await start_core(settings, widget)
         app.state.core = core
         app.state.settings = settings
         app.state.cursors = Cursors.from_signing_key(core.key)
@@ -150,6 +157,7 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/log/checkpoint/{size:str}", log.checkpoint_of_size),
             Route("/log/consistency", log.consistency),
             Route("/api/widget/status", api.widget_status),
+            Route("/api/widget/build", api.widget_build),
             Route("/api/compliance/conversations/{id:str}", compliance.conversation_record),
             Route("/api/compliance/conversations/{id:str}/evidence", compliance.evidence_bundle),
             Route("/api/compliance/acceptances", compliance.acceptances),
@@ -177,10 +185,11 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/api/admin/canned", canned.canned_replies, methods=["GET", "POST"]),
             Route("/api/admin/canned/{id:str}", canned.canned_reply, methods=["PUT", "DELETE"]),
             Route("/api/canned", canned.agent_canned_replies),
-            *pages.routes(settings.widget_dir),
+            *pages.routes(settings.widget_dir, widget),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: errors.routing, Exception: errors.fault},
     )
     app.state.settings = settings
+    app.state.widget = widget
     return ParleyApp(app, sockets)

@@ -44,9 +44,12 @@ def _page(paging: Paging, page: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
-    """A CSV cell: empty for null, a list (the erased fields) as its items separated by spaces."""
+    """A CSV cell: empty for null, a list (the erased fields) as its items separated by spaces,
+    a boolean as in JSON."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return " ".join(value) if isinstance(value, list) else str(value)
 
 
