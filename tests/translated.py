@@ -3,9 +3,11 @@ or as policy files."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from parley.domain.policy import PolicyVersion
 
@@ -45,6 +47,30 @@ def in_german(v: PolicyVersion) -> PolicyVersion:
 def with_german(v: PolicyVersion) -> PolicyVersion:
     """``v`` (governing) with its German translation attached."""
     return v.with_translations([in_german(v)])
+
+
+def toml(doc: dict[str, Any]) -> str:
+    """``doc`` as a policy file (a JSON string is a TOML basic string)."""
+
+    def value(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False)
+
+    lines = [f"{k} = {value(v)}" for k, v in doc.items() if k not in ("notice", "sections")]
+    lines += ["", "[notice]", *(f"{k} = {value(v)}" for k, v in doc.get("notice", {}).items())]
+    for section in doc["sections"]:
+        lines += ["", "[[sections]]", f"id = {value(section['id'])}"]
+        lines += [f"title = {value(section['title'])}"]
+        for clause in section["clauses"]:
+            lines += ["", "[[sections.clauses]]"]
+            lines += [f"{k} = {value(clause[k])}" for k in ("id", "title", "text")]
+    return "\n".join(lines) + "\n"
+
+
+def add_german(folder: Path, version: PolicyVersion) -> Path:
+    """Write :func:`in_german` of ``version`` as ``conduct-v<N>.de.toml`` in ``folder``."""
+    path = folder / f"{version.policy_id}-v{version.version}.de.toml"
+    path.write_text(toml(in_german(version).to_document()), encoding="utf-8")
+    return path
 
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"

@@ -30,7 +30,7 @@ from parley.domain.chain import GENESIS
 from parley.domain.erasure import erase
 from parley.domain.transcript import Event
 from parley.evidence.verify import verify
-from translations import add_german
+from translated import add_german
 
 SECTION = "## Check a bundle without Parley"
 Bundle = dict[str, Any]

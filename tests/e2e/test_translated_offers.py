@@ -28,7 +28,7 @@ from harness import (
 )
 from parley import policy_files
 from parley.domain.policy import PolicyVersion
-from translations import add_german
+from translated import add_german
 
 MakeServer = Callable[..., Server]
 
