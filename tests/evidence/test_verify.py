@@ -2105,3 +2105,40 @@ def test_a_governing_text_swapped_with_its_digest_is_caught(bundles: dict[str, B
     assert str(report.failure).startswith("the governing text (en) does not hash to event 1's")
     del bundle["governing"]
     assert refused(bundle).failure == "the bundle lacks the governing text event 1 names"
+
+
+@pytest.mark.parametrize(
+    ("kind", "edit", "failure"),
+    [
+        ("warning", ("clause", "text"), "the governing clause 4.1 is not quoted word for word"),
+        ("closure", ("clause", "title"), "the governing clause 1.2 is not quoted word for word"),
+        ("closure", ("sha256",), "its governing clause is not from the governing text accepted"),
+        ("closure", None, "it cites a translation without the governing clause"),
+    ],
+)
+def test_a_citation_of_a_translation_must_quote_the_governing_clause_exactly(
+    kind: str, edit: tuple[str, ...] | None, failure: str
+) -> None:
+    """Rule (issue 16): beside the clause as the visitor read it, a warning or closure of a
+    translated conversation quotes the governing text's clause; the verifier checks that quote
+    against the bundle's governing text, even when every hash was recomputed after the edit."""
+    from test_html import make_bundle
+
+    from translated import with_german
+
+    v2 = next(v for v in policy_files.load_folder(POLICIES) if v.version == 2)
+    governing = with_german(v2)
+    bundle = make_bundle(governing.for_language("de"), governing=governing)
+    assert verify(bundle).ok
+    cited = next(
+        e for e in bundle["transcript"] if e["type"] == ("closed" if kind == "closure" else kind)
+    )
+    if edit is None:
+        del cited["data"]["governing"]
+    elif edit == ("sha256",):
+        cited["data"]["governing"]["sha256"] = "0" * 64
+    else:
+        cited["data"]["governing"][edit[0]][edit[1]] += " (edited)"
+    report = verify(reseal(bundle, quotes=False))  # the quotes and notices are untouched
+    seq = cited["seq"]
+    assert report.failure == f"event {seq}: {failure}", report

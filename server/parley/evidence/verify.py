@@ -19,6 +19,8 @@ the record:
    the visitor accepted, quotes the visitor's messages exactly as the
    transcript holds them, and carries the notice that version's template
    gives (where quotes, notice or quoted message were erased, what remains);
+   a citation of a translation also quotes the governing text's clause, word
+   for word as the bundle's governing text has it;
    the bundle's closure record is a faithful copy of the closing event, and
    nothing but erasure records follows it, each naming only fields erased in
    events before it;
@@ -303,6 +305,7 @@ def _closure(bundle: Mapping[str, Any]) -> None:
     for e in events:
         if e.type in (EventType.WARNING, EventType.CLOSED):
             _citation(e, events[0], version, by_seq)
+            _governing_citation(e, events[0], bundle.get("governing"))
 
 
 def _citation(
@@ -338,6 +341,32 @@ def _citation(
     notice = notice_for(version, kind, clause, cited["messages"], e.conversation_id)
     if "notice" not in e.erased and cited["notice"] != notice:
         raise Failed(f"event {e.seq}: the notice is not the one the policy's template gives")
+
+
+def _governing_citation(e: Event, acceptance: Event, governing: Any) -> None:
+    """A citation of a translation quotes the governing text's clause word for word beside it."""
+    accepted, cited = acceptance.data, e.data
+    translated = accepted.get("language", accepted.get("governing_language")) != accepted.get(
+        "governing_language"
+    )
+    if not translated:
+        if "governing" in cited:
+            raise Failed(f"event {e.seq}: it quotes a governing text, but none was accepted apart")
+        return
+    quoted = cited.get("governing")
+    if not isinstance(quoted, dict):
+        raise Failed(f"event {e.seq}: it cites a translation without the governing clause")
+    if (quoted.get("language"), quoted.get("sha256")) != (
+        accepted["governing_language"],
+        accepted["governing_sha256"],
+    ):
+        raise Failed(f"event {e.seq}: its governing clause is not from the governing text accepted")
+    clause = quoted.get("clause") or {}
+    block = f"\n\n{clause.get('id')} {clause.get('title')}\n{clause.get('text')}\n"
+    if clause.get("id") != cited["clause"]["id"] or block not in governing["text"]:
+        raise Failed(
+            f"event {e.seq}: the governing clause {clause.get('id')} is not quoted word for word"
+        )
 
 
 def _audit(bundle: Mapping[str, Any]) -> None:
