@@ -98,7 +98,8 @@
       "draft-text": "It was not sent. You can still select and copy it.",
       "barred-title": "You can't start a new conversation",
       "rule": "Rule {id}, “{title}”",
-      "until": "until {date}",
+      "barred-until": "You cannot start a conversation until {date}, because an earlier conversation broke rule {id}, “{title}”, of our conduct policy. You can contest this as the policy describes, quoting the reference {reference}.",
+      "barred-permanently": "You cannot start a conversation any more, because an earlier conversation broke rule {id}, “{title}”, of our conduct policy. You can contest this as the policy describes, quoting the reference {reference}.",
       "applies-until": "This applies until {date}.",
       "applies-permanently": "This applies permanently.",
       "error-invalid_email": "That does not look like an e-mail address, e.g. name@example.com.",
@@ -186,7 +187,8 @@
       "draft-text": "Sie wurde nicht gesendet. Sie können sie noch markieren und kopieren.",
       "barred-title": "Sie können kein neues Gespräch beginnen",
       "rule": "Regel {id}, „{title}“",
-      "until": "bis {date}",
+      "barred-until": "Sie können bis {date} kein Gespräch beginnen, weil ein früheres Gespräch gegen Regel {id}, „{title}“, unserer Verhaltensrichtlinie verstoßen hat. Sie können dem widersprechen, wie es die Richtlinie beschreibt, und dabei die Referenz {reference} angeben.",
+      "barred-permanently": "Sie können kein Gespräch mehr beginnen, weil ein früheres Gespräch gegen Regel {id}, „{title}“, unserer Verhaltensrichtlinie verstoßen hat. Sie können dem widersprechen, wie es die Richtlinie beschreibt, und dabei die Referenz {reference} angeben.",
       "applies-until": "Dies gilt bis {date}.",
       "applies-permanently": "Dies gilt dauerhaft.",
       "error-invalid_email": "Das sieht nicht wie eine E-Mail-Adresse aus, z. B. name@example.com.",
@@ -274,7 +276,8 @@
       "draft-text": "Il n’a pas été envoyé. Vous pouvez encore le sélectionner et le copier.",
       "barred-title": "Vous ne pouvez pas commencer de nouvelle conversation",
       "rule": "Règle {id}, « {title} »",
-      "until": "jusqu’au {date}",
+      "barred-until": "Vous ne pouvez pas commencer de conversation jusqu’au {date}, car une conversation précédente a enfreint la règle {id}, « {title} », de notre charte de conduite. Vous pouvez contester cette décision comme le prévoit la charte, en indiquant la référence {reference}.",
+      "barred-permanently": "Vous ne pouvez plus commencer de conversation, car une conversation précédente a enfreint la règle {id}, « {title} », de notre charte de conduite. Vous pouvez contester cette décision comme le prévoit la charte, en indiquant la référence {reference}.",
       "applies-until": "Cette mesure s’applique jusqu’au {date}.",
       "applies-permanently": "Cette mesure s’applique définitivement.",
       "error-invalid_email": "Cela ne ressemble pas à une adresse e-mail, par exemple nom@example.com.",
@@ -362,7 +365,8 @@
       "draft-text": "No se envió. Todavía puedes seleccionarlo y copiarlo.",
       "barred-title": "No puedes empezar una nueva conversación",
       "rule": "Norma {id}, «{title}»",
-      "until": "hasta el {date}",
+      "barred-until": "No puedes empezar una conversación hasta el {date}, porque una conversación anterior incumplió la norma {id}, «{title}», de nuestra política de conducta. Puedes impugnarlo como se describe en la política, indicando la referencia {reference}.",
+      "barred-permanently": "Ya no puedes empezar una conversación, porque una conversación anterior incumplió la norma {id}, «{title}», de nuestra política de conducta. Puedes impugnarlo como se describe en la política, indicando la referencia {reference}.",
       "applies-until": "Esto se aplica hasta el {date}.",
       "applies-permanently": "Esto se aplica de forma permanente.",
       "error-invalid_email": "Eso no parece una dirección de correo electrónico, por ejemplo nombre@example.com.",
@@ -450,7 +454,8 @@
       "draft-text": "لم تُرسَل هذه الرسالة. لا يزال بإمكانك تحديدها ونسخها.",
       "barred-title": "لا يمكنك بدء محادثة جديدة",
       "rule": "القاعدة {id}، «{title}»",
-      "until": "حتى {date}",
+      "barred-until": "لا يمكنك بدء محادثة حتى {date}، لأن محادثة سابقة خالفت القاعدة {id}، «{title}»، من سياسة السلوك لدينا. يمكنك الاعتراض على ذلك كما تصف السياسة، مع ذكر المرجع {reference}.",
+      "barred-permanently": "لم يعد بإمكانك بدء محادثة، لأن محادثة سابقة خالفت القاعدة {id}، «{title}»، من سياسة السلوك لدينا. يمكنك الاعتراض على ذلك كما تصف السياسة، مع ذكر المرجع {reference}.",
       "applies-until": "يسري هذا حتى {date}.",
       "applies-permanently": "يسري هذا بشكل دائم.",
       "error-invalid_email": "لا يبدو هذا عنوان بريد إلكتروني، مثل name@example.com.",
@@ -538,7 +543,8 @@
       "draft-text": "היא לא נשלחה. עדיין אפשר לסמן ולהעתיק אותה.",
       "barred-title": "אין באפשרותך להתחיל שיחה חדשה",
       "rule": "סעיף {id}, „{title}”",
-      "until": "עד {date}",
+      "barred-until": "אין באפשרותך להתחיל שיחה עד {date}, כי שיחה קודמת הפרה את סעיף {id}, „{title}”, של מדיניות ההתנהגות שלנו. אפשר לערער על כך כמתואר במדיניות, בציון האסמכתה {reference}.",
+      "barred-permanently": "אין באפשרותך עוד להתחיל שיחה, כי שיחה קודמת הפרה את סעיף {id}, „{title}”, של מדיניות ההתנהגות שלנו. אפשר לערער על כך כמתואר במדיניות, בציון האסמכתה {reference}.",
       "applies-until": "ההגבלה בתוקף עד {date}.",
       "applies-permanently": "ההגבלה בתוקף לצמיתות.",
       "error-invalid_email": "זו אינה נראית כמו כתובת דוא״ל, למשל name@example.com.",
@@ -1416,15 +1422,17 @@ openssl pkeyutl -verify -pubin -inkey key.der -keyform DER -rawin -in signed.jso
     }
 
     // Instead of the gate: why this visitor cannot start a conversation, and until when.
+    // The sentence is the widget's, in its language, the time in the visitor's zone; the frame's
+    // English message is for other clients.
     showBarred(f) {
       const v = this.view;
       const c = f.clause || {};
-      // The server's message names the time in UTC for every client; here it reads in the visitor's zone.
-      const message = f.until ? f.message.replace(`until ${f.until} (UTC)`, t("until", { date: localDate(f.until) }))
-        : f.message;
+      const facts = { id: c.id, title: said(c.title), reference: h("bdi", {}, f.reference) };
+      const sentence = f.until ? tParts("barred-until", { ...facts, date: localDate(f.until) })
+        : tParts("barred-permanently", facts);
       this.barred = f;
       v.barred.replaceChildren(h("h3", {}, t("barred-title")),
-        h("p", { class: "notice-text", id: "barred-text" }, said(message)),
+        h("p", { class: "notice-text", id: "barred-text" }, sentence),
         h("blockquote", { id: "barred-clause" }, h("b", {}, t("rule", { id: c.id, title: c.title })), said(c.text)),
         h("p", { id: "barred-until" }, f.until
           ? tParts("applies-until", { date: h("time", { datetime: f.until }, localDate(f.until)) })

@@ -137,9 +137,11 @@ class InvalidEmail(ConversationError):
 class Barred(ConversationError):
     """The visitor (or their address) is barred from starting a conversation."""
 
-    def __init__(self, message: str, until: str | None, clause: Mapping[str, str]) -> None:
+    def __init__(
+        self, message: str, until: str | None, clause: Mapping[str, str], reference: str
+    ) -> None:
         super().__init__(message)
-        self.extra = {"until": until, "clause": dict(clause)}
+        self.extra = {"until": until, "clause": dict(clause), "reference": reference}
 
 
 class ProtocolError(ParleyError):

@@ -56,9 +56,11 @@ async def test_a_barred_visitor_is_told_why_and_until_when_and_cannot_start_agai
         barred = await v.expect("barred")
         assert barred["clause"]["id"] == "1.2" and barred["until"] == closed["data"]["bar"]["until"]
         assert "1.2" in barred["message"] and conversation_id in barred["message"]
+        assert barred["reference"] == conversation_id, "the closure to quote when contesting"
         await v.send({"type": "accept", "policy_id": "conduct", "version": 2, "sha256": "0" * 64})
         error = await v.expect("error")
         assert error["code"] == "barred" and error["until"] == barred["until"]
+        assert error["reference"] == conversation_id
     async with visitor(s, headers=at("198.51.100.7"), token=v.token) as again:
         assert (await again.expect_any("barred", "policy"))["type"] == "barred"
     async with visitor(s, headers=at("198.51.100.7")) as stranger_same_address:

@@ -145,12 +145,12 @@ def test_error_frame_has_type_code_and_message(cls: type[e.ParleyError]) -> None
     elif cls is e.RateLimited:
         error = e.RateLimited("slow down", 2.25)
     elif cls is e.Barred:
-        error = e.Barred("barred", None, {"id": "1.2"})
+        error = e.Barred("barred", None, {"id": "1.2"}, "c_1")
     else:
         error = cls("why")
     extra: dict[str, object] = {"retry_after": 2.2} if cls is e.RateLimited else {}
     if cls is e.Barred:
-        extra = {"until": None, "clause": {"id": "1.2"}}
+        extra = {"until": None, "clause": {"id": "1.2"}, "reference": "c_1"}
     frame = error_frame(error)
     assert frame == {"type": "error", "code": CODES[cls][0], "message": str(error), **extra}
     body = {"code": CODES[cls][0], "message": str(error), **extra}

@@ -52,19 +52,28 @@ def in_force_ref(view: Mapping[str, Any]) -> PolicyRef:
 
 
 def barred_notice(ban: Ban) -> dict[str, Any]:
-    """What a barred visitor is told instead of being offered the policy."""
+    """What a barred visitor is told instead of being offered the policy: when the bar ends,
+    the clause (as the visitor read it), the closed conversation's id to quote when contesting
+    it (``reference``), and all of that in an English sentence (``message``), for clients that
+    do not compose their own in the visitor's language."""
     until = f"until {ban.until} (UTC)" if ban.until else "permanently"
     clause = ban.clause
     return {
         "type": "barred",
         "until": ban.until,
         "clause": dict(clause),
+        "reference": ban.conversation_id,
         "message": (
             f"You cannot start a conversation {until}, because an earlier conversation broke "
             f'rule {clause["id"]}, "{clause["title"]}", of our conduct policy. You can contest '
             f"this as the policy describes, quoting the reference {ban.conversation_id}."
         ),
     }
+
+
+def barred_error(ban: Ban) -> Barred:
+    """The refusal of a barred visitor's request: the notice's fields, as an error."""
+    return Barred(barred_notice(ban)["message"], ban.until, ban.clause, ban.conversation_id)
 
 
 def visitor_view(conv: Conversation) -> dict[str, Any]:
@@ -235,7 +244,7 @@ class VisitorSession(Session):
             )
         ban = await self.core.bar_on(self.visitor_id, self.ip)
         if ban is not None:
-            raise Barred(barred_notice(ban)["message"], ban.until, ban.clause)
+            raise barred_error(ban)
         version = self.core.policy_in_force()
         text = version.in_language(frame["language"])
         self.language = text.language
@@ -291,7 +300,7 @@ class VisitorSession(Session):
         visitor_id = self.visitor_id
         ban = await self.core.bar_on(visitor_id, self.ip)
         if ban is not None:
-            raise Barred(barred_notice(ban)["message"], ban.until, ban.clause)
+            raise barred_error(ban)
         wait = self.core.conversation_limit.take(self.ip or visitor_id, self.core.monotonic())
         if wait is not None:
             raise RateLimited(f"too many new conversations; try again in {wait:.0f} s", wait)
