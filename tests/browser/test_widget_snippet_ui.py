@@ -30,7 +30,7 @@ def test_the_pinned_snippet_runs_and_the_acceptance_records_the_served_build(
     the integrity of /widget/<sha>.js (a CORS request) and runs it; the acceptance records
     the served digest, not stale."""
     server = make_server()
-    shop = shops(server, snippet(server))
+    shop = shops(server, embed=snippet(server))
     server.env["PARLEY_ALLOWED_ORIGINS"] = shop.origin
     server.start()
     token = server.add_staff("Carol Compliance", "compliance")
@@ -64,7 +64,7 @@ def test_a_tampered_integrity_keeps_the_widget_from_running(
     other = "sha384-" + base64.b64encode(hashlib.sha384(b"another widget").digest()).decode()
     tampered = re.sub(r'integrity="sha384-[^"]+"', f'integrity="{other}"', printed)
     assert tampered != printed
-    shop = shops(server, tampered)
+    shop = shops(server, embed=tampered)
     server.env["PARLEY_ALLOWED_ORIGINS"] = shop.origin
     server.start()
     page = new_page()
