@@ -71,7 +71,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 async def _in_force(core: Core) -> str:
     v = core.policy_in_force()
-    return f"serving policy {v.policy_id} v{v.version} (sha256 {v.sha256[:12]}...)"
+    return (
+        f"serving policy {v.policy_id} v{v.version} in {', '.join(v.languages)} "
+        f"(sha256 {v.sha256[:12]}...)"
+    )
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:

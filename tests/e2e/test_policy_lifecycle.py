@@ -252,6 +252,7 @@ def test_published_versions_stay_in_the_store_when_their_file_is_removed(
         v1_file.unlink()
     s = make_server(policies, data_dir=data).start()
     assert offered(s)["version"] == 2
+    assert "serving policy conduct v2 in en, de, fr (sha256" in s.log.read_text()
     result = s.cli("policy", "list")
     assert result.returncode == 0, result.stderr
     lines = listed(result.stdout)
