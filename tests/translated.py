@@ -149,16 +149,52 @@ def german_translation_of_v2() -> str:
     return text.replace("[notice]\n", '[notice]\nexamples = "Zum Beispiel:"\n', 1)
 
 
-#: A policy published only in Arabic, which governs: a right-to-left text without translations.
+#: A small English policy, and its Arabic translation (same ids): the repository has no Arabic.
+ENGLISH = '''policy_id = "conduct"
+version = 1
+title = "Chat conduct policy"
+effective = "2026-01-01T00:00:00Z"
+preamble = """
+Our support staff are people. Please keep the conversation respectful, safe and on topic.
+"""
+
+[[sections]]
+id = "1"
+title = "Respect"
+
+[[sections.clauses]]
+id = "1.1"
+title = "Insults"
+text = """
+Do not insult, demean or harass our staff or anyone else.
+"""
+
+[[sections.clauses]]
+id = "1.2"
+title = "Threats"
+text = """
+Do not threaten anyone with violence or any other harm.
+"""
+
+[[sections]]
+id = "2"
+title = "Privacy"
+
+[[sections.clauses]]
+id = "2.1"
+title = "Other people's data"
+text = """
+Do not share other people's personal data without their consent.
+"""
+'''
 ARABIC = '''policy_id = "conduct"
 version = 1
 language = "ar"
-governing_language = "ar"
 version_line = "السياسة {policy_id}، الإصدار {version}، سارية من {effective}"
 title = "سياسة السلوك في الدردشة"
 effective = "2026-01-01T00:00:00Z"
 preamble = """
-موظفونا بشر. يرجى التحلي بالاحترام.
+موظفو الدعم لدينا بشر. يرجى الحفاظ على محادثة محترمة وآمنة وضمن الموضوع.
 """
 
 [[sections]]
@@ -169,7 +205,7 @@ title = "الاحترام"
 id = "1.1"
 title = "الإهانات"
 text = """
-لا تُهِن أحدًا.
+لا تُهِن موظفينا أو أي شخص آخر، ولا تحقّره ولا تتحرش به.
 """
 
 [[sections.clauses]]
@@ -177,6 +213,17 @@ id = "1.2"
 title = "التهديدات"
 text = """
 لا تهدد أحدًا بالعنف أو بأي ضرر آخر.
+"""
+
+[[sections]]
+id = "2"
+title = "الخصوصية"
+
+[[sections.clauses]]
+id = "2.1"
+title = "بيانات الآخرين"
+text = """
+لا تشارك البيانات الشخصية لأشخاص آخرين دون موافقتهم.
 """
 
 [notice]
@@ -189,13 +236,19 @@ warning = """
 {examples}
 """
 closure = """
-أنهينا هذه المحادثة بموجب القاعدة {clause_id}، «{clause_title}»:
+أنهينا هذه المحادثة لأنها خالفت القاعدة {clause_id}، «{clause_title}»:
 
 {clause_text}
 
-{examples}المرجع: {conversation_id}
+{examples}إذا رأيت أن هذا القرار خاطئ، يمكنك الاعتراض عليه مع ذكر المرجع {conversation_id}.
 """
 '''
+
+#: The same policy published only in Arabic, which governs: a right-to-left text without
+#: translations.
+ARABIC_GOVERNS = ARABIC.replace(
+    'language = "ar"\n', 'language = "ar"\ngoverning_language = "ar"\n', 1
+)
 
 
 def translated_policies(folder: Path) -> Path:

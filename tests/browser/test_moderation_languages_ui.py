@@ -11,7 +11,7 @@ from test_moderation_ui import select_evidence
 from test_widget import accept, open_widget, say
 
 from harness import Server
-from translated import ARABIC, THREATS, policies_with, translated_policies
+from translated import ARABIC_GOVERNS, THREATS, policies_with, translated_policies
 
 THREAT = "I know where you work"
 #: Whether an element's text ends at its option's right edge (the radio button is on the left).
@@ -44,7 +44,7 @@ def test_an_arabic_clause_is_shown_right_to_left_in_the_picker_and_the_citation(
     tmp_path: Path,
 ) -> None:
     """Issue 16: each clause text is marked with its language and direction (Arabic: RTL)."""
-    server = make_server(policies_with(tmp_path / "policies", ("conduct-v1.toml", ARABIC)))
+    server = make_server(policies_with(tmp_path / "policies", ("conduct-v1.toml", ARABIC_GOVERNS)))
     _, agent = chat(server.start(), new_page)
     agent.click("#warn")
     option = agent.locator('#warn-dialog label.clause:has(input[value="1.2"])')

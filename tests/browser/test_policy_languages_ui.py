@@ -15,120 +15,17 @@ import pytest
 from playwright.sync_api import Page, expect
 from test_console import end_conversation, open_conversation, sign_in
 from test_widget import accept, open_widget
-from test_widget_i18n import catalogues, open_shop
+from test_widget_i18n import EDGES, catalogues, open_shop
 
 from harness import POLICIES, Server, Shop
 from parley import policy_files
 from parley.domain.policy import PolicyVersion, in_force, render_notice
-from translated import policies_with
+from translated import ARABIC, ENGLISH, policies_with
 
 #: The policy's languages as the picker names them: each in itself.
 AUTONYMS = {"en": "English", "de": "Deutsch", "fr": "français", "ar": "العربية"}
 THREATS = "1.2"
 
-#: A small English policy, and its Arabic translation (same ids): the repository has no Arabic.
-ENGLISH = '''policy_id = "conduct"
-version = 1
-title = "Chat conduct policy"
-effective = "2026-01-01T00:00:00Z"
-preamble = """
-Our support staff are people. Please keep the conversation respectful, safe and on topic.
-"""
-
-[[sections]]
-id = "1"
-title = "Respect"
-
-[[sections.clauses]]
-id = "1.1"
-title = "Insults"
-text = """
-Do not insult, demean or harass our staff or anyone else.
-"""
-
-[[sections.clauses]]
-id = "1.2"
-title = "Threats"
-text = """
-Do not threaten anyone with violence or any other harm.
-"""
-
-[[sections]]
-id = "2"
-title = "Privacy"
-
-[[sections.clauses]]
-id = "2.1"
-title = "Other people's data"
-text = """
-Do not share other people's personal data without their consent.
-"""
-'''
-ARABIC = '''policy_id = "conduct"
-version = 1
-language = "ar"
-version_line = "السياسة {policy_id}، الإصدار {version}، سارية من {effective}"
-title = "سياسة السلوك في الدردشة"
-effective = "2026-01-01T00:00:00Z"
-preamble = """
-موظفو الدعم لدينا بشر. يرجى الحفاظ على محادثة محترمة وآمنة وضمن الموضوع.
-"""
-
-[[sections]]
-id = "1"
-title = "الاحترام"
-
-[[sections.clauses]]
-id = "1.1"
-title = "الإهانات"
-text = """
-لا تُهِن موظفينا أو أي شخص آخر، ولا تحقّره ولا تتحرش به.
-"""
-
-[[sections.clauses]]
-id = "1.2"
-title = "التهديدات"
-text = """
-لا تهدد أحدًا بالعنف أو بأي ضرر آخر.
-"""
-
-[[sections]]
-id = "2"
-title = "الخصوصية"
-
-[[sections.clauses]]
-id = "2.1"
-title = "بيانات الآخرين"
-text = """
-لا تشارك البيانات الشخصية لأشخاص آخرين دون موافقتهم.
-"""
-
-[notice]
-examples = "على سبيل المثال:"
-warning = """
-يرجى الالتزام بالقاعدة {clause_id}، «{clause_title}»:
-
-{clause_text}
-
-{examples}
-"""
-closure = """
-أنهينا هذه المحادثة لأنها خالفت القاعدة {clause_id}، «{clause_title}»:
-
-{clause_text}
-
-{examples}إذا رأيت أن هذا القرار خاطئ، يمكنك الاعتراض عليه مع ذكر المرجع {conversation_id}.
-"""
-'''
-
-#: Each box, read from inside the widget's shadow root: [left, right].
-EDGES = """(selectors) => {
-  const root = document.getElementById("parley-widget").shadowRoot;
-  return selectors.map((s) => {
-    const r = root.querySelector(s).getBoundingClientRect();
-    return [r.left, r.right];
-  });
-}"""
 #: An element's box and its first ``n`` characters': [box left, box right, text left, text right].
 LINE_EDGES = """([e, n]) => {
   const range = document.createRange();

@@ -12,18 +12,9 @@ from parley.service.core import Core
 
 async def texts_for(core: Core, ref: PolicyRef) -> tuple[PolicyVersion, PolicyVersion]:
     """The text ``ref`` pins (in the language the visitor accepted) and its version's governing
-    text; the same object twice when the visitor accepted the governing text.
-
-    The accepted language is the one whose digest is ``ref.sha256``; if none is (a reference
-    the store should never hold), the governing text is returned as accepted, and the
-    moderation rules refuse it as not the conversation's.
-    """
-    await core.policy(ref)  # reads the published versions again if this one is new here
-    governing = next(
-        v for v in core.policies() if (v.policy_id, v.version) == (ref.policy_id, ref.version)
-    )
-    texts = (governing.for_language(tag) for tag in governing.languages)
-    return next((t for t in texts if t.sha256 == ref.sha256), governing), governing
+    text; the same object twice when the visitor accepted the governing text."""
+    governing = await core.governing(ref)
+    return governing.for_language(ref.language), governing
 
 
 def citing_view(accepted: PolicyVersion, governing: PolicyVersion) -> dict[str, Any]:
