@@ -9,7 +9,7 @@ import base64
 import gzip
 import hashlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ FILES = {
     **{f"/console/{p.name}": p for p in sorted((WIDGET / "console").iterdir())},
 }
 DECODE = {"br": brotli.decompress, "gzip": gzip.decompress}
+CODINGS = ("br", "gzip", "identity")
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +222,21 @@ def test_an_unknown_console_file_is_a_typed_404(http: httpx.Client) -> None:
         r = http.get(path)
         assert r.status_code == 404, path
         assert r.json()["error"]["code"] == "not_found"
+
+
+def test_the_pages_served_are_those_read_at_start_up(
+    make_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    """A console or demo file changed on disk later is not served, in any encoding."""
+    folder = tmp_path / "widget"
+    shutil.copytree(WIDGET, folder)
+    server = make_server(PARLEY_WIDGET_DIR=str(folder)).start()
+    for name in ("console/console.js", "demo.css"):
+        (folder / name).write_bytes(b"/* changed on disk */")
+    with httpx.Client(base_url=server.http) as http:
+        for coding in CODINGS:
+            for path in ("/console/console.js", "/demo.css"):
+                assert decoded(raw(http, path, coding)) == FILES[path].read_bytes(), path
 
 
 @pytest.mark.parametrize("missing", ["demo.html", "demo.css", "console/index.html"])

@@ -16,6 +16,10 @@ with that tag: the client already holds an acceptable representation, so the ser
 that one (a cache holding several updates the one named, RFC 9111 §4.3.4). A request that
 accepts none (``identity;q=0`` and nothing we have) is 406 ``not_acceptable``. Ranges are not
 served: the files are small, and a ``Range`` header is ignored (RFC 9110 §14.2 allows it).
+
+Not Starlette's ``GZipMiddleware``: it compresses on every request, gzip only, takes
+``gzip`` anywhere in ``Accept-Encoding`` as a yes (``gzip;q=0`` too), and leaves the
+identity ``ETag`` on the compressed bytes.
 """
 
 from __future__ import annotations
