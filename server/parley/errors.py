@@ -43,6 +43,7 @@ code; a test checks that none is left unmapped::
     ├── CheckpointNotFound          no signed checkpoint of the log has this size
     ├── HoldNotFound                no legal hold has this id
     ├── WidgetBuildNotFound         a content-addressed widget URL naming another build
+    ├── NotAcceptable               a static file asked for only in encodings it is not served in
     ├── HoldAlreadyLifted           lift a legal hold that was already lifted
     ├── InvalidHoldReason           a hold's reason that is blank or too long
     ├── InvalidErasureBasis         an erasure's basis that is blank or too long
@@ -234,6 +235,10 @@ class HoldNotFound(ParleyError):
 
 class WidgetBuildNotFound(ParleyError):
     """``/widget/<sha256>.js`` names a build this server does not serve (only its current one)."""
+
+
+class NotAcceptable(ParleyError):
+    """The request's ``Accept-Encoding`` refuses every encoding a static file is served in."""
 
 
 class HoldAlreadyLifted(ParleyError):

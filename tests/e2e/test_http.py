@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from harness import REPO, Server, api, visitor
+from harness import Server, api, visitor
 
 PAGE = "must be between 1 and 500"
 VERSION = "must be between 1 and 9007199254740991"
@@ -148,12 +147,9 @@ async def test_a_cursor_is_accepted_only_by_the_listing_and_filters_that_returne
 async def test_an_unexpected_fault_is_a_json_500_with_an_error_id_in_the_log(
     make_server: Callable[..., Server], tmp_path: Path
 ) -> None:
-    """A corrupted record and a missing page file: the client gets a fixed message and an
-    id, never a traceback or plain text; the log has the traceback under that id."""
-    widget = tmp_path / "widget-without-pages"  # the widget itself, which the server needs
-    (widget / "console").mkdir(parents=True)
-    shutil.copy(REPO / "widget" / "widget.js", widget)
-    s = make_server(PARLEY_WIDGET_DIR=str(widget)).start()
+    """A corrupted record, asked for as a record and as evidence: the client gets a fixed
+    message and an id, never a traceback or plain text; the log has the traceback under that id."""
+    s = make_server().start()
     token = s.add_staff("Carol", "compliance")
     async with visitor(s) as v:
         conversation_id = await v.accept()
@@ -162,7 +158,7 @@ async def test_an_unexpected_fault_is_a_json_500_with_an_error_id_in_the_log(
     seen = set()
     for path, with_token in (
         (f"/api/compliance/conversations/{conversation_id}", token),
-        ("/", None),
+        (f"/api/compliance/conversations/{conversation_id}/evidence", token),
     ):
         r = await api(s, path, with_token)
         assert r.status_code == 500, r.text

@@ -22,6 +22,8 @@ BODY = (WIDGET / "widget.js").read_bytes()
 SHA256 = hashlib.sha256(BODY).hexdigest()
 SRI = "sha384-" + base64.b64encode(hashlib.sha384(BODY).digest()).decode()
 OLDER = hashlib.sha256(b"an older build of the widget").hexdigest()
+#: The uncompressed file (tests/e2e/test_static_files.py: its brotli and gzip encodings).
+PLAIN = {"Accept-Encoding": "identity"}
 
 
 def build_of(server: Server) -> dict[str, Any]:
@@ -42,7 +44,7 @@ def test_the_build_endpoint_names_the_served_widget(server: Server) -> None:
 def test_widget_js_is_revalidated_by_its_etag_and_carries_its_digest(server: Server) -> None:
     """/widget.js: the exact file, ETag = its SHA-256, no-cache (304 on revalidation),
     Repr-Digest (RFC 9530) of the body; any site may load it, also for SRI (CORS, CORP)."""
-    r = httpx.get(f"{server.http}/widget.js")
+    r = httpx.get(f"{server.http}/widget.js", headers=PLAIN)
     assert r.status_code == 200
     assert r.content == BODY
     assert r.headers["etag"] == f'"{SHA256}"'
@@ -54,24 +56,29 @@ def test_widget_js_is_revalidated_by_its_etag_and_carries_its_digest(server: Ser
     assert r.headers["cross-origin-resource-policy"] == "cross-origin"
     assert r.headers["x-content-type-options"] == "nosniff"
     for tag in [f'"{SHA256}"', f'W/"{SHA256}"', f'"{OLDER}", "{SHA256}"', "*"]:
-        again = httpx.get(f"{server.http}/widget.js", headers={"If-None-Match": tag})
+        again = httpx.get(f"{server.http}/widget.js", headers={**PLAIN, "If-None-Match": tag})
         assert again.status_code == 304, tag
         assert again.content == b""
         assert again.headers["etag"] == f'"{SHA256}"'
         assert again.headers["cache-control"] == "no-cache"
-    changed = httpx.get(f"{server.http}/widget.js", headers={"If-None-Match": f'"{OLDER}"'})
+    changed = httpx.get(
+        f"{server.http}/widget.js", headers={**PLAIN, "If-None-Match": f'"{OLDER}"'}
+    )
     assert changed.status_code == 200 and changed.content == BODY
 
 
 def test_the_content_addressed_build_is_cached_for_good(server: Server) -> None:
-    r = httpx.get(f"{server.http}/widget/{SHA256}.js")
+    r = httpx.get(f"{server.http}/widget/{SHA256}.js", headers=PLAIN)
     assert r.status_code == 200
     assert r.content == BODY
     assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert r.headers["etag"] == f'"{SHA256}"'
-    assert r.headers["repr-digest"] == httpx.get(f"{server.http}/widget.js").headers["repr-digest"]
+    current = httpx.get(f"{server.http}/widget.js", headers=PLAIN)
+    assert r.headers["repr-digest"] == current.headers["repr-digest"]
     assert r.headers["access-control-allow-origin"] == "*"
-    same = httpx.get(f"{server.http}/widget/{SHA256}.js", headers={"If-None-Match": f'"{SHA256}"'})
+    same = httpx.get(
+        f"{server.http}/widget/{SHA256}.js", headers={**PLAIN, "If-None-Match": f'"{SHA256}"'}
+    )
     assert same.status_code == 304
 
 

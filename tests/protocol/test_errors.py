@@ -127,6 +127,7 @@ def test_published_codes_never_change() -> None:
         "CheckpointNotFound": "checkpoint_not_found",
         "HoldNotFound": "hold_not_found",
         "WidgetBuildNotFound": "widget_build_not_found",
+        "NotAcceptable": "not_acceptable",
         "HoldAlreadyLifted": "hold_already_lifted",
         "InvalidHoldReason": "invalid_hold_reason",
         "InvalidErasureBasis": "invalid_erasure_basis",

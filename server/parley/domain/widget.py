@@ -1,7 +1,8 @@
 """The widget build on record: which ``widget.js`` this server serves, and which one a visitor ran.
 
 The server reads ``widget.js`` once at start-up (:func:`read_build`) and serves exactly those
-bytes, at ``/widget.js`` and at its content address ``/widget/<sha256 hex>.js``. When a visitor
+bytes, at ``/widget.js`` and at its content address ``/widget/<sha256 hex>.js`` (compressed or
+not: the digests here are of the decoded script, which Subresource Integrity checks). When a visitor
 accepts, :func:`on_record` weighs what their widget reported — its ``BUILD`` string, the URL it
 was loaded from and its ``integrity`` attribute — against the served build. Pure: bytes and
 strings in, values out.
@@ -45,11 +46,6 @@ class WidgetBuild:
     def sri(self) -> str:
         """The ``integrity`` value of the embed snippet."""
         return "sha384-" + base64.b64encode(self.digests["sha384"]).decode()
-
-    @property
-    def repr_digest(self) -> str:
-        """The ``Repr-Digest`` header value (RFC 9530)."""
-        return "sha-256=:" + base64.b64encode(self.digests["sha256"]).decode() + ":"
 
     @property
     def path(self) -> str:

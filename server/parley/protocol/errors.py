@@ -46,6 +46,7 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.CheckpointNotFound: ("checkpoint_not_found", 404),
     e.HoldNotFound: ("hold_not_found", 404),
     e.WidgetBuildNotFound: ("widget_build_not_found", 404),
+    e.NotAcceptable: ("not_acceptable", 406),
     e.HoldAlreadyLifted: ("hold_already_lifted", 409),
     e.InvalidHoldReason: ("invalid_hold_reason", 422),
     e.InvalidErasureBasis: ("invalid_erasure_basis", 422),

@@ -1,26 +1,30 @@
 """The widget script, the demo page and the agent console, served as static files.
 
-Pages get a strict Content-Security-Policy: scripts, styles and connections
-only from this server, so even a rendering bug cannot load or run foreign code.
+Every file is read once at start-up and served from memory, compressed (brotli, gzip) as the
+request accepts, with an ``ETag`` per encoding (:mod:`parley.web.assets`). Pages get a strict
+Content-Security-Policy: scripts, styles and connections only from this server, so even a
+rendering bug cannot load or run foreign code.
 
-The widget is the build read at start-up (:mod:`parley.domain.widget`), served from
-memory: at ``/widget.js``, revalidated on every use (``ETag``, ``Cache-Control: no-cache``),
-and at its content address ``/widget/<sha256 hex>.js``, cached for good. Any site may load
-it, also with ``crossorigin="anonymous"`` for Subresource Integrity (CORS and CORP allow it).
+The widget is the build read at start-up (:mod:`parley.domain.widget`): at ``/widget.js``,
+revalidated on every use (``Cache-Control: no-cache``), and at its content address
+``/widget/<sha256 hex>.js``, cached for good. Any site may load it, also with
+``crossorigin="anonymous"`` for Subresource Integrity (CORS and CORP allow it). The demo page
+and the console have unversioned names, so they are revalidated on every use too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from parley.domain.widget import WidgetBuild
 from parley.errors import WidgetBuildNotFound
+from parley.web import assets
 from parley.web.api import json_endpoint
 
 PAGE_HEADERS = {
@@ -44,14 +48,16 @@ FOREVER = "public, max-age=31536000, immutable"
 
 
 def routes(widget_dir: Path, widget: WidgetBuild) -> list[BaseRoute]:
-    def file(name: str, media_type: str | None = None) -> Route:
-        async def serve(request: Request) -> Response:
-            return FileResponse(widget_dir / name, media_type=media_type, headers=PAGE_HEADERS)
+    """The routes of the static files of ``widget_dir``, all read (and compressed) now;
+    raise ValueError naming a page file or the console folder that cannot be read."""
+    script = assets.encoded(widget.body, assets.MEDIA_TYPES[".js"])
+    demo = assets.read_file(widget_dir / "demo.html")
+    css = assets.read_file(widget_dir / "demo.css")
+    console = assets.read_folder(widget_dir / "console")
 
-        return Route("/" + name if name != "demo.html" else "/", serve)
-
+    @json_endpoint
     async def current(request: Request) -> Response:
-        return widget_response(request, widget, REVALIDATE)
+        return assets.respond(request, script, REVALIDATE, WIDGET_HEADERS)
 
     @json_endpoint
     async def pinned(request: Request) -> Response:
@@ -60,47 +66,26 @@ def routes(widget_dir: Path, widget: WidgetBuild) -> list[BaseRoute]:
                 "this server serves no widget build with this SHA-256; "
                 f"its current build is at {widget.path}"
             )
-        return widget_response(request, widget, FOREVER)
+        return assets.respond(request, script, FOREVER, WIDGET_HEADERS)
+
+    def page(asset: assets.Asset) -> Callable[[Request], Awaitable[Response]]:
+        @json_endpoint
+        async def serve(request: Request) -> Response:
+            return assets.respond(request, asset, REVALIDATE, PAGE_HEADERS)
+
+        return serve
+
+    @json_endpoint
+    async def console_file(request: Request) -> Response:
+        name = request.path_params["file"] or "index.html"
+        if name not in console:
+            raise HTTPException(404, "the console has no such file")
+        return assets.respond(request, console[name], REVALIDATE, PAGE_HEADERS)
 
     return [
-        file("demo.html"),
+        Route("/", page(demo)),
         Route("/widget.js", current),
         Route("/widget/{digest:str}.js", pinned),
-        file("demo.css", "text/css"),
-        Mount("/console", SecureHeaders(StaticFiles(directory=widget_dir / "console", html=True))),
+        Route("/demo.css", page(css)),
+        Route("/console/{file:path}", console_file),
     ]
-
-
-class SecureHeaders:
-    """Adds :data:`PAGE_HEADERS` to every response of the wrapped app."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [(k.lower().encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-def widget_response(request: Request, widget: WidgetBuild, cache_control: str) -> Response:
-    """The build's exact bytes, or 304 when the client's copy is this build."""
-    etag = f'"{widget.sha256}"'
-    headers = {**WIDGET_HEADERS, "ETag": etag, "Cache-Control": cache_control}
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    headers["Repr-Digest"] = widget.repr_digest
-    return Response(widget.body, media_type="text/javascript", headers=headers)
-
-
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 §13.1.2: ``*``, or any listed tag equal to ``etag`` by weak comparison."""
-    if if_none_match is None:
-        return False
-    tags = [t.strip() for t in if_none_match.split(",")]
-    return "*" in tags or etag in (t.removeprefix("W/") for t in tags)
