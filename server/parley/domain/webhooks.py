@@ -133,15 +133,16 @@ def policy_published(version: PolicyVersion, languages: Sequence[str], at: datet
 def notices_of(t: Transition) -> list[Notice]:
     """What a committed action tells endpoints, in order (a closure before its bar).
 
-    Derived from the transition alone, so a backend that decides again computes
-    the same notices with the same ids.
+    Derived from the transition alone; each id from the conversation, the event's seq
+    and the notice's type, so one event's notice has one id wherever it is derived.
     """
     event, conv = t.event, t.conversation
     about = {"conversation_id": conv.id, "visitor_id": conv.visitor_id}
     found: list[Notice] = []
 
     def add(kind: EventType, **data: Any) -> None:
-        found.append(Notice(notice_id(event.hash, kind), kind, event.at, {**about, **data}))
+        nid = notice_id(conv.id, str(event.seq), kind)
+        found.append(Notice(nid, kind, event.at, {**about, **data}))
 
     if event.type is Recorded.ACCEPTANCE:
         policy = conv.policy

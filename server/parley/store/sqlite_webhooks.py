@@ -125,7 +125,7 @@ class WebhookTables(Database):
         return await self.write(write)
 
     async def deliveries(self, endpoint_id: str, cursor: str | None, limit: int) -> Page[Delivery]:
-        before = position_after(cursor) if cursor is not None else 2**63
+        before = position_after(cursor) if cursor is not None else 2**63 - 1
 
         def read() -> Page[Delivery]:
             bodies, after = self.rows_page(
