@@ -94,7 +94,7 @@ async def delivery_log(
     return await core.store.deliveries(endpoint_id, cursor, limit)
 
 
-def failure(error: httpx.HTTPError, timeout: float) -> str:
+def failure(error: httpx.HTTPError | httpx.InvalidURL, timeout: float) -> str:
     """What went wrong with an attempt that got no answer, in words (never the URL)."""
     if isinstance(error, httpx.TimeoutException):
         return f"no answer within {timeout:g} s"
@@ -169,12 +169,14 @@ class Dispatcher:
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
+        headers = signed_headers(d.notice, to.secret, at)
         try:
-            answer = await client.post(
-                to.url, content=d.notice.payload(), headers=signed_headers(d.notice, to.secret, at)
-            )
-            status = answer.status_code
-        except httpx.HTTPError as e:
+            # Only the status counts: the answer's body is never read (it may be any size).
+            async with client.stream(
+                "POST", to.url, content=d.notice.payload(), headers=headers
+            ) as answer:
+                status = answer.status_code
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
             error = failure(e, self.timeout)
         attempt = Attempt(
             format_time(at), status, error, round((time.monotonic() - started) * 1000)
@@ -185,5 +187,10 @@ class Dispatcher:
             "webhook %s %s to %s: attempt %d %s, %s",
             d.notice.type.value, d.notice.id, to.id, len(after.attempts),
             status if status is not None else error, after.state.value,
-            extra={"webhook_id": to.id, "delivery_id": d.id},
+            extra={
+                "webhook_id": to.id,
+                "delivery_id": d.id,
+                **{k: d.notice.data[k] for k in ("conversation_id", "visitor_id")
+                   if k in d.notice.data},
+            },
         )  # fmt: skip
