@@ -18,6 +18,7 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
+from test_policy_lifecycle import write_v3
 
 from harness import RedisServer, Server, closed_conversation, free_port, joined, two_processes
 
@@ -265,6 +266,34 @@ async def test_two_processes_on_redis_deliver_each_event_once_per_endpoint(
     for cid in closed:
         assert len(receiver.of("conversation.closed", cid)) == 1
     assert all(ok for *_, ok in receiver.got)
+
+
+async def test_a_new_policy_version_is_announced_once_by_two_processes_starting(
+    make_server: Callable[..., Server], redis_server: RedisServer, tmp_path: Path,
+    receiver: Receiver, policies: Path,
+) -> None:  # fmt: skip
+    """policy.published: both processes restart on a folder with a new version; the one
+    publication that stored it owes the event, so it arrives once."""
+    redis_server.flush()
+    shared = {"PARLEY_STORE": redis_server.url, "PARLEY_SIGNING_KEY": str(tmp_path / "k.pem"),
+              **FAST}  # fmt: skip
+    a, b = (make_server(policies, data_dir=tmp_path / n, **shared).start() for n in "ab")
+    admin = a.add_staff("Dan", "admin")
+    receiver.start()
+    made = await register(a, admin, receiver.url, ["policy.published"])
+    receiver.secret = made["secret"]
+    a.stop()
+    b.stop()
+    write_v3(policies, "2100-01-01T00:00:00Z", "Complaints from the future are welcome")
+    a.start()
+    b.start()
+    log = await until(
+        lambda: _delivered(log_of(b, admin, made["webhook"]["id"])), "the new version announced"
+    )
+    assert [entry["type"] for entry in log] == ["policy.published"]
+    ((_, headers, body, verified),) = receiver.got
+    assert verified and headers["webhook-id"] == log[0]["event_id"]
+    assert (body["data"]["version"], body["data"]["languages"]) == (3, ["en"])
 
 
 BAD_BODIES: list[tuple[dict[str, Any] | bytes, str]] = [

@@ -74,6 +74,16 @@ class WebhookTables(Database):
         return await self.read(read)
 
     async def fan_out(self, at: datetime, limit: int) -> int:
+        """Reads first whether any notice waits, so an idle dispatcher takes no write lock."""
+
+        def waiting() -> bool:
+            return bool(
+                self.db.execute(
+                    "SELECT EXISTS (SELECT 1 FROM webhook_notices"
+                    " WHERE n > (SELECT position FROM webhook_fan_out))"
+                ).fetchone()[0]
+            )
+
         def write(db: sqlite3.Connection) -> int:
             (position,) = db.execute("SELECT position FROM webhook_fan_out").fetchone()
             rows = db.execute(
@@ -92,7 +102,7 @@ class WebhookTables(Database):
             db.execute("UPDATE webhook_fan_out SET position = ?", (rows[-1][0],))
             return len(rows)
 
-        return await self.write(write)
+        return await self.write(write) if await self.read(waiting) else 0
 
     async def due_deliveries(self, at: datetime, limit: int) -> list[Delivery]:
         def read() -> list[Delivery]:
