@@ -28,7 +28,8 @@ FAST = {"PARLEY_WEBHOOK_RETRY_BASE": "0.2", "PARLEY_WEBHOOK_TIMEOUT": "0.5"}
 
 class Receiver:
     """An HTTP server on loopback that takes webhooks, checks each signature, and answers as
-    told: ``plan`` holds the next answers ("ok", "fail" = 500, "slow" = no answer in time);
+    told: ``plan`` holds the next answers ("ok", "fail" = 500, "redirect" = 307 to itself,
+    "slow" = no answer in time);
     once it is empty every request is answered 204."""
 
     def __init__(self, port: int | None = None) -> None:
@@ -59,7 +60,9 @@ class Receiver:
                     )
                 if answer == "slow":
                     receiver.released.wait(30)
-                self.send_response(500 if answer == "fail" else 204)
+                self.send_response({"fail": 500, "redirect": 307}.get(answer, 204))
+                if answer == "redirect":
+                    self.send_header("Location", receiver.url)
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
@@ -137,25 +140,26 @@ async def until(done: Callable[[], Any], what: str) -> Any:
 async def test_a_closure_is_delivered_signed_and_a_failure_is_retried_with_the_same_id(
     make_server: Callable[..., Server], receiver: Receiver
 ) -> None:
-    """Signature, retries, idempotency: the receiver verifies the signature; a 500 is tried
-    again with the same webhook-id, and the delivery log shows both attempts."""
+    """Signature, retries, idempotency: the receiver verifies the signature; a 500, then a
+    redirect (not followed), are tried again with the same webhook-id, and the delivery log
+    shows every attempt."""
     server = make_server(**FAST).start()
     admin, agent_token = server.add_staff("Dan", "admin"), server.add_staff("Ann", "agent")
     receiver.start()
-    receiver.plan.extend(["fail"])
+    receiver.plan.extend(["fail", "redirect"])
     made = await register(server, admin, receiver.url, ["conversation.closed"])
     receiver.secret = made["secret"]
     assert made["secret"].startswith("whsec_") and "secret" not in made["webhook"]
     conversation_id = await closed_conversation(server, agent_token, "1.2")
-    tries = await until(lambda: len(receiver.of("conversation.closed")) >= 2 and
+    tries = await until(lambda: len(receiver.of("conversation.closed")) >= 3 and
                         receiver.of("conversation.closed"), "retried after the 500")  # fmt: skip
-    assert tries[0]["webhook-id"] == tries[1]["webhook-id"]
-    assert [ok for _, _, _, ok in receiver.got] == [True, True], "every signature verifies"
-    body = receiver.got[1][2]
+    assert len({t["webhook-id"] for t in tries}) == 1
+    assert [ok for _, _, _, ok in receiver.got] == [True] * 3, "every signature verifies"
+    body = receiver.got[2][2]
     assert body["data"]["conversation_id"] == conversation_id
     assert body["data"]["clause"]["clause_id"] == "1.2" and body["data"]["clause"]["text"]
     assert "this is unacceptable" not in json.dumps(body), "never what the visitor wrote"
-    assert [b["type"] for _, _, b, _ in receiver.got] == ["conversation.closed"] * 2, (
+    assert [b["type"] for _, _, b, _ in receiver.got] == ["conversation.closed"] * 3, (
         "only the events it asked for"
     )
     log = await until(
@@ -163,7 +167,7 @@ async def test_a_closure_is_delivered_signed_and_a_failure_is_retried_with_the_s
     )
     (entry,) = log
     assert entry["event_id"] == tries[0]["webhook-id"] and entry["type"] == "conversation.closed"
-    assert [a["status"] for a in entry["attempts"]] == [500, 204]
+    assert [a["status"] for a in entry["attempts"]] == [500, 307, 204], "no redirect followed"
     assert entry["next_attempt_at"] is None
     assert all(a["duration_ms"] >= 0 and a["at"] for a in entry["attempts"])
 
