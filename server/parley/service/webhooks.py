@@ -122,7 +122,7 @@ class Dispatcher:
             try:
                 while True:
                     try:
-                        await self._while_held(client)
+                        await self.while_held(client)
                     except StoreUnavailable as e:
                         log.warning("webhooks could not be dispatched (%s); retrying", e)
                     await asyncio.sleep(POLL_SECONDS)
@@ -130,7 +130,8 @@ class Dispatcher:
                 with contextlib.suppress(Exception):
                     await self.store.release_lease(LEASE, self.holder)
 
-    async def _while_held(self, client: httpx.AsyncClient) -> None:
+    async def while_held(self, client: httpx.AsyncClient) -> None:
+        """Take the lease and dispatch until it is lost; return at once if another holds it."""
         if not await self.store.take_lease(LEASE, self.holder, self.clock(), LEASE_SECONDS):
             return
         keeper = asyncio.create_task(self._keep_lease())
