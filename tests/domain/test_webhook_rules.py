@@ -99,12 +99,15 @@ def test_a_resolution_names_the_agent() -> None:
 
 def test_a_warning_carries_the_clause_as_the_visitor_read_it_never_their_words() -> None:
     """visitor.warned: the clause in the accepted language; quoted messages stay out."""
-    t = joined("de")
+    opened = started("de").conversation
+    said = rules.visitor_message(opened, SAID, "m1", T0)
+    joined_in = rules.agent_join(said.conversation, AGENT, T0)
+    assert joined_in is not None
     accepted = v2().for_language("de")
-    said = [e for e in [rules.visitor_message(started("de").conversation, SAID, "m1", T0).event]]
     warned = moderation.warn(
-        t.conversation, accepted, AGENT, "1.1", "a note", said, T0, governing=v2()
-    )
+        joined_in.conversation, accepted, AGENT, "1.1", "a note", [said.event], T0,
+        governing=v2(),
+    )  # fmt: skip
     (notice,) = notices_of(warned)
     assert notice.type is EventType.VISITOR_WARNED
     clause = accepted.clause("1.1")
