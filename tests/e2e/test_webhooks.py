@@ -248,6 +248,33 @@ async def test_a_closure_committed_before_kill_9_is_delivered_after_the_restart(
         receiver.stop()
 
 
+async def test_a_send_cut_short_by_kill_9_is_sent_again_with_the_same_id(
+    make_server: Callable[..., Server], receiver: Receiver
+) -> None:
+    """At least once: the server dies while the receiver holds its request (sent, not yet
+    recorded); the restarted server sends it again with the same webhook-id."""
+    server = make_server(PARLEY_WEBHOOK_TIMEOUT="60", PARLEY_WEBHOOK_RETRY_BASE="0.2").start()
+    admin, agent_token = server.add_staff("Dan", "admin"), server.add_staff("Ann", "agent")
+    receiver.start()
+    receiver.plan.extend(["slow"])
+    made = await register(server, admin, receiver.url, ["conversation.closed"])
+    receiver.secret = made["secret"]
+    conversation_id = await closed_conversation(server, agent_token, "1.1")
+    await until(lambda: receiver.of("conversation.closed"), "the first request arrived")
+    server.kill()
+    server.start()
+    first, again = await until(
+        lambda: len(receiver.of("conversation.closed")) >= 2 and receiver.of("conversation.closed"),
+        "sent again after the restart",
+    )
+    assert first["webhook-id"] == again["webhook-id"]
+    assert receiver.got[1][2]["data"]["conversation_id"] == conversation_id
+    log = await until(
+        lambda: _delivered(log_of(server, admin, made["webhook"]["id"])), "recorded once"
+    )
+    assert [a["status"] for a in log[0]["attempts"]] == [204], "the cut-short send left no trace"
+
+
 async def test_two_processes_on_redis_deliver_each_event_once_per_endpoint(
     make_server: Callable[..., Server], redis_server: RedisServer, tmp_path: Path,
     receiver: Receiver,
