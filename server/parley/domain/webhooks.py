@@ -1,14 +1,15 @@
-"""Webhooks: what other systems are told, to which endpoints, signed, and retried.
+"""Webhooks: what other systems are told, and the endpoints they are told at.
 
 Pure: ids, secrets and times are passed in. A :class:`Notice` is one thing that
 happened (a conversation started, resolved or closed, a visitor warned, a bar
 placed or lifted, a policy version published), derived from what was committed
-(:func:`notices_of`) and journaled in the same commit; :mod:`parley.domain.deliveries`
-takes each to the :class:`Endpoint` s that want it. Payloads follow the Standard Webhooks convention
-(``{"type", "timestamp", "data"}``), signed over ``id.timestamp.body`` with the
-endpoint's secret (:func:`parley.domain.deliveries.signed_headers`); the notice id
-is the ``webhook-id``, the same on every attempt, so a receiver can drop a
-delivery it already had.
+(:func:`notices_of`) and journaled in the same commit;
+:mod:`parley.domain.deliveries` takes each to the :class:`Endpoint` s that want
+it. Payloads follow the Standard Webhooks convention (``{"type", "timestamp",
+"data"}``), signed over ``id.timestamp.body`` with the endpoint's secret
+(:func:`parley.domain.deliveries.signed_headers`); the notice id is the
+``webhook-id``, the same on every attempt, so a receiver can drop a delivery it
+already had.
 
 A notice's data carries ids, clause texts and times; never what a visitor wrote,
 a token, or an address.
