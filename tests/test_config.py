@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import free_port, parley
 from parley.config import Retention, Settings, parse_list, parse_networks
 
 
@@ -95,6 +96,10 @@ def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
         ("PARLEY_TYPING_INTERVAL", "soon"),
         ("PARLEY_AUTO_ASSIGN", "maybe"),
         ("PARLEY_AUTO_ASSIGN", ""),
+        ("PARLEY_WEBHOOK_TIMEOUT", "0"),
+        ("PARLEY_WEBHOOK_TIMEOUT", "ten"),
+        ("PARLEY_WEBHOOK_RETRY_BASE", "-5"),
+        ("PARLEY_WEBHOOK_RETRY_BASE", "inf"),
     ],
 )
 def test_a_bad_value_raises_naming_the_variable(var: str, value: str) -> None:
@@ -204,3 +209,20 @@ def test_retention_refuses_what_it_cannot_read(value: str, message: str) -> None
     with pytest.raises(ValueError, match="PARLEY_RETENTION=") as e:
         Settings.from_env({"PARLEY_RETENTION": value})
     assert message in str(e.value)
+
+
+def test_webhook_timeout_and_retry_base_default_and_are_read() -> None:
+    """Config: webhooks wait 10 s per attempt and 5 s before the first retry unless told."""
+    assert (Settings().webhook_timeout, Settings().webhook_retry_base) == (10.0, 5.0)
+    s = Settings.from_env({"PARLEY_WEBHOOK_TIMEOUT": "2.5", "PARLEY_WEBHOOK_RETRY_BASE": "0.1"})
+    assert (s.webhook_timeout, s.webhook_retry_base) == (2.5, 0.1)
+
+
+@pytest.mark.parametrize("flag", ["--webhook-timeout", "--webhook-retry-base"])
+def test_a_bad_webhook_flag_stops_serve_naming_it(flag: str, tmp_path: Path) -> None:
+    """Config: ``parley serve`` refuses a webhook flag that is not seconds above 0, at start."""
+    result = parley("serve", flag, "0", "--data-dir", str(tmp_path), "--port", str(free_port()))
+    assert result.returncode == 2
+    assert f"parley: error: {flag} '0': must be a finite number of seconds above 0" in (
+        result.stderr
+    )

@@ -173,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (8000)")
     serve.add_argument("--allowed-origins", help="comma-separated origins allowed to connect")
     serve.add_argument("--trusted-proxies", help="comma-separated proxy addresses or networks")
+    serve.add_argument("--webhook-timeout", help="seconds per webhook delivery attempt (10)")
+    serve.add_argument(
+        "--webhook-retry-base", help="seconds before a failed webhook's first retry (5)"
+    )
     serve.set_defaults(run=cmd_serve)
 
     policy = commands.add_parser("policy", help="check and list policy versions")

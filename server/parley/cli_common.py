@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from parley.config import Settings, parse_list, parse_networks
+from parley.config import Settings, parse_list, parse_networks, parse_seconds
 from parley.service.core import Core
 from parley.web.app import start_core
 
@@ -27,7 +27,20 @@ def settings_from(args: argparse.Namespace) -> Settings:
         trusted_proxies=parse_networks(args.trusted_proxies)
         if getattr(args, "trusted_proxies", None)
         else None,
+        webhook_timeout=_seconds(args, "webhook_timeout"),
+        webhook_retry_base=_seconds(args, "webhook_retry_base"),
     )
+
+
+def _seconds(args: argparse.Namespace, name: str) -> float | None:
+    """The ``--<name>`` flag of ``parley serve`` as seconds; ValueError naming the flag."""
+    raw = getattr(args, name, None)
+    if raw is None:
+        return None
+    try:
+        return parse_seconds(raw)
+    except ValueError as e:
+        raise ValueError(f"--{name.replace('_', '-')} {raw!r}: {e}") from None
 
 
 def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:

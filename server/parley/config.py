@@ -219,6 +219,10 @@ class Settings:
     retention: Retention = field(default_factory=Retention)
     #: Seconds between two retention sweeps of the server.
     retention_interval: float = 3600.0
+    #: Seconds one webhook delivery attempt may take before it counts as failed.
+    webhook_timeout: float = 10.0
+    #: Seconds before a failed webhook delivery's first retry; each later wait doubles.
+    webhook_retry_base: float = 5.0
 
     @property
     def store(self) -> str:
@@ -276,6 +280,8 @@ class Settings:
             "witnesses": ("PARLEY_WITNESSES", parse_witnesses),
             "retention": ("PARLEY_RETENTION", parse_retention),
             "retention_interval": ("PARLEY_RETENTION_INTERVAL", parse_seconds),
+            "webhook_timeout": ("PARLEY_WEBHOOK_TIMEOUT", parse_seconds),
+            "webhook_retry_base": ("PARLEY_WEBHOOK_RETRY_BASE", parse_seconds),
         }
         for name, (var, parse) in readers.items():
             if var in env:

@@ -47,6 +47,8 @@ code; a test checks that none is left unmapped::
     ├── HoldAlreadyLifted           lift a legal hold that was already lifted
     ├── InvalidHoldReason           a hold's reason that is blank or too long
     ├── InvalidErasureBasis         an erasure's basis that is blank or too long
+    ├── InvalidWebhook              a webhook endpoint's URL or event types are not usable
+    ├── WebhookNotFound             no webhook endpoint has this id
     ├── TimestampError              RFC 3161 time-stamping
     │   ├── TimestampUnavailable    the TSA could not be asked, or gave no valid stamp
     │   └── TimestampInvalid        a token that does not prove what it is checked for
@@ -251,6 +253,14 @@ class InvalidHoldReason(ParleyError):
 
 class InvalidErasureBasis(ParleyError):
     """An erasure's basis (why personal data is erased) is blank or too long."""
+
+
+class InvalidWebhook(ParleyError):
+    """A webhook endpoint's URL is not http(s), or its event types are none or unknown."""
+
+
+class WebhookNotFound(ParleyError):
+    """No webhook endpoint has this id."""
 
 
 class StoreUnavailable(ParleyError):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from fuzzing import (
 from harness import LEAKS, REPO, SENT, Server, agent, visitor
 from parley.config import Settings
 from parley.schemas import validator
-from parley.web import admin, canned, holds
+from parley.web import admin, canned, holds, webhooks
 from parley.web.app import create_app
 
 
@@ -63,6 +64,7 @@ class Real(Enum):
     BAN = "a bar id"
     CANNED = "a canned reply id"
     HOLD = "a legal hold id"
+    WEBHOOK = "a webhook endpoint id"
     CURSOR = "a next_cursor this listing returned"
 
 
@@ -181,6 +183,16 @@ ENDPOINTS = [
     ),
     Endpoint("DELETE", "/api/admin/canned/{id}", role="admin", real={"id": Real.CANNED}),
     Endpoint("GET", "/api/canned", role="agent"),
+    Endpoint("GET", "/api/admin/webhooks", role="admin"),
+    Endpoint("POST", "/api/admin/webhooks", role="admin", body=webhooks.NEW_ENDPOINT.schema),
+    Endpoint("DELETE", "/api/admin/webhooks/{id}", role="admin", real={"id": Real.WEBHOOK}),
+    Endpoint(
+        "GET",
+        "/api/admin/webhooks/{id}/deliveries",
+        ("limit", "cursor"),
+        role="admin",
+        real={"id": Real.WEBHOOK},
+    ),
     Endpoint("GET", "/", files=True),
     Endpoint("GET", "/widget.js", files=True),
     Endpoint("GET", "/widget/{digest}.js", files=True),
@@ -303,6 +315,8 @@ CANNED_OUTCOMES = {
     ("POST", "/api/compliance/holds/{id}/lift"): {409, 422},
     # An erasure with a blank basis (422).
     ("POST", "/api/admin/visitors/{visitor_id}/erase"): {422},
+    # A webhook URL that is not http(s) with a host, or '*' beside other event types (400).
+    ("POST", "/api/admin/webhooks"): {400},
 }
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 
@@ -387,10 +401,18 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cli
             Auth.REVOKED: revoked,
         }
         victim = add("Http Victim", "agent")[0]
+        # Nothing listens there: its deliveries are logged as failed attempts.
+        hook = post("/api/admin/webhooks", {"url": "http://127.0.0.1:9/", "events": ["*"]})
+        hook_id = hook["webhook"]["id"]
         conversation, visitor_id = asyncio.run(closed_twice(server, tokens[Auth.AGENT]))
+        for _ in range(1500):  # the dispatcher fans the closures' notices out moments later
+            if len(get(f"/api/admin/webhooks/{hook_id}/deliveries")["items"]) >= 2:
+                break
+            time.sleep(0.02)
         for scope, target_id in (("conversation", conversation), ("visitor", visitor_id)):
             post("/api/compliance/holds", {"scope": scope, "target_id": target_id, "reason": "r"})
-        real_path = {"{visitor_id}": visitor_id, "{policy_id}": "conduct", "{version}": "2"}
+        real_path = {"{visitor_id}": visitor_id, "{policy_id}": "conduct", "{version}": "2",
+                     "{id}": hook_id}  # fmt: skip
         cursors = {}
         for e in ENDPOINTS:
             if "cursor" in e.query:
@@ -405,6 +427,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cli
             Real.STAFF: victim,
             Real.BAN: get("/api/admin/bans")["items"][0]["id"],
             Real.HOLD: get("/api/compliance/holds")["items"][0]["id"],
+            Real.WEBHOOK: hook_id,
             Real.CANNED: post("/api/admin/canned", {"shortcut": "hi", "text": "Hello!"})["reply"][
                 "id"
             ],

@@ -131,6 +131,8 @@ def test_published_codes_never_change() -> None:
         "HoldAlreadyLifted": "hold_already_lifted",
         "InvalidHoldReason": "invalid_hold_reason",
         "InvalidErasureBasis": "invalid_erasure_basis",
+        "InvalidWebhook": "invalid_webhook",
+        "WebhookNotFound": "webhook_not_found",
         "StoreUnavailable": "unavailable",
         "TimestampUnavailable": "timestamp_unavailable",
         "TimestampInvalid": "timestamp_invalid",

@@ -19,6 +19,7 @@ from contract_history import HistoryContract
 from contract_holds import HoldContract
 from contract_merkle import OldLeaves, leaves
 from contract_retention import BarRetentionContract, RetentionContract, bars_due, due
+from contract_webhooks import WebhookContract
 
 from harness import RedisServer
 from parley.domain import conversation as rules
@@ -97,6 +98,7 @@ class TestRedisStore(
     EndedContract,
     CannedContract,
     ErasureContract,
+    WebhookContract,
 ):
     pass
 

@@ -20,6 +20,7 @@ from contract_history import HistoryContract
 from contract_holds import HoldContract
 from contract_merkle import OldLeaves, assert_matches_reference, leaves
 from contract_retention import BarRetentionContract, RetentionContract
+from contract_webhooks import WebhookContract
 
 from parley.domain.anchor import Leaf
 from parley.domain.conversation import ConversationState
@@ -81,6 +82,7 @@ class TestSQLiteStore(
     EndedContract,
     CannedContract,
     ErasureContract,
+    WebhookContract,
 ):
     pass
 

@@ -40,6 +40,9 @@ class AuditAction(StrEnum):
     ERASED = "erased"
     #: A visitor's personal data was erased on request, everywhere (GDPR Art. 17).
     VISITOR_ERASED = "visitor_erased"
+    #: An admin registered a webhook endpoint, or deleted one.
+    WEBHOOK_ADDED = "webhook_added"
+    WEBHOOK_DELETED = "webhook_deleted"
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ CODES: dict[type[e.ParleyError], tuple[str, int]] = {
     e.HoldAlreadyLifted: ("hold_already_lifted", 409),
     e.InvalidHoldReason: ("invalid_hold_reason", 422),
     e.InvalidErasureBasis: ("invalid_erasure_basis", 422),
+    e.InvalidWebhook: ("invalid_webhook", 400),
+    e.WebhookNotFound: ("webhook_not_found", 404),
     e.StoreUnavailable: ("unavailable", 503),
     e.TimestampUnavailable: ("timestamp_unavailable", 503),
     e.TimestampInvalid: ("timestamp_invalid", 422),

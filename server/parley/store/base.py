@@ -21,6 +21,12 @@ Guarantees every backend gives (checked by ``tests/store/contract.py``):
   every action committed before the call has all of its effects; a crash in
   between loses nothing, because the outbox record was committed with the
   event.
+* **Webhook notices.** The notices an action owes
+  (:func:`parley.domain.webhooks.notices_of`) join the webhook journal with the
+  action: in its transaction (SQLite) or in its outbox record, journaled once by
+  the appender (Redis). :meth:`Store.lift_ban` and :meth:`Store.publish_policy`
+  journal theirs in their own commit, only when they changed something.
+  :meth:`Store.fan_out` turns journaled notices into deliveries exactly once.
 * **Ordering.** Events of one conversation have sequence numbers 1, 2, 3, ...
   with no gap; :meth:`Store.events` returns them in that order. Two concurrent
   writers never get the same number: one of them sees the other's state.
@@ -61,10 +67,12 @@ from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.bans import Ban
 from parley.domain.canned import CannedReply
 from parley.domain.conversation import Conversation, ConversationState, Transition
+from parley.domain.deliveries import Delivery
 from parley.domain.holds import Hold, HoldChange
 from parley.domain.merkle_nodes import NodeId, Plan, consistency_plan, inclusion_plan, root_plan
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event
+from parley.domain.webhooks import Endpoint, Notice
 from parley.errors import BadRequest
 
 T = TypeVar("T")
@@ -449,6 +457,49 @@ class Store(ABC):
     @abstractmethod
     async def delete_canned_reply(self, reply_id: str) -> CannedReply | None:
         """Remove a reply; return it, or ``None`` if there was none."""
+
+    @abstractmethod
+    async def add_webhook(self, endpoint: Endpoint) -> None:
+        """Store a new webhook endpoint (its id is new)."""
+
+    @abstractmethod
+    async def webhooks(self) -> list[Endpoint]:
+        """Every endpoint not deleted, in the order added."""
+
+    @abstractmethod
+    async def webhook(self, endpoint_id: str) -> Endpoint | None:
+        """The endpoint with this id, deleted or not; ``None`` if there was never one."""
+
+    @abstractmethod
+    async def delete_webhook(self, endpoint_id: str, at: str) -> Endpoint | None:
+        """Mark the endpoint deleted at ``at`` (once: deleting again keeps the first time);
+        fanning out skips it from then on, and its delivery log stays. ``None`` if unknown."""
+
+    @abstractmethod
+    async def notices(self, after: int, limit: int) -> list[tuple[int, Notice]]:
+        """Journaled notices at positions ``after + 1 ...`` (1-based, in commit order)."""
+
+    @abstractmethod
+    async def fan_out(self, at: datetime, limit: int) -> int:
+        """Make deliveries of up to ``limit`` notices after the fan-out cursor, one to each
+        endpoint that wants the notice (:func:`parley.domain.webhooks.fan_out`), due at
+        ``at``, and move the cursor past them: in one commit, so each notice is fanned out
+        exactly once whichever process does it. Returns how many notices it consumed."""
+
+    @abstractmethod
+    async def due_deliveries(self, at: datetime, limit: int) -> list[Delivery]:
+        """Up to ``limit`` pending deliveries due at or before ``at``, the earliest first;
+        read through an index of pending ones."""
+
+    @abstractmethod
+    async def save_delivery(self, delivery: Delivery) -> bool:
+        """Store ``delivery`` after one more attempt over the stored one, if that one still
+        has one attempt fewer (so two dispatchers never record over each other); return
+        whether it was stored. A pending one is due again at its ``next_at``."""
+
+    @abstractmethod
+    async def deliveries(self, endpoint_id: str, cursor: str | None, limit: int) -> Page[Delivery]:
+        """The endpoint's delivery log, newest first; the cursor is the last one's number."""
 
     @abstractmethod
     async def append_audit(self, draft: AuditDraft, at: datetime) -> AuditEntry:

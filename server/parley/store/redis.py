@@ -25,6 +25,7 @@ from parley.domain.agent import Staff, StaffRole
 from parley.domain.conversation import Conversation, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time
+from parley.domain.webhooks import notices_of, policy_published
 from parley.errors import ConversationError, ConversationNotFound, StoreUnavailable
 from parley.store.base import Applied, Store, dumps
 from parley.store.redis_bans import RedisBans
@@ -54,11 +55,21 @@ from parley.store.redis_merkle import RedisMerkle
 from parley.store.redis_outbox import COMMIT, UNANCHORED, UNMARK, record
 from parley.store.redis_records import conversation_of
 from parley.store.redis_retention import RedisRetention
+from parley.store.redis_webhooks import JOURNAL, RedisWebhooks
 
-#: HSET a field only if it still holds the value it was read with (compare and set).
+#: HSET a field only if it still holds the value it was read with (compare and set), and
+#: then append ARGV[4] to the list KEYS[2] (the webhook journal).
 REPLACE_FIELD = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('RPUSH', KEYS[2], ARGV[4])
+return 1
+"""
+
+#: HSETNX, and if the field was new append ARGV[3] to the list KEYS[2] (the webhook journal).
+ADD_FIELD = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[3])
 return 1
 """
 
@@ -83,6 +94,7 @@ class RedisStore(
     RedisMerkle,
     RedisCanned,
     RedisErasure,
+    RedisWebhooks,
     Store,
 ):
     def __init__(self, url: str) -> None:
@@ -90,6 +102,7 @@ class RedisStore(
         self._commit = self.r.register_script(COMMIT)
         self._unmark = self.r.register_script(UNMARK)
         self._replace = self.r.register_script(REPLACE_FIELD)
+        self._add = self.r.register_script(ADD_FIELD)
         # Open conversations' latest snapshots known to this process, oldest first.
         self._snapshots: OrderedDict[str, Conversation] = OrderedDict()
 
@@ -128,7 +141,8 @@ class RedisStore(
         record = dumps(
             {"document": policy_rules.to_stored(version), "published_at": format_time(at)}
         )
-        if await self.guard(self.r.hsetnx(POLICIES, field, record)):
+        news = dumps(policy_published(version, version.languages, at).to_dict())
+        if await self.guard(self._add(keys=[POLICIES, JOURNAL], args=[field, record, news])):
             return True
         while True:
             stored = await self.guard(self.r.hget(POLICIES, field))
@@ -140,7 +154,11 @@ class RedisStore(
                 return False
             # Adds the new languages unless another process changed the record since it was read.
             update = dumps(published | {"document": policy_rules.to_stored(merged)})
-            if await self.guard(self._replace(keys=[POLICIES], args=[field, stored, update])):
+            known = policy_rules.from_stored(published["document"]).languages
+            added = [lang for lang in merged.languages if lang not in known]
+            news = dumps(policy_published(merged, added, at).to_dict())
+            replaced = self._replace(keys=[POLICIES, JOURNAL], args=[field, stored, update, news])
+            if await self.guard(replaced):
                 return True
 
     async def policies(self) -> list[PolicyVersion]:
@@ -200,7 +218,7 @@ class RedisStore(
                 p.xadd(
                     outbox_key(shard(c.id)),
                     {
-                        "r": record(c.id, e.seq, e.at, None, None, None),
+                        "r": record(c.id, e.seq, e.at, None, None, None, notices_of(t)),
                         "m": envelope(messages.committed(c, e), "store"),
                     },
                 )
@@ -266,7 +284,15 @@ class RedisStore(
                         dedupe or "",
                         dumps(after.to_dict()),
                         dumps(event.to_dict()),
-                        record(conversation_id, event.seq, event.at, t.audit, ban, ended),
+                        record(
+                            conversation_id,
+                            event.seq,
+                            event.at,
+                            t.audit,
+                            ban,
+                            ended,
+                            notices_of(t),
+                        ),
                         envelope(messages.committed(after, event), "store"),
                     ],
                 )

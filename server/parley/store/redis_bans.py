@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from parley.domain.bans import Ban
+from parley.domain.webhooks import bar_lifted
 from parley.store.bars import NetworkCache, address_of, applying, single_address
 from parley.store.base import dumps
 from parley.store.redis_db import (
@@ -28,6 +29,7 @@ from parley.store.redis_db import (
     RedisDatabase,
     ban_index,
 )
+from parley.store.redis_webhooks import JOURNAL
 
 
 def _bars(raw: list[str]) -> list[Ban]:
@@ -128,7 +130,12 @@ class RedisBans(RedisDatabase):
             if ban is None or ban.lifted_at is not None:
                 return ban
             lifted = ban.lifted(by, reason, at)
-            return Commit(lambda p: write_ban(p, lifted), lifted)
+
+            def writes(p: Any) -> None:
+                write_ban(p, lifted)
+                p.rpush(JOURNAL, dumps(bar_lifted(lifted).to_dict()))
+
+            return Commit(writes, lifted)
 
         result: Ban | None = await self.transaction([BANS], body)
         return result

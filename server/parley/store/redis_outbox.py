@@ -13,7 +13,8 @@ that announce it (which every process reads from the stream, by position:
 **The outbox record** carries what the action changes outside its
 conversation: its audit entry (still a draft: the global chain is not in the
 shard), a bar, the end of the conversation (open/closed indexes, clause
-counts), and its new head (to anchor).
+counts), its new head (to anchor), and the webhook notices it owes (appended to
+the webhook journal, :mod:`parley.store.redis_webhooks`).
 
 **The appender** (:meth:`Outbox.drain`) reads the shard streams from the
 positions recorded in ``{g}:outbox-cursor``, seals the audit drafts after the
@@ -32,12 +33,14 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from parley.domain.audit import AuditDraft, AuditEntry
 from parley.domain.bans import Ban
 from parley.domain.conversation import Conversation, ConversationState
 from parley.domain.transcript import parse_time
+from parley.domain.webhooks import Notice
 from parley.errors import StoreUnavailable
 from parley.store.base import dumps
 from parley.store.redis_bans import write_ban
@@ -59,6 +62,7 @@ from parley.store.redis_db import (
     retained_index,
     visitor_ended_index,
 )
+from parley.store.redis_webhooks import JOURNAL
 
 log = logging.getLogger("parley.store")
 
@@ -119,10 +123,12 @@ def record(
     audit: AuditDraft | None,
     ban: dict[str, Any] | None,
     ended: Conversation | None,
+    notices: Sequence[Notice] = (),
 ) -> str:
     """The outbox record of one committed action (see the module's doc).
 
-    ``ended`` is the conversation's snapshot if the action ended it.
+    ``ended`` is the conversation's snapshot if the action ended it; ``notices`` the
+    webhook notices it owes.
     """
     clause = None
     if ended is not None and ended.state is ConversationState.CLOSED:
@@ -140,6 +146,7 @@ def record(
             "ended_at": ended.ended_at if ended is not None else None,
             "visitor_id": ended.visitor_id if ended is not None else None,
             "clause": clause,
+            "notices": [n.to_dict() for n in notices],
         }
     )
 
@@ -173,6 +180,7 @@ class Outbox(RedisDatabase):
         retained: list[tuple[str, str]] = []
         clauses: list[str] = []
         bans: list[dict[str, Any]] = []
+        notices: list[str] = []
         advanced: dict[str, str] = {}
         for stream, items in found:
             shard_number = stream.rsplit("{s", 1)[1].split("}", 1)[0]
@@ -191,6 +199,8 @@ class Outbox(RedisDatabase):
                     clauses.append(r["clause"])
                 if r["ban"] is not None:
                     bans.append(r["ban"])
+                # Records from before webhooks carry no notices.
+                notices.extend(dumps(n) for n in r.get("notices", ()))
                 if r["audit"] is not None:
                     if cid not in threads:
                         threads[cid] = await self._thread_head(pipe, cid)
@@ -219,6 +229,8 @@ class Outbox(RedisDatabase):
                 write_ban(p, Ban.from_dict(ban))
             for clause in clauses:
                 p.hincrby(CLOSURE_COUNTS, clause, 1)
+            if notices:
+                p.rpush(JOURNAL, *notices)
             if moved:
                 p.hset(UNANCHORED, mapping=moved)
             p.hset(CURSOR, mapping=advanced)

@@ -13,6 +13,7 @@ from parley.domain.agent import Staff, StaffRole
 from parley.domain.conversation import Conversation, ConversationState, Transition
 from parley.domain.policy import PolicyVersion
 from parley.domain.transcript import Event, format_time, parse_time
+from parley.domain.webhooks import notices_of, policy_published
 from parley.errors import ConversationError, ConversationNotFound
 from parley.store.base import Applied, Store, dumps
 from parley.store.sqlite_bans import BanTables
@@ -22,6 +23,7 @@ from parley.store.sqlite_holds import HoldTables
 from parley.store.sqlite_merkle import MerkleTables
 from parley.store.sqlite_records import RecordTables
 from parley.store.sqlite_retention import RetentionTables
+from parley.store.sqlite_webhooks import WebhookTables, journal
 
 #: Open conversations' snapshots the writer keeps, at most.
 SNAPSHOTS = 10_000
@@ -35,6 +37,7 @@ class SQLiteStore(
     MerkleTables,
     CannedTables,
     ErasureTables,
+    WebhookTables,
     Store,
 ):
     """A :class:`Store` on one SQLite file.
@@ -88,6 +91,7 @@ class SQLiteStore(
                         format_time(at),
                     ),
                 )
+                journal(db, [policy_published(version, version.languages, at)])
                 return True
             published = policy_rules.from_stored(json.loads(row[0]))
             merged = policy_rules.merge_published(published, version)
@@ -97,6 +101,8 @@ class SQLiteStore(
                 "UPDATE policies SET document = ? WHERE policy_id = ? AND version = ?",
                 (dumps(policy_rules.to_stored(merged)), version.policy_id, version.version),
             )
+            added = [lang for lang in merged.languages if lang not in published.languages]
+            journal(db, [policy_published(merged, added, at)])
             return True
 
         return await self.write(write)
@@ -164,6 +170,7 @@ class SQLiteStore(
             self._write_ban(db, t.ban)
         if t.audit is not None:
             self.seal_audit(db, t.audit, parse_time(event.at))
+        journal(db, notices_of(t))
         db.execute(
             "INSERT INTO unanchored VALUES (?, ?)"
             " ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq",

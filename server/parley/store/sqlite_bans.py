@@ -8,9 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 from parley.domain.bans import Ban
+from parley.domain.webhooks import bar_lifted
 from parley.store.bars import NetworkCache, address_of, applying, single_address, wide_network
 from parley.store.base import dumps
 from parley.store.sqlite_db import Database
+from parley.store.sqlite_webhooks import journal
 
 
 class BanTables(Database):
@@ -86,6 +88,7 @@ class BanTables(Database):
                 return found[0] if found else None
             lifted = found[0].lifted(by, reason, at)
             self._write_ban(db, lifted)
+            journal(db, [bar_lifted(lifted)])
             return lifted
 
         return await self.write(write)

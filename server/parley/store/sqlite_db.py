@@ -179,6 +179,28 @@ MIGRATIONS = [
     CREATE INDEX bans_to_erase ON bans (ended_at, n)
         WHERE ended_at IS NOT NULL AND erased_at IS NULL;
     """,
+    # Webhooks (store/sqlite_webhooks.py): endpoints; the journal of notices, written with
+    # the commits that owe them; how far fan-out has read it; the deliveries, the pending
+    # ones indexed by when they are due, each endpoint's log by number.
+    """
+    CREATE TABLE webhook_endpoints (
+        n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, deleted_at TEXT,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE webhook_notices (
+        n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL
+    );
+    CREATE TABLE webhook_fan_out (position INTEGER NOT NULL);
+    INSERT INTO webhook_fan_out VALUES (0);
+    CREATE TABLE webhook_deliveries (
+        n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+        endpoint_id TEXT NOT NULL, state TEXT NOT NULL, next_at TEXT, tries INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at, n)
+        WHERE state = 'pending';
+    CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, n);
+    """,
 ]
 
 

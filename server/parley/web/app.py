@@ -20,9 +20,21 @@ from parley.domain.widget import WidgetBuild
 from parley.errors import PolicyConflict
 from parley.service import abandon, retention, tasks
 from parley.service.core import Core
+from parley.service.webhooks import Dispatcher
 from parley.store import open_store
 from parley.store.presence import open_presence
-from parley.web import admin, api, canned, compliance, conversations, errors, holds, log, pages
+from parley.web import (
+    admin,
+    api,
+    canned,
+    compliance,
+    conversations,
+    errors,
+    holds,
+    log,
+    pages,
+    webhooks,
+)
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -126,6 +138,11 @@ def create_app(settings: Settings) -> ParleyApp:
             asyncio.create_task(tasks.watch_revocations(core)),
             asyncio.create_task(core.store.maintain()),
             asyncio.create_task(core.publisher.run()),
+            asyncio.create_task(
+                Dispatcher(
+                    core.store, settings.webhook_timeout, settings.webhook_retry_base, core.clock
+                ).run()
+            ),
         ]
         if settings.retention.enabled:
             background.append(
@@ -185,6 +202,9 @@ def create_app(settings: Settings) -> ParleyApp:
             Route("/api/admin/canned", canned.canned_replies, methods=["GET", "POST"]),
             Route("/api/admin/canned/{id:str}", canned.canned_reply, methods=["PUT", "DELETE"]),
             Route("/api/canned", canned.agent_canned_replies),
+            Route("/api/admin/webhooks", webhooks.endpoints, methods=["GET", "POST"]),
+            Route("/api/admin/webhooks/{id:str}", webhooks.endpoint, methods=["DELETE"]),
+            Route("/api/admin/webhooks/{id:str}/deliveries", webhooks.deliveries),
             *pages.routes(settings.widget_dir, widget),
         ],
         lifespan=lifespan,
