@@ -95,6 +95,12 @@ def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
         ("PARLEY_TYPING_INTERVAL", "soon"),
         ("PARLEY_AUTO_ASSIGN", "maybe"),
         ("PARLEY_AUTO_ASSIGN", ""),
+        ("PARLEY_METRICS_ADDRESS", "9100"),
+        ("PARLEY_METRICS_ADDRESS", "127.0.0.1:"),
+        ("PARLEY_METRICS_ADDRESS", ":9100"),
+        ("PARLEY_METRICS_ADDRESS", "127.0.0.1:0"),
+        ("PARLEY_METRICS_ADDRESS", "127.0.0.1:65536"),
+        ("PARLEY_METRICS_ADDRESS", "127.0.0.1:\uff19\uff11\uff10\uff10"),
     ],
 )
 def test_a_bad_value_raises_naming_the_variable(var: str, value: str) -> None:
@@ -204,3 +210,18 @@ def test_retention_refuses_what_it_cannot_read(value: str, message: str) -> None
     with pytest.raises(ValueError, match="PARLEY_RETENTION=") as e:
         Settings.from_env({"PARLEY_RETENTION": value})
     assert message in str(e.value)
+
+
+def test_the_metrics_address_is_host_and_port() -> None:
+    """Metrics: PARLEY_METRICS_ADDRESS is unset by default (no listener), else HOST:PORT."""
+    assert Settings.from_env({}).metrics_address is None
+    env = {"PARLEY_METRICS_ADDRESS": " 10.0.0.5:9100 "}
+    assert Settings.from_env(env).metrics_address == ("10.0.0.5", 9100)
+    env = {"PARLEY_METRICS_ADDRESS": "[::1]:9100"}
+    assert Settings.from_env(env).metrics_address == ("::1", 9100)
+
+
+def test_the_metrics_address_may_not_be_the_servers_port() -> None:
+    """Metrics: a metrics listener on the main port would take over the API; refused at start."""
+    with pytest.raises(ValueError, match="PARLEY_METRICS_ADDRESS: port 8000 is the server's own"):
+        Settings.from_env({"PARLEY_METRICS_ADDRESS": "0.0.0.0:8000"})

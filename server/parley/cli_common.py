@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from parley.config import Settings, parse_list, parse_networks
+from parley.config import Settings, parse_address, parse_list, parse_networks
 from parley.service.core import Core
 from parley.web.app import start_core
 
@@ -27,7 +27,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
         trusted_proxies=parse_networks(args.trusted_proxies)
         if getattr(args, "trusted_proxies", None)
         else None,
+        metrics_address=_metrics_address(getattr(args, "metrics_address", None)),
     )
+
+
+def _metrics_address(flag: str | None) -> tuple[str, int] | None:
+    try:
+        return None if flag is None else parse_address(flag)
+    except ValueError as e:
+        raise ValueError(f"--metrics-address {flag!r}: {e}") from None
 
 
 def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
