@@ -6,6 +6,7 @@ import asyncio
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from harness import REPO, RedisServer, Server, agent, api, free_port, two_processes, visitor
+from harness import REPO, Client, RedisServer, Server, agent, api, free_port, two_processes, visitor
 
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -32,6 +33,20 @@ async def scrape(server: Server, token: str) -> Series:
     response = await api(server, "/metrics", token)
     assert response.status_code == 200, response.text
     return parsed(response.text)
+
+
+async def announced(
+    console: Client, conversation_id: str, holds: Callable[[dict[str, Any]], bool]
+) -> None:
+    """Wait until ``console`` was sent an update of the conversation for which ``holds``: the
+    process's list of open conversations (what parley_conversations reads) is then current."""
+
+    def told(frame: dict[str, Any]) -> bool:
+        items = frame["items"] if frame["type"] == "conversation_updates" else []
+        return any(i["id"] == conversation_id and holds(i) for i in items)
+
+    while not any(told(frame) for frame in console.seen):
+        await console.expect("conversation_updates")
 
 
 def value(series: Series, name: str, **labels: str) -> float:
@@ -72,6 +87,7 @@ async def test_the_figures_move_as_visitors_and_agents_chat(
         conversation_id = await v.accept()
         await a.send({"type": "join", "conversation_id": conversation_id})
         await a.expect("caught_up")
+        await announced(a, conversation_id, lambda item: item.get("state", "open") == "open")
         during = await scrape(s, admin)
         assert moved(before, during, "parley_connections", role="visitor") == 1
         assert moved(before, during, "parley_connections", role="agent") == 1
@@ -84,12 +100,14 @@ async def test_the_figures_move_as_visitors_and_agents_chat(
         assert (await v.expect("error"))["code"] == "rate_limited"
         await v.send({"type": "shout"})
         assert (await v.expect("error"))["code"] == "unknown_type"
+        await announced(a, conversation_id, lambda item: bool(item.get("waiting_since")))
         assert value(await scrape(s, admin), "parley_conversations", state="waiting") == 1
         await a.send(
             {"type": "close", "conversation_id": conversation_id, "clause_id": "1.2",
              "bar": {"hours": 1}}
         )  # fmt: skip
         await a.expect("done")
+        await announced(a, conversation_id, lambda item: item.get("state") == "closed")
     assert (await api(s, "/api/no-such-thing")).status_code == 404
     after = await scrape(s, admin)
     assert moved(before, after, "parley_connections", role="visitor") == 0, "closed: back down"
@@ -159,8 +177,8 @@ async def test_each_process_exposes_its_own_series_on_redis(
     make_server: Callable[..., Server], redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Metrics across processes: each names itself in parley_build_info, counts its own
-    sockets and store commands (backend redis), and the relay to an agent on another process
-    is timed where the agent is."""
+    sockets and store commands (backend redis), the relay to an agent on another process is
+    timed where the agent is, and the conversation counts are the deployment's."""
     a, b = two_processes(make_server, redis_server, tmp_path)
     admin, token = a.add_staff("Dan Admin", "admin"), a.add_staff("Alice Agent", "agent")
     before_a, before_b = await scrape(a, admin), await scrape(b, admin)
@@ -173,6 +191,7 @@ async def test_each_process_exposes_its_own_series_on_redis(
         await v.say("hello from A", "m1")
         while (await console.expect("event"))["event"]["type"] != "message":
             pass
+        await announced(console, conversation_id, lambda item: bool(item.get("waiting_since")))
         after_a, after_b = await scrape(a, admin), await scrape(b, admin)
     assert moved(before_a, after_a, "parley_connections", role="visitor") == 1
     assert moved(before_b, after_b, "parley_connections", role="visitor") == 0
@@ -182,7 +201,8 @@ async def test_each_process_exposes_its_own_series_on_redis(
     assert moved(before_a, after_a, "parley_relay_latency_seconds_count") == 0
     applied = {"backend": "redis", "operation": "apply"}
     assert moved(before_a, after_a, "parley_store_command_seconds_count", **applied) >= 1
-    assert value(after_a, "parley_conversations", state="open") == 1
+    # Deployment-wide: B's list holds the conversation started on A.
+    assert value(after_b, "parley_conversations", state="waiting") == 1
 
 
 async def test_redis_reconnects_are_counted(
