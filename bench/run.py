@@ -45,8 +45,10 @@ sys.path.insert(0, str(REPO / "tests"))  # the tests' real-process harness: Serv
 
 import loadgen  # noqa: E402
 import merkle_log  # noqa: E402
+import metrics_dump  # noqa: E402
 from harness import POLICIES, RedisServer, Server, free_port, listening  # noqa: E402
 from loadgen import Target  # noqa: E402
+from metrics_dump import Recorder  # noqa: E402
 from report import layout  # noqa: E402
 
 SCENARIOS = ("relay", "latency", "consoles", "gate", "idle", "scaleout", "resume", "anchor")
@@ -170,6 +172,8 @@ class Bench:
         self.list_updates = list_updates
         self._stack = contextlib.ExitStack()
         self._count = 0
+        #: Each Parley process's /metrics at its start and before it stops.
+        self.metrics = Recorder()
 
     def __enter__(self) -> Bench:
         return self
@@ -195,7 +199,9 @@ class Bench:
         """Parley processes sharing one store (SQLite by default), with agent tokens."""
         env = {**PARLEY_ENV, **({"PARLEY_STORE": store} if store else {})}
         data = self._dir("parley")
-        servers = [Server(data, POLICIES, **env).start() for _ in range(processes)]
+        servers: list[Server] = [
+            self.metrics.server(data, POLICIES, **env).start() for _ in range(processes)
+        ]
         for s in servers:
             self._stack.callback(s.stop)
             if self.profiles is not None:
@@ -546,6 +552,15 @@ def table(rows: list[dict[str, Any]]) -> str:
     return layout(lines)
 
 
+def metrics_table(summaries: list[dict[str, Any]]) -> str:
+    """One line per Parley process and scenario: the figures its /metrics moved by."""
+    if not summaries:
+        return "(no Parley process ran)"
+    head = list(summaries[0])
+    lines = [tuple(head)] + [tuple(str(s[k]) for k in head) for s in summaries]
+    return layout(lines)
+
+
 async def run(
     names: list[str], sizes: Sizes, folder: Path, profiles: Path | None, list_updates: str
 ) -> dict[str, Any]:
@@ -562,6 +577,7 @@ async def run(
     ) as b:
         for name in names:
             print(f"… {name}", flush=True)
+            b.metrics.scenario = name
             detail: dict[str, Any] = {}
             # The load generator's own collector would pause every client at once (up to
             # half a second with 1,000 of them) and the pause would count as server latency.
@@ -575,6 +591,11 @@ async def run(
             finally:
                 gc.enable()
             results["scenarios"][name] = detail
+        ended = [r for r in b.metrics.records if r.end]
+        results["metrics"] = [r.to_dict() for r in ended]
+        results["metrics_summary"] = [
+            {"scenario": r.scenario, "server": r.server, **metrics_dump.summary(r)} for r in ended
+        ]
     return results
 
 
@@ -602,6 +623,8 @@ def main() -> int:
         results = uvloop.run(run(args.only, sizes, Path(folder), args.profile, args.list_updates))
     results["label"] = args.label
     print(table(results["rows"]))
+    print("\n/metrics: what moved in each Parley process between its start and its stop")
+    print(metrics_table(results["metrics_summary"]))
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = results["started_at"].replace(":", "").replace("+0000", "Z")
     path = args.out / f"{stamp}{'-quick' if args.quick else ''}.json"

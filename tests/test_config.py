@@ -100,6 +100,12 @@ def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
         ("PARLEY_WEBHOOK_TIMEOUT", "ten"),
         ("PARLEY_WEBHOOK_RETRY_BASE", "-5"),
         ("PARLEY_WEBHOOK_RETRY_BASE", "inf"),
+        ("PARLEY_METRICS_ADDRESS", "9100"),
+        ("PARLEY_METRICS_ADDRESS", "127.0.0.1:"),
+        ("PARLEY_METRICS_ADDRESS", ":9100"),
+        ("PARLEY_METRICS_ADDRESS", "127.0.0.1:0"),
+        ("PARLEY_METRICS_ADDRESS", "127.0.0.1:65536"),
+        ("PARLEY_METRICS_ADDRESS", "127.0.0.1:\uff19\uff11\uff10\uff10"),
     ],
 )
 def test_a_bad_value_raises_naming_the_variable(var: str, value: str) -> None:
@@ -226,3 +232,18 @@ def test_a_bad_webhook_flag_stops_serve_naming_it(flag: str, tmp_path: Path) -> 
     assert f"parley: error: {flag} '0': must be a finite number of seconds above 0" in (
         result.stderr
     )
+
+
+def test_the_metrics_address_is_host_and_port() -> None:
+    """Metrics: PARLEY_METRICS_ADDRESS is unset by default (no listener), else HOST:PORT."""
+    assert Settings.from_env({}).metrics_address is None
+    env = {"PARLEY_METRICS_ADDRESS": " 10.0.0.5:9100 "}
+    assert Settings.from_env(env).metrics_address == ("10.0.0.5", 9100)
+    env = {"PARLEY_METRICS_ADDRESS": "[::1]:9100"}
+    assert Settings.from_env(env).metrics_address == ("::1", 9100)
+
+
+def test_the_metrics_address_may_not_be_the_servers_port() -> None:
+    """Metrics: a metrics listener on the main port would take over the API; refused at start."""
+    with pytest.raises(ValueError, match="PARLEY_METRICS_ADDRESS: port 8000 is the server's own"):
+        Settings.from_env({"PARLEY_METRICS_ADDRESS": "0.0.0.0:8000"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,13 +47,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         " (parley widget snippet)",
         flush=True,
     )
+    if settings.metrics_address is not None:
+        host, port = settings.metrics_address
+        shown = f"[{host}]" if ":" in host else host
+        print(f"  metrics (no token):         http://{shown}:{port}/metrics", flush=True)
     if not settings.allowed_origins and settings.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"  warning: only pages from {', '.join(settings.origins)} may open WebSockets;"
             " set PARLEY_ALLOWED_ORIGINS to the sites that embed the widget",
             flush=True,
         )
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -66,7 +71,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         log_level="info",
     )
-    return 0
+    server = uvicorn.Server(config)
+    sockets = [config.bind_socket()]
+    if settings.metrics_address is not None:
+        # The same server on a second socket: the app tells them apart by the port.
+        host, port = settings.metrics_address
+        sockets.append(_listening_socket(host, port))
+    server.run(sockets=sockets)
+    return 0 if server.started else 3
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (uvicorn listens on it); ValueError if it cannot be."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ValueError(f"PARLEY_METRICS_ADDRESS {host}:{port}: {e.strerror}") from None
+    return sock
 
 
 async def _in_force(core: Core) -> str:
@@ -176,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--webhook-timeout", help="seconds per webhook delivery attempt (10)")
     serve.add_argument(
         "--webhook-retry-base", help="seconds before a failed webhook's first retry (5)"
+    )
+    serve.add_argument(
+        "--metrics-address", help="HOST:PORT of a second listener serving only /metrics (unset)"
     )
     serve.set_defaults(run=cmd_serve)
 

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from parley.config import Settings, parse_list, parse_networks, parse_seconds
+from parley.config import Settings, parse_address, parse_list, parse_networks, parse_seconds
 from parley.service.core import Core
 from parley.web.app import start_core
 
@@ -29,6 +29,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         else None,
         webhook_timeout=_seconds(args, "webhook_timeout"),
         webhook_retry_base=_seconds(args, "webhook_retry_base"),
+        metrics_address=_metrics_address(getattr(args, "metrics_address", None)),
     )
 
 
@@ -41,6 +42,13 @@ def _seconds(args: argparse.Namespace, name: str) -> float | None:
         return parse_seconds(raw)
     except ValueError as e:
         raise ValueError(f"--{name.replace('_', '-')} {raw!r}: {e}") from None
+
+
+def _metrics_address(flag: str | None) -> tuple[str, int] | None:
+    try:
+        return None if flag is None else parse_address(flag)
+    except ValueError as e:
+        raise ValueError(f"--metrics-address {flag!r}: {e}") from None
 
 
 def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:

@@ -50,6 +50,17 @@ def parse_http_url(text: str) -> str:
     return url
 
 
+def parse_address(text: str) -> tuple[str, int]:
+    """``"127.0.0.1:9100"`` or ``"[::1]:9100"`` -> (host, port), the port 1 to 65535."""
+    host, colon, port = text.strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not colon or not host or not port.isascii() or not port.isdigit():
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9100 or [::1]:9100")
+    if not 1 <= int(port) <= 65535:
+        raise ValueError("the port must be 1 to 65535")
+    return host, int(port)
+
+
 @dataclass(frozen=True)
 class Witness:
     """A witness the log submits its checkpoints to: its cosigning key and where it listens."""
@@ -223,6 +234,15 @@ class Settings:
     webhook_timeout: float = 10.0
     #: Seconds before a failed webhook delivery's first retry; each later wait doubles.
     webhook_retry_base: float = 5.0
+    #: Where a second listener serves only /metrics, without a token (for Prometheus on a
+    #: private network). Unset: /metrics is served only on the main port, to admin tokens.
+    metrics_address: tuple[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.metrics_address is not None and self.metrics_address[1] == self.port:
+            raise ValueError(
+                f"PARLEY_METRICS_ADDRESS: port {self.port} is the server's own port; pick another"
+            )
 
     @property
     def store(self) -> str:
@@ -282,6 +302,7 @@ class Settings:
             "retention_interval": ("PARLEY_RETENTION_INTERVAL", parse_seconds),
             "webhook_timeout": ("PARLEY_WEBHOOK_TIMEOUT", parse_seconds),
             "webhook_retry_base": ("PARLEY_WEBHOOK_RETRY_BASE", parse_seconds),
+            "metrics_address": ("PARLEY_METRICS_ADDRESS", parse_address),
         }
         for name, (var, parse) in readers.items():
             if var in env:

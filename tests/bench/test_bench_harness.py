@@ -56,3 +56,13 @@ def test_quick_run_covers_every_scenario_and_loses_nothing(tmp_path: Path) -> No
         for figures in detail[name].values():
             assert figures["messages"] > 0, (name, figures)
     assert "relay" in run.stdout and "results:" in run.stdout
+    # Metrics: each Parley process was scraped at its start and stop, and the figures moved
+    # with the load (warm-up messages included, so at least what the load generator counted).
+    relay = [m for m in results["metrics_summary"] if m["scenario"] == "relay"]
+    assert len(relay) == 2, "one SQLite process, one Redis process"
+    loads = (detail["relay"]["sqlite"], detail["relay"]["redis"])
+    for figures, measured in zip(relay, loads, strict=True):
+        assert figures["acks (count)"] >= measured["messages"] > 0, (figures, measured)
+        assert figures["relays to agents"] > 0 and figures["errors"] == 0, figures
+    assert {m["scenario"] for m in results["metrics"]} >= {"relay", "latency", "resume"}
+    assert "/metrics: what moved" in run.stdout

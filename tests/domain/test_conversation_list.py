@@ -137,6 +137,22 @@ def test_the_snapshot_lists_open_conversations_waiting_first() -> None:
     assert [s["id"] for s in lobby.snapshot()] == ["c_wait", "c_idle"]
 
 
+def test_the_counts_are_of_the_open_conversations_as_announced() -> None:
+    """Metrics: open, waiting for an answer, and unassigned (in the queue) — ended ones gone."""
+    lobby = ConversationList()
+    lobby.load(
+        [
+            summary("c_idle", 2, assignee={"id": "s_1", "name": "Ann"}),
+            summary("c_wait", 2, waiting_since="2026-03-01T09:02:00.000Z"),
+            summary("c_ends", 2),
+        ]
+    )
+    lobby.change(summary("c_ends", 3, "closed"))
+    assert lobby.counts() == {"open": 3, "waiting": 1, "unassigned": 2}, "until announced"
+    lobby.announce()
+    assert lobby.counts() == {"open": 2, "waiting": 1, "unassigned": 1}
+
+
 @given(
     old=st.fixed_dictionaries(FIELDS),
     new=st.fixed_dictionaries(FIELDS),

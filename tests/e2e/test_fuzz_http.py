@@ -153,6 +153,7 @@ ENDPOINTS = [
         ("visitor_id", "conversation_id", "since", "until", "limit", "cursor"),
         role="agent",
     ),
+    Endpoint("GET", "/metrics", role="admin"),
     Endpoint("GET", "/api/admin/staff", role="admin"),
     Endpoint("POST", "/api/admin/staff", role="admin", body=admin.NEW_STAFF.schema),
     Endpoint("POST", "/api/admin/staff/{id}/revoke", role="admin", real={"id": Real.STAFF}),
@@ -567,8 +568,8 @@ def expected_status(endpoint: Endpoint, request: Request, known: Known) -> set[i
 
 #: The paths of the widget, demo page and console: files, not JSON.
 FILES = re.compile(r"/(widget\.js|widget/[0-9a-f]{64}\.js|demo\.css|console(/.*)?)?")
-#: The log's checkpoints: signed notes, in plain text.
-NOTES = re.compile(r"/log/checkpoint(/[^/]*)?")
+#: The log's checkpoints (signed notes) and the Prometheus metrics: plain text.
+NOTES = re.compile(r"/log/checkpoint(/[^/]*)?|/metrics")
 #: The formats the docs answer in something other than JSON.
 MEDIA = {"csv": "text/csv", "html": "text/html", "pdf": "application/pdf"}
 

@@ -502,8 +502,11 @@ class StoreContract(MerkleContract):
         await start(store, "v_moved", "c_moved00000")
         moved = await store.moved_heads(10)
         assert [c.id for c in moved] == ["c_moved00000"]
+        assert await store.moved_head_count() == 1
         await say(store, "c_moved00000", "later", "m1")  # moves past seq 1
         await store.mark_anchored("c_moved00000", 1)
         assert [c.last_seq for c in await store.moved_heads(10)] == [2], "moved since: kept"
+        assert await store.moved_head_count() == 1
         await store.mark_anchored("c_moved00000", 2)
         assert await store.moved_heads(10) == []
+        assert await store.moved_head_count() == 0

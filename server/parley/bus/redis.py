@@ -32,6 +32,7 @@ from collections.abc import Callable
 import orjson
 from redis.exceptions import RedisError
 
+from parley import metrics
 from parley.bus.base import Bus, Deliver
 from parley.bus.memory import MemoryBus
 from parley.bus.messages import MalformedMessage, Message, decode, envelope
@@ -80,6 +81,7 @@ class RedisBus(Bus):
                 delay = 0.1
             except (RedisError, OSError) as e:
                 log.warning("lost the committed-action streams (%s); resuming in %.1f s", e, delay)
+                metrics.redis_reconnect("streams")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -114,6 +116,7 @@ class RedisBus(Bus):
                         self._relay(item["data"])
             except (RedisError, OSError) as e:
                 log.warning("lost the Redis bus (%s); reconnecting in %.1f s", e, delay)
+                metrics.redis_reconnect("pubsub")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:

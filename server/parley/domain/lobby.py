@@ -186,6 +186,16 @@ class ConversationList:
         if len(self._ended) > self._remember_ended:
             del self._ended[next(iter(self._ended))]
 
+    def counts(self) -> dict[str, int]:
+        """The open conversations as announced: all of them, those whose visitor waits for an
+        answer (``waiting_since`` set), and those no agent was assigned (in the queue)."""
+        summaries = self._open.values()
+        return {
+            "open": len(summaries),
+            "waiting": sum(1 for s in summaries if s.get("waiting_since")),
+            "unassigned": sum(1 for s in summaries if s.get("assignee") is None),
+        }
+
     def snapshot(self) -> list[dict[str, Any]]:
         """The open conversations as announced, in the agents' order (:func:`waiting_first`)."""
         return waiting_first([dict(s) for s in self._open.values()])

@@ -11,6 +11,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from parley import metrics
 from parley.bus import messages
 from parley.bus.base import Bus
 from parley.config import Witness
@@ -22,7 +23,7 @@ from parley.domain.audit import Actor, AuditAction, AuditDraft, AuditEntry
 from parley.domain.bans import Ban, longest
 from parley.domain.policy import PolicyRef, PolicyVersion
 from parley.domain.ratelimit import Limiter
-from parley.domain.transcript import format_time
+from parley.domain.transcript import EventType, format_time
 from parley.domain.widget import WidgetBuild
 from parley.errors import Forbidden, PolicyInvalid, Unauthorized
 from parley.service.lobby import Lobby
@@ -189,8 +190,12 @@ class Core:
 
     async def committed(self, applied: Applied) -> None:
         """Announce a committed action: the one place that publishes one (nothing on a retry)."""
-        if not applied.duplicate:
-            await self.bus.committed(messages.committed(applied.conversation, applied.event))
+        if applied.duplicate:
+            return
+        conv, event = applied.conversation, applied.event
+        if event is not None and event.type is EventType.CLOSED and conv.closed_clause:
+            metrics.closed(conv.policy.policy_id, conv.closed_clause, bool(event.data.get("bar")))
+        await self.bus.committed(messages.committed(conv, event))
 
 
 def policy_view(version: PolicyVersion, language: str | None = None) -> dict[str, Any]:

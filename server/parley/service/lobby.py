@@ -96,6 +96,10 @@ class Lobby:
             self._list_text = encode({"type": "conversations", "items": self._list.snapshot()})
         return self._list_text
 
+    def counts(self) -> dict[str, int]:
+        """Open, waiting and unassigned conversations as last announced (see ConversationList)."""
+        return self._list.counts()
+
     def marked(self, summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Summaries read from the store, with the ``held`` flag the list would give them."""
         return [{**s, "held": True} if self._list.held(s) else s for s in summaries]

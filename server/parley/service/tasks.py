@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from parley import metrics
 from parley.bus.messages import PolicyInForce, StaffRevoked
 from parley.domain.policy import in_force
 from parley.errors import StoreUnavailable
@@ -20,6 +21,7 @@ async def anchor_periodically(core: Core, interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await evidence.anchor_moved(core)
+            metrics.anchored()
         except StoreUnavailable as e:
             log.warning("periodic anchoring failed (%s); retrying at the next interval", e)
         except Exception:

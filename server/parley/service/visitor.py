@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from parley import metrics
 from parley.bus.base import POLICY, visitor_topic
 from parley.bus.messages import ConversationStarted, Flooding, Message, PolicyInForce
 from parley.domain import conversation as rules
@@ -303,6 +304,7 @@ class VisitorSession(Session):
             raise barred_error(ban)
         wait = self.core.conversation_limit.take(self.ip or visitor_id, self.core.monotonic())
         if wait is not None:
+            metrics.rate_limited("conversation")
             raise RateLimited(f"too many new conversations; try again in {wait:.0f} s", wait)
         offered = self.core.policy_in_force()
         answer = Answer(
@@ -358,6 +360,7 @@ class VisitorSession(Session):
             raise PolicyNotAccepted("accept the conduct policy before sending messages")
         wait = self.core.message_limit.take(current.visitor_id, self.core.monotonic())
         if wait is not None:
+            metrics.rate_limited("message")
             await self._flag_flooding(current)
             raise RateLimited(f"too many messages; try again in {wait:.0f} s", wait)
         client_id, text, at = frame["client_id"], frame["text"], self.core.clock()

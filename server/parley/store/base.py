@@ -240,6 +240,10 @@ class Store(ABC):
         """Up to ``limit`` conversations whose head moved since :meth:`mark_anchored`."""
 
     @abstractmethod
+    async def moved_head_count(self) -> int:
+        """How many conversations :meth:`moved_heads` would return without a limit."""
+
+    @abstractmethod
     async def mark_anchored(self, conversation_id: str, seq: int) -> None:
         """The head at ``seq`` is in the Merkle log: drop the conversation from
         :meth:`moved_heads` unless it has moved past ``seq`` since."""

@@ -334,6 +334,11 @@ class RedisStore(
         moved = await self.guard(self.r.hrandfield(UNANCHORED, limit))
         return [c for c in await self.snapshots(moved or []) if c is not None]
 
+    async def moved_head_count(self) -> int:
+        await self.settle()
+        count: int = await self.guard(self.r.hlen(UNANCHORED))
+        return count
+
     async def mark_anchored(self, conversation_id: str, seq: int) -> None:
         await self.guard(self._unmark(keys=[UNANCHORED], args=[conversation_id, seq]))
 

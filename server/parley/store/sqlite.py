@@ -278,6 +278,13 @@ class SQLiteStore(
 
         return await self._run(read)
 
+    async def moved_head_count(self) -> int:
+        def read() -> int:
+            count: int = self.db.execute("SELECT count(*) FROM unanchored").fetchone()[0]
+            return count
+
+        return await self._run(read)
+
     async def mark_anchored(self, conversation_id: str, seq: int) -> None:
         def write(db: sqlite3.Connection) -> None:
             db.execute(

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from parley import metrics
 from parley.domain.agent import Staff, StaffRole
 from parley.domain.anchor import log_verifier_key
 from parley.domain.widget import WidgetBuild
@@ -55,7 +56,9 @@ def json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             if is_fault(e):
                 return await fault(request, e)
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(e, Unauthorized) else None
-            return JSONResponse(error_body(e), status_code=code_of(e)[1], headers=headers)
+            code, status = code_of(e)
+            metrics.error("http", code)
+            return JSONResponse(error_body(e), status_code=status, headers=headers)
         return result if isinstance(result, Response) else JSONResponse(result)
 
     return endpoint

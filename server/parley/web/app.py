@@ -12,7 +12,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from parley import keys, policy_files, widget_files
+from parley import keys, metrics, policy_files, widget_files
 from parley.bus import open_bus
 from parley.config import Settings
 from parley.domain.ratelimit import Limiter
@@ -35,6 +35,7 @@ from parley.web import (
     pages,
     webhooks,
 )
+from parley.web import metrics as metrics_page
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -98,23 +99,42 @@ class ParleyApp:
     Starlette re-raises an HTTP request's unexpected exception after
     :func:`parley.web.errors.fault` has answered it and logged it under an
     error id; it stops here, so the server does not log it a second time without one.
+
+    ``metrics``: the port of the ``PARLEY_METRICS_ADDRESS`` listener (the same server on a
+    second socket) and the app that answers everything arriving on it.
     """
 
-    def __init__(self, app: Starlette, sockets: Mapping[str, SocketEndpoint]) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        sockets: Mapping[str, SocketEndpoint],
+        metrics: tuple[int, Starlette] | None = None,
+    ) -> None:
         self.app = app
         self.sockets = sockets
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self.sockets.get(scope["path"]) if scope["type"] == "websocket" else None
+        app, endpoint = self.app, None
+        if self.metrics is not None and _port(scope) == self.metrics[0]:
+            app = self.metrics[1]
+        elif scope["type"] == "websocket":
+            endpoint = self.sockets.get(scope["path"])
         if endpoint is None:
             try:
-                await self.app(scope, receive, send)
+                await app(scope, receive, send)
             except Exception:
                 if scope["type"] != "http":
                     raise
             return
         scope["app"] = self.app
         await endpoint(WebSocket(scope, receive, send))
+
+
+def _port(scope: Scope) -> int | None:
+    """The local port a request or WebSocket arrived on (None for the lifespan)."""
+    server = scope.get("server")
+    return server[1] if server else None
 
 
 def create_app(settings: Settings) -> ParleyApp:
@@ -128,6 +148,7 @@ def create_app(settings: Settings) -> ParleyApp:
         app.state.settings = settings
         app.state.cursors = Cursors.from_signing_key(core.key)
         await core.bus.start()
+        metrics.started()
         await core.lobby.start()
         await core.presence.start()
         background = [
@@ -168,6 +189,7 @@ def create_app(settings: Settings) -> ParleyApp:
         routes=[
             *(WebSocketRoute(path, endpoint) for path, endpoint in sockets.items()),
             Route("/healthz", api.health),
+            Route("/metrics", metrics_page.admin_metrics),
             Route("/api/policy", api.policy_in_force),
             Route("/api/keys", api.signing_key),
             Route("/log/checkpoint", log.latest_checkpoint),
@@ -212,4 +234,7 @@ def create_app(settings: Settings) -> ParleyApp:
     )
     app.state.settings = settings
     app.state.widget = widget
-    return ParleyApp(app, sockets)
+    listener = None
+    if settings.metrics_address is not None:
+        listener = (settings.metrics_address[1], metrics_page.listener_app(app))
+    return ParleyApp(app, sockets, listener)

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from parley import metrics
 from parley.errors import ParleyError
 from parley.protocol.errors import FAULT_MESSAGES, INTERNAL, code_of, http_error_body
 from parley.service.core import new_id
@@ -32,9 +33,9 @@ MESSAGES = {**FAULT_MESSAGES, INTERNAL[0]: INTERNAL_MESSAGE}
 async def routing(request: Request, exc: Exception) -> Response:
     """Routing errors answer in the API's JSON error shape, like every other error."""
     assert isinstance(exc, HTTPException)
-    return JSONResponse(
-        http_error_body(exc.status_code, exc.detail), exc.status_code, headers=exc.headers
-    )
+    body = http_error_body(exc.status_code, exc.detail)
+    metrics.error("http", body["error"]["code"])
+    return JSONResponse(body, exc.status_code, headers=exc.headers)
 
 
 async def fault(request: Request, exc: Exception) -> Response:
@@ -49,5 +50,6 @@ async def fault(request: Request, exc: Exception) -> Response:
         exc_info=exc,
     )
     code, status = code_of(exc) if isinstance(exc, ParleyError) else INTERNAL
+    metrics.error("http", code)
     body = {"code": code, "message": MESSAGES.get(code, INTERNAL_MESSAGE), "error_id": error_id}
     return JSONResponse({"error": body}, status)

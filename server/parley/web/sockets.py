@@ -25,12 +25,14 @@ import asyncio
 import collections
 import contextlib
 import logging
+import time
 from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from parley.bus.messages import Message, is_ephemeral
+from parley import metrics
+from parley.bus.messages import EventAdded, Message, is_ephemeral
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError, StoreUnavailable
 from parley.protocol.codec import Codec, Endpoint, encode, parse, request_context
@@ -62,11 +64,16 @@ class Connection:
     10,000 idle visitors per process, that is memory worth keeping). Whatever
     waits counts towards the limit past which a slow client is closed (1013), except
     typing and read signals: a full inbox sheds those first (:meth:`_make_room`).
+
+    ``role`` (visitor or agent) labels its metrics (:mod:`parley.metrics`).
     """
 
-    def __init__(self, ws: WebSocket, core: Core, max_pending: int, send_timeout: float) -> None:
+    def __init__(
+        self, ws: WebSocket, core: Core, max_pending: int, send_timeout: float, role: str
+    ) -> None:
         self.ws = ws
         self.core = core
+        self.role = role
         self.max_pending = max_pending
         self.send_timeout = send_timeout
         self._inbox: collections.deque[tuple[str, Message] | str] = collections.deque()
@@ -75,10 +82,20 @@ class Connection:
         self._pump: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
+        #: The type of the frame being handled, and when it was received.
+        self._received: tuple[str, float] = ("", 0.0)
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting to be sent (the outbound-queue metrics)."""
+        return len(self._inbox)
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Send one frame within the send timeout (see :meth:`send_text`)."""
         await self.send_text(encode(frame))
+        metrics.frame_sent(self.role, frame["type"])
+        if frame["type"] == "ack" and self._received[0] == "message" and self.role == "visitor":
+            metrics.ACK_LATENCY.observe(time.perf_counter() - self._received[1])
 
     async def send_text(self, text: str) -> None:
         """Send one frame already encoded, within the send timeout.
@@ -168,6 +185,7 @@ class Connection:
                 item = self._inbox.popleft()
                 if isinstance(item, str):
                     await self.send_text(item)
+                    metrics.frame_sent(self.role, _type_of(item))
                 else:
                     await self._relay(session, *item)
         except WebSocketDisconnect:
@@ -192,6 +210,10 @@ class Connection:
         while True:
             try:
                 await session.on_bus(topic, message)
+                if self.role == "agent" and isinstance(message, EventAdded):
+                    event = message.event
+                    if event["type"] == "message" and event["author"]["role"] == "visitor":
+                        metrics.relayed(event["at"])
                 return
             except StoreUnavailable as e:
                 log.warning("store unavailable while relaying (%s); retrying in %.1f s", e, delay)
@@ -200,6 +222,8 @@ class Connection:
 
     async def serve(self, session: VisitorSession | AgentSession, codec: Codec) -> None:
         self._session = session
+        metrics.CONNECTIONS.labels(self.role).inc()
+        metrics.SOCKETS.add(self)
         try:
             await self._read(session, codec)
         except WebSocketDisconnect:
@@ -209,6 +233,8 @@ class Connection:
                 await self.answer(e)
             await self._close(CLOSE_INTERNAL)
         finally:
+            metrics.SOCKETS.discard(self)
+            metrics.CONNECTIONS.labels(self.role).dec()
             session.close()  # no more bus messages: no new pump
             if (pump := self._pump) is not None:
                 pump.cancel()
@@ -225,15 +251,22 @@ class Connection:
             if self.ws.application_state is WebSocketState.DISCONNECTED:
                 return  # closing: what the client sent meanwhile is not acted on
             if message.get("text") is None:
+                metrics.frame_received(self.role, "invalid")
                 await self._close(CLOSE_UNSUPPORTED, "binary frames are not supported")
                 return
             frame: dict[str, Any] | None = None
+            checked: dict[str, Any] | None = None
             try:
                 frame = parse(message["text"])
-                await session.handle(codec.check(frame))
+                checked = codec.check(frame)
+                self._received = (checked["type"], time.perf_counter())
+                metrics.frame_received(self.role, checked["type"])
+                await session.handle(checked)
             except WebSocketDisconnect:
                 raise
             except Exception as e:
+                if checked is None:
+                    metrics.frame_received(self.role, "invalid")
                 await self.answer(e, request_context(frame))
                 if not isinstance(e, ParleyError):
                     await self._close(CLOSE_INTERNAL)
@@ -250,7 +283,9 @@ class Connection:
         and that id, never the detail.
         """
         if isinstance(error, ParleyError) and not is_fault(error):
-            await self.send(error_frame(error, **(context or {})))
+            frame = error_frame(error, **(context or {}))
+            metrics.error("websocket", frame["code"])
+            await self.send(frame)
             return
         error_id = new_id("e")
         frame = fault_frame(error, error_id, **(context or {}))
@@ -258,6 +293,7 @@ class Connection:
             log.warning("error %s (%s): %s", error_id, frame["code"], error)
         else:
             log.error("error %s (%s): unexpected", error_id, frame["code"], exc_info=error)
+        metrics.error("websocket", frame["code"])
         await self.send(frame)
 
     async def _close(self, code: int, reason: str = "") -> None:
@@ -287,6 +323,11 @@ class Connection:
             pass  # the client has gone already
 
 
+def _type_of(text: str) -> str:
+    """The type of an encoded frame: the server writes ``type`` first (``other`` if not)."""
+    return text[9 : text.find('"', 9)] if text.startswith('{"type":"') else "other"
+
+
 def _is_ephemeral(item: tuple[str, Message] | str) -> bool:
     """Presence frames, and typing and read signals: dropped before any 1013."""
     if isinstance(item, str):
@@ -300,7 +341,7 @@ def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:
     return origin is None or "*" in settings.origins or origin.rstrip("/") in settings.origins
 
 
-async def _accept(ws: WebSocket) -> tuple[Connection, Settings] | None:
+async def _accept(ws: WebSocket, role: str) -> tuple[Connection, Settings] | None:
     """Refuse a disallowed origin before the upgrade (HTTP 403); otherwise accept."""
     settings: Settings = ws.app.state.settings
     if not origin_allowed(ws, settings):
@@ -308,13 +349,13 @@ async def _accept(ws: WebSocket) -> tuple[Connection, Settings] | None:
         return None
     await ws.accept()
     connection = Connection(
-        ws, ws.app.state.core, settings.max_pending_frames, settings.send_timeout
+        ws, ws.app.state.core, settings.max_pending_frames, settings.send_timeout, role
     )
     return connection, settings
 
 
 async def visitor_endpoint(ws: WebSocket) -> None:
-    accepted = await _accept(ws)
+    accepted = await _accept(ws, "visitor")
     if accepted is None:
         return
     conn, settings = accepted
@@ -332,7 +373,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
 
 
 async def agent_endpoint(ws: WebSocket) -> None:
-    accepted = await _accept(ws)
+    accepted = await _accept(ws, "agent")
     if accepted is None:
         return
     conn, settings = accepted
