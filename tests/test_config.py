@@ -95,6 +95,10 @@ def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
         ("PARLEY_TYPING_INTERVAL", "soon"),
         ("PARLEY_AUTO_ASSIGN", "maybe"),
         ("PARLEY_AUTO_ASSIGN", ""),
+        ("PARLEY_LOG_FORMAT", "xml"),
+        ("PARLEY_LOG_FORMAT", ""),
+        ("PARLEY_LOG_LEVEL", "verbose"),
+        ("PARLEY_LOG_LEVEL", "critical"),
     ],
 )
 def test_a_bad_value_raises_naming_the_variable(var: str, value: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from parley.config import Settings, parse_list, parse_networks
+from parley.logs import LogFormat, LogLevel
 from parley.service.core import Core
 from parley.web.app import start_core
 
@@ -27,6 +28,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         trusted_proxies=parse_networks(args.trusted_proxies)
         if getattr(args, "trusted_proxies", None)
         else None,
+        log_format=LogFormat(args.log_format) if getattr(args, "log_format", None) else None,
+        log_level=LogLevel(args.log_level) if getattr(args, "log_level", None) else None,
     )
 
 

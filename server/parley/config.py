@@ -13,6 +13,7 @@ from pathlib import Path
 
 from parley.domain.anchor import ORIGIN
 from parley.domain.note import COSIGNATURE_V1, NoteMalformed, VerifierKey, check_key_name
+from parley.logs import LogFormat, LogLevel, parse_log_format, parse_log_level
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -219,6 +220,10 @@ class Settings:
     retention: Retention = field(default_factory=Retention)
     #: Seconds between two retention sweeps of the server.
     retention_interval: float = 3600.0
+    #: How the server's log lines are written: JSON, text, or text only on a terminal.
+    log_format: LogFormat = LogFormat.AUTO
+    #: The least severe of Parley's log lines that are written.
+    log_level: LogLevel = LogLevel.INFO
 
     @property
     def store(self) -> str:
@@ -276,6 +281,8 @@ class Settings:
             "witnesses": ("PARLEY_WITNESSES", parse_witnesses),
             "retention": ("PARLEY_RETENTION", parse_retention),
             "retention_interval": ("PARLEY_RETENTION_INTERVAL", parse_seconds),
+            "log_format": ("PARLEY_LOG_FORMAT", parse_log_format),
+            "log_level": ("PARLEY_LOG_LEVEL", parse_log_level),
         }
         for name, (var, parse) in readers.items():
             if var in env:

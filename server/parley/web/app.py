@@ -22,7 +22,18 @@ from parley.service import abandon, retention, tasks
 from parley.service.core import Core
 from parley.store import open_store
 from parley.store.presence import open_presence
-from parley.web import admin, api, canned, compliance, conversations, errors, holds, log, pages
+from parley.web import (
+    admin,
+    api,
+    canned,
+    compliance,
+    conversations,
+    errors,
+    holds,
+    log,
+    pages,
+    requests,
+)
 from parley.web.cursors import Cursors
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
@@ -86,6 +97,9 @@ class ParleyApp:
     Starlette re-raises an HTTP request's unexpected exception after
     :func:`parley.web.errors.fault` has answered it and logged it under an
     error id; it stops here, so the server does not log it a second time without one.
+
+    Every request and connection has its ids bound and an access line logged
+    (:mod:`parley.web.requests`).
     """
 
     def __init__(self, app: Starlette, sockets: Mapping[str, SocketEndpoint]) -> None:
@@ -93,6 +107,9 @@ class ParleyApp:
         self.sockets = sockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await requests.observed(self._serve, scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.sockets.get(scope["path"]) if scope["type"] == "websocket" else None
         if endpoint is None:
             try:

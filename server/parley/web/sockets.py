@@ -30,6 +30,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from parley import logs
 from parley.bus.messages import Message, is_ephemeral
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError, StoreUnavailable
@@ -38,6 +39,7 @@ from parley.protocol.errors import error_frame, fault_frame, is_fault
 from parley.service import AgentSession, Core, VisitorSession
 from parley.service.core import new_id
 from parley.service.session import Session
+from parley.web import connection_log
 from parley.web.clientip import client_ip
 from parley.web.transport import ABORT, CLOSE_TIMEOUT
 
@@ -75,6 +77,8 @@ class Connection:
         self._pump: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
+        #: The pump runs in whichever context delivered a bus message: it logs under these.
+        self._ids = logs.current()
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Send one frame within the send timeout (see :meth:`send_text`)."""
@@ -158,7 +162,8 @@ class Connection:
 
     async def _drain(self, session: Session) -> None:
         try:
-            await self._relay_waiting(session)
+            with logs.bound(self._ids):
+                await self._relay_waiting(session)
         finally:
             self._pump = None
 
@@ -230,7 +235,10 @@ class Connection:
             frame: dict[str, Any] | None = None
             try:
                 frame = parse(message["text"])
-                await session.handle(codec.check(frame))
+                connection_log.reading(frame)
+                checked = codec.check(frame)
+                await session.handle(checked)
+                connection_log.handled(session, codec.endpoint, checked["type"])
             except WebSocketDisconnect:
                 raise
             except Exception as e:
@@ -250,14 +258,19 @@ class Connection:
         and that id, never the detail.
         """
         if isinstance(error, ParleyError) and not is_fault(error):
-            await self.send(error_frame(error, **(context or {})))
+            frame = error_frame(error, **(context or {}))
+            connection_log.answered(frame["code"])
+            await self.send(frame)
             return
         error_id = new_id("e")
         frame = fault_frame(error, error_id, **(context or {}))
+        extra = {"error_id": error_id}
         if isinstance(error, ParleyError):
-            log.warning("error %s (%s): %s", error_id, frame["code"], error)
+            log.warning("error %s (%s): %s", error_id, frame["code"], error, extra=extra)
         else:
-            log.error("error %s (%s): unexpected", error_id, frame["code"], exc_info=error)
+            log.error(
+                "error %s (%s): unexpected", error_id, frame["code"], exc_info=error, extra=extra
+            )
         await self.send(frame)
 
     async def _close(self, code: int, reason: str = "") -> None:
