@@ -194,6 +194,7 @@ def test_the_level_is_parleys_while_libraries_never_log_below_info(
     logging.getLogger("websockets.server").debug('< TEXT \'{"text": "secret words"}\'')
     logging.getLogger("aiosqlite").debug("executing %s", "INSERT ... ('secret words')")
     logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" [accepted]', "10.1.2.3", "/ws")
+    logging.getLogger("uvicorn.error").info("connection open")
     logging.getLogger("uvicorn.error").info("Started server process")
     logging.config.dictConfig(logs.config(LogFormat.JSON, LogLevel.INFO))
     logging.getLogger("parley.web").debug("parley debug at info")

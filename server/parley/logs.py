@@ -132,11 +132,15 @@ class ContextFilter(logging.Filter):
 
 
 class QuietSocketLines(logging.Filter):
-    """Drops uvicorn's per-WebSocket lines: they name the client's address and the query
+    """Drops uvicorn's per-WebSocket lines: some name the client's address and the query
     string, and Parley logs each connection itself (:mod:`parley.web.requests`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith('%s - "WebSocket %s"')
+        msg = str(record.msg)
+        return not (msg.startswith('%s - "WebSocket %s"') or msg in _SOCKET_LINES)
+
+
+_SOCKET_LINES = frozenset({"connection open", "connection closed"})
 
 
 #: ``extra`` keys never written: secrets, and the texts people wrote.
