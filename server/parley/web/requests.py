@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,14 +40,16 @@ def incoming_id(scope: Scope) -> str | None:
     return None
 
 
-async def observed(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-    """Run ``app`` on one request or connection with its ids bound, echoed and logged."""
+def observed(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+    """Run ``app`` on one request or connection with its ids bound, echoed and logged.
+
+    A plain function, not a coroutine: no frame of its own is kept for as long as a
+    WebSocket is open (see :class:`parley.web.app.ParleyApp`)."""
     if scope["type"] == "http":
-        await _request(app, scope, receive, send)
-    elif scope["type"] == "websocket":
-        await _connection(app, scope, receive, send)
-    else:
-        await app(scope, receive, send)
+        return _request(app, scope, receive, send)
+    if scope["type"] == "websocket":
+        return _connection(app, scope, receive, send)
+    return app(scope, receive, send)
 
 
 def _with_id(message: Message, value: str) -> Message:
