@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
 from harness import Server, Visitor, agent, parley, visitor
 
@@ -47,6 +49,7 @@ async def test_json_logs_at_debug_carry_the_ids_and_never_a_secret_or_a_text(
     s = make_server(PARLEY_LOG_FORMAT="json", PARLEY_LOG_LEVEL="debug").start()
     agent_token, compliance_token = s.add_staff("Ann", "agent"), s.add_staff("Cy", "compliance")
     said, replied, noted = "marker-visitor-8d1f", "marker-agent-5c2e", "marker-note-77aa"
+    junk = "c_marker-junk-in-an-id-field"
     async with visitor(s) as v, agent(s, agent_token) as a:
         conversation_id = await v.accept()
         await v.say(f"hello {said}", "m1")
@@ -64,10 +67,15 @@ async def test_json_logs_at_debug_carry_the_ids_and_never_a_secret_or_a_text(
         await resumed.hello(token=v.token)
         await resumed.barrier()  # the hello handled to its end, and logged
         assert ws.response is not None and ws.response.headers["X-Request-Id"] == "lb-1"
+    async with agent(s, agent_token) as a:
+        await a.send({"type": "join", "conversation_id": junk})
+        assert (await a.expect("error"))["code"] == "not_found"
     wrong_token = "W" * 43
     async with connect(f"{s.ws}/ws/agent") as ws:
         await ws.send(json.dumps({"type": "hello", "token": wrong_token}))
         assert json.loads(await ws.recv())["code"] == "unauthorized"
+    with pytest.raises(InvalidStatus):
+        await connect(f"{s.ws}/ws/visitor", origin=Origin("http://elsewhere.example"))
     auth = {"Authorization": f"Bearer {compliance_token}"}
     async with httpx.AsyncClient(base_url=s.http, headers=auth) as http:
         record = await http.get(f"/api/compliance/conversations/{conversation_id}")
@@ -100,8 +108,10 @@ async def test_json_logs_at_debug_carry_the_ids_and_never_a_secret_or_a_text(
     assert GENERATED.fullmatch(faulted["request_id"]), "generated when none came"
     assert faulted["staff_id"] and "Traceback (most recent call last)" in faulted["traceback"]
     assert having(lines, logger="parley.access", request_id=faulted["request_id"], status=500)
+    assert having(lines, message="websocket /ws/visitor refused", close_code=None)
+    assert having(lines, message="GET /healthz 200", level="debug"), "load balancers poll it"
     written = s.log.read_text()
-    for secret in (said, replied, noted, agent_token, compliance_token, v.token, wrong_token):
+    for secret in (said, replied, noted, junk, agent_token, compliance_token, v.token, wrong_token):
         assert secret not in written, f"{secret[:12]}... was logged"
 
 
@@ -134,6 +144,7 @@ async def test_text_logs_at_info_are_readable_and_leave_out_debug_lines(
     )
     assert re.search(accept, written, re.MULTILINE), written
     assert "visitor message" not in written and " debug " not in written
+    assert "/healthz" not in written, "the start-up polls of /healthz are debug lines"
 
 
 @pytest.mark.parametrize("sent", ["has space", "semi;colon", "é", ""])

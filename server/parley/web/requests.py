@@ -104,7 +104,7 @@ async def _connection(app: ASGIApp, scope: Scope, receive: Receive, send: Send) 
             accepted = True
             message = _with_id(message, str(ids.connection_id))
             log.debug("websocket %s opened", scope["path"], extra={"path": scope["path"]})
-        elif message["type"] == "websocket.close" and close_code is None:
+        elif message["type"] == "websocket.close" and accepted and close_code is None:
             close_code = message.get("code", 1000)
         await send(message)
 
