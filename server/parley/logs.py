@@ -97,11 +97,13 @@ _concerning: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def bound(ids: Ids | None) -> Iterator[None]:
-    """Lines logged within (and in tasks started within) carry ``ids``."""
-    token = _ids.set(ids)
+    """Lines logged within (and in tasks started within) carry ``ids``, and no conversation
+    named by a frame of whichever connection was being served."""
+    token, concerning_token = _ids.set(ids), _concerning.set(None)
     try:
         yield
     finally:
+        _concerning.reset(concerning_token)
         _ids.reset(token)
 
 

@@ -138,7 +138,9 @@ class Connection:
             self._inbox.clear()
             if self._pump is not None:
                 self._pump.cancel()
-            log.warning("closing a connection that fell %d frames behind", self.max_pending)
+            # Logged as this connection's, not that of the sender whose message it could not take.
+            with logs.bound(self._ids):
+                log.warning("closing a connection that fell %d frames behind", self.max_pending)
             self._start_close(CLOSE_TRY_AGAIN, "too slow; reconnect and resume")
             return
         self._inbox.append(item)
@@ -156,7 +158,8 @@ class Connection:
         kept = [waiting for waiting in self._inbox if not _is_ephemeral(waiting)]
         if len(kept) < len(self._inbox):
             shed = len(self._inbox) - len(kept)
-            log.warning("dropped %d presence, typing and read frames for a slow client", shed)
+            with logs.bound(self._ids):
+                log.warning("dropped %d presence, typing and read frames for a slow client", shed)
             self._inbox = collections.deque(kept)
         return True
 
