@@ -83,6 +83,8 @@ def test_lines_carry_the_bound_ids_and_the_conversation_a_frame_names() -> None:
         }
         logs.concerning("c_named")
         assert as_json(record())["conversation_id"] == "c_named"
+        with logs.bound(logs.Ids(connection_id="w_2")):
+            assert "conversation_id" not in as_json(record()), "another connection's line"
         assert as_json(record(conversation_id="c_passed"))["conversation_id"] == "c_passed"
         logs.concerning(None)
         assert as_json(record())["conversation_id"] == "c_own"
