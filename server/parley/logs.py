@@ -6,7 +6,7 @@ through one handler with one format. Each line carries:
 
 * ``time`` (RFC 3339, UTC, milliseconds), ``level``, ``logger``, ``message``;
 * the ids of what it concerns, when known (:data:`CONTEXT`): the web layer
-  :func:`bound` s an :class:`Ids` per HTTP request and per WebSocket connection and fills it
+  :func:`bind` s an :class:`Ids` per HTTP request and per WebSocket connection and fills it
   in as it learns them, so every ``log.info(...)`` made while serving it carries them;
 * whatever the call passed as ``extra`` (``error_id``, ``status``, ...);
 * ``traceback``, last, for a record logged with an exception.
@@ -93,6 +93,11 @@ _ids: contextvars.ContextVar[Ids | None] = contextvars.ContextVar("parley_ids", 
 _concerning: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "parley_concerning", default=None
 )
+
+
+def bind(ids: Ids) -> None:
+    """Lines logged from now on in this task (and tasks it starts) carry ``ids``."""
+    _ids.set(ids)
 
 
 @contextlib.contextmanager

@@ -107,19 +107,23 @@ class ParleyApp:
         self.sockets = sockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await requests.observed(self._serve, scope, receive, send)
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self.sockets.get(scope["path"]) if scope["type"] == "websocket" else None
-        if endpoint is None:
-            try:
-                await self.app(scope, receive, send)
-            except Exception:
-                if scope["type"] != "http":
-                    raise
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
             return
-        scope["app"] = self.app
-        await endpoint(WebSocket(scope, receive, send))
+        exchange = requests.Exchange(scope, send)
+        try:
+            endpoint = self.sockets.get(scope["path"]) if scope["type"] == "websocket" else None
+            if endpoint is None:
+                try:
+                    await self.app(scope, receive, exchange.send)
+                except Exception:
+                    if scope["type"] != "http":
+                        raise
+                return
+            scope["app"] = self.app
+            await endpoint(WebSocket(scope, receive, exchange.send))
+        finally:
+            exchange.done()
 
 
 def create_app(settings: Settings) -> ParleyApp:

@@ -11,7 +11,7 @@
   ms of a request, at ``info`` (``debug`` for a successful ``/healthz``, which load
   balancers poll); a connection's path, how it closed and how long it lasted, when it
   ends. Never the query string (values there could be tokens) nor the client's address
-  (personal data kept no longer than the retention the operator set for it).
+  (personal data, which logs would keep past the retention the operator set for it).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
 from parley import logs
 from parley.service.core import new_id
@@ -40,91 +39,74 @@ def incoming_id(scope: Scope) -> str | None:
     return None
 
 
-def observed(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-    """Run ``app`` on one request or connection with its ids bound, echoed and logged.
+class Exchange:
+    """One HTTP request or WebSocket connection: its ids, bound for the rest of the task
+    serving it (an ASGI server serves each in a task of its own), its answer's
+    ``X-Request-Id`` (:meth:`send`) and its access line (:meth:`done`).
 
-    A plain function, not a coroutine: no frame of its own is kept for as long as a
-    WebSocket is open (see :class:`parley.web.app.ParleyApp`)."""
-    if scope["type"] == "http":
-        return _request(app, scope, receive, send)
-    if scope["type"] == "websocket":
-        return _connection(app, scope, receive, send)
-    return app(scope, receive, send)
+    An object with slots, not a wrapping coroutine: a WebSocket keeps it for as long as it
+    is open, and a suspended coroutine frame and a closure would cost several times more
+    (see :class:`parley.web.app.ParleyApp`).
+    """
 
+    __slots__ = ("_send", "accepted", "close_code", "ids", "scope", "started", "status")
 
-def _with_id(message: Message, value: str) -> Message:
-    return {**message, "headers": [*message.get("headers", ()), (HEADER, value.encode())]}
+    def __init__(self, scope: Scope, send: Send) -> None:
+        self.scope = scope
+        self._send = send
+        self.started = time.perf_counter()
+        self.status: int | None = None
+        self.accepted = False
+        self.close_code: int | None = None
+        if scope["type"] == "websocket":
+            self.ids = logs.Ids(connection_id=incoming_id(scope) or new_id("w"))
+        else:
+            self.ids = logs.Ids(request_id=incoming_id(scope) or new_id("r"))
+        logs.bind(self.ids)
 
+    async def send(self, message: Message) -> None:
+        """``send``, with the id in the answer's headers; noting the status or close code."""
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            message = self._with_id(message)
+        elif kind == "websocket.accept":
+            self.accepted = True
+            message = self._with_id(message)
+            log.debug("websocket %s opened", self.scope["path"], extra={"path": self.scope["path"]})
+        elif kind == "websocket.close" and self.accepted and self.close_code is None:
+            self.close_code = message.get("code", 1000)
+        await self._send(message)
 
-def _ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 1)
+    def _with_id(self, message: Message) -> Message:
+        value = str(self.ids.request_id or self.ids.connection_id).encode()
+        return {**message, "headers": [*message.get("headers", ()), (HEADER, value)]}
 
-
-async def _request(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-    request_id = incoming_id(scope) or new_id("r")
-    status: int | None = None
-    started = time.perf_counter()
-
-    async def send_with_id(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            message = _with_id(message, request_id)
-        await send(message)
-
-    with logs.bound(logs.Ids(request_id=request_id)):
-        try:
-            await app(scope, receive, send_with_id)
-        finally:
-            quiet = scope["path"] == "/healthz" and status == 200
+    def done(self) -> None:
+        """Log the access line."""
+        path = self.scope["path"]
+        ms = round((time.perf_counter() - self.started) * 1000, 1)
+        if self.scope["type"] == "http":
+            method, status = self.scope["method"], self.status
+            quiet = path == "/healthz" and status == 200
             log.log(
                 logging.DEBUG if quiet else logging.INFO,
                 "%s %s %s",
-                scope["method"],
-                scope["path"],
+                method,
+                path,
                 status or "-",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": _ms(started),
-                },
+                extra={"method": method, "path": path, "status": status, "duration_ms": ms},
             )
-
-
-async def _connection(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-    ids = logs.Ids(connection_id=incoming_id(scope) or new_id("w"))
-    accepted = False
-    close_code: int | None = None
-    started = time.perf_counter()
-
-    async def send_with_id(message: Message) -> None:
-        nonlocal accepted, close_code
-        if message["type"] == "websocket.accept":
-            accepted = True
-            message = _with_id(message, str(ids.connection_id))
-            log.debug("websocket %s opened", scope["path"], extra={"path": scope["path"]})
-        elif message["type"] == "websocket.close" and accepted and close_code is None:
-            close_code = message.get("code", 1000)
-        await send(message)
-
-    with logs.bound(ids):
-        try:
-            await app(scope, receive, send_with_id)
-        finally:
-            if not accepted:
-                outcome = "refused"
-            elif close_code is None:
-                outcome = "closed by the client"
-            else:
-                outcome = f"closed by the server ({close_code})"
-            log.info(
-                "websocket %s %s",
-                scope["path"],
-                outcome,
-                extra={
-                    "path": scope["path"],
-                    "close_code": close_code,
-                    "duration_ms": _ms(started),
-                },
-            )
+            return
+        if not self.accepted:
+            outcome = "refused"
+        elif self.close_code is None:
+            outcome = "closed by the client"
+        else:
+            outcome = f"closed by the server ({self.close_code})"
+        log.info(
+            "websocket %s %s",
+            path,
+            outcome,
+            extra={"path": path, "close_code": self.close_code, "duration_ms": ms},
+        )
