@@ -106,6 +106,10 @@ def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
         ("PARLEY_METRICS_ADDRESS", "127.0.0.1:0"),
         ("PARLEY_METRICS_ADDRESS", "127.0.0.1:65536"),
         ("PARLEY_METRICS_ADDRESS", "127.0.0.1:\uff19\uff11\uff10\uff10"),
+        ("PARLEY_LOG_FORMAT", "xml"),
+        ("PARLEY_LOG_FORMAT", ""),
+        ("PARLEY_LOG_LEVEL", "verbose"),
+        ("PARLEY_LOG_LEVEL", "critical"),
     ],
 )
 def test_a_bad_value_raises_naming_the_variable(var: str, value: str) -> None:

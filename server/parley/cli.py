@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import logging.config
 import socket
 import sys
 from collections.abc import Sequence
@@ -16,12 +18,14 @@ from parley import (
     cli_visitors,
     cli_widget,
     cli_witness,
+    logs,
     policy_files,
 )
 from parley.cli_common import settings_from, with_core
 from parley.domain.agent import StaffRole
 from parley.domain.audit import OPERATOR
 from parley.errors import ParleyError, PolicyError
+from parley.logs import LogFormat, LogLevel
 from parley.protocol.errors import code_of
 from parley.service.core import Core
 from parley.web.app import create_app
@@ -34,10 +38,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = settings_from(args)
+    log_config = logs.config(settings.log_format, settings.log_level)
+    logging.config.dictConfig(log_config)
+    logging.captureWarnings(True)  # a warning is a log line like any other, in its format
     app = create_app(settings)
     policy = with_core(settings, lambda core: _in_force(core))
     base = f"{settings.host}:{settings.port}"
-    print(
+    _tell(
+        settings.log_format,
         f"Parley {policy} on http://{base}  (store: {settings.store})\n"
         f"  demo site with the widget:  http://{base}/\n"
         f"  agent console:              http://{base}/console/\n"
@@ -45,17 +53,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"  WebSockets: ws://{base}/ws/visitor and ws://{base}/ws/agent (docs/protocol.md)\n"
         f"  widget: {app.app.state.widget.build}, sha256 {app.app.state.widget.sha256}"
         " (parley widget snippet)",
-        flush=True,
     )
     if settings.metrics_address is not None:
         host, port = settings.metrics_address
         shown = f"[{host}]" if ":" in host else host
-        print(f"  metrics (no token):         http://{shown}:{port}/metrics", flush=True)
+        _tell(settings.log_format, f"  metrics (no token):         http://{shown}:{port}/metrics")
     if not settings.allowed_origins and settings.host not in ("127.0.0.1", "localhost", "::1"):
-        print(
+        _tell(
+            settings.log_format,
             f"  warning: only pages from {', '.join(settings.origins)} may open WebSockets;"
             " set PARLEY_ALLOWED_ORIGINS to the sites that embed the widget",
-            flush=True,
+            logging.WARNING,
         )
     config = uvicorn.Config(
         app,
@@ -69,7 +77,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
         # X-Forwarded-For is read by parley.web.clientip, from configured proxies only.
         proxy_headers=False,
-        log_level="info",
+        # Parley's configuration (parley.logs), not uvicorn's handlers; its access lines
+        # are parley.web.requests', which leave out query strings and addresses.
+        log_config=log_config,
+        log_level=None,
+        access_log=False,
     )
     server = uvicorn.Server(config)
     sockets = [config.bind_socket()]
@@ -91,6 +103,15 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise ValueError(f"PARLEY_METRICS_ADDRESS {host}:{port}: {e.strerror}") from None
     return sock
+
+
+def _tell(log_format: LogFormat, text: str, level: int = logging.INFO) -> None:
+    """A start-up line: printed for a person reading a terminal, or logged (stderr) when the
+    logs are JSON, so that everything the server writes is then JSON."""
+    if logs.chosen(log_format, sys.stderr) is LogFormat.JSON:
+        logging.getLogger("parley.serve").log(level, text.strip())
+    else:
+        print(text, flush=True)
 
 
 async def _in_force(core: Core) -> str:
@@ -204,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--metrics-address", help="HOST:PORT of a second listener serving only /metrics (unset)"
     )
+    serve.add_argument(
+        "--log-format", choices=list(LogFormat), help="json, text, or auto: text on a terminal"
+    )
+    serve.add_argument("--log-level", choices=list(LogLevel), help="least severe line (info)")
     serve.set_defaults(run=cmd_serve)
 
     policy = commands.add_parser("policy", help="check and list policy versions")

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from parley.config import Settings, parse_address, parse_list, parse_networks, parse_seconds
+from parley.logs import LogFormat, LogLevel
 from parley.service.core import Core
 from parley.web.app import start_core
 
@@ -30,6 +31,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         webhook_timeout=_seconds(args, "webhook_timeout"),
         webhook_retry_base=_seconds(args, "webhook_retry_base"),
         metrics_address=_metrics_address(getattr(args, "metrics_address", None)),
+        log_format=LogFormat(args.log_format) if getattr(args, "log_format", None) else None,
+        log_level=LogLevel(args.log_level) if getattr(args, "log_level", None) else None,
     )
 
 

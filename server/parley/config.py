@@ -13,6 +13,7 @@ from pathlib import Path
 
 from parley.domain.anchor import ORIGIN
 from parley.domain.note import COSIGNATURE_V1, NoteMalformed, VerifierKey, check_key_name
+from parley.logs import LogFormat, LogLevel, parse_log_format, parse_log_level
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -244,6 +245,11 @@ class Settings:
                 f"PARLEY_METRICS_ADDRESS: port {self.port} is the server's own port; pick another"
             )
 
+    #: How the server's log lines are written: JSON, text, or text only on a terminal.
+    log_format: LogFormat = LogFormat.AUTO
+    #: The least severe of Parley's log lines that are written.
+    log_level: LogLevel = LogLevel.INFO
+
     @property
     def store(self) -> str:
         return self.store_url or f"sqlite:{self.data_dir / 'parley.db'}"
@@ -303,6 +309,8 @@ class Settings:
             "webhook_timeout": ("PARLEY_WEBHOOK_TIMEOUT", parse_seconds),
             "webhook_retry_base": ("PARLEY_WEBHOOK_RETRY_BASE", parse_seconds),
             "metrics_address": ("PARLEY_METRICS_ADDRESS", parse_address),
+            "log_format": ("PARLEY_LOG_FORMAT", parse_log_format),
+            "log_level": ("PARLEY_LOG_LEVEL", parse_log_level),
         }
         for name, (var, parse) in readers.items():
             if var in env:

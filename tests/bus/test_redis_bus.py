@@ -35,6 +35,7 @@ async def test_a_payload_that_does_not_decode_is_skipped_and_fan_out_goes_on(
                 await asyncio.sleep(0.02)
         assert got == [Flooding("c_after_garbage")]
         assert len([r for r in caplog.records if "does not decode" in r.message]) == 3
+        assert not any("origin" in r.message for r in caplog.records), "never the payload itself"
     finally:
         raw.close()
         await sender.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -143,11 +144,14 @@ async def test_a_client_that_falls_max_pending_frames_behind_is_dropped_others_s
             conversation_id = await busy.accept()  # type: ignore[attr-defined]
             s = await stack.enter_async_context(stalled_agent(server, token))
             await join(s.client, conversation_id)
+            welcome = next(f for f in s.client.seen if f["type"] == "welcome")
+            stalled_ids = (welcome["agent"]["id"], None)
         else:
             s = await stack.enter_async_context(stalled(server, "/ws/visitor"))
             stalled_visitor = Visitor(s.client.ws)
             await stalled_visitor.hello()
             conversation_id = await stalled_visitor.accept()
+            stalled_ids = (None, stalled_visitor.visitor_id)
             busy = await stack.enter_async_context(agent(server, token))
             await join(busy, conversation_id)
         # The second agent watches without taking part: it observes (only one agent holds it).
@@ -163,6 +167,9 @@ async def test_a_client_that_falls_max_pending_frames_behind_is_dropped_others_s
         await s.wait_released()
         await say(busy, conversation_id, "after")
         assert (await watcher.expect("event"))["event"]["client_id"] == "after"
+    # The line is the stalled connection's, not that of whoever sent what it could not take.
+    (line,) = [json.loads(x) for x in (await log_of(server)).splitlines() if "fell 20" in x]
+    assert (line.get("staff_id"), line.get("visitor_id")) == stalled_ids
 
 
 async def say(c: Client, conversation_id: str, client_id: str, text: str = BIG) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from parley import metrics
+from parley import logs, metrics
 from parley.domain.agent import Staff, StaffRole
 from parley.domain.anchor import log_verifier_key
 from parley.domain.widget import WidgetBuild
@@ -66,9 +66,12 @@ def json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 async def staff_of(request: Request, allowed: frozenset[StaffRole]) -> Staff:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return await core_of(request).authenticate(
+    staff = await core_of(request).authenticate(
         token.strip() if scheme.lower() == "bearer" else None, allowed
     )
+    if (ids := logs.current()) is not None:
+        ids.staff_id = staff.id
+    return staff
 
 
 @json_endpoint

@@ -33,6 +33,7 @@ from parley.web import (
     holds,
     log,
     pages,
+    requests,
     webhooks,
 )
 from parley.web import metrics as metrics_page
@@ -102,6 +103,9 @@ class ParleyApp:
 
     ``metrics``: the port of the ``PARLEY_METRICS_ADDRESS`` listener (the same server on a
     second socket) and the app that answers everything arriving on it.
+
+    Every request and connection has its ids bound and an access line logged
+    (:mod:`parley.web.requests`).
     """
 
     def __init__(
@@ -115,20 +119,27 @@ class ParleyApp:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
         app, endpoint = self.app, None
         if self.metrics is not None and _port(scope) == self.metrics[0]:
             app = self.metrics[1]
         elif scope["type"] == "websocket":
             endpoint = self.sockets.get(scope["path"])
-        if endpoint is None:
-            try:
-                await app(scope, receive, send)
-            except Exception:
-                if scope["type"] != "http":
-                    raise
-            return
-        scope["app"] = self.app
-        await endpoint(WebSocket(scope, receive, send))
+        exchange = requests.Exchange(scope, send)
+        try:
+            if endpoint is None:
+                try:
+                    await app(scope, receive, exchange.send)
+                except Exception:
+                    if scope["type"] != "http":
+                        raise
+                return
+            scope["app"] = self.app
+            await endpoint(WebSocket(scope, receive, exchange.send))
+        finally:
+            exchange.done()
 
 
 def _port(scope: Scope) -> int | None:

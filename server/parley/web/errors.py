@@ -48,6 +48,7 @@ async def fault(request: Request, exc: Exception) -> Response:
         request.method,
         request.url.path,
         exc_info=exc,
+        extra={"error_id": error_id},
     )
     code, status = code_of(exc) if isinstance(exc, ParleyError) else INTERNAL
     metrics.error("http", code)

@@ -31,7 +31,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from parley import metrics
+from parley import logs, metrics
 from parley.bus.messages import EventAdded, Message, is_ephemeral
 from parley.config import Settings
 from parley.errors import AuthError, ParleyError, StoreUnavailable
@@ -40,6 +40,7 @@ from parley.protocol.errors import error_frame, fault_frame, is_fault
 from parley.service import AgentSession, Core, VisitorSession
 from parley.service.core import new_id
 from parley.service.session import Session
+from parley.web import connection_log
 from parley.web.clientip import client_ip
 from parley.web.transport import ABORT, CLOSE_TIMEOUT
 
@@ -84,6 +85,8 @@ class Connection:
         self._send_lock = asyncio.Lock()
         #: The type of the frame being handled, and when it was received.
         self._received: tuple[str, float] = ("", 0.0)
+        #: The pump runs in whichever context delivered a bus message: it logs under these.
+        self._ids = logs.current()
 
     @property
     def queued(self) -> int:
@@ -151,7 +154,9 @@ class Connection:
             self._inbox.clear()
             if self._pump is not None:
                 self._pump.cancel()
-            log.warning("closing a connection that fell %d frames behind", self.max_pending)
+            # Logged as this connection's, not that of the sender whose message it could not take.
+            with logs.bound(self._ids):
+                log.warning("closing a connection that fell %d frames behind", self.max_pending)
             self._start_close(CLOSE_TRY_AGAIN, "too slow; reconnect and resume")
             return
         self._inbox.append(item)
@@ -169,13 +174,15 @@ class Connection:
         kept = [waiting for waiting in self._inbox if not _is_ephemeral(waiting)]
         if len(kept) < len(self._inbox):
             shed = len(self._inbox) - len(kept)
-            log.warning("dropped %d presence, typing and read frames for a slow client", shed)
+            with logs.bound(self._ids):
+                log.warning("dropped %d presence, typing and read frames for a slow client", shed)
             self._inbox = collections.deque(kept)
         return True
 
     async def _drain(self, session: Session) -> None:
         try:
-            await self._relay_waiting(session)
+            with logs.bound(self._ids):
+                await self._relay_waiting(session)
         finally:
             self._pump = None
 
@@ -258,10 +265,12 @@ class Connection:
             checked: dict[str, Any] | None = None
             try:
                 frame = parse(message["text"])
+                connection_log.reading(frame)
                 checked = codec.check(frame)
                 self._received = (checked["type"], time.perf_counter())
                 metrics.frame_received(self.role, checked["type"])
                 await session.handle(checked)
+                connection_log.handled(session, codec.endpoint, checked["type"])
             except WebSocketDisconnect:
                 raise
             except Exception as e:
@@ -285,14 +294,18 @@ class Connection:
         if isinstance(error, ParleyError) and not is_fault(error):
             frame = error_frame(error, **(context or {}))
             metrics.error("websocket", frame["code"])
+            connection_log.answered(frame["code"])
             await self.send(frame)
             return
         error_id = new_id("e")
         frame = fault_frame(error, error_id, **(context or {}))
+        extra = {"error_id": error_id}
         if isinstance(error, ParleyError):
-            log.warning("error %s (%s): %s", error_id, frame["code"], error)
+            log.warning("error %s (%s): %s", error_id, frame["code"], error, extra=extra)
         else:
-            log.error("error %s (%s): unexpected", error_id, frame["code"], exc_info=error)
+            log.error(
+                "error %s (%s): unexpected", error_id, frame["code"], exc_info=error, extra=extra
+            )
         metrics.error("websocket", frame["code"])
         await self.send(frame)
 
