@@ -76,3 +76,15 @@ def test_no_value_of_the_copy_becomes_markup() -> None:
     page = render(hostile_copy())
     assert "<script" not in page and "<img" not in page and 'onerror="' not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") > 20
+
+
+def test_template_syntax_in_the_copy_is_shown_literally() -> None:
+    """The page is a Jinja2 template: a message or staff name that looks like template
+    code is shown as written, never run."""
+    code = "{{ 7 * 7 }} {% for x in range(3) %}loop{% endfor %}"
+    copy = hostile_copy()
+    record = copy["conversations"][0]
+    record["transcript"][0]["data"]["text"] = code
+    record["transcript"][0]["author"] = {"role": "agent", "id": "s_1", "name": code}
+    page = render(copy)
+    assert page.count(code) >= 2 and "looploop" not in page

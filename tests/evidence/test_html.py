@@ -483,7 +483,7 @@ def test_hostile_values_appear_only_escaped(v2: PolicyVersion) -> None:
     assert "<script" not in document.lower()
     assert "<img" not in document.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in document
-    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in document
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in document  # markupsafe spells " &#34;
     parsed = parse(document)
     assert parsed.problems == [] and parsed.open == []
     allowed = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "p",
@@ -603,3 +603,14 @@ def test_an_acceptance_in_the_governing_language_says_so(v2: PolicyVersion) -> N
     document = render(make_bundle(v2))
     assert "Accepted in English (en), the governing language" in document
     assert "The governing text, in" not in document
+
+
+def test_template_syntax_in_a_message_or_a_staff_name_is_shown_literally(v2: PolicyVersion) -> None:
+    """The page is a Jinja2 template: a value that looks like template code stays text."""
+    code = "{{ 7 * 7 }} {% for x in range(3) %}loop{% endfor %} {# hidden #}"
+    bundle = make_bundle(v2, message=code, agent_name=code, threat=code)
+    document = render(bundle)
+    assert "{{ 7 * 7 }}" in document and "looploop" not in document
+    assert divs(row_of(section_of(document, 3), 2), "said") == [code]
+    assert html.escape(code) in section_of(document, 5)  # the agent's name
+    assert divs(section_of(document, 4), "quote") == [code]

@@ -2,23 +2,32 @@
 
 Used by conversation transcripts and by the audit trail. A record's hash is
 SHA-256 over the canonical JSON of all its fields but the hash itself.
-Canonical JSON here is sorted keys, no insignificant whitespace, UTF-8 and no
-floats; for such values it is byte-for-byte RFC 8785 (JCS).
+Canonical JSON is RFC 8785 (JCS), written by the ``rfc8785`` library. Parley's
+records hold only strings, integers within ±(2**53 - 1), booleans, null, arrays
+and objects with ASCII keys; for those, JCS is what ``json.dumps`` writes with
+sorted keys, no whitespace and ``ensure_ascii=False``, so the digests of records
+made before the library was used are unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any, Protocol
+
+import rfc8785
 
 GENESIS = "0" * 64
 
 
 def canonical_json(value: Any) -> bytes:
-    """The bytes that are hashed: sorted keys, compact, UTF-8 (RFC 8785 for our values)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes that are hashed: the RFC 8785 canonical JSON of ``value``, in UTF-8.
+
+    Raises ``rfc8785.CanonicalizationError`` (a ValueError) for what JCS cannot
+    write: an integer beyond ±(2**53 - 1), NaN or infinity, a key that is not a
+    string, a lone surrogate, a value that is no JSON type.
+    """
+    return rfc8785.dumps(value)
 
 
 def digest(value: Any) -> str:
