@@ -16,7 +16,7 @@ import re
 import signal
 import socket
 import subprocess
-import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 import redis
 from websockets.asyncio.client import ClientConnection, connect
+
+import launcher
 
 REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "policies"
@@ -56,18 +58,25 @@ def listening(port: int, within: float = 20) -> bool:
 
 
 def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real ``parley`` CLI."""
-    return subprocess.run(
-        [sys.executable, "-m", "parley.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-        check=False,
-    )
+    """Run the real ``parley`` CLI (in a process of its own: see launcher.py)."""
+    with tempfile.TemporaryDirectory(prefix="parley-cli-") as folder:
+        output, errors = Path(folder) / "stdout", Path(folder) / "stderr"
+        proc = launcher.start([*args], {**os.environ, **(env or {})}, output, errors)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+        assert proc.returncode is not None
+        return subprocess.CompletedProcess(
+            [*args], proc.returncode, output.read_text(), errors.read_text()
+        )
 
 
-def wait_until_serving(proc: subprocess.Popen[str], url: str, log: Path, what: str) -> None:
+def wait_until_serving(
+    proc: subprocess.Popen[str] | launcher.Process, url: str, log: Path, what: str
+) -> None:
     """Wait (30 s at most) until ``url`` answers 200; raise with the process's output if not."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -93,7 +102,7 @@ class Server:
             "PARLEY_CONVERSATIONS_PER_HOUR": "100000",
             **env,
         }
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: launcher.Process | None = None
         self.log = data_dir / f"server-{self.port}.log"
 
     @property
@@ -119,14 +128,8 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = ["serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
         args += ["--policies", str(self.policies)]
-        with self.log.open("a") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "parley.cli", *args],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env={**os.environ, "PARLEY_WIDGET_DIR": str(REPO / "widget"), **self.env},
-            )
+        env = {**os.environ, "PARLEY_WIDGET_DIR": str(REPO / "widget"), **self.env}
+        self.proc = launcher.start(args, env, self.log)
         wait_until_serving(self.proc, f"{self.http}/healthz", self.log, "server")
         return self
 

@@ -13,7 +13,6 @@ import base64
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+import launcher
 from harness import free_port, parley, wait_until_serving
 from parley.domain import merkle, note
 from parley.domain.note import CheckpointBody, VerifierKey
@@ -140,7 +140,7 @@ class WitnessProcess:
         self.name = name
         self.logs = logs
         self.port = free_port()
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: launcher.Process | None = None
         self.log = folder / f"witness-{self.port}.log"
 
     @property
@@ -148,8 +148,7 @@ class WitnessProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "parley.cli", "witness", *args]
-        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        return parley("witness", *args)
 
     @property
     def vkey(self) -> VerifierKey:
@@ -163,14 +162,7 @@ class WitnessProcess:
         args += ["--state", str(self.state), "--port", str(self.port)]
         for vkey in self.logs:
             args += ["--log", str(vkey)]
-        with self.log.open("a") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "parley.cli", "witness", *args],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env=dict(os.environ),
-            )
+        self.proc = launcher.start(["witness", *args], dict(os.environ), self.log)
         wait_until_serving(self.proc, f"{self.url}/forks", self.log, "witness")
         return self
 

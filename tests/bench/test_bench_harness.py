@@ -12,9 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness import REPO
 
 
+# As long as the run itself may take: on a busy machine it can outlast the suite's 120 s.
+@pytest.mark.timeout(600)
 def test_quick_run_covers_every_scenario_and_loses_nothing(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--out", str(tmp_path)],

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+import launcher
 from harness import free_port, parley
 from parley.witness.client import add_checkpoint
 from tlog import Served, TinyLog, WitnessProcess
@@ -171,12 +172,7 @@ def test_while_following_the_monitor_keeps_the_evidence_in_its_state(
 ) -> None:
     state = tmp_path / "monitor.json"
     args = ["log", "monitor", served.url, "--public-key", str(log.vkey), "--state", str(state)]
-    with (tmp_path / "monitor.out").open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "parley.cli", *args, "--interval", "0.1"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = launcher.start([*args, "--interval", "0.1"], dict(os.environ), tmp_path / "monitor.out")
     try:
         assert wait_for(lambda: state.exists() and json.loads(state.read_text())["known"])
         log.fork(1)
