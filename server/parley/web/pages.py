@@ -15,13 +15,13 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley.domain.widget import WidgetBuild
 from parley.errors import WidgetBuildNotFound
-from parley.web.api import json_endpoint
+from parley.web.operations import Args, Described, Operation, operation
+from parley.web.params import Segment
 
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -41,51 +41,85 @@ WIDGET_HEADERS = {
 }
 REVALIDATE = "no-cache"
 FOREVER = "public, max-age=31536000, immutable"
+#: How the description names the headers of the widget's answers.
+WIDGET_DOCS = {
+    "ETag": "the build's SHA-256, hex, quoted",
+    "Cache-Control": "no-cache at /widget.js; immutable for a year at its content address",
+    "Repr-Digest": "RFC 9530 sha-256 of the body",
+}
+NOT_MODIFIED = {304: "the client's copy (If-None-Match) is this build"}
+
+
+def page(name: str, media_type: str, summary: str, widget_dir: Path) -> Operation:
+    """A file of the widget folder, served with :data:`PAGE_HEADERS`."""
+
+    async def serve(request: Request, args: Args) -> Response:
+        return FileResponse(widget_dir / name, media_type=media_type, headers=PAGE_HEADERS)
+
+    serve.__name__ = name.replace(".", "_")
+    serve.__doc__ = summary
+    return operation(answers={media_type: None}, strict=False)(serve)
 
 
 def routes(widget_dir: Path, widget: WidgetBuild) -> list[BaseRoute]:
-    def file(name: str, media_type: str | None = None) -> Route:
-        async def serve(request: Request) -> Response:
-            return FileResponse(widget_dir / name, media_type=media_type, headers=PAGE_HEADERS)
+    console = StaticFiles(directory=widget_dir / "console", html=True)
 
-        return Route("/" + name if name != "demo.html" else "/", serve)
-
-    async def current(request: Request) -> Response:
+    @operation(
+        answers={"text/javascript": None}, headers=WIDGET_DOCS, statuses=NOT_MODIFIED, strict=False
+    )
+    async def current_widget(request: Request, args: Args) -> Response:
+        """The widget script, revalidated before each use."""
         return widget_response(request, widget, REVALIDATE)
 
-    @json_endpoint
-    async def pinned(request: Request) -> Response:
-        if request.path_params["digest"] != widget.sha256:
+    @operation(
+        path={"digest": Segment()},
+        answers={"text/javascript": None},
+        headers=WIDGET_DOCS,
+        statuses=NOT_MODIFIED,
+        errors=(WidgetBuildNotFound,),
+        strict=False,
+    )
+    async def pinned_widget(request: Request, args: Args) -> Response:
+        """The widget script at its content address (its SHA-256, hex), cached for good.
+
+        Only the current build is served; any other digest is 404."""
+        if args.path("digest") != widget.sha256:
             raise WidgetBuildNotFound(
                 "this server serves no widget build with this SHA-256; "
                 f"its current build is at {widget.path}"
             )
         return widget_response(request, widget, FOREVER)
 
+    @operation(answers={"text/html": None}, strict=False)
+    async def agent_console(request: Request, args: Args) -> Response:
+        """The agent console."""
+        return await console_file(request, console, ".")
+
+    @operation(path={"file": Segment()}, answers={"*/*": None}, strict=False)
+    async def console_asset(request: Request, args: Args) -> Response:
+        """A script, style sheet or page of the agent console; 404 for any other name."""
+        return await console_file(request, console, args.path("file"))
+
     return [
-        file("demo.html"),
-        Route("/widget.js", current),
-        Route("/widget/{digest:str}.js", pinned),
-        file("demo.css", "text/css"),
-        Mount("/console", SecureHeaders(StaticFiles(directory=widget_dir / "console", html=True))),
+        Described(
+            "/", page("demo.html", "text/html", "The demo site, with the widget.", widget_dir)
+        ),
+        Described("/widget.js", current_widget),
+        Described("/widget/{digest:str}.js", pinned_widget),
+        Described(
+            "/demo.css", page("demo.css", "text/css", "The demo site's style sheet.", widget_dir)
+        ),
+        Described("/console/", agent_console),
+        Described("/console/{file:str}", console_asset),
     ]
 
 
-class SecureHeaders:
-    """Adds :data:`PAGE_HEADERS` to every response of the wrapped app."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [(k.lower().encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+async def console_file(request: Request, console: StaticFiles, name: str) -> Response:
+    """A file of the console folder (``.``: its index page), with :data:`PAGE_HEADERS`; an
+    HTTPException (answered by :func:`parley.web.errors.routing`) if there is none."""
+    response = await console.get_response(name, request.scope)
+    response.headers.update(PAGE_HEADERS)
+    return response
 
 
 def widget_response(request: Request, widget: WidgetBuild, cache_control: str) -> Response:
