@@ -52,8 +52,9 @@ system-deps:
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
-# A long fuzzing run of both WebSockets and the HTTP API (the tests marked `fuzz`, which
-# `make test` runs with a fixed few examples each): thousands of new examples per test,
+# A long fuzzing run of both WebSockets and the HTTP API, Schemathesis against the OpenAPI
+# description included (the tests marked `fuzz`, which `make test` runs with a fixed few
+# examples each): thousands of new examples per test,
 # each failure shrunk to the smallest input that still fails and kept in .hypothesis/,
 # where the next run tries it first. Prints how many frames and requests it sent: about
 # 140,000 frames (SQLite and Redis) and 44,000 requests, two hours here if nothing fails.

@@ -14,6 +14,7 @@ from typing import TypeVar
 from parley import (
     cli_evidence,
     cli_holds,
+    cli_openapi,
     cli_retention,
     cli_visitors,
     cli_widget,
@@ -262,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_evidence.register(commands, common)
     cli_holds.register(commands, common)
+    cli_openapi.register(commands)
     cli_retention.register(commands, common)
     cli_visitors.register(commands, common)
     cli_witness.register(commands)

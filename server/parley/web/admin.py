@@ -1,4 +1,5 @@
-"""Admin endpoints: staff tokens and bars. Only the ``admin`` role; every change is audited."""
+"""Admin endpoints: staff tokens, bars and erasure. Only the ``admin`` role; every change is
+audited."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ from typing import Any
 from starlette.requests import Request
 
 from parley.domain.agent import StaffRole
-from parley.errors import BadRequest, BanNotFound, StaffNotFound
-from parley.protocol.codec import parse
+from parley.errors import (
+    BanNotFound,
+    InvalidErasureBasis,
+    StaffNameTooLong,
+    StaffNotFound,
+    VisitorNotFound,
+)
 from parley.schemas import validator
 from parley.service import erasure_request
-from parley.web.api import core_of, json_endpoint, staff_of
-from parley.web.params import Params
+from parley.web import shapes
+from parley.web.operations import JSON, Args, core_of, operation
+from parley.web.params import FLAG, Segment
 
 ADMIN = frozenset({StaffRole.ADMIN})
 
@@ -28,45 +35,6 @@ NEW_STAFF = validator(
     }
 )
 
-
-async def json_body(request: Request, schema: Any) -> dict[str, Any]:
-    """The request's JSON body, valid against ``schema``; BadJson or BadRequest otherwise.
-
-    Parsed as strictly as WebSocket frames, with the same limits: UTF-8 only, no lone
-    surrogates, no NaN, nesting and numbers bounded (:func:`parley.protocol.codec.parse`).
-    """
-    body = parse(await request.body())
-    errors = sorted(schema.iter_errors(body), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise BadRequest(f"{errors[0].json_path}: {errors[0].message}")
-    result: dict[str, Any] = body
-    return result
-
-
-@json_endpoint
-async def staff_members(request: Request) -> dict[str, Any]:
-    """GET lists every staff member; POST adds one and answers its token, shown this once."""
-    admin = await staff_of(request, ADMIN)
-    Params(request)
-    if request.method != "POST":
-        return {"items": [s.to_dict() for s in await core_of(request).store.staff()]}
-    body = await json_body(request, NEW_STAFF)
-    staff, token = await core_of(request).add_staff(
-        body["name"], StaffRole(body["role"]), admin.actor
-    )
-    return {"staff": staff.to_dict(), "token": token}
-
-
-@json_endpoint
-async def revoke_staff(request: Request) -> dict[str, Any]:
-    admin = await staff_of(request, ADMIN)
-    Params(request)
-    staff = await core_of(request).revoke_staff(request.path_params["id"], admin.actor)
-    if staff is None:
-        raise StaffNotFound(f"no staff member {request.path_params['id']}")
-    return {"staff": staff.to_dict()}
-
-
 LIFT = validator(
     {
         "type": "object",
@@ -75,7 +43,6 @@ LIFT = validator(
         "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
     }
 )
-
 
 ERASE = validator(
     {
@@ -86,36 +53,78 @@ ERASE = validator(
     }
 )
 
+ID = {"id": Segment()}
 
-@json_endpoint
-async def erase_visitor(request: Request) -> dict[str, Any]:
+
+@operation(roles=ADMIN, answers={JSON: shapes.items(shapes.STAFF)})
+async def staff_members(request: Request, args: Args) -> dict[str, Any]:
+    """Every staff member, revoked ones too (never their token)."""
+    return {"items": [s.to_dict() for s in await core_of(request).store.staff()]}
+
+
+@operation(
+    "POST",
+    roles=ADMIN,
+    body=NEW_STAFF,
+    answers={JSON: shapes.NEW_STAFF},
+    errors=(StaffNameTooLong,),
+)
+async def add_staff_member(request: Request, args: Args) -> dict[str, Any]:
+    """Add a staff member; the answer holds its token, shown this once."""
+    staff, token = await core_of(request).add_staff(
+        args.body["name"], StaffRole(args.body["role"]), args.staff.actor
+    )
+    return {"staff": staff.to_dict(), "token": token}
+
+
+@operation(
+    "POST", roles=ADMIN, path=ID, answers={JSON: shapes.record({"staff": shapes.STAFF})},
+    errors=(StaffNotFound,),
+)  # fmt: skip
+async def revoke_staff(request: Request, args: Args) -> dict[str, Any]:
+    """Revoke a staff member's token at once (revoking twice keeps the first time)."""
+    staff = await core_of(request).revoke_staff(args.path("id"), args.staff.actor)
+    if staff is None:
+        raise StaffNotFound(f"no staff member {args.path('id')}")
+    return {"staff": staff.to_dict()}
+
+
+@operation(
+    "POST",
+    roles=ADMIN,
+    path={"visitor_id": Segment()},
+    body=ERASE,
+    answers={JSON: shapes.CERTIFICATE},
+    errors=(InvalidErasureBasis, VisitorNotFound),
+)
+async def erase_visitor(request: Request, args: Args) -> dict[str, Any]:
     """Erase a visitor's personal data everywhere a hold allows; answer the signed certificate."""
-    admin = await staff_of(request, ADMIN)
-    Params(request)
-    body = await json_body(request, ERASE)
-    visitor_id = request.path_params["visitor_id"]
     return await erasure_request.erase_visitor(
-        core_of(request), visitor_id, body["basis"], admin.actor
+        core_of(request), args.path("visitor_id"), args.body["basis"], args.staff.actor
     )
 
 
-@json_endpoint
-async def list_bans(request: Request) -> dict[str, Any]:
-    """Bars in force; ``?all=true`` lists lifted and expired ones too."""
-    await staff_of(request, ADMIN)
-    everything = Params(request, "all").flag("all")
+@operation(roles=ADMIN, query={"all": FLAG}, answers={JSON: shapes.items(shapes.BAN)})
+async def list_bans(request: Request, args: Args) -> dict[str, Any]:
+    """Bars in force; ``all=true`` lists lifted and expired ones too."""
+    everything = args.flag("all")
     core = core_of(request)
     now = core.clock()
     found = [b for b in await core.store.bans() if everything or b.active(now)]
     return {"items": [b.to_dict() for b in found]}
 
 
-@json_endpoint
-async def lift_ban(request: Request) -> dict[str, Any]:
-    admin = await staff_of(request, ADMIN)
-    Params(request)
-    body = await json_body(request, LIFT)
-    ban = await core_of(request).lift_ban(request.path_params["id"], body["reason"], admin.actor)
+@operation(
+    "POST",
+    roles=ADMIN,
+    path=ID,
+    body=LIFT,
+    answers={JSON: shapes.record({"ban": shapes.BAN})},
+    errors=(BanNotFound,),
+)
+async def lift_ban(request: Request, args: Args) -> dict[str, Any]:
+    """Lift a bar, with the reason for the audit trail."""
+    ban = await core_of(request).lift_ban(args.path("id"), args.body["reason"], args.staff.actor)
     if ban is None:
-        raise BanNotFound(f"no bar {request.path_params['id']}")
+        raise BanNotFound(f"no bar {args.path('id')}")
     return {"ban": ban.to_dict()}

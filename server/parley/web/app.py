@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -32,12 +32,14 @@ from parley.web import (
     errors,
     holds,
     log,
+    openapi,
     pages,
     requests,
     webhooks,
 )
 from parley.web import metrics as metrics_page
 from parley.web.cursors import Cursors
+from parley.web.operations import Described
 from parley.web.sockets import agent_endpoint, visitor_endpoint
 
 
@@ -199,45 +201,52 @@ def create_app(settings: Settings) -> ParleyApp:
     app = Starlette(
         routes=[
             *(WebSocketRoute(path, endpoint) for path, endpoint in sockets.items()),
-            Route("/healthz", api.health),
-            Route("/metrics", metrics_page.admin_metrics),
-            Route("/api/policy", api.policy_in_force),
-            Route("/api/keys", api.signing_key),
-            Route("/log/checkpoint", log.latest_checkpoint),
-            Route("/log/checkpoint/{size:str}", log.checkpoint_of_size),
-            Route("/log/consistency", log.consistency),
-            Route("/api/widget/status", api.widget_status),
-            Route("/api/widget/build", api.widget_build),
-            Route("/api/compliance/conversations/{id:str}", compliance.conversation_record),
-            Route("/api/compliance/conversations/{id:str}/evidence", compliance.evidence_bundle),
-            Route("/api/compliance/acceptances", compliance.acceptances),
-            Route(
+            Described("/healthz", api.health),
+            Described("/metrics", metrics_page.admin_metrics),
+            Described("/api/policy", api.policy_in_force),
+            Described("/api/keys", api.signing_key),
+            Described("/log/checkpoint", log.latest_checkpoint),
+            Described("/log/checkpoint/{size:str}", log.checkpoint_of_size),
+            Described("/log/consistency", log.consistency),
+            Described("/api/widget/status", api.widget_status),
+            Described("/api/widget/build", api.widget_build),
+            Described("/api/compliance/conversations/{id:str}", compliance.conversation_record),
+            Described(
+                "/api/compliance/conversations/{id:str}/evidence", compliance.evidence_bundle
+            ),
+            Described("/api/compliance/acceptances", compliance.acceptances),
+            Described(
                 "/api/compliance/visitors/{visitor_id:str}/acceptances",
                 compliance.visitor_acceptances,
             ),
-            Route("/api/compliance/visitors/{visitor_id:str}/export", compliance.visitor_export),
-            Route(
+            Described(
+                "/api/compliance/visitors/{visitor_id:str}/export", compliance.visitor_export
+            ),
+            Described(
                 "/api/compliance/policies/{policy_id:str}/versions/{version:str}/conversations",
                 compliance.policy_conversations,
             ),
-            Route("/api/compliance/closures", compliance.closures),
-            Route("/api/compliance/audit", compliance.audit),
-            Route("/api/compliance/holds", holds.holds_listing, methods=["GET", "POST"]),
-            Route("/api/compliance/holds/{id:str}/lift", holds.lift_hold, methods=["POST"]),
-            Route("/api/conversations/ended", conversations.ended),
-            Route("/api/admin/staff", admin.staff_members, methods=["GET", "POST"]),
-            Route("/api/admin/staff/{id:str}/revoke", admin.revoke_staff, methods=["POST"]),
-            Route("/api/admin/bans", admin.list_bans, methods=["GET"]),
-            Route("/api/admin/bans/{id:str}/lift", admin.lift_ban, methods=["POST"]),
-            Route(
-                "/api/admin/visitors/{visitor_id:str}/erase", admin.erase_visitor, methods=["POST"]
+            Described("/api/compliance/closures", compliance.closures),
+            Described("/api/compliance/audit", compliance.audit),
+            Described("/api/compliance/holds", holds.holds_listing, holds.place_hold),
+            Described("/api/compliance/holds/{id:str}/lift", holds.lift_hold),
+            Described("/api/conversations/ended", conversations.ended),
+            Described("/api/admin/staff", admin.staff_members, admin.add_staff_member),
+            Described("/api/admin/staff/{id:str}/revoke", admin.revoke_staff),
+            Described("/api/admin/bans", admin.list_bans),
+            Described("/api/admin/bans/{id:str}/lift", admin.lift_ban),
+            Described("/api/admin/visitors/{visitor_id:str}/erase", admin.erase_visitor),
+            Described("/api/admin/canned", canned.canned_replies, canned.add_canned_reply),
+            Described(
+                "/api/admin/canned/{id:str}",
+                canned.change_canned_reply,
+                canned.delete_canned_reply,
             ),
-            Route("/api/admin/canned", canned.canned_replies, methods=["GET", "POST"]),
-            Route("/api/admin/canned/{id:str}", canned.canned_reply, methods=["PUT", "DELETE"]),
-            Route("/api/canned", canned.agent_canned_replies),
-            Route("/api/admin/webhooks", webhooks.endpoints, methods=["GET", "POST"]),
-            Route("/api/admin/webhooks/{id:str}", webhooks.endpoint, methods=["DELETE"]),
-            Route("/api/admin/webhooks/{id:str}/deliveries", webhooks.deliveries),
+            Described("/api/canned", canned.agent_canned_replies),
+            Described("/api/admin/webhooks", webhooks.webhooks_listing, webhooks.add_webhook),
+            Described("/api/admin/webhooks/{id:str}", webhooks.delete_webhook),
+            Described("/api/admin/webhooks/{id:str}/deliveries", webhooks.deliveries),
+            openapi.ROUTE,
             *pages.routes(settings.widget_dir, widget),
         ],
         lifespan=lifespan,

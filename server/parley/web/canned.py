@@ -14,11 +14,13 @@ from starlette.requests import Request
 
 from parley.domain.agent import CHAT_ROLES
 from parley.domain.canned import MAX_TEXT, SHORTCUT_PATTERN
+from parley.errors import CannedReplyNotFound, ShortcutTaken
 from parley.schemas import validator
 from parley.service import canned
-from parley.web.admin import ADMIN, json_body
-from parley.web.api import core_of, json_endpoint, staff_of
-from parley.web.params import Params
+from parley.web import shapes
+from parley.web.admin import ADMIN
+from parley.web.operations import JSON, Args, core_of, operation
+from parley.web.params import Segment
 
 REPLY = validator(
     {
@@ -32,36 +34,50 @@ REPLY = validator(
     }
 )
 
+REPLIES = {JSON: shapes.items(shapes.REPLY)}
+ONE_REPLY = {JSON: shapes.record({"reply": shapes.REPLY})}
+ID = {"id": Segment()}
 
-@json_endpoint
-async def canned_replies(request: Request) -> dict[str, Any]:
-    """GET lists every canned reply; POST adds one."""
-    admin = await staff_of(request, ADMIN)
-    Params(request)
-    core = core_of(request)
-    if request.method != "POST":
-        return {"items": await canned.replies(core)}
-    body = await json_body(request, REPLY)
-    reply = await canned.add(core, body["shortcut"], body["text"], admin.actor)
+
+@operation(roles=ADMIN, answers=REPLIES)
+async def canned_replies(request: Request, args: Args) -> dict[str, Any]:
+    """Every canned reply, by shortcut."""
+    return {"items": await canned.replies(core_of(request))}
+
+
+@operation("POST", roles=ADMIN, body=REPLY, answers=ONE_REPLY, errors=(ShortcutTaken,))
+async def add_canned_reply(request: Request, args: Args) -> dict[str, Any]:
+    """Add a canned reply; every agent console gets it at once."""
+    body = args.body
+    reply = await canned.add(core_of(request), body["shortcut"], body["text"], args.staff.actor)
     return {"reply": reply.to_dict()}
 
 
-@json_endpoint
-async def canned_reply(request: Request) -> dict[str, Any]:
-    """PUT replaces one reply's shortcut and text; DELETE removes it."""
-    admin = await staff_of(request, ADMIN)
-    Params(request)
-    core, reply_id = core_of(request), request.path_params["id"]
-    if request.method == "DELETE":
-        return {"reply": (await canned.delete(core, reply_id, admin.actor)).to_dict()}
-    body = await json_body(request, REPLY)
-    reply = await canned.change(core, reply_id, body["shortcut"], body["text"], admin.actor)
+@operation(
+    "PUT",
+    roles=ADMIN,
+    path=ID,
+    body=REPLY,
+    answers=ONE_REPLY,
+    errors=(CannedReplyNotFound, ShortcutTaken),
+)
+async def change_canned_reply(request: Request, args: Args) -> dict[str, Any]:
+    """Replace one canned reply's shortcut and text."""
+    body, actor = args.body, args.staff.actor
+    reply = await canned.change(
+        core_of(request), args.path("id"), body["shortcut"], body["text"], actor
+    )
     return {"reply": reply.to_dict()}
 
 
-@json_endpoint
-async def agent_canned_replies(request: Request) -> dict[str, Any]:
+@operation("DELETE", roles=ADMIN, path=ID, answers=ONE_REPLY, errors=(CannedReplyNotFound,))
+async def delete_canned_reply(request: Request, args: Args) -> dict[str, Any]:
+    """Delete one canned reply; the answer is the reply as it was."""
+    reply = await canned.delete(core_of(request), args.path("id"), args.staff.actor)
+    return {"reply": reply.to_dict()}
+
+
+@operation(roles=CHAT_ROLES, answers=REPLIES)
+async def agent_canned_replies(request: Request, args: Args) -> dict[str, Any]:
     """The canned replies, for an agent's console."""
-    await staff_of(request, CHAT_ROLES)
-    Params(request)
     return {"items": await canned.replies(core_of(request))}

@@ -11,23 +11,34 @@ from starlette.requests import Request
 
 from parley.domain.agent import CHAT_ROLES
 from parley.store.base import EndedFilter
-from parley.web.api import core_of, cursors_of, json_endpoint, staff_of
-from parley.web.params import Params
+from parley.web import shapes
+from parley.web.operations import JSON, Args, core_of, operation
+from parley.web.params import PAGE, Text, Time
 
 
-@json_endpoint
-async def ended(request: Request) -> dict[str, Any]:
-    """Ended conversations, the latest ended first, by visitor id, conversation id and
-    when they ended (``since`` inclusive, ``until`` exclusive), paged by signed cursors."""
-    await staff_of(request, CHAT_ROLES)
-    q = Params(request, "visitor_id", "conversation_id", "since", "until", "limit", "cursor")
+@operation(
+    roles=CHAT_ROLES,
+    query={
+        "visitor_id": Text(),
+        "conversation_id": Text(),
+        "since": Time(),
+        "until": Time(),
+        **PAGE,
+    },
+    answers={JSON: shapes.items(shapes.CONVERSATION, paged=True)},
+)
+async def ended(request: Request, args: Args) -> dict[str, Any]:
+    """Ended conversations, the latest ended first, paged.
+
+    By visitor id, conversation id and when they ended (``since`` inclusive, ``until``
+    exclusive)."""
     where = EndedFilter(
-        visitor_id=q.text("visitor_id"),
-        conversation_id=q.text("conversation_id"),
-        since=q.time("since"),
-        until=q.time("until"),
+        visitor_id=args.text("visitor_id"),
+        conversation_id=args.text("conversation_id"),
+        since=args.text("since"),
+        until=args.text("until"),
     )
-    paging = q.paging(cursors_of(request))
+    paging = args.paging
     page = await core_of(request).store.ended_conversations(where, paging.after, paging.limit)
     return {
         "items": [c.to_dict() for c in page.items],

@@ -1,7 +1,7 @@
 """How the HTTP API answers what went wrong: always JSON, ``{"error": {"code", "message"}}``.
 
 * A :class:`~parley.errors.ParleyError` raised by an endpoint gets its code and
-  status (``json_endpoint`` in :mod:`parley.web.api`).
+  status (``json_endpoint`` in :mod:`parley.web.operations`).
 * Routing: an unknown path is 404 ``not_found``, a method the path does not
   take is 405 ``method_not_allowed`` with an ``Allow`` header (:func:`routing`).
 * A fault of the server's side (:func:`fault`): the store unavailable (503

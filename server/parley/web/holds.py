@@ -8,11 +8,18 @@ from starlette.requests import Request
 
 from parley.domain.agent import EVIDENCE_ROLES
 from parley.domain.holds import MAX_REASON_CHARS, HoldScope
+from parley.errors import (
+    ConversationNotFound,
+    HoldAlreadyLifted,
+    HoldNotFound,
+    InvalidHoldReason,
+    VisitorNotFound,
+)
 from parley.schemas import validator
 from parley.service import holds
-from parley.web.admin import json_body
-from parley.web.api import core_of, cursors_of, json_endpoint, staff_of
-from parley.web.params import Params
+from parley.web import shapes
+from parley.web.operations import JSON, Args, core_of, operation
+from parley.web.params import PAGE, Choice, Segment
 
 REASON = {"type": "string", "minLength": 1, "maxLength": MAX_REASON_CHARS}
 
@@ -38,23 +45,20 @@ LIFT_HOLD = validator(
     }
 )
 
+ONE_HOLD = {JSON: shapes.record({"hold": shapes.HOLD})}
 
-@json_endpoint
-async def holds_listing(request: Request) -> dict[str, Any]:
-    """GET lists holds in the order placed (``active=false``: lifted ones too), paged;
-    POST places one: ``{"scope", "target_id", "reason"}``."""
-    staff = await staff_of(request, EVIDENCE_ROLES)
-    if request.method == "POST":
-        Params(request)
-        body = await json_body(request, NEW_HOLD)
-        hold = await holds.place(
-            core_of(request), HoldScope(body["scope"]), body["target_id"], body["reason"],
-            staff.actor,
-        )  # fmt: skip
-        return {"hold": hold.to_dict()}
-    q = Params(request, "active", "limit", "cursor")
-    active_only = q.choice("active", ("true", "false")) == "true"
-    paging = q.paging(cursors_of(request))
+
+@operation(
+    roles=EVIDENCE_ROLES,
+    query={"active": Choice(("true", "false")), **PAGE},
+    answers={JSON: shapes.items(shapes.HOLD, paged=True)},
+)
+async def holds_listing(request: Request, args: Args) -> dict[str, Any]:
+    """Legal holds in the order placed, paged.
+
+    ``active=true`` (the default): those in force; ``active=false``: every hold, lifted ones too."""
+    active_only = args.choice("active") == "true"
+    paging = args.paging
     page = await holds.listing(core_of(request), active_only, paging.after, paging.limit)
     return {
         "items": [h.to_dict() for h in page.items],
@@ -62,11 +66,34 @@ async def holds_listing(request: Request) -> dict[str, Any]:
     }
 
 
-@json_endpoint
-async def lift_hold(request: Request) -> dict[str, Any]:
-    staff = await staff_of(request, EVIDENCE_ROLES)
-    Params(request)
-    body = await json_body(request, LIFT_HOLD)
-    hold_id = request.path_params["id"]
-    hold = await holds.lift(core_of(request), hold_id, body["reason"], staff.actor)
+@operation(
+    "POST",
+    roles=EVIDENCE_ROLES,
+    body=NEW_HOLD,
+    answers=ONE_HOLD,
+    errors=(ConversationNotFound, VisitorNotFound, InvalidHoldReason),
+)
+async def place_hold(request: Request, args: Args) -> dict[str, Any]:
+    """Place a legal hold on a conversation or on every conversation of a visitor."""
+    body = args.body
+    hold = await holds.place(
+        core_of(request), HoldScope(body["scope"]), body["target_id"], body["reason"],
+        args.staff.actor,
+    )  # fmt: skip
+    return {"hold": hold.to_dict()}
+
+
+@operation(
+    "POST",
+    roles=EVIDENCE_ROLES,
+    path={"id": Segment()},
+    body=LIFT_HOLD,
+    answers=ONE_HOLD,
+    errors=(HoldNotFound, HoldAlreadyLifted, InvalidHoldReason),
+)
+async def lift_hold(request: Request, args: Args) -> dict[str, Any]:
+    """Lift a legal hold; its record is kept with who lifted it, when and why."""
+    hold = await holds.lift(
+        core_of(request), args.path("id"), args.body["reason"], args.staff.actor
+    )
     return {"hold": hold.to_dict()}

@@ -16,12 +16,15 @@ from starlette.responses import PlainTextResponse
 
 from parley.domain.anchor import SignedCheckpoint
 from parley.errors import BadRequest, CheckpointNotFound
-from parley.web.api import core_of, json_endpoint
-from parley.web.params import Params
+from parley.web import shapes
+from parley.web.operations import JSON, Args, core_of, operation
+from parley.web.params import Whole
 
 #: Tree sizes are unsigned 64-bit numbers in a checkpoint.
 MAX_SIZE = (1 << 63) - 1
 NOTE_TYPE = "text/plain; charset=utf-8"
+NOTE = {"text/plain": {"type": "string"}}
+NO_CACHE = {"Cache-Control": "no-cache: a newer checkpoint may come at any time"}
 
 
 def _note(signed: SignedCheckpoint | None, what: str) -> PlainTextResponse:
@@ -31,32 +34,44 @@ def _note(signed: SignedCheckpoint | None, what: str) -> PlainTextResponse:
     return PlainTextResponse(text, media_type=NOTE_TYPE, headers={"Cache-Control": "no-cache"})
 
 
-@json_endpoint
-async def latest_checkpoint(request: Request) -> PlainTextResponse:
-    """The newest checkpoint, signed by the log, with every witness cosignature it has."""
-    Params(request)
+@operation(answers=NOTE, headers=NO_CACHE, errors=(CheckpointNotFound,))
+async def latest_checkpoint(request: Request, args: Args) -> PlainTextResponse:
+    """The newest checkpoint, signed by the log, with every witness cosignature it has.
+
+    A C2SP signed note (tlog-checkpoint); 404 before the first is signed."""
     return _note(await core_of(request).store.signed_checkpoint(), "yet")
 
 
-@json_endpoint
-async def checkpoint_of_size(request: Request) -> PlainTextResponse:
+@operation(
+    path={"size": Whole(1, MAX_SIZE)}, answers=NOTE, headers=NO_CACHE,
+    errors=(CheckpointNotFound,),
+)  # fmt: skip
+async def checkpoint_of_size(request: Request, args: Args) -> PlainTextResponse:
     """The checkpoint of one tree size: what a bundle's checkpoint can be compared with."""
-    size = Params(request).path_whole("size", 1, MAX_SIZE)
+    size = args.whole("size")
     return _note(await core_of(request).store.signed_checkpoint(size), f"of size {size}")
 
 
-@json_endpoint
-async def consistency(request: Request) -> dict[str, Any]:
+PROOF = shapes.record(
+    {
+        "old_size": {"type": "integer"},
+        "new_size": {"type": "integer"},
+        "proof": {"type": "array", "items": shapes.STRING},
+    }
+)
+
+
+@operation(query={"old": Whole(0, MAX_SIZE, 0), "new": Whole(0, MAX_SIZE)}, answers={JSON: PROOF})
+async def consistency(request: Request, args: Args) -> dict[str, Any]:
     """An RFC 9162 §2.1.4 proof that the tree of ``old`` leaves is a prefix of that of ``new``.
 
     ``new`` defaults to the newest signed checkpoint's size, ``old`` to 0. Both must be
     within that checkpoint: a proof about leaves no checkpoint commits to proves nothing.
     """
-    q = Params(request, "old", "new")
     store = core_of(request).store
     latest = await store.signed_checkpoint()
     signed_size = latest.checkpoint.tree_size if latest else 0
-    old, new = q.whole("old", 0, MAX_SIZE) or 0, q.whole("new", 0, MAX_SIZE)
+    old, new = args.whole("old") or 0, args.whole("new")
     new = signed_size if new is None else new
     if old > new:
         raise BadRequest(f"old ({old}) must not be larger than new ({new})")

@@ -21,9 +21,9 @@ from parley.errors import StoreUnavailable
 from parley.service.core import Core
 from parley.store.base import Filter
 from parley.web.admin import ADMIN
-from parley.web.api import core_of, json_endpoint, staff_of
 from parley.web.errors import fault, routing
-from parley.web.params import Params
+from parley.web.operations import Args, core_of, json_endpoint, operation
+from parley.web.params import query_of
 
 log = logging.getLogger("parley.metrics")
 
@@ -43,11 +43,12 @@ async def exposition(core: Core) -> Response:
     return Response(body, headers={"Content-Type": content_type})
 
 
-@json_endpoint
-async def admin_metrics(request: Request) -> Response:
-    """``GET /metrics`` on the main port: admin staff only."""
-    await staff_of(request, ADMIN)
-    Params(request)
+@operation(roles=ADMIN, answers={"text/plain": None})
+async def admin_metrics(request: Request, args: Args) -> Response:
+    """This process's Prometheus series, in the text exposition format.
+
+    See docs/deployment.md, "Metrics": every series and its labels, and how to scrape
+    each process of a deployment (`PARLEY_METRICS_ADDRESS`)."""
     return await exposition(core_of(request))
 
 
@@ -59,7 +60,7 @@ def listener_app(main: Starlette) -> Starlette:
 
     @json_endpoint
     async def open_metrics(request: Request) -> Response:
-        Params(request)
+        query_of(request, {})
         return await exposition(main.state.core)
 
     app = Starlette(

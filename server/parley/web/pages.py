@@ -14,18 +14,18 @@ and the console have unversioned names, so they are revalidated on every use too
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from parley.domain.widget import WidgetBuild
-from parley.errors import WidgetBuildNotFound
+from parley.errors import NotAcceptable, WidgetBuildNotFound
 from parley.web import assets
-from parley.web.api import json_endpoint
+from parley.web.operations import Args, Described, Operation, operation
+from parley.web.params import Segment
 
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -45,6 +45,30 @@ WIDGET_HEADERS = {
 }
 REVALIDATE = "no-cache"
 FOREVER = "public, max-age=31536000, immutable"
+#: How the description names the headers of a static file's answers.
+FILE_DOCS = {
+    "ETag": "SHA-256 (hex, quoted) of the bytes sent: one tag per encoding",
+    "Cache-Control": "no-cache, but immutable for a year for the widget at its content address",
+    "Repr-Digest": "RFC 9530 sha-256 of the bytes sent (the encoded representation)",
+}
+NOT_MODIFIED = {304: "the client's copy (If-None-Match) is the one it would get"}
+
+
+def page(asset: assets.Asset, name: str, summary: str) -> Operation:
+    """A page of the widget folder, served with :data:`PAGE_HEADERS`."""
+
+    async def serve(request: Request, args: Args) -> Response:
+        return assets.respond(request, asset, REVALIDATE, PAGE_HEADERS)
+
+    serve.__name__ = name.replace(".", "_")
+    serve.__doc__ = summary
+    return operation(
+        answers={asset.media_type: None},
+        headers=FILE_DOCS,
+        statuses=NOT_MODIFIED,
+        errors=(NotAcceptable,),
+        strict=False,
+    )(serve)
 
 
 def routes(widget_dir: Path, widget: WidgetBuild) -> list[BaseRoute]:
@@ -55,37 +79,56 @@ def routes(widget_dir: Path, widget: WidgetBuild) -> list[BaseRoute]:
     css = assets.read_file(widget_dir / "demo.css")
     console = assets.read_folder(widget_dir / "console")
 
-    @json_endpoint
-    async def current(request: Request) -> Response:
+    @operation(
+        answers={"text/javascript": None},
+        headers=FILE_DOCS,
+        statuses=NOT_MODIFIED,
+        errors=(NotAcceptable,),
+        strict=False,
+    )
+    async def current_widget(request: Request, args: Args) -> Response:
+        """The widget script, revalidated before each use."""
         return assets.respond(request, script, REVALIDATE, WIDGET_HEADERS)
 
-    @json_endpoint
-    async def pinned(request: Request) -> Response:
-        if request.path_params["digest"] != widget.sha256:
+    @operation(
+        path={"digest": Segment()},
+        answers={"text/javascript": None},
+        headers=FILE_DOCS,
+        statuses=NOT_MODIFIED,
+        errors=(WidgetBuildNotFound, NotAcceptable),
+        strict=False,
+    )
+    async def pinned_widget(request: Request, args: Args) -> Response:
+        """The widget script at its content address (its SHA-256, hex), cached for good.
+
+        Only the current build is served; any other digest is 404."""
+        if args.path("digest") != widget.sha256:
             raise WidgetBuildNotFound(
                 "this server serves no widget build with this SHA-256; "
                 f"its current build is at {widget.path}"
             )
         return assets.respond(request, script, FOREVER, WIDGET_HEADERS)
 
-    def page(asset: assets.Asset) -> Callable[[Request], Awaitable[Response]]:
-        @json_endpoint
-        async def serve(request: Request) -> Response:
-            return assets.respond(request, asset, REVALIDATE, PAGE_HEADERS)
-
-        return serve
-
-    @json_endpoint
-    async def console_file(request: Request) -> Response:
-        name = request.path_params["file"] or "index.html"
+    @operation(
+        path={"file": Segment()},
+        answers={"*/*": None},
+        headers=FILE_DOCS,
+        statuses=NOT_MODIFIED,
+        errors=(NotAcceptable,),
+        strict=False,
+    )
+    async def console_asset(request: Request, args: Args) -> Response:
+        """A script, style sheet or page of the agent console; 404 for any other name."""
+        name = args.path("file")
         if name not in console:
             raise HTTPException(404, "the console has no such file")
         return assets.respond(request, console[name], REVALIDATE, PAGE_HEADERS)
 
     return [
-        Route("/", page(demo)),
-        Route("/widget.js", current),
-        Route("/widget/{digest:str}.js", pinned),
-        Route("/demo.css", page(css)),
-        Route("/console/{file:path}", console_file),
+        Described("/", page(demo, "demo.html", "The demo site, with the widget.")),
+        Described("/widget.js", current_widget),
+        Described("/widget/{digest:str}.js", pinned_widget),
+        Described("/demo.css", page(css, "demo.css", "The demo site's style sheet.")),
+        Described("/console/", page(console["index.html"], "console", "The agent console.")),
+        Described("/console/{file:str}", console_asset),
     ]

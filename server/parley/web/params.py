@@ -1,9 +1,10 @@
-"""Query and path parameters of the HTTP API, read and checked in one place.
+"""Query and path parameters of the HTTP API: the readers an endpoint declares them with.
 
-An endpoint names the query parameters it takes when it builds :class:`Params`,
-and reads each value through one typed reader here. A value is either of its
-type and within its range, or a :class:`~parley.errors.BadRequest` (400
-``bad_request``) naming the parameter, raised before the endpoint reads or
+An endpoint declares each parameter it takes with one reader here
+(:mod:`parley.web.operations`); the same reader checks the value at run time
+and describes it in the OpenAPI document (:meth:`Reader.schema`). A value is
+either of its type and within its range, or a :class:`~parley.errors.BadRequest`
+(400 ``bad_request``) naming the parameter, raised before the endpoint reads or
 writes anything:
 
 * a parameter the endpoint does not take, or one given twice;
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from starlette.requests import Request
 
@@ -40,6 +43,11 @@ TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.
 ZONE = re.compile(r"[Zz]|[+-][0-9]{2}:[0-9]{2}")
 #: Parameters that choose a page or its form, not which records: a cursor is not bound to them.
 PAGING = frozenset({"cursor", "limit", "format"})
+#: The same shape as :data:`TIME` and :data:`ZONE`, for the OpenAPI description.
+TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 
 
 def whole(name: str, raw: str, low: int, high: int) -> int:
@@ -83,52 +91,123 @@ class Paging:
         return None if position is None else self.cursors.seal(self.listing, position)
 
 
-class Params:
-    """The query of one request, refusing any parameter the endpoint does not take."""
+class Reader(Protocol):
+    """How one parameter is read: its value from the raw text, and its JSON Schema."""
 
-    def __init__(self, request: Request, *names: str) -> None:
-        self._request = request
-        self._query: dict[str, str] = {}
-        for name, value in request.query_params.multi_items():
-            if name not in names:
-                takes = ", ".join(names) if names else "no parameters"
-                raise BadRequest(f"unknown parameter {name[:64]!r}; this endpoint takes {takes}")
-            if name in self._query:
-                raise BadRequest(f"{name} is given more than once")
-            self._query[name] = value
+    def read(self, name: str, raw: str | None) -> object:
+        """The value; ``raw`` is None when the parameter is absent (a path's never is)."""
+        ...
 
-    def text(self, name: str) -> str | None:
-        value = self._query.get(name)
-        if value is not None and not 1 <= len(value) <= MAX_TEXT:
-            raise BadRequest(f"{name} must be 1 to {MAX_TEXT} characters long")
-        return value
+    def schema(self) -> dict[str, Any]: ...
 
-    def whole(self, name: str, low: int, high: int) -> int | None:
-        raw = self._query.get(name)
-        return None if raw is None else whole(name, raw, low, high)
 
-    def path_whole(self, name: str, low: int, high: int) -> int:
-        return whole(name, self._request.path_params[name], low, high)
+@dataclass(frozen=True)
+class Whole:
+    """A whole number in ``low..high``, ASCII digits only."""
 
-    def time(self, name: str) -> str | None:
-        raw = self._query.get(name)
+    low: int
+    high: int
+    #: What the endpoint takes when it is absent, for the description.
+    default: int | None = None
+
+    def read(self, name: str, raw: str | None) -> int | None:
+        return None if raw is None else whole(name, raw, self.low, self.high)
+
+    def schema(self) -> dict[str, Any]:
+        shown = {} if self.default is None else {"default": self.default}
+        return {"type": "integer", "minimum": self.low, "maximum": self.high, **shown}
+
+
+@dataclass(frozen=True)
+class Time:
+    """An RFC 3339 time with a zone, as the stored form (:func:`rfc3339`)."""
+
+    def read(self, name: str, raw: str | None) -> str | None:
         return None if raw is None else rfc3339(name, raw)
 
-    def choice(self, name: str, options: tuple[str, ...]) -> str:
-        """One of ``options``; the first when the parameter is absent."""
-        chosen = self._query.get(name, options[0])
-        if chosen not in options:
-            raise BadRequest(f"{name} must be one of {', '.join(options)}")
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time", "pattern": TIME_PATTERN}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``options``; the first when the parameter is absent."""
+
+    options: tuple[str, ...]
+
+    def read(self, name: str, raw: str | None) -> str:
+        chosen = self.options[0] if raw is None else raw
+        if chosen not in self.options:
+            raise BadRequest(f"{name} must be one of {', '.join(self.options)}")
         return chosen
 
-    def flag(self, name: str) -> bool:
-        return self.choice(name, ("false", "true")) == "true"
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.options), "default": self.options[0]}
 
-    def paging(self, cursors: Cursors) -> Paging:
-        """``limit`` and ``cursor``; the cursor must be one this listing, so filtered, returned."""
-        filters = sorted((k, v) for k, v in self._query.items() if k not in PAGING)
-        listing = json.dumps([self._request.url.path, filters])
-        limit = self.whole("limit", 1, MAX_PAGE)
-        cursor = self._query.get("cursor")
-        after = None if cursor is None else cursors.open(listing, cursor)
-        return Paging(DEFAULT_LIMIT if limit is None else limit, after, listing, cursors)
+
+#: ``true`` or ``false``, false when absent.
+FLAG = Choice(("false", "true"))
+
+
+@dataclass(frozen=True)
+class Text:
+    """An id or filter of 1 to :data:`MAX_TEXT` characters."""
+
+    def read(self, name: str, raw: str | None) -> str | None:
+        if raw is not None and not 1 <= len(raw) <= MAX_TEXT:
+            raise BadRequest(f"{name} must be 1 to {MAX_TEXT} characters long")
+        return raw
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A path segment taken as it is: an id the store looks up (unknown: 404)."""
+
+    def read(self, name: str, raw: str | None) -> str:
+        assert raw is not None, "a path parameter is never absent"
+        return raw
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1}
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The ``next_cursor`` a listing returned, opened by :func:`paging` after the filters."""
+
+    def read(self, name: str, raw: str | None) -> str | None:
+        return raw
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "description": "the next_cursor of the previous page"}
+
+
+LIMIT = Whole(1, MAX_PAGE, DEFAULT_LIMIT)
+#: The paging parameters of a listing: an endpoint that declares them is paged.
+PAGE: dict[str, Reader] = {"limit": LIMIT, "cursor": Cursor()}
+
+
+def query_of(request: Request, names: Mapping[str, object]) -> dict[str, str]:
+    """The query, one value per name; BadRequest for a name not in ``names``, or one twice."""
+    query: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name not in names:
+            takes = ", ".join(names) if names else "no parameters"
+            raise BadRequest(f"unknown parameter {name[:64]!r}; this endpoint takes {takes}")
+        if name in query:
+            raise BadRequest(f"{name} is given more than once")
+        query[name] = value
+    return query
+
+
+def paging(request: Request, query: Mapping[str, str], cursors: Cursors) -> Paging:
+    """``limit`` and ``cursor``; the cursor must be one this listing, so filtered, returned."""
+    filters = sorted((k, v) for k, v in query.items() if k not in PAGING)
+    listing = json.dumps([request.url.path, filters])
+    limit = LIMIT.read("limit", query.get("limit"))
+    cursor = query.get("cursor")
+    after = None if cursor is None else cursors.open(listing, cursor)
+    return Paging(DEFAULT_LIMIT if limit is None else limit, after, listing, cursors)

@@ -14,11 +14,13 @@ from typing import Any
 from starlette.requests import Request
 
 from parley.domain.webhooks import ALL, MAX_URL, EventType
+from parley.errors import InvalidWebhook, WebhookNotFound
 from parley.schemas import validator
 from parley.service import webhooks
-from parley.web.admin import ADMIN, json_body
-from parley.web.api import core_of, cursors_of, json_endpoint, staff_of
-from parley.web.params import Params
+from parley.web import shapes
+from parley.web.admin import ADMIN
+from parley.web.operations import JSON, Args, core_of, operation
+from parley.web.params import PAGE, Segment
 
 NEW_ENDPOINT = validator(
     {
@@ -39,40 +41,80 @@ NEW_ENDPOINT = validator(
     }
 )
 
+WEBHOOK = shapes.record(
+    {
+        "id": shapes.STRING,
+        "url": shapes.STRING,
+        "events": {"type": "array", "items": shapes.STRING},
+        "created_at": shapes.STRING,
+        "created_by": shapes.STRING,
+        "description": shapes.NULLABLE_STRING,
+        "deleted_at": shapes.NULLABLE_STRING,
+    }
+)
+DELIVERY = shapes.record(
+    {
+        "id": shapes.STRING,
+        "event_id": shapes.STRING,
+        "type": shapes.STRING,
+        "created_at": shapes.STRING,
+        "state": {"enum": ["pending", "delivered", "failed"]},
+        "attempts": {"type": "array", "items": shapes.OBJECT},
+        "next_attempt_at": shapes.NULLABLE_STRING,
+    }
+)
+ID = {"id": Segment()}
 
-@json_endpoint
-async def endpoints(request: Request) -> dict[str, Any]:
-    """GET lists the endpoints (never their secrets); POST adds one and answers its secret."""
-    admin = await staff_of(request, ADMIN)
-    Params(request)
-    core = core_of(request)
-    if request.method != "POST":
-        return {"items": [e.view() for e in await core.store.webhooks()]}
-    body = await json_body(request, NEW_ENDPOINT)
+
+@operation(roles=ADMIN, answers={JSON: shapes.items(WEBHOOK)})
+async def webhooks_listing(request: Request, args: Args) -> dict[str, Any]:
+    """Every registered webhook endpoint, deleted ones too; never their secrets."""
+    return {"items": [e.view() for e in await core_of(request).store.webhooks()]}
+
+
+@operation(
+    "POST",
+    roles=ADMIN,
+    body=NEW_ENDPOINT,
+    answers={JSON: shapes.record({"webhook": WEBHOOK, "secret": shapes.STRING})},
+    errors=(InvalidWebhook,),
+)
+async def add_webhook(request: Request, args: Args) -> dict[str, Any]:
+    """Register an endpoint for some event types (or `*`); the answer holds its signing
+    secret, shown this once."""
+    body = args.body
     endpoint = await webhooks.add_endpoint(
-        core, body["url"], body["events"], body.get("description"), admin.actor
+        core_of(request), body["url"], body["events"], body.get("description"), args.staff.actor
     )
     return {"webhook": endpoint.view(), "secret": endpoint.secret}
 
 
-@json_endpoint
-async def endpoint(request: Request) -> dict[str, Any]:
-    """DELETE stops deliveries to the endpoint; its delivery log stays readable."""
-    admin = await staff_of(request, ADMIN)
-    Params(request)
-    deleted = await webhooks.delete_endpoint(
-        core_of(request), request.path_params["id"], admin.actor
-    )
+@operation(
+    "DELETE",
+    roles=ADMIN,
+    path=ID,
+    answers={JSON: shapes.record({"webhook": WEBHOOK})},
+    errors=(WebhookNotFound,),
+)
+async def delete_webhook(request: Request, args: Args) -> dict[str, Any]:
+    """Stop deliveries to the endpoint; its delivery log stays readable."""
+    deleted = await webhooks.delete_endpoint(core_of(request), args.path("id"), args.staff.actor)
     return {"webhook": deleted.view()}
 
 
-@json_endpoint
-async def deliveries(request: Request) -> dict[str, Any]:
-    """The endpoint's delivery log, newest first, paged (``limit``, ``cursor``)."""
-    await staff_of(request, ADMIN)
-    paging = Params(request, "limit", "cursor").paging(cursors_of(request))
+@operation(
+    roles=ADMIN,
+    path=ID,
+    query=PAGE,
+    answers={JSON: shapes.items(DELIVERY, paged=True)},
+    errors=(WebhookNotFound,),
+)
+async def deliveries(request: Request, args: Args) -> dict[str, Any]:
+    """The endpoint's delivery log, newest first, paged: each event's id and type, its
+    state, every attempt (time, status or error, duration) and the next attempt's time."""
+    paging = args.paging
     page = await webhooks.delivery_log(
-        core_of(request), request.path_params["id"], paging.after, paging.limit
+        core_of(request), args.path("id"), paging.after, paging.limit
     )
     return {
         "items": [d.view() for d in page.items],
