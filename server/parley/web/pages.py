@@ -14,6 +14,7 @@ and the console have unversioned names, so they are revalidated on every use too
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
@@ -22,10 +23,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from parley.domain.widget import WidgetBuild
-from parley.errors import NotAcceptable, WidgetBuildNotFound
+from parley.errors import NotAcceptable, ParleyError, WidgetBuildNotFound
 from parley.web import assets
-from parley.web.operations import Args, Described, Operation, operation
-from parley.web.params import Segment
+from parley.web.operations import Args, Described, Handler, Operation, operation
+from parley.web.params import Reader, Segment
 
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -54,6 +55,23 @@ FILE_DOCS = {
 NOT_MODIFIED = {304: "the client's copy (If-None-Match) is the one it would get"}
 
 
+def served(
+    media_type: str,
+    errors: tuple[type[ParleyError], ...] = (),
+    path: dict[str, Reader] | None = None,
+) -> Callable[[Handler], Operation]:
+    """The declaration of a static file: any query ignored (a page may be linked with one),
+    a 304 when the client holds it, 406 when Accept-Encoding refuses every encoding."""
+    return operation(
+        path=path,
+        answers={media_type: None},
+        headers=FILE_DOCS,
+        statuses=NOT_MODIFIED,
+        errors=(*errors, NotAcceptable),
+        strict=False,
+    )
+
+
 def page(asset: assets.Asset, name: str, summary: str) -> Operation:
     """A page of the widget folder, served with :data:`PAGE_HEADERS`."""
 
@@ -62,13 +80,7 @@ def page(asset: assets.Asset, name: str, summary: str) -> Operation:
 
     serve.__name__ = name.replace(".", "_")
     serve.__doc__ = summary
-    return operation(
-        answers={asset.media_type: None},
-        headers=FILE_DOCS,
-        statuses=NOT_MODIFIED,
-        errors=(NotAcceptable,),
-        strict=False,
-    )(serve)
+    return served(asset.media_type)(serve)
 
 
 def routes(widget_dir: Path, widget: WidgetBuild) -> list[BaseRoute]:
@@ -79,25 +91,12 @@ def routes(widget_dir: Path, widget: WidgetBuild) -> list[BaseRoute]:
     css = assets.read_file(widget_dir / "demo.css")
     console = assets.read_folder(widget_dir / "console")
 
-    @operation(
-        answers={"text/javascript": None},
-        headers=FILE_DOCS,
-        statuses=NOT_MODIFIED,
-        errors=(NotAcceptable,),
-        strict=False,
-    )
+    @served("text/javascript")
     async def current_widget(request: Request, args: Args) -> Response:
         """The widget script, revalidated before each use."""
         return assets.respond(request, script, REVALIDATE, WIDGET_HEADERS)
 
-    @operation(
-        path={"digest": Segment()},
-        answers={"text/javascript": None},
-        headers=FILE_DOCS,
-        statuses=NOT_MODIFIED,
-        errors=(WidgetBuildNotFound, NotAcceptable),
-        strict=False,
-    )
+    @served("text/javascript", (WidgetBuildNotFound,), {"digest": Segment()})
     async def pinned_widget(request: Request, args: Args) -> Response:
         """The widget script at its content address (its SHA-256, hex), cached for good.
 
@@ -109,14 +108,7 @@ def routes(widget_dir: Path, widget: WidgetBuild) -> list[BaseRoute]:
             )
         return assets.respond(request, script, FOREVER, WIDGET_HEADERS)
 
-    @operation(
-        path={"file": Segment()},
-        answers={"*/*": None},
-        headers=FILE_DOCS,
-        statuses=NOT_MODIFIED,
-        errors=(NotAcceptable,),
-        strict=False,
-    )
+    @served("*/*", path={"file": Segment()})
     async def console_asset(request: Request, args: Args) -> Response:
         """A script, style sheet or page of the agent console; 404 for any other name."""
         name = args.path("file")
