@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 from playwright.sync_api import Page
 from test_widget import accept
-from test_widget_snippet_ui import snippet
+from test_widget_snippet_ui import snippet_shop
 
 from harness import REPO, Server, Shop
 
@@ -26,11 +26,7 @@ def test_the_pinned_snippet_runs_over_every_encoding(
     sent as br (what it asks for by itself, on loopback), gzip or identity; each acceptance
     records the served build, not stale."""
     server = make_server()
-    shop = shops(server, embed=snippet(server))
-    server.env["PARLEY_ALLOWED_ORIGINS"] = shop.origin
-    server.start()
-    token = server.add_staff("Carol Compliance", "compliance")
-    served = httpx.get(f"{server.http}/api/widget/build").json()
+    shop, token, served = snippet_shop(server, shops)
     for asked, coding in ENCODINGS.items():
         page = new_page()  # a context of its own: nothing cached
         if asked is not None:

@@ -21,6 +21,16 @@ def snippet(server: Server) -> str:
     return printed.stdout
 
 
+def snippet_shop(server: Server, shops: Callable[..., Shop]) -> tuple[Shop, str, dict[str, str]]:
+    """A shop on its own origin embedding ``server``'s snippet, the server started for it:
+    the shop, a compliance token, and the build the server serves (``/api/widget/build``)."""
+    shop = shops(server, embed=snippet(server))
+    server.env["PARLEY_ALLOWED_ORIGINS"] = shop.origin
+    server.start()
+    token = server.add_staff("Carol Compliance", "compliance")
+    return shop, token, httpx.get(f"{server.http}/api/widget/build").json()
+
+
 def test_the_pinned_snippet_runs_and_the_acceptance_records_the_served_build(
     make_server: Callable[..., Server],
     new_page: Callable[..., Page],
@@ -30,11 +40,7 @@ def test_the_pinned_snippet_runs_and_the_acceptance_records_the_served_build(
     the integrity of /widget/<sha>.js (a CORS request) and runs it; the acceptance records
     the served digest, not stale."""
     server = make_server()
-    shop = shops(server, embed=snippet(server))
-    server.env["PARLEY_ALLOWED_ORIGINS"] = shop.origin
-    server.start()
-    token = server.add_staff("Carol Compliance", "compliance")
-    served = httpx.get(f"{server.http}/api/widget/build").json()
+    shop, token, served = snippet_shop(server, shops)
     page = new_page()
     with page.expect_response(f"{server.http}{served['url']}") as loaded:
         page.goto(shop.origin)
